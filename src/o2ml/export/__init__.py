@@ -1,0 +1,1 @@
+"""o2ml.export (filled by later issues)."""

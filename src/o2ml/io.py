@@ -1,0 +1,433 @@
+"""Read and write O2Physics tables in ROOT (uproot) or parquet files.
+
+A derived AO2D file holds each table as a TTree (e.g. ``O2hfcanddslite``) in every ``DF_<n>``
+folder; :func:`read_table` merges them, keeping the last ROOT cycle of each key, and
+:func:`write_table` writes the same layout. Every failure a user can cause raises an
+:class:`o2ml.errors.O2mlError` that names the file, what was expected and what was found.
+Reading never writes anything next to the input.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import (
+    BadFileError,
+    ColumnNotFoundError,
+    EmptySelectionError,
+    InputFileNotFoundError,
+    NonFiniteError,
+    O2mlError,
+    OutputExistsError,
+    SelectionSyntaxError,
+    TableNotFoundError,
+    did_you_mean,
+)
+from .schema import Table, find_table
+
+PathLike = str | os.PathLike
+Paths = PathLike | Sequence[PathLike]
+
+PARQUET_TABLE_KEY = b"o2ml.table"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _format(path: Path) -> str:
+    """``"root"`` or ``"parquet"``, from the extension or else from the file's first bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".root":
+        return "root"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == b"root":
+        return "root"
+    if magic == b"PAR1":
+        return "parquet"
+    raise BadFileError(
+        f"{path}: expected a ROOT (.root) or parquet (.parquet) file, found neither "
+        f"(extension {suffix or 'none'!r}, first bytes {magic!r})."
+    )
+
+
+def expand_paths(paths: Paths) -> list[Path]:
+    """Expand one path, a glob pattern or a list of them into existing files, in sorted order."""
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not items:
+        raise InputFileNotFoundError("No input file given (an empty list of paths).")
+    out: list[Path] = []
+    for item in items:
+        text = os.fspath(item)
+        if _GLOB_CHARS.search(text) and not Path(text).exists():
+            hits = sorted(glob.glob(text))
+            if not hits:
+                raise InputFileNotFoundError(f"{text}: the pattern matches no file.")
+            out.extend(Path(h) for h in hits)
+        else:
+            path = Path(text)
+            if not path.exists():
+                raise InputFileNotFoundError(f"{path}: no such file.")
+            if path.is_dir():
+                raise BadFileError(f"{path}: expected a file, found a directory.")
+            out.append(path)
+    return out
+
+
+# --------------------------------------------------------------------------------------- ROOT
+
+
+def _open_root(path: Path):
+    import uproot
+
+    try:
+        return uproot.open(path)
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
+        raise BadFileError(f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err}).") from None
+    except Exception as err:  # uproot's deserialization errors have no common public base
+        raise BadFileError(f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err}).") from None
+
+
+def _natural_key(text: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+@dataclass(frozen=True)
+class TreeInfo:
+    """One table as found in a file: its tree name, the folders holding it, entries and columns."""
+
+    tree: str
+    paths: tuple[str, ...]  # "DF_1/O2hfcanddslite;1", one per folder, last cycle only
+    entries: int
+    columns: dict[str, str]  # name -> numpy dtype string
+
+
+def _root_trees(path: Path, f) -> dict[str, list[str]]:
+    """Map tree name -> object paths (``DF_1/O2x;2``), last cycle only, folders in natural order."""
+    try:
+        classnames = f.classnames(recursive=True)
+    except Exception as err:
+        raise BadFileError(f"{path}: cannot list the ROOT file's keys ({err}).") from None
+    last: dict[str, tuple[int, str]] = {}
+    for key, cls in classnames.items():
+        if cls != "TTree":
+            continue
+        name, _, cycle = key.rpartition(";")
+        cyc = int(cycle) if cycle.isdigit() else 0
+        if name not in last or cyc > last[name][0]:
+            last[name] = (cyc, key)
+    trees: dict[str, list[str]] = {}
+    for name in sorted(last, key=_natural_key):
+        trees.setdefault(name.rpartition("/")[2], []).append(last[name][1])
+    return trees
+
+
+def _tree_paths(path: Path, f, tree: str, table_label: str) -> list[str]:
+    trees = _root_trees(path, f)
+    for name, keys in trees.items():
+        if name.lower() == tree.lower():
+            return keys
+    found = ", ".join(sorted(trees)) if trees else "no tree at all"
+    raise TableNotFoundError(
+        f"{path}: table {table_label} (tree {tree}) not found; the file holds: {found}."
+        + did_you_mean(tree, trees)
+    )
+
+
+def _root_dtypes(tree) -> dict[str, str]:
+    out = {}
+    for name, branch in tree.items(filter_typename=lambda t: True):
+        try:
+            out[name] = str(branch.interpretation.numpy_dtype.newbyteorder("="))
+        except Exception:  # jagged or object branches
+            out[name] = branch.typename
+    return out
+
+
+def describe(path: PathLike) -> list[TreeInfo]:
+    """List the tables of a ROOT or parquet file: tree name, folders, entries and columns."""
+    path = expand_paths(path)[0]
+    if _format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        meta = _parquet_file(path)
+        schema = meta.schema_arrow
+        name = (schema.metadata or {}).get(PARQUET_TABLE_KEY, path.stem.encode()).decode()
+        cols = {f.name: str(f.type) for f in schema}
+        del pq
+        return [TreeInfo(name, (path.name,), meta.metadata.num_rows, cols)]
+    with _open_root(path) as f:
+        infos = []
+        for name, keys in _root_trees(path, f).items():
+            entries = sum(f[k].num_entries for k in keys)
+            infos.append(TreeInfo(name, tuple(keys), entries, _root_dtypes(f[keys[0]])))
+        return infos
+
+
+def _read_root(
+    path: Path, tree: str, table_label: str, columns: list[str] | None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    with _open_root(path) as f:
+        keys = _tree_paths(path, f, tree, table_label)
+        available = list(f[keys[0]].keys())
+        wanted = available if columns is None else columns
+        _check_columns(path, table_label, wanted, available)
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
+        for key in keys:
+            try:
+                arrays = f[key].arrays(wanted, library="np")
+            except Exception as err:
+                raise BadFileError(
+                    f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
+                    "the file is probably truncated or corrupted."
+                ) from None
+            for c in wanted:
+                parts[c].append(arrays[c])
+        merged = {c: (v[0] if len(v) == 1 else np.concatenate(v)) for c, v in parts.items()}
+        return merged, available
+
+
+# ------------------------------------------------------------------------------------ parquet
+
+
+def _parquet_file(path: Path):
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except Exception as err:
+        raise BadFileError(f"{path}: not a readable parquet file ({err}).") from None
+
+
+def _read_parquet(
+    path: Path, table: Table | None, tree: str, table_label: str, columns: list[str] | None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    pf = _parquet_file(path)
+    stored = (pf.schema_arrow.metadata or {}).get(PARQUET_TABLE_KEY)
+    if stored is not None:
+        stored_name = stored.decode()
+        wanted_names = {tree.lower(), table_label.lower()}
+        if table is not None:
+            wanted_names |= {table.name.lower(), table.tree_name.lower()}
+        if stored_name.lower() not in wanted_names:
+            raise TableNotFoundError(
+                f"{path}: table {table_label} (tree {tree}) not found; the file holds: {stored_name}."
+            )
+    available = pf.schema_arrow.names
+    wanted = available if columns is None else columns
+    _check_columns(path, table_label, wanted, available)
+    try:
+        data = pf.read(columns=wanted)
+    except Exception as err:
+        raise BadFileError(f"{path}: cannot read the parquet data ({err}).") from None
+    return {c: data.column(c).to_numpy() for c in wanted}, available
+
+
+# ------------------------------------------------------------------------------------- public
+
+
+def _check_columns(path: Path, table_label: str, wanted: Iterable[str], available: list[str]) -> None:
+    have = set(available)
+    for c in wanted:
+        if c not in have:
+            raise ColumnNotFoundError(
+                f"{path}: table {table_label} has no column {c!r}." + did_you_mean(c, available)
+            )
+
+
+def _resolve(table: str | Table) -> tuple[Table | None, str, str]:
+    """(declared table or None, tree name, label for messages)."""
+    if isinstance(table, Table):
+        return table, table.tree_name, table.name
+    declared = find_table(table)
+    if declared is not None:
+        return declared, declared.tree_name, declared.name
+    return None, table, table  # a tree o2ml does not declare: read it by its tree name
+
+
+def _selection_columns(selection: str, available: list[str]) -> list[str]:
+    names = set(_IDENTIFIER.findall(selection))
+    return [c for c in available if c in names]
+
+
+def check_finite(df: pd.DataFrame, columns: Iterable[str], source: str = "DataFrame") -> None:
+    """Raise :class:`NonFiniteError` if any of ``columns`` holds NaN or inf (count per column)."""
+    bad = []
+    for c in columns:
+        values = df[c].to_numpy()
+        if values.dtype.kind == "f":
+            n = int(values.size - np.count_nonzero(np.isfinite(values)))
+            if n:
+                bad.append(f"{c!r}: {n} of {values.size}")
+    if bad:
+        raise NonFiniteError(f"{source}: NaN or inf in feature columns: {'; '.join(bad)}.")
+
+
+def read_table(
+    paths: Paths,
+    table: str | Table,
+    columns: Sequence[str] | None = None,
+    selection: str | None = None,
+    finite: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read one table from one file, a list of files or a glob pattern into a DataFrame.
+
+    Parameters
+    ----------
+    paths
+        A path, a glob pattern (``"out/*.root"``) or a list of them; ROOT or parquet.
+    table
+        A declared table name (``"HfCandDsLites"``), its tree name (``"O2hfcanddslite"``), or the
+        tree name of any other table.
+    columns
+        Columns to return (default: all).
+    selection
+        A :meth:`pandas.DataFrame.query` expression applied after reading, e.g. ``"fPt > 2"``.
+    finite
+        Columns that must hold no NaN or inf (e.g. the model features).
+    """
+    declared, tree, label = _resolve(table)
+    files = expand_paths(paths)
+    cols = list(columns) if columns is not None else None
+    frames: list[dict[str, np.ndarray]] = []
+    source = str(files[0]) if len(files) == 1 else f"{files[0]} (+{len(files) - 1} more files)"
+    extra: list[str] = []
+    for path in files:
+        if cols is not None and selection:
+            if not extra and not frames:
+                # columns the selection needs but the caller did not ask for
+                head = describe_columns(path, declared, tree, label)
+                extra = [c for c in _selection_columns(selection, head) if c not in cols]
+            need = cols + extra
+        else:
+            need = cols
+        if _format(path) == "root":
+            arrays, _ = _read_root(path, tree, label, need)
+        else:
+            arrays, _ = _read_parquet(path, declared, tree, label, need)
+        frames.append(arrays)
+    names = list(frames[0])
+    data = {c: np.concatenate([f[c] for f in frames]) if len(frames) > 1 else frames[0][c] for c in names}
+    df = pd.DataFrame(data, copy=False)
+    if selection:
+        try:
+            df = df.query(selection)
+        except Exception as err:
+            raise SelectionSyntaxError(
+                f"{source}: cannot apply selection {selection!r} to table {label} "
+                f"({err.__class__.__name__}: {err})." + _unknown_names(selection, names)
+            ) from None
+        if extra:
+            df = df.drop(columns=extra)
+        df = df.reset_index(drop=True)
+    if df.empty:
+        what = f"after selection {selection!r}" if selection else "(the table has no entries)"
+        raise EmptySelectionError(f"{source}: table {label} is empty {what}.")
+    if finite:
+        check_finite(df, finite, f"{source}, table {label}")
+    return df
+
+
+def _unknown_names(selection: str, available: list[str]) -> str:
+    unknown = [
+        n
+        for n in _IDENTIFIER.findall(selection)
+        if n not in available and n not in ("and", "or", "not", "in", "abs", "True", "False")
+    ]
+    return "".join(f" Column {n!r} is not in the table." + did_you_mean(n, available) for n in unknown)
+
+
+def describe_columns(path: Path, declared: Table | None, tree: str, label: str) -> list[str]:
+    """Column names of a table in one file, without reading its data."""
+    if _format(path) == "parquet":
+        return _parquet_file(path).schema_arrow.names
+    with _open_root(path) as f:
+        return list(f[_tree_paths(path, f, tree, label)[0]].keys())
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: PathLike,
+    table: str | Table,
+    folders: int = 1,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``df`` as ``table`` to a ROOT file (``DF_1 .. DF_<folders>``) or a parquet file.
+
+    The format follows the extension (``.root`` or ``.parquet``). The file is written under a
+    temporary name and renamed when complete, so an interrupted write never leaves a partial file,
+    and an existing file is only replaced with ``overwrite=True``.
+    """
+    declared, tree, label = _resolve(table)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".root", ".parquet", ".pq"):
+        raise O2mlError(f"{path}: cannot tell the format; use a .root or .parquet extension.")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
+    if folders < 1:
+        raise ValueError(f"folders must be >= 1, not {folders}")
+    if declared is not None:
+        arrays = declared.conform(df, source=f"writing {path}")
+    else:
+        arrays = {c: np.ascontiguousarray(df[c].to_numpy()) for c in df.columns}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".root":
+            _write_root(arrays, Path(tmp), tree, folders)
+        else:
+            _write_parquet(arrays, Path(tmp), declared.name if declared else tree)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _write_root(arrays: dict[str, np.ndarray], path: Path, tree: str, folders: int) -> None:
+    import uproot
+
+    n = len(next(iter(arrays.values()))) if arrays else 0
+    edges = np.linspace(0, n, folders + 1).astype(int)
+    with uproot.recreate(path) as f:
+        for i in range(folders):
+            lo, hi = edges[i], edges[i + 1]
+            f[f"DF_{i + 1}/{tree}"] = {c: a[lo:hi] for c, a in arrays.items()}
+
+
+def _write_parquet(arrays: dict[str, np.ndarray], path: Path, name: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tab = pa.table(arrays)
+    tab = tab.replace_schema_metadata({PARQUET_TABLE_KEY: name.encode()})
+    pq.write_table(tab, path)
+
+
+def content_checksum(path: PathLike, table: str | Table) -> str:
+    """SHA-256 of a table's content (column names, dtypes and values, in order).
+
+    ROOT files carry write timestamps and UUIDs, so two writes of the same data differ in bytes;
+    this checksum is equal exactly when the table content is.
+    """
+    df = read_table(path, table)
+    h = hashlib.sha256()
+    for c in df.columns:
+        a = np.ascontiguousarray(df[c].to_numpy())
+        h.update(c.encode())
+        h.update(a.dtype.str.encode())
+        h.update(a.tobytes())
+    return h.hexdigest()

@@ -1,0 +1,1 @@
+"""o2ml.models (filled by later issues)."""

@@ -1,0 +1,1 @@
+"""Physics helpers: particle constants, detector responses, invariant-mass fits."""

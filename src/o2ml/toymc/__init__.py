@@ -1,0 +1,1 @@
+"""Synthetic ALICE-like data in the O2Physics table layout."""

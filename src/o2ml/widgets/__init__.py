@@ -1,0 +1,1 @@
+"""o2ml.widgets (filled by later issues)."""
