@@ -405,7 +405,9 @@ def _write_root(arrays: dict[str, np.ndarray], path: Path, tree: str, folders: i
     with uproot.recreate(path) as f:
         for i in range(folders):
             lo, hi = edges[i], edges[i + 1]
-            f[f"DF_{i + 1}/{tree}"] = {c: a[lo:hi] for c, a in arrays.items()}
+            # mktree: a TTree, as O2 writes (plain assignment would write an RNTuple)
+            t = f.mktree(f"DF_{i + 1}/{tree}", {c: a.dtype for c, a in arrays.items()})
+            t.extend({c: a[lo:hi] for c, a in arrays.items()})
 
 
 def _write_parquet(arrays: dict[str, np.ndarray], path: Path, name: str) -> None:
@@ -417,17 +419,22 @@ def _write_parquet(arrays: dict[str, np.ndarray], path: Path, name: str) -> None
     pq.write_table(tab, path)
 
 
+def table_checksum(df: pd.DataFrame) -> str:
+    """SHA-256 of a table's content: column names, dtypes and values, in order."""
+    h = hashlib.sha256()
+    for c in df.columns:
+        a = np.ascontiguousarray(df[c].to_numpy())
+        a = a.astype(a.dtype.newbyteorder("="), copy=False)
+        h.update(str(c).encode())
+        h.update(a.dtype.str.encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def content_checksum(path: PathLike, table: str | Table) -> str:
-    """SHA-256 of a table's content (column names, dtypes and values, in order).
+    """:func:`table_checksum` of a table in a file.
 
     ROOT files carry write timestamps and UUIDs, so two writes of the same data differ in bytes;
     this checksum is equal exactly when the table content is.
     """
-    df = read_table(path, table)
-    h = hashlib.sha256()
-    for c in df.columns:
-        a = np.ascontiguousarray(df[c].to_numpy())
-        h.update(c.encode())
-        h.update(a.dtype.str.encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+    return table_checksum(read_table(path, table))

@@ -1,0 +1,57 @@
+"""The o2ml command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+import o2ml
+from o2ml import io
+from o2ml.schema import HF_CAND_DS_LITES
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    exe = [sys.executable, "-m", "o2ml.cli"]
+    return subprocess.run([*exe, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_version():
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"o2ml {o2ml.__version__}"
+
+
+def test_info_lists_tables_entries_and_columns(tmp_path):
+    df = pd.DataFrame({c: np.ones(100, HF_CAND_DS_LITES[c].dtype) for c in HF_CAND_DS_LITES.column_names("mc")})
+    path = io.write_table(df, tmp_path / "ds_mc.root", HF_CAND_DS_LITES, folders=4)
+    out = run("info", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "O2hfcanddslite (table HfCandDsLites): 100 entries in 4 DF_ folders" in out.stdout
+    assert "fDecayLength" in out.stdout and "[cm]" in out.stdout
+    assert "fOriginMcRec                 int8  [MC only]" in out.stdout
+
+
+def test_info_on_parquet(tmp_path):
+    df = pd.DataFrame({"fPt": np.ones(7, "f4")})
+    path = io.write_table(df, tmp_path / "x.parquet", HF_CAND_DS_LITES)
+    out = run("info", str(path))
+    assert out.returncode == 0 and "HfCandDsLites (table HfCandDsLites): 7 entries" in out.stdout
+
+
+def test_info_bad_file_is_one_readable_line(tmp_path):
+    bad = tmp_path / "broken.root"
+    bad.write_bytes(b"\x00" * 100)
+    out = run("info", str(bad))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.startswith("o2ml info: error: ") and "broken.root" in out.stderr
+    missing = run("info", str(tmp_path / "missing.root"))
+    assert missing.returncode == 2 and "missing.root: no such file" in missing.stderr
+
+
+def test_subcommands_exist():
+    out = run("--help")
+    for cmd in ["info", "generate", "train", "scan", "export", "apply", "bench"]:
+        assert cmd in out.stdout
