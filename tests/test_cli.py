@@ -24,7 +24,9 @@ def test_version():
 
 
 def test_info_lists_tables_entries_and_columns(tmp_path):
-    df = pd.DataFrame({c: np.ones(100, HF_CAND_DS_LITES[c].dtype) for c in HF_CAND_DS_LITES.column_names("mc")})
+    df = pd.DataFrame(
+        {c: np.ones(100, HF_CAND_DS_LITES[c].dtype) for c in HF_CAND_DS_LITES.column_names("mc")}
+    )
     path = io.write_table(df, tmp_path / "ds_mc.root", HF_CAND_DS_LITES, folders=4)
     out = run("info", str(path))
     assert out.returncode == 0, out.stderr

@@ -70,7 +70,9 @@ def test_natural_folder_order_and_last_cycle_only(tmp_path):
 
 def test_glob_and_list_of_files(tmp_path, ds):
     for i in range(3):
-        io.write_table(ds.iloc[i * 100 : (i + 1) * 100], tmp_path / f"part{i}.root", HF_CAND_DS_LITES)
+        io.write_table(
+            ds.iloc[i * 100 : (i + 1) * 100], tmp_path / f"part{i}.root", HF_CAND_DS_LITES
+        )
     by_glob = io.read_table(str(tmp_path / "part*.root"), HF_CAND_DS_LITES, columns=["fPt"])
     by_list = io.read_table(sorted(tmp_path.glob("part*.root")), HF_CAND_DS_LITES, columns=["fPt"])
     np.testing.assert_array_equal(by_glob["fPt"].to_numpy(), ds["fPt"].to_numpy()[:300])
@@ -140,7 +142,9 @@ def test_truncated_file(tmp_path, ds, ext):
 
 def test_table_not_found_lists_tables(tmp_path, ds):
     path = io.write_table(ds, tmp_path / "x.root", HF_CAND_DS_LITES)
-    with pytest.raises(errors.TableNotFoundError, match=r"HfCandLcLites .*the file holds: O2hfcanddslite"):
+    with pytest.raises(
+        errors.TableNotFoundError, match=r"HfCandLcLites .*the file holds: O2hfcanddslite"
+    ):
         io.read_table(path, "HfCandLcLites")
     pq = io.write_table(ds, tmp_path / "x.parquet", HF_CAND_DS_LITES)
     with pytest.raises(errors.TableNotFoundError, match="the file holds: HfCandDsLites"):
@@ -149,7 +153,9 @@ def test_table_not_found_lists_tables(tmp_path, ds):
 
 def test_missing_column_names_closest(tmp_path, ds):
     path = io.write_table(ds, tmp_path / "x.root", HF_CAND_DS_LITES)
-    with pytest.raises(errors.ColumnNotFoundError, match=r"x.root: .*no column 'fDecayLenght'.*'fDecayLength'"):
+    with pytest.raises(
+        errors.ColumnNotFoundError, match=r"x.root: .*no column 'fDecayLenght'.*'fDecayLength'"
+    ):
         io.read_table(path, HF_CAND_DS_LITES, columns=["fPt", "fDecayLenght"])
 
 
@@ -170,7 +176,9 @@ def test_nan_and_inf_in_features(tmp_path, ds):
     ds.loc[5, "fDecayLength"] = np.inf
     path = io.write_table(ds, tmp_path / "x.root", HF_CAND_DS_LITES)
     io.read_table(path, HF_CAND_DS_LITES)  # not a feature: fine
-    with pytest.raises(errors.NonFiniteError, match=r"'fCpa': 2 of 1000; 'fDecayLength': 1 of 1000"):
+    with pytest.raises(
+        errors.NonFiniteError, match=r"'fCpa': 2 of 1000; 'fDecayLength': 1 of 1000"
+    ):
         io.read_table(path, HF_CAND_DS_LITES, finite=["fPt", "fCpa", "fDecayLength"])
 
 
@@ -199,7 +207,9 @@ def test_write_rejects_unknown_column_and_keeps_old_file(tmp_path, ds):
     path = io.write_table(ds, tmp_path / "x.root", HF_CAND_DS_LITES)
     before = path.read_bytes()
     bad = ds.rename(columns={"fCpa": "fCPA"})
-    with pytest.raises(errors.SchemaError, match=r"column 'fCPA' is not part of table HfCandDsLites.*'fCpa'"):
+    with pytest.raises(
+        errors.SchemaError, match=r"column 'fCPA' is not part of table HfCandDsLites.*'fCpa'"
+    ):
         io.write_table(bad, path, HF_CAND_DS_LITES, overwrite=True)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["x.root"]

@@ -16,8 +16,19 @@ def test_tree_names_follow_the_o2_rule():
 
 def test_ds_columns_of_physics_reference():
     cols = HF_CAND_DS_LITES.column_names("data")
-    for c in ["fM", "fPt", "fCpa", "fCpaXY", "fDecayLength", "fDecayLengthXY", "fDeltaMassPhi",
-              "fImpactParameterXY", "fAbsCos3PiK", "fNSigTpcTofKa2", "fMaxNormalisedDeltaIP"]:
+    for c in [
+        "fM",
+        "fPt",
+        "fCpa",
+        "fCpaXY",
+        "fDecayLength",
+        "fDecayLengthXY",
+        "fDeltaMassPhi",
+        "fImpactParameterXY",
+        "fAbsCos3PiK",
+        "fNSigTpcTofKa2",
+        "fMaxNormalisedDeltaIP",
+    ]:
         assert c in cols
     assert len(cols) == 40
     mc = HF_CAND_DS_LITES.column_names("mc")

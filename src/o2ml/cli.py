@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--n-data", type=int, default=None, help="data candidates/tracks per sample")
     p.add_argument("--n-mc", type=int, default=None, help="MC candidates/tracks per sample")
-    p.add_argument("--with-truth", action="store_true", help="add the fTruth* columns to data files")
+    p.add_argument(
+        "--with-truth", action="store_true", help="add the fTruth* columns to data files"
+    )
     p.add_argument("--fast", action="store_true", help="small samples (as O2ML_FAST=1)")
     p.add_argument("--folders", type=int, default=4, help="number of DF_ folders per file")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")

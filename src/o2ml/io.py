@@ -94,9 +94,13 @@ def _open_root(path: Path):
     try:
         return uproot.open(path)
     except (OSError, ValueError, TypeError, KeyError, IndexError) as err:
-        raise BadFileError(f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err}).") from None
+        raise BadFileError(
+            f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err})."
+        ) from None
     except Exception as err:  # uproot's deserialization errors have no common public base
-        raise BadFileError(f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err}).") from None
+        raise BadFileError(
+            f"{path}: not a readable ROOT file ({err.__class__.__name__}: {err})."
+        ) from None
 
 
 def _natural_key(text: str) -> list:
@@ -159,14 +163,11 @@ def describe(path: PathLike) -> list[TreeInfo]:
     """List the tables of a ROOT or parquet file: tree name, folders, entries and columns."""
     path = expand_paths(path)[0]
     if _format(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        meta = _parquet_file(path)
-        schema = meta.schema_arrow
+        pf = _parquet_file(path)
+        schema = pf.schema_arrow
         name = (schema.metadata or {}).get(PARQUET_TABLE_KEY, path.stem.encode()).decode()
         cols = {f.name: str(f.type) for f in schema}
-        del pq
-        return [TreeInfo(name, (path.name,), meta.metadata.num_rows, cols)]
+        return [TreeInfo(name, (path.name,), pf.metadata.num_rows, cols)]
     with _open_root(path) as f:
         infos = []
         for name, keys in _root_trees(path, f).items():
@@ -237,7 +238,9 @@ def _read_parquet(
 # ------------------------------------------------------------------------------------- public
 
 
-def _check_columns(path: Path, table_label: str, wanted: Iterable[str], available: list[str]) -> None:
+def _check_columns(
+    path: Path, table_label: str, wanted: Iterable[str], available: list[str]
+) -> None:
     have = set(available)
     for c in wanted:
         if c not in have:
@@ -318,7 +321,10 @@ def read_table(
             arrays, _ = _read_parquet(path, declared, tree, label, need)
         frames.append(arrays)
     names = list(frames[0])
-    data = {c: np.concatenate([f[c] for f in frames]) if len(frames) > 1 else frames[0][c] for c in names}
+    data = {
+        c: np.concatenate([f[c] for f in frames]) if len(frames) > 1 else frames[0][c]
+        for c in names
+    }
     df = pd.DataFrame(data, copy=False)
     if selection:
         try:
@@ -345,7 +351,9 @@ def _unknown_names(selection: str, available: list[str]) -> str:
         for n in _IDENTIFIER.findall(selection)
         if n not in available and n not in ("and", "or", "not", "in", "abs", "True", "False")
     ]
-    return "".join(f" Column {n!r} is not in the table." + did_you_mean(n, available) for n in unknown)
+    return "".join(
+        f" Column {n!r} is not in the table." + did_you_mean(n, available) for n in unknown
+    )
 
 
 def describe_columns(path: Path, declared: Table | None, tree: str, label: str) -> list[str]:
@@ -369,7 +377,7 @@ def write_table(
     temporary name and renamed when complete, so an interrupted write never leaves a partial file,
     and an existing file is only replaced with ``overwrite=True``.
     """
-    declared, tree, label = _resolve(table)
+    declared, tree, _ = _resolve(table)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".root", ".parquet", ".pq"):

@@ -55,8 +55,7 @@ class Table:
             return self._by_name[column]
         except KeyError:
             raise SchemaError(
-                f"Table {self.name} has no column {column!r}."
-                + did_you_mean(column, self._by_name)
+                f"Table {self.name} has no column {column!r}." + did_you_mean(column, self._by_name)
             ) from None
 
     def column_names(self, kind: str = "data", truth: bool = False) -> list[str]:
@@ -88,7 +87,9 @@ class Table:
         return arrays
 
 
-def _cols(names: Iterable[str], dtype: str = "f4", unit: str = "", doc: str = "", **kw) -> list[Column]:
+def _cols(
+    names: Iterable[str], dtype: str = "f4", unit: str = "", doc: str = "", **kw
+) -> list[Column]:
     return [Column(n, dtype, unit, doc, **kw) for n in names]
 
 
@@ -116,17 +117,29 @@ HF_CAND_DS_LITES = Table(
         Column("fImpactParameterXY", unit="cm", doc="candidate impact parameter in XY"),
         Column("fDeltaMassPhi", unit="GeV/c2", doc="|m(KK) - m(phi)|"),
         Column("fAbsCos3PiK", doc="|cos^3 theta'(piK)|"),
-        Column("fMaxNormalisedDeltaIP", doc="max normalised difference of measured and expected prong d0"),
+        Column(
+            "fMaxNormalisedDeltaIP",
+            doc="max normalised difference of measured and expected prong d0",
+        ),
         Column("fChi2PCA", unit="cm2", doc="sum of squared distances of the prongs to the vertex"),
         *_prongs("fPtProng", unit="GeV/c"),
         *_prongs("fImpactParameter", unit="cm"),
         *_prongs("fNSigTpc", ("Pi", "Ka")),
         *_prongs("fNSigTof", ("Pi", "Ka")),
         *_prongs("fNSigTpcTof", ("Pi", "Ka")),
-        Column("fFlagMcMatchRec", "i1", doc="+-(1<<DecayType) for matched signal, 0 otherwise", mc=True),
+        Column(
+            "fFlagMcMatchRec", "i1", doc="+-(1<<DecayType) for matched signal, 0 otherwise", mc=True
+        ),
         Column("fOriginMcRec", "i1", doc="1 prompt, 2 non-prompt", mc=True),
-        Column("fTruthPdgCode", "i4", doc="synthetic truth: 431 Ds, 411 D+, 0 background", truth=True),
-        Column("fTruthOrigin", "i1", doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt", truth=True),
+        Column(
+            "fTruthPdgCode", "i4", doc="synthetic truth: 431 Ds, 411 D+, 0 background", truth=True
+        ),
+        Column(
+            "fTruthOrigin",
+            "i1",
+            doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt",
+            truth=True,
+        ),
     ),
 )
 
@@ -157,8 +170,15 @@ HF_CAND_LC_LITES = Table(
         Column("fCandidateSelFlag", "i1", doc="1 pKpi, 2 piKp mass hypothesis"),
         Column("fFlagMc", "i1", doc="+-(1<<DecayType) for matched signal, 0 otherwise", mc=True),
         Column("fOriginMcRec", "i1", doc="1 prompt, 2 non-prompt", mc=True),
-        Column("fTruthPdgCode", "i4", doc="synthetic truth: 4122 Lambda_c, 0 background", truth=True),
-        Column("fTruthOrigin", "i1", doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt", truth=True),
+        Column(
+            "fTruthPdgCode", "i4", doc="synthetic truth: 4122 Lambda_c, 0 background", truth=True
+        ),
+        Column(
+            "fTruthOrigin",
+            "i1",
+            doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt",
+            truth=True,
+        ),
     ),
 )
 
@@ -175,7 +195,9 @@ PID_TRACKS = Table(
         Column("fPhi", unit="rad"),
         Column("fTgl", doc="tan(lambda) = pz/pt"),
         Column("fSign", "i1"),
-        Column("fItsClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest"),
+        Column(
+            "fItsClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest"
+        ),
         Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx"),
         Column("fTPCNCls", "u1", doc="found TPC clusters"),
         Column("fBeta", doc="TOF beta, -999 without TOF"),

@@ -37,21 +37,27 @@ MAGNETIC_FIELD_T = 0.5
 TOF_TIME_RESOLUTION_PS = 75.0
 
 
+def as_float_array(x: ArrayLike) -> np.ndarray:
+    """``x`` as a float array: float32 stays float32 (fast hypothesis loops), anything else float64."""
+    a = np.asarray(x)
+    return a if a.dtype == np.float32 else a.astype(np.float64, copy=False)
+
+
 def as_mass(mass: float | str | ArrayLike) -> float | np.ndarray:
     """A mass in GeV/c^2 from a number, an array or a species name (``"pi"``, ``"K"``, ...)."""
     if isinstance(mass, str):
         return _particle_mass(mass)
-    return mass if np.isscalar(mass) else np.asarray(mass, dtype=float)
+    return float(mass) if np.isscalar(mass) else as_float_array(mass)
 
 
 def beta_gamma(p: ArrayLike, mass: float | str | ArrayLike) -> np.ndarray:
     """beta*gamma = p/m."""
-    return np.asarray(p, dtype=float) / as_mass(mass)
+    return as_float_array(p) / as_mass(mass)
 
 
 def expected_beta(p: ArrayLike, mass: float | str | ArrayLike) -> np.ndarray:
     """Velocity beta = p / sqrt(p^2 + m^2) of a particle of momentum p (GeV/c)."""
-    p = np.asarray(p, dtype=float)
+    p = as_float_array(p)
     m = as_mass(mass)
     return p / np.sqrt(p * p + m * m)
 
@@ -63,7 +69,7 @@ def bethe_bloch_aleph(bg: ArrayLike, params: tuple[float, ...] = ALEPH_PARAMS) -
     Same arithmetic as ``o2::tpc::BetheBlochAleph`` (O2 DataFormatsTPC/BetheBlochAleph.h).
     """
     kp1, kp2, kp3, kp4, kp5 = params
-    bg = np.asarray(bg, dtype=float)
+    bg = as_float_array(bg)
     beta = bg / np.sqrt(1.0 + bg * bg)
     aa = beta**kp4
     bb = np.log(kp3 + bg ** (-kp5))
@@ -79,7 +85,7 @@ def tpc_expected_signal(
     params: tuple[float, ...] = ALEPH_PARAMS,
 ) -> np.ndarray:
     """Expected TPC dE/dx: MIP * f_ALEPH(p/m) * |z|^2.3 (p is the momentum, GeV/c)."""
-    bg = np.abs(np.asarray(p, dtype=float)) * abs(charge) / as_mass(mass)
+    bg = np.abs(as_float_array(p)) * abs(charge) / as_mass(mass)
     return mip * bethe_bloch_aleph(bg, params) * abs(charge) ** TPC_CHARGE_EXPONENT
 
 
@@ -126,7 +132,7 @@ def tpc_nsigma(
     """TPC nsigma = (signal - expected) / (expected * relative resolution)."""
     exp = tpc_expected_signal(p, mass, mip=mip)
     rel = tpc_relative_resolution(ncls, resolution=resolution, ncls_reference=ncls_reference)
-    return (np.asarray(signal, dtype=float) - exp) / (exp * rel)
+    return (as_float_array(signal) - exp) / (exp * rel)
 
 
 # --------------------------------------------------------------------------------------- TOF
@@ -142,23 +148,23 @@ def tof_track_length(
     Transverse arc 2R*asin(r/2R) with R[m] = pT/(0.3 B), times cosh(eta) for the longitudinal part.
     Tracks that curl up before the radius (2R < r) get NaN.
     """
-    pt = np.asarray(pt, dtype=float)
+    pt = as_float_array(pt)
     r_curv = pt / (0.299792458 * bfield) * 100.0  # cm
     with np.errstate(invalid="ignore"):
         arc = 2.0 * r_curv * np.arcsin(radius / (2.0 * r_curv))
-    return arc * np.cosh(np.asarray(eta, dtype=float))
+    return arc * np.cosh(as_float_array(eta))
 
 
 def tof_expected_time(
     p: ArrayLike, mass: float | str | ArrayLike, length: ArrayLike
 ) -> np.ndarray:
     """Expected time of flight (ps) of a mass hypothesis over ``length`` (cm)."""
-    return np.asarray(length, dtype=float) / (SPEED_OF_LIGHT_CM_PS * expected_beta(p, mass))
+    return as_float_array(length) / (SPEED_OF_LIGHT_CM_PS * expected_beta(p, mass))
 
 
 def tof_beta(length: ArrayLike, time: ArrayLike) -> np.ndarray:
     """Measured beta = length / (c * time) (length in cm, time in ps, event time 0)."""
-    return np.asarray(length, dtype=float) / (SPEED_OF_LIGHT_CM_PS * np.asarray(time, dtype=float))
+    return as_float_array(length) / (SPEED_OF_LIGHT_CM_PS * as_float_array(time))
 
 
 def tof_nsigma(
@@ -170,7 +176,7 @@ def tof_nsigma(
     sigma_time: float = TOF_TIME_RESOLUTION_PS,
 ) -> np.ndarray:
     """TOF nsigma = (time - expected time) / sigma_time (ps)."""
-    return (np.asarray(time, dtype=float) - tof_expected_time(p, mass, length)) / sigma_time
+    return (as_float_array(time) - tof_expected_time(p, mass, length)) / sigma_time
 
 
 __all__ = [
@@ -183,6 +189,7 @@ __all__ = [
     "TPC_MIP",
     "TPC_NCLS_REFERENCE",
     "TPC_RELATIVE_RESOLUTION",
+    "as_float_array",
     "as_mass",
     "beta_gamma",
     "bethe_bloch_aleph",

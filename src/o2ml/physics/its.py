@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf
 
-from .detectors import as_mass
+from .detectors import as_float_array, as_mass
 
 # ITS2 has 7 layers: 3 inner barrel, 4 outer barrel
 N_LAYERS = 7
@@ -105,7 +105,7 @@ def truncated_mean(sizes_or_packed: ArrayLike) -> np.ndarray:
 
 def cos_lambda(eta: ArrayLike) -> np.ndarray:
     """cos(lambda) = 1/cosh(eta), lambda the dip angle."""
-    return 1.0 / np.cosh(np.asarray(eta, dtype=float))
+    return 1.0 / np.cosh(as_float_array(eta))
 
 
 def mean_cluster_size_cos_lambda(sizes_or_packed: ArrayLike, eta: ArrayLike) -> np.ndarray:
@@ -118,7 +118,7 @@ def its_expected_signal(
     p: ArrayLike, mass: float | str | ArrayLike, params: ITSResponseParams = ITS_PARAMS_DATA
 ) -> np.ndarray:
     """Expected <CS> cos(lambda) = p0 / (beta*gamma)^p1 + p2 at momentum p (GeV/c)."""
-    bg = np.abs(np.asarray(p, dtype=float)) / as_mass(mass)
+    bg = np.abs(as_float_array(p)) / as_mass(mass)
     return params.p0 / bg**params.p1 + params.p2
 
 
@@ -126,7 +126,7 @@ def its_expected_resolution(
     p: ArrayLike, mass: float | str | ArrayLike, params: ITSResponseParams = ITS_PARAMS_DATA
 ) -> np.ndarray:
     """Relative resolution r0 * erf((beta*gamma - r1) / r2)."""
-    bg = np.abs(np.asarray(p, dtype=float)) / as_mass(mass)
+    bg = np.abs(as_float_array(p)) / as_mass(mass)
     return params.r0 * erf((bg - params.r1) / params.r2)
 
 

@@ -81,7 +81,14 @@ def generate(
 
 
 def _generate_one(
-    sample: str, out: Path, seed: int, n_data: int, n_mc: int, truth: bool, folders: int, progress: bool
+    sample: str,
+    out: Path,
+    seed: int,
+    n_data: int,
+    n_mc: int,
+    truth: bool,
+    folders: int,
+    progress: bool,
 ) -> dict:
     files = {}
 

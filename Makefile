@@ -1,0 +1,68 @@
+# o2ml: the README's two commands, `make lab` and `make test`, each set up a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+LOCK   := env/requirements.lock
+STAMP  := $(VENV)/.o2ml-installed
+DATA   ?= data
+SEED   ?= 42
+GENERATE_ARGS ?=
+LAB_ARGS ?=
+VOILA_ARGS ?=
+PORT   ?= 8866
+PYTEST_ARGS ?=
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# containers (CI, Docker) often run as root, which Jupyter refuses without this flag
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: help setup data lab test dashboards chromium lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+setup: $(STAMP)  ## create .venv and install the lock and o2ml (only when the lock changed)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "pip==26.3"
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (o2ml)"
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp env/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	touch $@
+
+data: $(DATA)/manifest.json  ## generate the synthetic sample into $(DATA)/ if missing
+
+$(DATA)/manifest.json: | $(STAMP)
+	@if $(BIN)/python -c "import o2ml.toymc.charm, o2ml.toymc.pid" 2>/dev/null; then \
+	  $(BIN)/o2ml generate all --out $(DATA) --seed $(SEED) --with-truth $(GENERATE_ARGS); \
+	else echo "o2ml: the data generators are not available yet; skipping sample generation"; fi
+
+lab: setup data  ## open JupyterLab on notebooks/ (LAB_ARGS="--no-browser --port 8888")
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+dashboards: setup data  ## serve notebooks/dashboards with Voila on 127.0.0.1:$(PORT)
+	$(BIN)/voila notebooks/dashboards --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(VOILA_ARGS)
+
+chromium:  ## install Chromium from Debian's packages for the browser tests, if missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Chromium (Debian package) for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+
+test: setup chromium  ## run every test: unit, notebooks (nbmake, O2ML_FAST=1), browser
+	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadgroup \
+	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb) $(PYTEST_ARGS)
+
+lint:  ## ruff on the package, tests, benchmarks and notebooks
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:  ## remove the virtual environment and caches (never touches data/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

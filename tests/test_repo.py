@@ -1,0 +1,77 @@
+"""The repository's promises: pinned environment, Binder copy of the lock, clean notebooks."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+REPO = Path(__file__).resolve().parents[1]
+LOCK = REPO / "env" / "requirements.lock"
+tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+
+def lock_pins() -> dict[str, Version]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.+\-]+", line), (
+            f"not an exact pin: {line}"
+        )
+        name, version = line.split("==")
+        pins[re.sub(r"[-_.]+", "-", name).lower()] = Version(version)
+    return pins
+
+
+def test_every_dependency_is_pinned_and_satisfies_pyproject():
+    pins = lock_pins()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [
+        r for extra in project["optional-dependencies"].values() for r in extra
+    ]
+    for text in reqs:
+        req = Requirement(text)
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        assert name in pins, f"{req.name} is not in {LOCK.name}"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"{name}=={pins[name]} violates {req}"
+        )
+
+
+def test_known_caps_hold():
+    pins = lock_pins()
+    assert pins["torch"] == Version("2.13.0")
+    assert pins["xgboost"] < Version("2")
+    assert pins["scikit-learn"] < Version("1.6")
+    assert pins["onnx"] <= Version("1.16.1")
+    assert "hipe4ml-converter" not in pins  # pins jedi 0.17.2, breaks IPython completion
+    assert {"ipywidgets", "jupyterlab-widgets", "voila"} <= set(pins)
+
+
+def test_binder_installs_the_lock():
+    assert (REPO / "binder" / "requirements.txt").read_text() == LOCK.read_text()
+    assert (REPO / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    env = (REPO / "env" / "environment.yml").read_text()
+    assert "python=3.11" in env and "-r requirements.lock" in env
+
+
+NOTEBOOKS = sorted(REPO.glob("notebooks/**/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(REPO)) for p in NOTEBOOKS])
+def test_notebook_is_clean_with_parameters_cell(path):
+    nb = json.loads(path.read_text())
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        "strip outputs"
+    )
+    assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code), (
+        "no parameters cell"
+    )
