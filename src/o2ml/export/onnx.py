@@ -1,0 +1,149 @@
+"""ONNX export with the metadata O2Physics users need to apply a model correctly.
+
+Contract with O2Physics (``Tools/ML/model.h``): one float input named ``input`` of shape
+``[batch, n_features]`` (features in training order); tree models give outputs ``label`` and
+``probabilities``, and O2Physics reads the last one. Every file o2ml writes carries, as ONNX
+metadata, the feature names in order, the class labels, the pT bin, the o2ml version and the seed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import BadFileError, InputFileNotFoundError, O2mlError, OutputExistsError
+
+INPUT_NAME = "input"
+#: metadata keys written into every ONNX file (values are JSON strings)
+META_FEATURES = "features"
+META_CLASSES = "class_labels"
+META_PT_BIN = "pt_bin"
+META_VERSION = "o2ml_version"
+META_SEED = "seed"
+
+
+class FeatureOrderError(O2mlError):
+    """The features given to a model are not the ones, in order, it was trained with."""
+
+
+def _set_metadata(model, metadata: dict) -> None:
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        prop = model.metadata_props.add()
+        prop.key = key
+        prop.value = json.dumps(value)
+
+
+def _write(model, path: str | os.PathLike, overwrite: bool) -> Path:
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(model.SerializeToString())
+    tmp.replace(path)
+    return path
+
+
+def model_metadata(
+    features: Sequence[str],
+    class_labels: Sequence[str],
+    pt_bin: Sequence[float] | None = None,
+    seed: int | None = None,
+    extra: dict | None = None,
+) -> dict:
+    """The metadata dict o2ml writes into an ONNX file."""
+    meta = {
+        META_FEATURES: list(features),
+        META_CLASSES: list(class_labels),
+        META_PT_BIN: None if pt_bin is None else [float(x) for x in pt_bin],
+        META_VERSION: __version__,
+        META_SEED: seed,
+    }
+    meta.update(extra or {})
+    return meta
+
+
+def xgboost_to_onnx(
+    model,
+    features: Sequence[str],
+    path: str | os.PathLike | None = None,
+    *,
+    class_labels: Sequence[str],
+    pt_bin: Sequence[float] | None = None,
+    seed: int | None = None,
+    extra_metadata: dict | None = None,
+    overwrite: bool = False,
+):
+    """Convert an XGBoost classifier to ONNX with onnxmltools; optionally write it to ``path``.
+
+    Returns the ``onnx.ModelProto``. Its outputs are ``label`` (int64) and ``probabilities``
+    (float ``[batch, n_classes]``, two columns also for binary models).
+    """
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    booster_features = model.get_booster().feature_names
+    if booster_features is not None and list(booster_features) != list(features):
+        raise FeatureOrderError(
+            f"The model was trained with features {list(booster_features)}, "
+            f"but the export was given {list(features)}."
+        )
+    # onnxmltools only understands the anonymous feature names f0, f1, ...: drop the names on a copy
+    anonymous = copy.deepcopy(model)
+    anonymous.get_booster().feature_names = None
+    onx = onnxmltools.convert_xgboost(
+        anonymous, initial_types=[(INPUT_NAME, FloatTensorType([None, len(features)]))]
+    )
+    _set_metadata(onx, model_metadata(features, class_labels, pt_bin, seed, extra_metadata))
+    if path is not None:
+        _write(onx, path, overwrite)
+    return onx
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The o2ml metadata of an ONNX file (values decoded from JSON)."""
+    import onnx
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: no such ONNX file.")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as err:
+        raise BadFileError(f"{path}: not a readable ONNX file ({err}).") from None
+    out = {}
+    for prop in model.metadata_props:
+        try:
+            out[prop.key] = json.loads(prop.value)
+        except json.JSONDecodeError:
+            out[prop.key] = prop.value
+    return out
+
+
+def session(path: str | os.PathLike, threads: int = 1):
+    """An onnxruntime session on the CPU (``threads`` intra-op threads, as O2Physics' default)."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: no such ONNX file.")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as err:
+        raise BadFileError(f"{path}: onnxruntime cannot load it ({err}).") from None
+
+
+def run(sess, X: np.ndarray) -> np.ndarray:
+    """The last output of the model (what O2Physics reads): class probabilities or a score."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return sess.run(None, {sess.get_inputs()[0].name: X})[-1]

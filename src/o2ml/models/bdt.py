@@ -1,0 +1,279 @@
+"""BDT selections of charm candidates: a thin layer over hipe4ml's TreeHandler and ModelHandler.
+
+The notebook keeps teaching hipe4ml (TreeHandler, train_test_generator, ModelHandler, plot_utils);
+this module adds what a real analysis needs on top: one model per pT bin with named classes,
+balanced training sets, an Optuna search with a persistent study, and storage as XGBoost JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from hipe4ml.analysis_utils import train_test_generator
+from hipe4ml.model_handler import ModelHandler
+from hipe4ml.tree_handler import TreeHandler
+
+from .. import __version__
+from ..errors import EmptySelectionError, InputFileNotFoundError, O2mlError, OutputExistsError
+
+
+class CharmClass(IntEnum):
+    """Class labels of the 3-class models, in the order of O2Physics ``train_models.py``.
+
+    (The ALICE O2 tutorial uses 0 prompt, 1 non-prompt, 2 background: o2ml writes its order into
+    every exported model's metadata, so nobody has to guess.)
+    """
+
+    BACKGROUND = 0
+    PROMPT = 1
+    NONPROMPT = 2
+
+
+CLASS_LABELS = [c.name.lower() for c in CharmClass]
+
+#: the 7 features of the ALICE O2 Ds tutorial (mass and pT are never features)
+TUTORIAL_FEATURES = [
+    "fCpa",
+    "fCpaXY",
+    "fDecayLength",
+    "fDecayLengthXY",
+    "fDeltaMassPhi",
+    "fImpactParameterXY",
+    "fAbsCos3PiK",
+]
+#: the tutorial's XGBoost hyper-parameters
+TUTORIAL_PARAMS = {
+    "max_depth": 5,
+    "learning_rate": 0.029,
+    "n_estimators": 500,
+    "min_child_weight": 2.7,
+    "subsample": 0.9,
+    "colsample_bytree": 0.97,
+    "tree_method": "hist",
+}
+#: Optuna search ranges (hipe4ml convention: ints give suggest_int, floats suggest_float)
+OPTUNA_RANGES = {
+    "max_depth": (2, 6),
+    "learning_rate": (0.01, 0.2),
+    "n_estimators": (100, 600),
+    "min_child_weight": (1.0, 10.0),
+    "subsample": (0.6, 1.0),
+    "colsample_bytree": (0.6, 1.0),
+}
+#: Ds tutorial sidebands: below 1.75 and above 2.1 GeV/c^2 (the D+ peak sits left of the Ds)
+DS_SIDEBANDS = (1.75, 2.1)
+
+
+@dataclass(frozen=True)
+class PtBin:
+    """A pT interval [lo, hi) in GeV/c."""
+
+    lo: float
+    hi: float
+
+    @property
+    def selection(self) -> str:
+        return f"fPt >= {self.lo} and fPt < {self.hi}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.lo:g}-{self.hi:g}"
+
+    def __str__(self) -> str:
+        return f"{self.lo:g} < pT < {self.hi:g} GeV/c"
+
+
+def pt_bins(edges: Sequence[float]) -> list[PtBin]:
+    """Consecutive bins from edges, e.g. ``[2, 4, 6, 12]`` -> 2-4, 4-6, 6-12."""
+    return [PtBin(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:
+    if isinstance(df, TreeHandler):
+        return df
+    th = TreeHandler()
+    th.set_data_frame(df)
+    return th
+
+
+def class_handlers(
+    data: pd.DataFrame | TreeHandler,
+    mc: pd.DataFrame | TreeHandler,
+    pt_bin: PtBin,
+    sidebands: tuple[float, float] = DS_SIDEBANDS,
+    origin_column: str = "fOriginMcRec",
+) -> dict[CharmClass, TreeHandler]:
+    """Training samples of one pT bin: background = data sidebands, prompt/non-prompt = MC origin."""
+    lo, hi = sidebands
+    selections = {
+        CharmClass.BACKGROUND: (data, f"{pt_bin.selection} and (fM < {lo} or fM > {hi})"),
+        CharmClass.PROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 1"),
+        CharmClass.NONPROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 2"),
+    }
+    out = {}
+    for cls, (source, sel) in selections.items():
+        subset = _handler(source).get_subset(sel)
+        if subset.get_n_cand() == 0:
+            raise EmptySelectionError(f"No {cls.name.lower()} candidate passes {sel!r}.")
+        out[cls] = subset
+    return out
+
+
+def balanced_train_test(
+    handlers: Mapping[CharmClass, TreeHandler],
+    seed: int,
+    test_size: float = 0.5,
+    max_per_class: int | None = None,
+) -> list:
+    """hipe4ml ``train_test_generator`` on classes downsampled to the smallest (or ``max_per_class``).
+
+    Returns ``[X_train, y_train, X_test, y_test]`` as hipe4ml's ModelHandler expects.
+    """
+    n = min(h.get_n_cand() for h in handlers.values())
+    if max_per_class is not None:
+        n = min(n, max_per_class)
+    balanced = [h.get_subset(size=n, rndm_state=seed) for h in handlers.values()]
+    labels = [int(c) for c in handlers]
+    return train_test_generator(balanced, labels, test_size=test_size, random_state=seed)
+
+
+def model_handler(
+    features: Sequence[str] = TUTORIAL_FEATURES,
+    params: Mapping | None = None,
+    seed: int = 42,
+    n_jobs: int = 2,
+) -> ModelHandler:
+    """A hipe4ml ModelHandler around an XGBoost classifier (tutorial hyper-parameters by default)."""
+    params = {**TUTORIAL_PARAMS, **(params or {})}
+    model = xgb.XGBClassifier(random_state=seed, n_jobs=n_jobs)
+    return ModelHandler(model, list(features), {**params, "random_state": seed, "n_jobs": n_jobs})
+
+
+def _storage_url(storage: str | os.PathLike) -> str:
+    text = os.fspath(storage)
+    return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
+
+
+def optimize(
+    handler: ModelHandler,
+    train_test: list,
+    n_trials: int,
+    storage: str | os.PathLike = "optuna.db",
+    study_name: str = "o2ml-bdt",
+    ranges: Mapping = OPTUNA_RANGES,
+    scoring: str = "roc_auc_ovo",
+    nfold: int = 3,
+    seed: int = 42,
+    timeout: float | None = None,
+    progress: bool = False,
+):
+    """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
+
+    The objective is hipe4ml's ``optimize_params_optuna`` one (mean ``nfold`` cross-validation
+    score); written out here because hipe4ml keeps the study in memory or a pickle, while a study
+    in an Optuna storage (an SQLite file by default, any RDB URL such as PostgreSQL) can be
+    resumed and shared by many workers. Running again with the same ``study_name`` adds trials.
+    """
+    import optuna
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    x_train, y_train = train_test[0], train_test[1]
+    columns = handler.get_training_columns()
+    base = handler.get_original_model()
+    fixed = handler.get_model_params()
+    folds = StratifiedKFold(n_splits=nfold, shuffle=True, random_state=seed)
+
+    def objective(trial):
+        params = {}
+        for key, (lo, hi) in ranges.items():
+            params[key] = (
+                trial.suggest_int(key, lo, hi)
+                if isinstance(lo, int)
+                else trial.suggest_float(key, lo, hi)
+            )
+        model = clone(base).set_params(**{**fixed, **params})
+        return float(
+            np.mean(cross_val_score(model, x_train[columns], y_train, cv=folds, scoring=scoring))
+        )
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        storage=_storage_url(storage),
+        study_name=study_name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed + len_trials(storage, study_name)),
+        load_if_exists=True,
+    )
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    handler.set_model_params({**fixed, **study.best_params})
+    return study
+
+
+def len_trials(storage: str | os.PathLike, study_name: str) -> int:
+    """Trials already in a stored study (0 if it does not exist yet)."""
+    import optuna
+
+    try:
+        return len(optuna.load_study(study_name=study_name, storage=_storage_url(storage)).trials)
+    except KeyError:
+        return 0
+
+
+def save_model(
+    model: ModelHandler | xgb.XGBClassifier,
+    path: str | os.PathLike,
+    *,
+    features: Sequence[str],
+    class_labels: Sequence[str] = CLASS_LABELS,
+    pt_bin: PtBin | None = None,
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Save as XGBoost JSON (``path``) plus a sidecar ``<path>.meta.json`` (features, classes...)."""
+    path = Path(path)
+    if path.suffix != ".json":
+        raise O2mlError(f"{path}: models are saved as XGBoost JSON; use a .json extension.")
+    meta_path = path.with_suffix(".meta.json")
+    for p in (path, meta_path):
+        if p.exists() and not overwrite:
+            raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
+    clf = model.get_original_model() if isinstance(model, ModelHandler) else model
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clf.save_model(path)
+    meta = {
+        "features": list(features),
+        "class_labels": list(class_labels),
+        "pt_bin": None if pt_bin is None else [pt_bin.lo, pt_bin.hi],
+        "seed": seed,
+        "params": {k: v for k, v in clf.get_params().items() if v is not None and k != "missing"},
+        "o2ml_version": __version__,
+        "xgboost_version": xgb.__version__,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    return path
+
+
+def load_model(path: str | os.PathLike) -> tuple[xgb.XGBClassifier, dict]:
+    """Load a model saved by :func:`save_model`: the classifier and its metadata."""
+    path = Path(path)
+    meta_path = path.with_suffix(".meta.json")
+    for p in (path, meta_path):
+        if not p.exists():
+            raise InputFileNotFoundError(
+                f"{p}: no such file (a model is {path.name} + {meta_path.name})."
+            )
+    clf = xgb.XGBClassifier()
+    try:
+        clf.load_model(path)
+    except xgb.core.XGBoostError as err:
+        raise O2mlError(f"{path}: not an XGBoost JSON model ({err}).") from None
+    return clf, json.loads(meta_path.read_text())

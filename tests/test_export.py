@@ -1,0 +1,146 @@
+"""ONNX export and the Python twin of O2Physics MlResponse."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from o2ml import errors
+from o2ml.export import o2physics
+from o2ml.export import onnx as onnx_export
+from o2ml.export.o2physics import CutDirection, MlResponse, MlResponseConfig
+from o2ml.models.bdt import CLASS_LABELS
+
+FEATURES = ["fCpa", "fDecayLength", "fImpactParameterXY", "fAbsCos3PiK"]
+EDGES = [2.0, 4.0, 6.0]
+
+
+def toy(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    X = pd.DataFrame(
+        {f: rng.normal(size=n) + 0.8 * y * (i + 1) / 4 for i, f in enumerate(FEATURES)}
+    ).astype(np.float32)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """One 3-class model per pT bin, exported, plus a configuration JSON."""
+    out = tmp_path_factory.mktemp("models")
+    clfs = []
+    files = []
+    for i in range(len(EDGES) - 1):
+        X, y = toy(4000, seed=i)
+        clf = xgb.XGBClassifier(n_estimators=60, max_depth=4, random_state=i, n_jobs=2).fit(X, y)
+        name = f"model_pt{i}.onnx"
+        onnx_export.xgboost_to_onnx(
+            clf, FEATURES, out / name, class_labels=CLASS_LABELS, pt_bin=EDGES[i : i + 2], seed=i
+        )
+        clfs.append(clf)
+        files.append(name)
+    config = MlResponseConfig(
+        bins_pt=EDGES,
+        cut_dir=[CutDirection.CutGreater, CutDirection.CutSmaller, CutDirection.CutNot],
+        cuts=[[0.3, 0.4, 0.0], [0.2, 0.5, 0.0]],
+        features=FEATURES,
+        onnx_files=files,
+        class_labels=CLASS_LABELS,
+    )
+    config.to_json(out / "o2physics.json")
+    return out, clfs, config
+
+
+def test_onnx_contract_and_metadata(models):
+    out, _, _ = models
+    sess = onnx_export.session(out / "model_pt0.onnx")
+    assert [i.name for i in sess.get_inputs()] == ["input"]
+    assert sess.get_inputs()[0].shape[1] == len(FEATURES)
+    assert [o.name for o in sess.get_outputs()] == ["label", "probabilities"]
+    meta = onnx_export.read_metadata(out / "model_pt1.onnx")
+    assert meta["features"] == FEATURES
+    assert meta["class_labels"] == ["background", "prompt", "nonprompt"]
+    assert meta["pt_bin"] == [4.0, 6.0] and meta["seed"] == 1
+    assert meta["o2ml_version"]
+
+
+def test_onnx_scores_agree_with_xgboost(models):
+    out, clfs, _ = models
+    X, _ = toy(100_000, seed=7)
+    onnx_scores = onnx_export.run(onnx_export.session(out / "model_pt0.onnx"), X.to_numpy())
+    assert np.abs(onnx_scores - clfs[0].predict_proba(X)).max() < 1e-5
+
+
+def test_twin_of_isselectedml_agrees_with_native_decision(models):
+    out, clfs, config = models
+    X, _ = toy(100_000, seed=11)
+    pt = np.random.default_rng(3).uniform(1.0, 7.0, len(X))  # some outside the bins
+    twin = MlResponse.from_json(out / "o2physics.json")
+    selected, scores = twin.is_selected_ml(X, pt, return_scores=True)
+
+    native = np.zeros(len(X), dtype=bool)
+    native_scores = np.full((len(X), 3), np.nan)
+    for i, clf in enumerate(clfs):
+        mask = (pt >= EDGES[i]) & (pt < EDGES[i + 1])
+        p = clf.predict_proba(X[mask])
+        native_scores[mask] = p
+        cut = config.cuts[i]
+        native[mask] = (p[:, 0] <= cut[0]) & (p[:, 1] >= cut[1])
+    inside = ~np.isnan(native_scores[:, 0])
+    assert np.abs(scores[inside] - native_scores[inside]).max() < 1e-5
+    assert np.isnan(scores[~inside]).all() and not selected[~inside].any()
+    assert 0.05 < native.mean() < 0.95  # the cuts really select
+    assert np.array_equal(selected, native)  # 100 % agreement
+
+
+def test_configurables_look_like_o2_dpl_config(models):
+    out, _, config = models
+    doc = json.loads((out / "o2physics.json").read_text())
+    task = doc[o2physics.DEFAULT_TASK]
+    assert task["binsPtMl"] == {"values": ["2.0", "4.0", "6.0"]}
+    assert task["cutDirMl"] == {"values": ["0", "1", "2"]}
+    assert task["cutsMl"]["labels_rows"] == ["pT bin 0", "pT bin 1"]
+    assert task["cutsMl"]["values"][1] == ["0.2", "0.5", "0.0"]
+    assert task["nClassesMl"] == "3"
+    assert task["namesInputFeatures"]["values"] == FEATURES
+    assert task["onnxFileNames"]["values"] == ["model_pt0.onnx", "model_pt1.onnx"]
+    assert MlResponseConfig.from_json(out / "o2physics.json") == config
+
+
+def test_feature_order_mismatch_is_caught(models, tmp_path):
+    out, clfs, config = models
+    with pytest.raises(onnx_export.FeatureOrderError, match="trained with features"):
+        onnx_export.xgboost_to_onnx(clfs[0], FEATURES[::-1], class_labels=CLASS_LABELS)
+    swapped = MlResponseConfig(**{**config.__dict__, "features": FEATURES[::-1]})
+    with pytest.raises(onnx_export.FeatureOrderError, match="namesInputFeatures"):
+        MlResponse(swapped, out)
+    twin = MlResponse(config, out)
+    with pytest.raises(onnx_export.FeatureOrderError, match=r"lack the model features \['fCpa'\]"):
+        twin.is_selected_ml(pd.DataFrame({f: [0.0] for f in FEATURES[1:]}), [3.0])
+
+
+def test_bad_configurations_and_files(models, tmp_path):
+    out, _, config = models
+    with pytest.raises(errors.O2mlError, match="cutsMl must be 2 pT bins x 3 classes"):
+        MlResponseConfig(EDGES, config.cut_dir, [[0.1, 0.2, 0.3]], FEATURES, config.onnx_files)
+    with pytest.raises(errors.OutputExistsError):
+        config.to_json(out / "o2physics.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(errors.BadFileError, match="bad.json: not valid JSON"):
+        MlResponseConfig.from_json(bad)
+    (tmp_path / "cfg.json").write_text(json.dumps({"task": {"binsPtMl": {"values": ["1"]}}}))
+    with pytest.raises(errors.BadFileError, match="lacks or mangles"):
+        MlResponseConfig.from_json(tmp_path / "cfg.json")
+    with pytest.raises(errors.InputFileNotFoundError, match="missing.onnx"):
+        MlResponse(
+            MlResponseConfig(**{**config.__dict__, "onnx_files": ["missing.onnx", "x.onnx"]}), out
+        )
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"junk")
+    with pytest.raises(errors.BadFileError, match="junk.onnx"):
+        onnx_export.read_metadata(junk)
