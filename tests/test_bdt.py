@@ -51,7 +51,7 @@ def test_class_handlers_take_sidebands_and_mc_origins():
     assert ((bkg.fM < 1.75) | (bkg.fM > 2.1)).all() and bkg.fPt.between(2, 4).all()
     assert (handlers[CharmClass.PROMPT].get_data_frame().fOriginMcRec == 1).all()
     assert (handlers[CharmClass.NONPROMPT].get_data_frame().fOriginMcRec == 2).all()
-    x_train, y_train, x_test, y_test = bdt.balanced_train_test(handlers, seed=1)
+    _, y_train, _, y_test = bdt.balanced_train_test(handlers, seed=1)
     counts = np.bincount(np.concatenate([y_train, y_test]))
     assert counts.min() == counts.max() == min(h.get_n_cand() for h in handlers.values())
 

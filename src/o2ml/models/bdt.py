@@ -7,6 +7,7 @@ balanced training sets, an Optuna search with a persistent study, and storage as
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -93,7 +94,7 @@ class PtBin:
 
 def pt_bins(edges: Sequence[float]) -> list[PtBin]:
     """Consecutive bins from edges, e.g. ``[2, 4, 6, 12]`` -> 2-4, 4-6, 6-12."""
-    return [PtBin(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [PtBin(float(a), float(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:
