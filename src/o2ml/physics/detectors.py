@@ -155,9 +155,7 @@ def tof_track_length(
     return arc * np.cosh(as_float_array(eta))
 
 
-def tof_expected_time(
-    p: ArrayLike, mass: float | str | ArrayLike, length: ArrayLike
-) -> np.ndarray:
+def tof_expected_time(p: ArrayLike, mass: float | str | ArrayLike, length: ArrayLike) -> np.ndarray:
     """Expected time of flight (ps) of a mass hypothesis over ``length`` (cm)."""
     return as_float_array(length) / (SPEED_OF_LIGHT_CM_PS * expected_beta(p, mass))
 

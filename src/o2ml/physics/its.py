@@ -58,12 +58,15 @@ def its_params(domain: str) -> ITSResponseParams:
 def pack_cluster_sizes(sizes: ArrayLike) -> np.ndarray:
     """Pack per-layer sizes, shape (..., 7), integers 0..15, into uint32 (layer 0 in the lowest bits)."""
     sizes = np.asarray(sizes)
-    if sizes.shape[-1] != N_LAYERS:
+    if sizes.shape[-1:] != (N_LAYERS,):
         raise ValueError(f"expected {N_LAYERS} layers on the last axis, got shape {sizes.shape}")
     if sizes.size and (sizes.min() < 0 or sizes.max() > MAX_CLUSTER_SIZE):
         raise ValueError(f"cluster sizes must be in 0..{MAX_CLUSTER_SIZE}")
-    shifts = np.arange(N_LAYERS, dtype=np.uint32) * BITS_PER_LAYER
-    return np.bitwise_or.reduce(sizes.astype(np.uint32) << shifts, axis=-1).astype(np.uint32)
+    # two layers per byte (even layer in the low nibble), 4 bytes read as a little-endian uint32
+    nibbles = np.zeros((*sizes.shape[:-1], 8), dtype=np.uint8)
+    nibbles[..., :N_LAYERS] = sizes
+    packed_bytes = np.ascontiguousarray(nibbles[..., 0::2] | (nibbles[..., 1::2] << 4))
+    return packed_bytes.view("<u4")[..., 0].astype(np.uint32)
 
 
 def unpack_cluster_sizes(packed: ArrayLike) -> np.ndarray:

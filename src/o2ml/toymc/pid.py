@@ -73,14 +73,15 @@ TPC_NCLS_LOW = (60, 119)
 # ------------------------------------------------------------------------ TOF
 # TOF time resolution in data, ps (PHYSICS.md: approx. 75 ps in Run 3, incl. event time)
 TOF_RESOLUTION_DATA_PS = 75.0
-# TOF time resolution in MC, ps (documented choice: MC slightly optimistic, 60-65 ps)
-TOF_RESOLUTION_MC_PS = 60.0
+# TOF time resolution in MC, ps (documented choice in the brief's 60-65 ps: MC slightly optimistic)
+TOF_RESOLUTION_MC_PS = 65.0
 # largest TOF matching efficiency: ~10 % of high-pT tracks have no TOF hit (brief; dead zones)
 TOF_EFFICIENCY_MAX = 0.90
 # pT (GeV/c) where the matching efficiency reaches half of its maximum (PHYSICS.md: ~0.5 GeV/c)
-TOF_TURN_ON_PT = 0.58
-# width (GeV/c) of the logistic turn-on in pT (documented choice: smooth, missing not at random)
-TOF_TURN_ON_WIDTH = 0.05
+TOF_TURN_ON_PT = 0.55
+# width (GeV/c) of the logistic turn-on in pT (documented choice: smooth, missing not at random);
+# tracks with pT < 0.3 B r / 2 ~ 0.28 GeV/c curl up before the TOF radius and never reach it
+TOF_TURN_ON_WIDTH = 0.07
 # value of the TOF columns for tracks without a TOF signal (O2Physics convention, schema)
 MISSING = -999.0
 
@@ -107,17 +108,23 @@ DOMAINS = ("mc", "data")
 
 _STAGES = ("kinematics", "TPC", "TOF", "ITS2", "table")
 _NS = ("El", "Pi", "Ka", "Pr")  # suffixes of the nsigma columns, in SPECIES order
+_N_QUANTILES = 16384  # points of the tabulated pT quantile functions
 
 
 # ============================================================================== helpers
 def _levy_pt(rng: np.random.Generator, n: int, m: float, t: float, nexp: float) -> np.ndarray:
     """pT drawn from dN/dpT ~ pT (1 + (mT - m)/(n T))^-n by inverting a tabulated CDF."""
-    grid = np.geomspace(*PT_RANGE, 4096)
+    grid = np.geomspace(*PT_RANGE, 8192)
     mt = np.sqrt(grid * grid + m * m)
     pdf = grid * (1.0 + (mt - m) / (nexp * t)) ** (-nexp)
     cdf = np.concatenate(([0.0], np.cumsum(0.5 * (pdf[1:] + pdf[:-1]) * np.diff(grid))))
     cdf /= cdf[-1]
-    return np.interp(rng.random(n), cdf, grid)
+    # quantile function on a uniform grid of u: sampling is then a lookup, not a binary search
+    quantile = np.interp(np.linspace(0.0, 1.0, _N_QUANTILES), cdf, grid)
+    x = rng.random(n) * (_N_QUANTILES - 1)
+    i = np.minimum(x.astype(np.int64), _N_QUANTILES - 2)
+    frac = x - i
+    return quantile[i] * (1.0 - frac) + quantile[i + 1] * frac
 
 
 def _draw_layers(rng: np.random.Generator, a: np.ndarray) -> np.ndarray:
@@ -127,11 +134,13 @@ def _draw_layers(rng: np.random.Generator, a: np.ndarray) -> np.ndarray:
     x *= np.float32(ITS_LAYER_SPREAD)
     x += np.float32(1.0)
     x *= a[:, None].astype(np.float32)
-    x += rng.random(shape, dtype=np.float32)  # + U(0,1), then truncate: rounding that keeps the mean
+    # + U(0,1), then truncate below: a stochastic rounding that keeps the mean
+    x += rng.random(shape, dtype=np.float32)
     np.clip(x, 1.0, its.MAX_CLUSTER_SIZE + 0.5, out=x)
     sizes = x.astype(np.uint8)
     flat = sizes.reshape(-1)
-    u = rng.random(flat.size, dtype=np.float32)  # one uniform decides tail (low u) and missing (high u)
+    # one uniform per layer decides the tail (low u) and the missing layers (high u)
+    u = rng.random(flat.size, dtype=np.float32)
     tail = np.flatnonzero(u < ITS_TAIL_PROBABILITY)
     extra = np.ceil(rng.exponential(ITS_TAIL_MEAN, tail.size))
     flat[tail] = np.minimum(flat[tail] + extra, its.MAX_CLUSTER_SIZE)
@@ -264,7 +273,9 @@ def generate_pid(
     smear = 1.0 + rel * rng.standard_normal(n, dtype=np.float32)
     tpc_signal = np.maximum(tpc_exp[species, rows] * np.float32(1.0 + offset) * smear, 1.0)
     # nsigma with the nominal (MC) response, as det.tpc_nsigma(..., resolution=TPC_RESOLUTION_MC)
-    tpc_nsigma = {s: (tpc_signal - e) / (e * rel_nominal) for s, e in zip(_NS, tpc_exp)}
+    tpc_nsigma = {
+        s: (tpc_signal - e) / (e * rel_nominal) for s, e in zip(_NS, tpc_exp, strict=True)
+    }
     bar.update()
 
     # ---- TOF
@@ -283,7 +294,7 @@ def generate_pid(
     # nsigma with the nominal (MC) time resolution, as det.tof_nsigma
     tof_nsigma = {
         s: np.where(has_tof, (time - t_per_beta * ib) / TOF_RESOLUTION_MC_PS, MISSING)
-        for s, ib in zip(_NS, inv_beta)
+        for s, ib in zip(_NS, inv_beta, strict=True)
     }
     bar.update()
 
