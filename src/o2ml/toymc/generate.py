@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
@@ -117,3 +120,57 @@ def _generate_one(
         data = generate_pid(n_data, seed, "data", with_truth=truth, progress=progress)
         write(data, "pid_data.root", PID_TRACKS)
     return files
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Paths of a generated sample."""
+
+    directory: Path
+    data: Path
+    mc: Path
+    expected_signal: Path | None
+
+
+def default_data_dir(fast: bool | None = None) -> Path:
+    """Where the bundled synthetic sample lives: ``$O2ML_DATA``, else ``data/`` of this checkout
+    (``data/fast`` in fast mode), else ``~/.cache/o2ml/data``."""
+    fast = fast_mode() if fast is None else fast
+    if os.environ.get("O2ML_DATA"):
+        base = Path(os.environ["O2ML_DATA"])
+    else:
+        checkout = Path(__file__).resolve().parents[3]
+        base = (
+            checkout / "data"
+            if (checkout / "pyproject.toml").exists()
+            else Path.home() / ".cache/o2ml/data"
+        )
+    return base / "fast" if fast else base
+
+
+def ensure_sample(
+    sample: str, directory: str | Path | None = None, seed: int = 42, fast: bool | None = None
+) -> Sample:
+    """Paths of a synthetic sample (``ds``, ``lc`` or ``pid``), generated with truth if missing.
+
+    Safe when several notebooks ask at once (a file lock serialises generation).
+    """
+    fast = fast_mode() if fast is None else fast
+    directory = Path(directory) if directory is not None else default_data_dir(fast)
+    names = sample_files(sample)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".generate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all((directory / n).exists() for n in names):
+            generate(
+                sample,
+                directory,
+                seed=seed,
+                with_truth=True,
+                fast=fast,
+                overwrite=True,
+                progress=False,
+            )
+    if sample == "pid":
+        return Sample(directory, directory / "pid_data.root", directory / "pid_mc.root", None)
+    return Sample(directory, *(directory / n for n in names))
