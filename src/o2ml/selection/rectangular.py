@@ -1,0 +1,192 @@
+"""S, B and S/sqrt(S+B) of a rectangular-cut selection, to compare with the BDT."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from ..errors import ColumnNotFoundError, NonFiniteError, did_you_mean
+from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
+from ._errors import ScanInputError
+from ._estimate import (
+    DplusMode,
+    _check_origins,
+    _data_arrays,
+    _estimate,
+    _expected_counts,
+    _metadata,
+    _settings,
+)
+from .efficiency import Efficiency, _weights_array
+from .result import ScanResult
+
+__all__ = ["DS_REFERENCE_CUTS", "evaluate_cuts"]
+
+Conditions = Mapping[str, tuple[str, float]] | Sequence[tuple[str, str, float]]
+
+#: Ds+ -> KKpi rectangular cuts, 2 < pT < 4 GeV/c (O2Physics PWGHF/Core/SelectorCuts.h)
+DS_REFERENCE_CUTS: dict[str, tuple[str, float]] = {
+    "fDecayLength": (">", 0.02),
+    "fDecayLengthXYNormalised": (">", 4.0),
+    "fCpa": (">", 0.92),
+    "fCpaXY": (">", 0.92),
+    "fImpactParameterXY": ("abs<", 0.014),
+    "fDeltaMassPhi": ("abs<", 0.010),
+    "fAbsCos3PiK": (">", 0.10),
+    "fChi2PCA": ("<", 5.0),
+}
+
+_OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+
+
+def _parse_conditions(conditions: Conditions) -> list[tuple[str, str, float]]:
+    items = (
+        [(k, *v) for k, v in conditions.items()]
+        if isinstance(conditions, Mapping)
+        else list(conditions)
+    )
+    out = []
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) == 3):
+            raise ScanInputError(f"rectangular cut: expected (column, op, value), found {item!r}.")
+        column, op, value = item
+        base = op[3:] if isinstance(op, str) and op.startswith("abs") else op
+        if base not in _OPS:
+            raise ScanInputError(
+                f"rectangular cut on {column!r}: expected an operator in "
+                f"{[*_OPS, *('abs' + o for o in _OPS)]}, found {op!r}."
+            )
+        out.append((str(column), op, float(value)))
+    if not out:
+        raise ScanInputError("rectangular cuts: expected at least one condition, found none.")
+    return out
+
+
+def _rectangular_mask(
+    frame: pd.DataFrame, conditions: list[tuple[str, str, float]], source: str
+) -> np.ndarray:
+    mask = np.ones(len(frame), dtype=bool)
+    for column, op, value in conditions:
+        if column not in frame.columns:
+            raise ColumnNotFoundError(
+                f"{source}: expected a column {column!r}, found {list(frame.columns)}."
+                f"{did_you_mean(column, frame.columns)}"
+            )
+        x = frame[column].to_numpy(dtype=np.float64)
+        n_nan = int(np.isnan(x).sum())
+        if n_nan:
+            raise NonFiniteError(
+                f"{source}: expected no NaN in {column!r}, found {n_nan} of {len(x)}."
+            )
+        if op.startswith("abs"):
+            x, op = np.abs(x), op[3:]
+        mask &= _OPS[op](x, value)
+    return mask
+
+
+def evaluate_cuts(
+    conditions: Conditions,
+    data: pd.DataFrame,
+    mc: Mapping[str, pd.DataFrame],
+    *,
+    expected: Mapping[str, Any],
+    pt_range: tuple[float, float],
+    peak: PeakFit | Sequence[float],
+    mass_column: str = "fM",
+    species: str = "Ds",
+    signal_origins: Sequence[str] = ("prompt",),
+    mc_weights: Mapping[str, ArrayLike] | None = None,
+    n_sigma: float = 2.0,
+    background: BackgroundModel = "expo",
+    dplus: DplusMode | None = None,
+    dplus_peak: tuple[float, float] | None = None,
+    sidebands: tuple[float, float] | None = None,
+    exclude_nsigma: float = 3.0,
+    mass_edges: ArrayLike | None = None,
+    scale: float = 1.0,
+    min_sideband_counts: float = 1.0,
+    fit_raw_yield: bool = False,
+    raw_yield_shape: SignalShape = "fixed",
+    metadata: Mapping[str, Any] | None = None,
+) -> ScanResult:
+    """S, B and S/sqrt(S+B) of a rectangular-cut selection: a :class:`ScanResult` with one point.
+
+    Parameters
+    ----------
+    conditions : mapping or sequence
+        ``{column: (op, value)}`` or ``[(column, op, value), ...]`` with ``op`` one of ``>``,
+        ``>=``, ``<``, ``<=`` or the same prefixed by ``abs`` (cut on the absolute value), e.g.
+        :data:`DS_REFERENCE_CUTS`.
+    data, mc : DataFrame, mapping origin -> DataFrame
+        Data candidates (with ``mass_column``) and true MC signal candidates of the pT bin.
+    mass_column : str
+        Invariant-mass column of ``data``.
+
+    The other parameters are those of :func:`scan_significance`. ``cut_names`` and
+    ``cut_directions`` of the result are the conditions' columns and operators,
+    ``thresholds`` their values.
+    """
+    parsed = _parse_conditions(conditions)
+    if mass_column not in data.columns:
+        raise ColumnNotFoundError(
+            f"data: expected the mass column {mass_column!r}, found {list(data.columns)}."
+            f"{did_you_mean(mass_column, data.columns)}"
+        )
+    mass = _data_arrays(data[mass_column].to_numpy())
+    settings = _settings(
+        mass, peak, n_sigma=n_sigma, background=background, dplus=dplus, species=species,
+        dplus_peak=dplus_peak, sidebands=sidebands, exclude_nsigma=exclude_nsigma,
+        mass_edges=mass_edges, scale=scale, min_sideband_counts=min_sideband_counts,
+        fit_raw_yield=fit_raw_yield, raw_yield_shape=raw_yield_shape,
+    )  # fmt: skip
+    expected_n = _expected_counts(expected, species, pt_range)
+    _check_origins(mc, signal_origins, expected_n, species)
+    keep = _rectangular_mask(data, parsed, "data")
+    hist, _ = np.histogram(mass[keep], settings.edges)
+    efficiencies: dict[str, Efficiency] = {}
+    for origin, frame in mc.items():
+        source = f"MC {origin}"
+        m = _rectangular_mask(frame, parsed, source)
+        w = _weights_array(
+            None if mc_weights is None else mc_weights.get(origin), len(frame), source
+        )
+        w = np.ones(len(frame)) if w is None else w
+        if not w.sum() > 0:
+            raise ScanInputError(f"{source}: expected candidates, found none.")
+        efficiencies[origin] = Efficiency(
+            np.array([w[m].sum()]),
+            np.array([(w[m] ** 2).sum()]),
+            float(w.sum()),
+            float((w * w).sum()),
+        )
+    est = _estimate(
+        hist[None, :].astype(float), efficiencies, expected_n, signal_origins, settings, False
+    )
+    eff_values = {o: e.values for o, e in efficiencies.items()}
+    eff_errors = {o: e.errors for o, e in efficiencies.items()}
+    n_data = len(mass)
+    if n_data:
+        data_eff = Efficiency(
+            np.array([float(keep.sum())]), np.array([float(keep.sum())]), n_data, n_data
+        )
+        eff_values["data"], eff_errors["data"] = data_eff.values, data_eff.errors
+    n_mc = {o: len(f) for o, f in mc.items()}
+    meta = _metadata(
+        "rectangular", settings, expected, expected_n, signal_origins, n_data, n_mc, metadata
+    )
+    return ScanResult(
+        species=species,
+        pt_min=pt_range[0],
+        pt_max=pt_range[1],
+        cut_names=[c for c, _, _ in parsed],
+        cut_directions=[op for _, op, _ in parsed],
+        thresholds=np.array([[v for _, _, v in parsed]]),
+        efficiencies=eff_values,
+        efficiency_errors=eff_errors,
+        metadata=meta,
+        **est,
+    )
