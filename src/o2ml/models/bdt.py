@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -158,7 +159,10 @@ def model_handler(
     return ModelHandler(model, list(features), {**params, "random_state": seed, "n_jobs": n_jobs})
 
 
-def _storage_url(storage: str | os.PathLike) -> str:
+def _storage_url(storage: str | os.PathLike | None) -> str | None:
+    """An Optuna storage URL: a URL as given, a path as an SQLite file, None in memory."""
+    if storage is None:
+        return None
     text = os.fspath(storage)
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
@@ -167,7 +171,7 @@ def optimize(
     handler: ModelHandler,
     train_test: list,
     n_trials: int,
-    storage: str | os.PathLike = "optuna.db",
+    storage: str | os.PathLike | None = "optuna.db",
     study_name: str = "o2ml-bdt",
     ranges: Mapping = OPTUNA_RANGES,
     scoring: str = "roc_auc_ovo",
@@ -175,19 +179,32 @@ def optimize(
     seed: int = 42,
     timeout: float | None = None,
     progress: bool = False,
+    sample_per_class: int | None = None,
 ):
     """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
 
     The objective is hipe4ml's ``optimize_params_optuna`` one (mean ``nfold`` cross-validation
     score); written out here because hipe4ml keeps the study in memory or a pickle, while a study
     in an Optuna storage (an SQLite file by default, any RDB URL such as PostgreSQL) can be
-    resumed and shared by many workers. Running again with the same ``study_name`` adds trials.
+    resumed and shared by many workers. Running again with the same ``study_name`` adds
+    ``n_trials`` trials. ``sample_per_class`` optimises on a random subset of the training set
+    (at most that many candidates per class): faster, and the best parameters carry over.
     """
     import optuna
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    x_train, y_train = train_test[0], train_test[1]
+    x_train, y_train = train_test[0], np.asarray(train_test[1])
+    if sample_per_class is not None:
+        rng = np.random.default_rng(seed)
+        keep = np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(y_train == c))[:sample_per_class]
+                for c in np.unique(y_train)
+            ]
+        )
+        keep.sort()
+        x_train, y_train = x_train.iloc[keep], y_train[keep]
     columns = handler.get_training_columns()
     base = handler.get_original_model()
     fixed = handler.get_model_params()
@@ -211,7 +228,11 @@ def optimize(
         storage=_storage_url(storage),
         study_name=study_name,
         direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed + len_trials(storage, study_name)),
+        # a seed per study and per resumption: studies of different pT bins explore differently,
+        # and a resumed study does not replay the trials it already has
+        sampler=optuna.samplers.TPESampler(
+            seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
+        ),
         load_if_exists=True,
     )
     study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
@@ -219,10 +240,12 @@ def optimize(
     return study
 
 
-def len_trials(storage: str | os.PathLike, study_name: str) -> int:
-    """Trials already in a stored study (0 if it does not exist yet)."""
+def len_trials(storage: str | os.PathLike | None, study_name: str) -> int:
+    """Trials already in a stored study (0 if it does not exist yet or lives in memory)."""
     import optuna
 
+    if storage is None:
+        return 0
     try:
         return len(optuna.load_study(study_name=study_name, storage=_storage_url(storage)).trials)
     except KeyError:

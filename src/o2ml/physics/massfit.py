@@ -217,6 +217,13 @@ class _Model:
             u = np.asarray(x, dtype=float) - self.lo
             if abs(slope * span) < 1e-9:  # the limit slope -> 0 is a flat background
                 return n * u / span
+            if slope > 0:  # same ratio, written so that steep slopes cannot overflow (inf / inf)
+                return (
+                    n
+                    * np.exp(slope * (u - span))
+                    * np.expm1(-slope * u)
+                    / math.expm1(-slope * span)
+                )
             return n * np.expm1(slope * u) / math.expm1(slope * span)
         n, c1, c2 = p[0], p[1], p[2]
         t = 2.0 * (np.asarray(x, dtype=float) - self.lo) / span - 1.0
