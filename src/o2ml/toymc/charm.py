@@ -16,47 +16,49 @@ from ..physics import constants
 from ..schema import HF_CAND_DS_LITES
 from . import _kinematics as K
 from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
+from .lc import generate_lc
 
 __all__ = ["CharmSample", "generate_ds", "generate_lc"]
 
 # ---------------------------------------------------------------- window and composition
 DS_MASS_MIN = 1.65  # GeV/c2; covers the tutorial sidebands (< 1.75, > 2.1) and the D+ peak
 DS_MASS_MAX = 2.25  # GeV/c2
-DS_BKG_MASS_SLOPE = 2.5  # 1/(GeV/c2); exponential combinatorial background, falls by 4.5x over the window
-DS_SIGNAL_TO_BACKGROUND_2_4 = 5e-3  # PHYSICS/brief: approx. 1e-3..1e-2 before selection, 2<pT<4, see below
-DS_SB_WINDOW = 0.025  # GeV/c2; S/B is counted for |m - m(Ds)| < this (about 3 sigma at 2<pT<4)
+DS_BKG_MASS_SLOPE = 2.5  # 1/(GeV/c2); exponential background, falls 4.5x over the window
+DS_SIGNAL_TO_BACKGROUND_2_4 = 3e-3  # Ds/bkg, 2<pT<4, whole window; brief: approx. 1e-3..1e-2
+DS_PEAK_WINDOW = 0.025  # GeV/c2; |m - m(Ds)| window (about 3 sigma at 2<pT<4) quoted in the note
 DS_SB_PT_RANGE = (2.0, 4.0)  # GeV/c; pT range in which DS_SIGNAL_TO_BACKGROUND_2_4 holds
-DPLUS_TO_DS_RATIO = 0.4  # N(D+ -> KKpi)/N(Ds -> KKpi): sigma(D+)/sigma(Ds) ~ 2 x BR 0.968 % / 5.37 % (PDG)
-DS_NONPROMPT_FRACTION = 0.10  # non-prompt share of produced Ds/D+ over 1-24 GeV/c (approx., FONLL-like)
-DS_MC_PROMPT_FRACTION = 0.5  # MC file: 50 % prompt, 50 % non-prompt (enriched MC, as in the tutorial)
+DPLUS_TO_DS_RATIO = 0.25  # N(D+)/N(Ds), phi pi -> KKpi: ~2 (sigma) x 0.28 %/2.24 % (PDG BR)
+DS_NONPROMPT_FRACTION = 0.10  # non-prompt share of Ds/D+ in 1-24 GeV/c (approx., FONLL-like)
+DS_MC_PROMPT_FRACTION = 0.5  # MC file: 50 % prompt, 50 % non-prompt (enriched MC)
 
-# ---------------------------------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n
-DS_PROMPT_SPECTRUM = (2.6, 2.7)  # (p0 GeV/c, n): peak near 1.9 GeV/c, ~pT^-4.4 at high pT (FONLL-like)
+# ------------------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n
+DS_PROMPT_SPECTRUM = (2.6, 2.7)  # (p0 GeV/c, n): peak 1.9 GeV/c, ~pT^-4.4 at high pT (FONLL-like)
 DS_NONPROMPT_SPECTRUM = (4.0, 2.6)  # harder (from beauty): peak near 2.8 GeV/c, ~pT^-4.2
 DS_BKG_SPECTRUM = (1.3, 3.2)  # softer combinatorics: ~pT^-5.4 at high pT
 
 # ---------------------------------------------------------------- signal decay
-DS_PHI_FRACTION = 0.42  # PDG: B(Ds -> phi pi -> KKpi) 2.24 % / B(Ds -> KKpi) 5.37 %; rest K*0 K, non-resonant
-DPLUS_PHI_FRACTION = 0.29  # PDG: B(D+ -> phi pi -> KKpi) 0.28 % / B(D+ -> KKpi) 0.968 %
-PHI_MKK_SIGMA = 1.0e-3  # GeV/c2; m(KK) resolution (approx.; Delta m(KK-phi) peak = Breit-Wigner (x) Gauss)
+DS_PHI_FRACTION = 1.0  # Ds -> phi pi -> KKpi only, as O2Physics MC (decayChannel DsToPhiPi)
+DPLUS_PHI_FRACTION = 1.0  # D+ -> phi pi -> K K pi only (same channel as the Ds)
+PHI_MKK_SIGMA = 1.0e-3  # GeV/c2; m(KK) resolution, convolved with the phi Breit-Wigner (approx.)
 DS_PRONG_ALPHA = (3.0, 3.0, 2.5)  # Dirichlet shares of pT for (K, K, pi) of the decay (approx.)
 DS_PRONG_OPENING = 0.35  # GeV/c; transverse decay momentum that opens the prongs (q* ~ 0.7 GeV/c)
 DS_FLAG_MC = 1 << 2  # O2Physics hf_cand_3prong::DecayType::DsToKKPi = 2 -> fFlagMcMatchRec = +-4
-DS_KKPI_HYPOTHESIS_FRACTION = 0.5  # share of rows in the KKpi (prong0 = K) rather than piKK hypothesis
+DS_KKPI_HYPOTHESIS_FRACTION = 0.5  # rows in the KKpi (prong0 = K) rather than piKK hypothesis
 
 # ---------------------------------------------------------------- background topology
-DS_BKG_DISPLACED_FRACTION = 0.15  # share of combinatorics with secondary / heavy-flavour tracks (approx.)
-DS_BKG_DISPLACED_LENGTH = 0.030  # cm; mean pull of the fake vertex by displaced tracks (approx.)
-DS_BKG_DISPLACED_ANGLE = 0.35  # rad; spread of the fake flight direction around the candidate momentum
-DS_BKG_VERTEX_SCALE = 1.5  # fake vertices of unrelated tracks are worse determined than real decays
-DS_BKG_TAIL_NU = 4.0  # Student-t dof of the background vertex/impact-parameter smearing (non-Gaussian tails)
-DS_BKG_CHI2_FACTOR = 3.0  # chi2PCA of random track triplets relative to a true decay vertex
-DS_BKG_DELTAIP_SIGMA = 2.0  # spread of the normalised (measured - expected) prong d0 for background
-DS_BKG_PHI_FRACTION = 0.30  # background with a real phi -> KK plus a random pion (approx.)
+DS_BKG_DISPLACED_FRACTION = 0.22  # combinatorics with secondary/HF tracks (approx.; tuned: AUC)
+DS_BKG_DISPLACED_LENGTH = 0.025  # cm; mean pull of the fake vertex by displaced tracks (approx.)
+DS_BKG_DISPLACED_ANGLE = 0.45  # rad; spread of the fake flight direction around p (approx.)
+DS_BKG_VERTEX_SCALE = 1.0  # primary-track triplets meet at the PV: resolution as for a decay
+DS_SIG_QUALITY_LOGSIGMA = 0.2  # log-normal spread of per-candidate resolutions, signal (approx.)
+DS_BKG_QUALITY_LOGSIGMA = 0.2  # same for background (primary tracks as well measured)
+DS_BKG_CHI2_FACTOR = 3.0  # chi2PCA of displaced combinations (no common vertex) / decays
+DS_BKG_DELTAIP_SIGMA = 2.0  # normalised (measured - expected) prong d0 scale, displaced combos
+DS_BKG_PHI_FRACTION = 0.45  # background with a real phi -> KK plus a random pion (approx.)
 DS_BKG_MKK_GAMMA = (1.5, 0.10)  # (shape, scale GeV/c2) of m(KK) - 2 m(K) for random kaon pairs
-DS_BKG_PRONG_ALPHA = (1.5, 1.5, 1.5)  # random tracks: more asymmetric pT sharing
-DS_BKG_PRONG_OPENING = 0.55  # GeV/c; random tracks open wider than decay products
-DS_BKG_SPECIES = {"pi": 0.65, "K": 0.25, "p": 0.10}  # true species of background prongs (after loose K PID)
+DS_BKG_PRONG_ALPHA = None  # random tracks: Dirichlet(1, 1, 1), more asymmetric than decays
+DS_BKG_PRONG_OPENING = 0.40  # GeV/c; same mass window -> open like decays, a bit wider
+DS_BKG_SPECIES = {"pi": 0.65, "K": 0.25, "p": 0.10}  # background prongs (after loose K PID)
 
 _CLASSES = ("bkg", "ds_prompt", "ds_nonprompt", "dplus_prompt", "dplus_nonprompt")
 
@@ -73,14 +75,10 @@ def ds_class_probabilities() -> dict[str, float]:
     """Per-candidate class probabilities of the data file, fixed by DS_SIGNAL_TO_BACKGROUND_2_4."""
     sp = _spectra()
     lo, hi = DS_SB_PT_RANGE
-    m_ds = constants.mass("Ds")
-    w = K.exp_mass_fraction(
-        DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE, m_ds - DS_SB_WINDOW, m_ds + DS_SB_WINDOW
-    )
     f_np = DS_NONPROMPT_FRACTION
     a = (1 - f_np) * sp["prompt"].fraction(lo, hi) + f_np * sp["nonprompt"].fraction(lo, hi)
-    t = DS_SIGNAL_TO_BACKGROUND_2_4 * sp["bkg"].fraction(lo, hi) * w
-    s_ds = t / (a + t * (1.0 + DPLUS_TO_DS_RATIO))
+    t = DS_SIGNAL_TO_BACKGROUND_2_4 * sp["bkg"].fraction(lo, hi)
+    s_ds = t / (a + t * (1.0 + DPLUS_TO_DS_RATIO))  # solves s_ds a = t (1 - s_ds (1 + r))
     s_dp = DPLUS_TO_DS_RATIO * s_ds
     return {
         "bkg": 1.0 - s_ds - s_dp,
@@ -91,108 +89,98 @@ def ds_class_probabilities() -> dict[str, float]:
     }
 
 
-def _kkpi_decay(rng, n, m_parent, phi_fraction):
-    """|m(KK) - m(phi)| and |cos^3 theta'| of K K pi decays: phi pi (BW x resolution, cos^2) or else."""
-    m_phi, g_phi, m_k, m_pi = (constants.mass("phi"), constants.width("phi"), constants.mass("K"), constants.mass("pi"))
+def _kkpi_decay(rng, n: int, m_parent: float, phi_fraction: float):
+    """|m(KK) - m(phi)| and |cos^3 theta'| of K K pi decays: via phi (Breit-Wigner (x) resolution,
+    cos^2 theta') or via K*0 K / non-resonant (m(KK) flat in m^2, flat cos theta')."""
+    m_phi, m_k, m_pi = constants.mass("phi"), constants.mass("K"), constants.mass("pi")
+    hi = m_parent - m_pi
     via_phi = rng.random(n) < phi_fraction
-    lo2, hi2 = (2 * m_k) ** 2, (m_parent - m_pi) ** 2
-    mkk_other = np.sqrt(lo2 + (hi2 - lo2) * rng.random(n))  # flat in m^2 (Dalitz-like)
-    # Breit-Wigner (Cauchy) truncated at the KK threshold by inverse-CDF sampling
-    u_lo = np.arctan((2 * m_k - m_phi) / (0.5 * g_phi)) / np.pi + 0.5
-    u = u_lo + (1.0 - 1e-6 - u_lo) * rng.random(n)
-    mkk_phi = m_phi + 0.5 * g_phi * np.tan(np.pi * (u - 0.5)) + PHI_MKK_SIGMA * rng.standard_normal(n)
-    dm = np.abs(np.where(via_phi, mkk_phi, mkk_other) - m_phi)
-    # cos theta' ~ cos^2 for the vector phi: |c| = U^(1/3); flat otherwise
+    mkk_phi = K.breit_wigner(rng, n, m_phi, constants.width("phi"), 2 * m_k, hi)
+    mkk_phi += PHI_MKK_SIGMA * rng.standard_normal(n)
+    mkk_other = np.sqrt((2 * m_k) ** 2 + (hi**2 - (2 * m_k) ** 2) * rng.random(n))
     r = rng.random(n)
-    abs_cos = np.where(via_phi, np.cbrt(r), r)
-    return dm, abs_cos**3
+    abs_cos = np.where(via_phi, np.cbrt(r), r)  # pdf ∝ cos^2 -> |cos| = U^(1/3)
+    return np.abs(np.where(via_phi, mkk_phi, mkk_other) - m_phi), abs_cos**3
 
 
-def _finish(rng, cols, pt, eta, phi, pti, phii, etai, true_m, flight, vo, kkpi_first, dmax, nu):
-    """Common part of signal and background: hypothesis ordering, prong d0, PID, columns."""
-    d0, _ = K.prong_impact_parameters(rng, flight, vo["pv"], pti, phii, etai, nu=nu)
-    # prongs in track order: prong1 is the opposite-sign kaon; prong0/2 are K/pi (KKpi) or pi/K (piKK)
-    swap = ~kkpi_first
-    for arr in (pti, etai, d0, true_m):
-        arr[swap] = arr[swap][:, ::-1]
-    tpc, tof = K.pid_nsigma(rng, pti, etai, true_m, ("pi", "K"))
-    cols.update(
-        fPt=pt, fEta=eta, fPhi=phi, fY=K.rapidity(pt, eta, constants.mass("Ds")),
-        fCpa=vo["cpa"], fCpaXY=vo["cpaxy"], fDecayLength=vo["L"], fDecayLengthXY=vo["Lxy"],
-        fDecayLengthNormalised=vo["Lnorm"], fDecayLengthXYNormalised=vo["Lxynorm"],
-        fImpactParameterXY=vo["d0xy"],
-        fMaxNormalisedDeltaIP=dmax[np.arange(pt.size), np.abs(dmax).argmax(axis=1)],
-    )  # fmt: skip
+def _columns(rng, topo: dict, pt, eta, phi, species, kkpi_first, dmax) -> dict:
+    """HfCandDsLites columns from a topology: prongs in track order, PID, combined n-sigma."""
+    swap = ~kkpi_first  # prong1 is the opposite-sign kaon; prong0/2 are K/pi (KKpi) or pi/K (piKK)
+    pti, d0, species = (K.swap_prongs(a, swap) for a in (topo["pti"], topo["d0xy"], species))
+    tpc, tof = K.pid_nsigma(rng, pti, topo["cosh_eta"], species, ("pi", "K"))
+    cols = {
+        "fPt": pt, "fEta": eta, "fPhi": phi, "fY": K.rapidity(pt, eta, constants.mass("Ds")),
+        "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
+        "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
+        "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
+        "fImpactParameterXY": topo["d0"], "fMaxNormalisedDeltaIP": dmax,
+    }  # fmt: skip
     for i in range(3):
-        cols[f"fPtProng{i}"] = pti[:, i]
-        cols[f"fImpactParameter{i}"] = d0[:, i]
+        cols[f"fPtProng{i}"] = pti[i]
+        cols[f"fImpactParameter{i}"] = d0[i]
         for h, s in (("pi", "Pi"), ("K", "Ka")):
-            cols[f"fNSigTpc{s}{i}"] = tpc[h][:, i]
-            cols[f"fNSigTof{s}{i}"] = tof[h][:, i]
-            cols[f"fNSigTpcTof{s}{i}"] = K.combine_nsigma(tpc[h][:, i], tof[h][:, i])
+            cols[f"fNSigTpc{s}{i}"] = tpc[h][i]
+            cols[f"fNSigTof{s}{i}"] = tof[h][i]
+            cols[f"fNSigTpcTof{s}{i}"] = K.combine_nsigma(tpc[h][i], tof[h][i])
     return cols
 
 
-def kkpi_signal(rng: np.random.Generator, pt: np.ndarray, nonprompt: np.ndarray, species: str) -> dict:
-    """All HfCandDsLites feature columns of reconstructed Ds ('Ds') or D+ ('Dplus') -> K K pi."""
+def kkpi_signal(
+    rng: np.random.Generator, pt: np.ndarray, nonprompt: np.ndarray, species: str
+) -> dict:
+    """HfCandDsLites feature columns of reconstructed Ds ('Ds') or D+ ('Dplus') -> K K pi.
+
+    The same function makes the data signal and the MC, so MC efficiencies apply to data.
+    """
     n = pt.size
-    m0, ctau = constants.mass(species), constants.ctau(species)
-    eta, phi = K.sample_direction(rng, n)
+    m0 = constants.mass(species)
+    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
     fr = K.frame(eta, phi)
-    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, ctau, nonprompt)
-    vo = K.vertex_observables(rng, pt, fr, flight, *K.vertex_sigmas(rng, pt))
-    pti, phii, etai = K.prong_kinematics(rng, pt, eta, phi, DS_PRONG_ALPHA, DS_PRONG_OPENING)
+    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(species), nonprompt)
+    topo = K.three_prong(
+        rng, pt, eta, phi, flight, fr, quality_logsigma=DS_SIG_QUALITY_LOGSIGMA, vertex_scale=1.0,
+        alpha=DS_PRONG_ALPHA, opening=DS_PRONG_OPENING,
+    )  # fmt: skip
     dm, cos3 = _kkpi_decay(rng, n, m0, DS_PHI_FRACTION if species == "Ds" else DPLUS_PHI_FRACTION)
-    cols = {
-        "fM": m0 + K.mass_sigma(pt) * rng.standard_normal(n),
-        "fDeltaMassPhi": dm,
-        "fAbsCos3PiK": cos3,
-        "fChi2PCA": K.chi2_pca(rng, pti),
-    }
-    true_m = np.tile([K.LIGHT_MASSES["K"], K.LIGHT_MASSES["K"], K.LIGHT_MASSES["pi"]], (n, 1))
+    true_species = np.array([[1], [1], [0]], dtype=np.int8)  # K, K, pi (indices into K.SPECIES)
     kkpi_first = rng.random(n) < DS_KKPI_HYPOTHESIS_FRACTION
-    dmax = rng.standard_normal((n, 3))
-    return _finish(rng, cols, pt, eta, phi, pti, phii, etai, true_m, flight, vo, kkpi_first, dmax, None)
+    dmax = K.max_normalised_delta_ip(rng, n)
+    cols = _columns(rng, topo, pt, eta, phi, true_species, kkpi_first, dmax)
+    cols["fM"] = m0 + K.mass_sigma(pt) * rng.standard_normal(n)
+    cols["fDeltaMassPhi"] = dm
+    cols["fAbsCos3PiK"] = cos3
+    cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"])
+    return cols
 
 
 def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
-    """All HfCandDsLites feature columns of combinatorial K K pi background."""
+    """HfCandDsLites feature columns of combinatorial K K pi background."""
     n = pt.size
-    eta, phi = K.sample_direction(rng, n)
+    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
     fr = K.frame(eta, phi)
-    u, e1, e2 = fr
-    # fake vertex: at the PV for primary tracks, pulled away (not along p) by displaced tracks
-    displaced = rng.random(n) < DS_BKG_DISPLACED_FRACTION
-    theta = np.abs(DS_BKG_DISPLACED_ANGLE * rng.standard_normal(n))
-    psi = rng.uniform(0.0, 2 * np.pi, n)
-    w = np.cos(theta)[:, None] * u + np.sin(theta)[:, None] * (np.cos(psi)[:, None] * e1 + np.sin(psi)[:, None] * e2)
-    length = np.where(displaced, DS_BKG_DISPLACED_LENGTH * rng.standard_exponential(n), 0.0)
-    flight = length[:, None] * w
-    s_long, s_trans, report = K.vertex_sigmas(rng, pt, DS_BKG_VERTEX_SCALE)
-    vo = K.vertex_observables(rng, pt, fr, flight, s_long, s_trans, report, nu=DS_BKG_TAIL_NU)
-    pti, phii, etai = K.prong_kinematics(rng, pt, eta, phi, DS_BKG_PRONG_ALPHA, DS_BKG_PRONG_OPENING)
-    m_phi, m_k = constants.mass("phi"), constants.mass("K")
-    mkk = np.where(
-        rng.random(n) < DS_BKG_PHI_FRACTION,
-        m_phi + 0.5 * constants.width("phi") * rng.standard_cauchy(n) + PHI_MKK_SIGMA * rng.standard_normal(n),
-        2 * m_k + rng.gamma(*DS_BKG_MKK_GAMMA, n),
+    flight, displaced = K.fake_flight(
+        rng, fr, DS_BKG_DISPLACED_FRACTION, DS_BKG_DISPLACED_LENGTH, DS_BKG_DISPLACED_ANGLE
     )
-    cols = {
-        "fM": K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE),
-        "fDeltaMassPhi": np.abs(mkk - m_phi),
-        "fAbsCos3PiK": rng.random(n) ** 3,
-        "fChi2PCA": K.chi2_pca(rng, pti, DS_BKG_CHI2_FACTOR * np.exp(0.5 * rng.standard_normal(n))),
-    }
-    true_m = K.species_masses(rng, (n, 3), DS_BKG_SPECIES)
-    dmax = DS_BKG_DELTAIP_SIGMA * rng.standard_normal((n, 3))
-    return _finish(rng, cols, pt, eta, phi, pti, phii, etai, true_m, flight, vo, np.ones(n, bool), dmax, DS_BKG_TAIL_NU)
-
-
-def _scatter(full: dict, idx: np.ndarray, part: dict, n: int) -> None:
-    for k, v in part.items():
-        if k not in full:
-            full[k] = np.zeros(n)
-        full[k][idx] = v
+    topo = K.three_prong(
+        rng, pt, eta, phi, flight, fr, quality_logsigma=DS_BKG_QUALITY_LOGSIGMA,
+        vertex_scale=DS_BKG_VERTEX_SCALE, alpha=DS_BKG_PRONG_ALPHA, opening=DS_BKG_PRONG_OPENING,
+    )  # fmt: skip
+    m_phi, m_k = constants.mass("phi"), constants.mass("K")
+    hi = DS_MASS_MAX - constants.mass("pi")
+    mkk = np.minimum(2 * m_k + rng.gamma(*DS_BKG_MKK_GAMMA, n), hi)
+    real_phi = np.flatnonzero(rng.random(n) < DS_BKG_PHI_FRACTION)
+    mkk[real_phi] = K.breit_wigner(rng, real_phi.size, m_phi, constants.width("phi"), 2 * m_k, hi)
+    mkk[real_phi] += PHI_MKK_SIGMA * rng.standard_normal(real_phi.size)
+    species = K.species_indices(rng, (3, n), DS_BKG_SPECIES)
+    dmax = K.max_normalised_delta_ip(rng, n, np.where(displaced, DS_BKG_DELTAIP_SIGMA, 1.0))
+    cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), dmax)
+    cols["fM"] = K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE)
+    cols["fDeltaMassPhi"] = np.abs(mkk - m_phi)
+    cols["fAbsCos3PiK"] = rng.random(n) ** 3
+    cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, DS_BKG_CHI2_FACTOR, 1.0))
+    return cols
 
 
 def generate_ds(
@@ -205,61 +193,93 @@ def generate_ds(
     n_data, n_mc
         Number of candidates in the data and MC files.
     seed
-        Same arguments give bit-identical frames; data and MC use independent random streams,
-        so ``n_mc`` does not change the data.
+        Same arguments give bit-identical frames. Data and MC (and each data component) use
+        independent random streams, so ``n_mc`` does not change the data.
     with_truth
         Add the hidden truth columns ``fTruthPdgCode`` (431/411/0) and ``fTruthOrigin`` (0/1/2).
     progress
         Show a tqdm progress bar over the generation stages.
+
+    Returns
+    -------
+    CharmSample
+        ``data`` and ``mc`` frames in the HfCandDsLites layout and ``expected_signal``
+        (see :func:`ds_expected_signal`). MC: ``fOriginMcRec`` 1 prompt / 2 non-prompt
+        (DS_MC_PROMPT_FRACTION prompt), ``fFlagMcMatchRec`` = +-DS_FLAG_MC (random sign).
     """
-    step = K.stage_bar(progress, 6, "Ds toy MC")
-    rngs = K.spawn_streams(seed, ["classes", "bkg", "ds", "dplus", "mc"])
+    step = K.stage_bar(progress, 4, "Ds toy MC")
+    seeds = K.spawn_seeds(seed, ["classes", "bkg", "ds", "dplus", "mc"])
     probs = ds_class_probabilities()
     sp = _spectra()
-    cls = K.draw_classes(rngs["classes"], n_data, [probs[c] for c in _CLASSES])
-    step("classes")
-    full: dict[str, np.ndarray] = {}
-    idx = np.flatnonzero(cls == 0)
-    _scatter(full, idx, kkpi_background(rngs["bkg"], sp["bkg"].sample(rngs["bkg"], idx.size)), n_data)
+    cls = K.draw_classes(
+        np.random.default_rng(seeds["classes"]), n_data, [probs[c] for c in _CLASSES]
+    )
+    names = HF_CAND_DS_LITES.column_names("data", truth=with_truth)
+    out = K.Columns(HF_CAND_DS_LITES, names, n_data)
+
+    # background is generated for every row (>99 % of them); signal rows are overwritten below
+    def bkg_job(rng: np.random.Generator, rows: slice) -> None:
+        out.put(rows, kkpi_background(rng, sp["bkg"].sample(rng, rows.stop - rows.start)))
+
+    K.run_chunks(seeds["bkg"], n_data, bkg_job)
     step("background")
-    truth_pdg = np.zeros(n_data, np.int32)
-    for name, first, pdg in (("ds", 1, 431), ("dplus", 3, 411)):
-        rng = rngs[name]
+    for name, species, first in (("ds", "Ds", 1), ("dplus", "Dplus", 3)):
+        rng = np.random.default_rng(seeds[name])
         idx = np.flatnonzero((cls == first) | (cls == first + 1))
         nonprompt = cls[idx] == first + 1
-        pt = np.where(nonprompt, sp["nonprompt"].sample(rng, idx.size), sp["prompt"].sample(rng, idx.size))
-        _scatter(full, idx, kkpi_signal(rng, pt, nonprompt, "Ds" if name == "ds" else "Dplus"), n_data)
-        truth_pdg[idx] = pdg
-        step(name)
-    full["fTruthPdgCode"] = truth_pdg
-    full["fTruthOrigin"] = np.select([cls == 0, (cls == 1) | (cls == 3)], [0, 1], 2)
-    data = K.to_frame(HF_CAND_DS_LITES, full, HF_CAND_DS_LITES.column_names("data", truth=with_truth))
-    step("data frame")
+        out.put(idx, kkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, species))
+    step("signal")
+    out.put(slice(None), {
+        "fTruthPdgCode": np.select([cls == 0, cls <= 2], [0, 431], 411),
+        "fTruthOrigin": np.select([cls == 0, (cls == 1) | (cls == 3)], [0, 1], 2),
+    })  # fmt: skip
+    data = out.frame()
+    step("data")
 
-    rng = rngs["mc"]
-    nonprompt = rng.random(n_mc) >= DS_MC_PROMPT_FRACTION
-    pt = np.where(nonprompt, sp["nonprompt"].sample(rng, n_mc), sp["prompt"].sample(rng, n_mc))
-    mc_cols = kkpi_signal(rng, pt, nonprompt, "Ds")
-    mc_cols["fFlagMcMatchRec"] = np.where(rng.random(n_mc) < 0.5, DS_FLAG_MC, -DS_FLAG_MC)
-    mc_cols["fOriginMcRec"] = np.where(nonprompt, 2, 1)
-    mc = K.to_frame(HF_CAND_DS_LITES, mc_cols, HF_CAND_DS_LITES.column_names("mc"))
+    mc_out = K.Columns(HF_CAND_DS_LITES, HF_CAND_DS_LITES.column_names("mc"), n_mc)
+
+    def mc_job(rng: np.random.Generator, rows: slice) -> None:
+        m = rows.stop - rows.start
+        nonprompt = rng.random(m) >= DS_MC_PROMPT_FRACTION
+        cols = kkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, "Ds")
+        cols["fFlagMcMatchRec"] = np.where(rng.random(m) < 0.5, DS_FLAG_MC, -DS_FLAG_MC)
+        cols["fOriginMcRec"] = np.where(nonprompt, 2, 1)
+        mc_out.put(rows, cols)
+
+    K.run_chunks(seeds["mc"], n_mc, mc_job)
     step("mc")
-    return CharmSample(data=data, mc=mc, expected_signal=ds_expected_signal(n_data))
+    return CharmSample(data=data, mc=mc_out.frame(), expected_signal=ds_expected_signal(n_data))
+
+
+def _signal_pt(rng: np.random.Generator, sp: dict, nonprompt: np.ndarray) -> np.ndarray:
+    """pT of signal candidates from the prompt or non-prompt spectrum."""
+    return np.where(
+        nonprompt,
+        sp["nonprompt"].sample(rng, nonprompt.size),
+        sp["prompt"].sample(rng, nonprompt.size),
+    )
 
 
 def ds_expected_signal(n_data: int) -> dict:
-    """Expected (mean) candidates per fine pT bin of a data file of ``n_data`` candidates."""
+    """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data``."""
     probs, sp = ds_class_probabilities(), _spectra()
 
     def per_bin(cls: str, spec: str) -> list[float]:
         return [float(x) for x in n_data * probs[cls] * sp[spec].bin_fractions(PT_EDGES)]
 
+    m_ds = constants.mass("Ds")
+    w = K.exp_mass_fraction(
+        DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE, m_ds - DS_PEAK_WINDOW, m_ds + DS_PEAK_WINDOW
+    )
     return {
         "table": HF_CAND_DS_LITES.name,
         "n_data": int(n_data),
-        "pt_edges": [float(e) for e in PT_EDGES],
+        "pt_edges": list(PT_EDGES),
         "species": {
-            "Ds": {"prompt": per_bin("ds_prompt", "prompt"), "nonprompt": per_bin("ds_nonprompt", "nonprompt")},
+            "Ds": {
+                "prompt": per_bin("ds_prompt", "prompt"),
+                "nonprompt": per_bin("ds_nonprompt", "nonprompt"),
+            },
             "Dplus": {
                 "prompt": per_bin("dplus_prompt", "prompt"),
                 "nonprompt": per_bin("dplus_nonprompt", "nonprompt"),
@@ -267,13 +287,11 @@ def ds_expected_signal(n_data: int) -> dict:
         },
         "background": per_bin("bkg", "bkg"),
         "note": (
-            "Expected (mean) numbers of candidates per pT bin in the data file before any selection, "
-            "all decay channels to K K pi, full mass window "
-            f"{DS_MASS_MIN}-{DS_MASS_MAX} GeV/c2 (stand-in for FONLL x BR x luminosity). "
-            f"S/B = {DS_SIGNAL_TO_BACKGROUND_2_4} for Ds (prompt + non-prompt) vs background in "
-            f"|m - m(Ds)| < {DS_SB_WINDOW} GeV/c2, {DS_SB_PT_RANGE[0]} < pT < {DS_SB_PT_RANGE[1]} GeV/c."
+            "Expected (mean) numbers of candidates per pT bin in the data file before any selection "
+            f"(Ds+ and D+ -> phi pi -> K K pi, whole mass window {DS_MASS_MIN}-{DS_MASS_MAX} GeV/c2); "
+            "stand-in for FONLL x BR x luminosity. Mass peaks are Gaussian (sigma 7-12 MeV/c2, "
+            f"growing with pT). S/B = {DS_SIGNAL_TO_BACKGROUND_2_4:g} (Ds vs background, whole window) in "
+            f"{DS_SB_PT_RANGE[0]:g} < pT < {DS_SB_PT_RANGE[1]:g} GeV/c, i.e. about "
+            f"{DS_SIGNAL_TO_BACKGROUND_2_4 / w:.2g} within |m - m(Ds)| < {DS_PEAK_WINDOW} GeV/c2."
         ),
     }
-
-
-from .lc import generate_lc  # noqa: E402  (re-export; lc imports only _kinematics)

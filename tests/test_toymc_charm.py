@@ -1,0 +1,355 @@
+"""Synthetic Ds/D+ and Λc candidates: layout, physics, calibration of the ML use cases, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from o2ml.physics import constants
+from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
+from o2ml.toymc import charm, lc
+from o2ml.toymc.charm import generate_ds, generate_lc
+
+SEED = 2024
+DS_FEATURES = [
+    "fCpa", "fCpaXY", "fDecayLength", "fDecayLengthXY", "fDeltaMassPhi", "fImpactParameterXY", "fAbsCos3PiK",
+]  # fmt: skip
+LC_FEATURES = (
+    [f"fPtProng{i}" for i in range(3)]
+    + [f"fImpactParameter{i}" for i in range(3)]
+    + [f"fImpactParameterZ{i}" for i in range(3)]
+    + ["fDecayLengthXY", "fDecayLengthXYNormalised", "fCpa", "fCpaXY", "fChi2PCA"]
+    + [f"fNSig{d}{s}{i}" for d in ("Tpc", "Tof") for s in ("Pr", "Ka", "Pi") for i in range(3)]
+)
+LC_SIDEBANDS = (2.24, 2.33)  # GeV/c2: sidebands below / above, signal region 2.25-2.32
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return generate_ds(400_000, 120_000, SEED, with_truth=True)
+
+
+@pytest.fixture(scope="module")
+def lcs():
+    return generate_lc(600_000, 100_000, SEED, with_truth=True)
+
+
+def in_pt(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    return df[(df.fPt >= lo) & (df.fPt < hi)]
+
+
+# ------------------------------------------------------------------ layout
+@pytest.mark.parametrize("truth", [False, True])
+@pytest.mark.parametrize(
+    ("gen", "table"), [(generate_ds, HF_CAND_DS_LITES), (generate_lc, HF_CAND_LC_LITES)]
+)
+def test_layout_matches_schema(gen, table, truth):
+    s = gen(2_000, 500, 1, with_truth=truth)
+    for df, kind in ((s.data, "data"), (s.mc, "mc")):
+        names = table.column_names(kind, truth=truth and kind == "data")
+        assert list(df.columns) == names
+        assert {c: df[c].dtype for c in names} == {c: np.dtype(table[c].dtype) for c in names}
+        assert np.isfinite(df.to_numpy(np.float64)).all()
+    assert len(s.data) == 2_000 and len(s.mc) == 500
+
+
+def test_ranges_and_conventions(ds, lcs):
+    d, m = ds.data, ds.mc
+    assert d.fPt.between(1.0, 24.0).all() and (d.fEta.abs() < 0.8).all()
+    assert d.fM.between(charm.DS_MASS_MIN, charm.DS_MASS_MAX).all()
+    assert (d.fDecayLength >= d.fDecayLengthXY).all() and (d.fDecayLengthXY > 0).all()
+    assert d.fCpa.between(-1, 1).all() and d.fCpaXY.between(-1, 1).all()
+    # signed impact parameters: both signs, about half negative for background
+    assert 0.45 < (d.fImpactParameterXY < 0).mean() < 0.55
+    assert 0.45 < (d.fImpactParameter0 < 0).mean() < 0.55
+    # prong pT add up to (a bit more than) the candidate pT
+    for df, hi in ((d, 1.35), (m, 1.15)):
+        ratio = (df.fPtProng0 + df.fPtProng1 + df.fPtProng2) / df.fPt
+        assert ratio.min() >= 0.999 and 1.0 < ratio.median() < hi
+    assert d[["fPtProng0", "fPtProng1", "fPtProng2"]].min().min() >= 0.199  # track preselection
+    # missing TOF is -999 (O2Physics), sometimes but not always
+    missing = (d.fNSigTofKa1 == -999).mean()
+    assert 0.2 < missing < 0.7
+    # combined n-sigma: sqrt((tpc^2 + tof^2)/2), |tpc| without TOF (O2Physics combineNSigma)
+    tpc, tof = d.fNSigTpcKa1.to_numpy(np.float64), d.fNSigTofKa1.to_numpy(np.float64)
+    comb = np.where(tof > -998, np.sqrt(0.5 * (tpc**2 + tof**2)), np.abs(tpc))
+    np.testing.assert_allclose(d.fNSigTpcTofKa1, comb, rtol=1e-5, atol=1e-5)
+    # rapidity from pT, eta and the Ds mass
+    mt = np.hypot(d.fPt.to_numpy(np.float64), constants.mass("Ds"))
+    y = np.arcsinh(d.fPt * np.sinh(d.fEta) / mt)
+    np.testing.assert_allclose(d.fY, y, atol=1e-5)
+    # MC flags and origins as O2Physics sets them for Ds -> K K pi (DecayType DsToKKPi = 2)
+    assert set(np.unique(m.fFlagMcMatchRec)) == {-4, 4}
+    assert set(np.unique(m.fOriginMcRec)) == {1, 2}
+    assert abs((m.fOriginMcRec == 1).mean() - charm.DS_MC_PROMPT_FRACTION) < 0.01
+    assert set(np.unique(d.fTruthPdgCode)) == {0, 411, 431} and set(np.unique(d.fTruthOrigin)) == {
+        0,
+        1,
+        2,
+    }
+    lm = lcs.mc
+    assert set(np.unique(lm.fFlagMc)) == {-2, 2} and set(np.unique(lm.fCandidateSelFlag)) == {1, 2}
+    assert set(np.unique(lcs.data.fTruthPdgCode)) == {0, 4122}
+
+
+# ------------------------------------------------------------------ physics sanity
+@pytest.mark.parametrize(("code", "name"), [(431, "Ds"), (411, "Dplus")])
+def test_ds_peaks_at_pdg_mass(ds, code, name):
+    m = ds.data.fM[ds.data.fTruthPdgCode == code]
+    assert abs(m.median() - constants.mass(name)) < 2e-3
+    mc = ds.mc.fM.to_numpy(np.float64)
+    assert abs(np.median(mc) - constants.mass("Ds")) < 0.5e-3
+
+
+def test_peak_widths_grow_with_pt(ds, lcs):
+    widths = [in_pt(ds.mc, lo, hi).fM.std() for lo, hi in ((2, 4), (6, 12), (12, 24))]
+    assert all(7e-3 <= w <= 12.5e-3 for w in widths), widths
+    assert widths[0] < widths[1] < widths[2]
+    lc_mc = in_pt(lcs.mc, 2, 4)
+    assert abs(lc_mc.fM.median() - constants.mass("Lc")) < 1e-3 and 7e-3 < lc_mc.fM.std() < 9e-3
+    lc_data = lcs.data.fM[lcs.data.fTruthPdgCode == 4122]
+    assert abs(lc_data.median() - constants.mass("Lc")) < 2e-3
+
+
+def _at_p3(mc: pd.DataFrame, origin: int) -> pd.DataFrame:
+    p = mc.fPt * np.cosh(mc.fEta)
+    return mc[(p > 2.8) & (p < 3.2) & (mc.fOriginMcRec == origin)]
+
+
+def test_decay_lengths(ds, lcs):
+    expected_ds = 3.0 / constants.mass("Ds") * constants.ctau("Ds")  # PHYSICS.md: ~230 um
+    prompt, nonprompt = _at_p3(ds.mc, 1), _at_p3(ds.mc, 2)
+    assert abs(prompt.fDecayLength.mean() / expected_ds - 1) < 0.25
+    assert nonprompt.fDecayLength.mean() > 2 * prompt.fDecayLength.mean()
+    assert nonprompt.fImpactParameterXY.abs().mean() > 3 * prompt.fImpactParameterXY.abs().mean()
+    bkg = in_pt(ds.data[ds.data.fTruthPdgCode == 0], 2, 4)
+    assert (
+        bkg.fDecayLength.median()
+        < 0.5 * in_pt(ds.mc[ds.mc.fOriginMcRec == 1], 2, 4).fDecayLength.median()
+    )
+    # Λc: <L> ~ 80 um at 3 GeV/c. L alone is biased up by the ~40 um resolution (|flight + noise|);
+    # its projection on the momentum, L cos(pointing), is not.
+    expected_lc = 3.0 / constants.mass("Lc") * constants.ctau("Lc")
+    lp = _at_p3(lcs.mc, 1)
+    assert abs((lp.fDecayLength * lp.fCpa).mean() / expected_lc - 1) < 0.15
+    assert abs(lp.fDecayLength.mean() / expected_lc - 1) < 0.4
+    assert _at_p3(lcs.mc, 2).fDecayLength.mean() > 2 * lp.fDecayLength.mean()
+    # resolution: normalised decay length of prompt background ~ 1-2, signal displaced
+    assert 1.0 < bkg.fDecayLengthNormalised.median() < 2.5
+    assert in_pt(ds.mc, 2, 4).fDecayLengthXYNormalised.median() > 4
+
+
+def test_phi_vector_meson_angular_distribution(ds):
+    sig_cos = np.cbrt(
+        ds.mc.fAbsCos3PiK.to_numpy(np.float64)
+    )  # |cos theta'|: pdf ∝ cos^2 -> mean 3/4
+    assert abs(sig_cos.mean() - 0.75) < 0.005
+    assert abs((ds.mc.fAbsCos3PiK > 0.1).mean() - (1 - 0.1)) < 0.005  # P(|cos|^3 > 0.1) = 1 - 0.1
+    bkg = ds.data[ds.data.fTruthPdgCode == 0]
+    assert abs(np.cbrt(bkg.fAbsCos3PiK.to_numpy(np.float64)).mean() - 0.5) < 0.005  # flat
+    # Delta m(KK - phi): Breit-Wigner (Gamma = 4.25 MeV) (x) resolution for the signal
+    assert abs(ds.mc.fDeltaMassPhi.median() - 0.5 * constants.width("phi")) < 1e-3
+    assert (ds.mc.fDeltaMassPhi < 0.010).mean() > 0.8 and (bkg.fDeltaMassPhi < 0.010).mean() < 0.5
+
+
+def test_signal_to_background_before_selection(ds, lcs):
+    d = in_pt(ds.data, 2, 4)
+    sb = (d.fTruthPdgCode == 431).sum() / (d.fTruthPdgCode == 0).sum()
+    assert 1e-3 < sb < 1e-2
+    assert abs(sb / charm.DS_SIGNAL_TO_BACKGROUND_2_4 - 1) < 4 / np.sqrt(
+        (d.fTruthPdgCode == 431).sum()
+    )
+    d = in_pt(lcs.data, 2, 4)
+    sb = (d.fTruthPdgCode == 4122).sum() / (d.fTruthPdgCode == 0).sum()
+    assert 5e-4 < sb < 5e-3
+    assert abs(sb / lc.LC_SIGNAL_TO_BACKGROUND_2_4 - 1) < 4 / np.sqrt(
+        (d.fTruthPdgCode == 4122).sum()
+    )
+
+
+@pytest.mark.parametrize("which", ["ds", "lc"])
+def test_expected_signal_matches_realised_counts(ds, lcs, which):
+    s = ds if which == "ds" else lcs
+    e = json.loads(json.dumps(s.expected_signal))  # JSON-serialisable
+    edges = np.asarray(e["pt_edges"])
+    assert e["n_data"] == len(s.data) and e["pt_edges"][0] == 0.0 and e["pt_edges"][-1] == 24.0
+    assert np.allclose(np.diff(edges), 0.5)
+    species = {"ds": {"Ds": 431, "Dplus": 411}, "lc": {"Lc": 4122}}[which]
+    assert set(e["species"]) == set(species)
+    d = s.data
+    total = sum(sum(v) for sp in e["species"].values() for v in sp.values()) + sum(e["background"])
+    assert abs(total / len(d) - 1) < 1e-9
+    for lo, hi in ((2, 4), (4, 6), (6, 12)):
+        sel = (edges[:-1] >= lo) & (edges[1:] <= hi)
+        rows = (d.fPt >= lo) & (d.fPt < hi)
+        for name, code in species.items():
+            for origin, o in (("prompt", 1), ("nonprompt", 2)):
+                mu = np.asarray(e["species"][name][origin])[sel].sum()
+                n = (rows & (d.fTruthPdgCode == code) & (d.fTruthOrigin == o)).sum()
+                assert abs(n - mu) < 4 * np.sqrt(mu) + 1, (name, origin, lo, hi, n, mu)
+        mu = np.asarray(e["background"])[sel].sum()
+        assert abs((rows & (d.fTruthPdgCode == 0)).sum() - mu) < 4 * np.sqrt(mu)
+
+
+# ------------------------------------------------------------------ Ds calibration (tutorial)
+def rectangular_cuts(df: pd.DataFrame) -> np.ndarray:
+    """PHYSICS.md reference cuts (O2Physics SelectorCuts.h, Ds, 2 < pT < 4)."""
+    return (
+        (df.fDecayLength > 0.02)
+        & (df.fDecayLengthXYNormalised > 4)
+        & (df.fCpa > 0.92)
+        & (df.fCpaXY > 0.92)
+        & (df.fImpactParameterXY.abs() < 0.014)
+        & (df.fDeltaMassPhi < 0.010)
+        & (df.fAbsCos3PiK > 0.10)
+        & (df.fChi2PCA < 5)
+    ).to_numpy()
+
+
+@pytest.fixture(scope="module")
+def ds_bdt(ds):
+    """The tutorial's 3-class BDT: 0 prompt, 1 non-prompt, 2 background (sidebands), 2 < pT < 4.
+
+    n_jobs=1: with 2 OpenMP threads XGBoost slows down 50x when the 2 cores are shared with other
+    processes (threads spin-wait); one thread is robust, deterministic and only ~1.6x slower idle.
+    """
+    xgb = pytest.importorskip("xgboost")
+    from sklearn.model_selection import train_test_split
+
+    d, m = in_pt(ds.data, 2, 4), in_pt(ds.mc, 2, 4)
+    classes = [m[m.fOriginMcRec == 1], m[m.fOriginMcRec == 2], d[(d.fM < 1.75) | (d.fM > 2.1)]]
+    n = min(len(c) for c in classes)
+    assert n > 15_000
+    df = pd.concat([c.sample(n, random_state=SEED).assign(label=i) for i, c in enumerate(classes)])
+    train, test = train_test_split(df, test_size=0.5, random_state=SEED, stratify=df.label)
+    model = xgb.XGBClassifier(
+        max_depth=5, learning_rate=0.029, n_estimators=500, min_child_weight=2.7, subsample=0.9,
+        colsample_bytree=0.97, tree_method="hist", n_jobs=1, random_state=SEED,
+    )  # fmt: skip
+    model.fit(train[DS_FEATURES], train.label)
+    return test, model.predict_proba(test[DS_FEATURES])
+
+
+def test_ds_bdt_auc_like_tutorial(ds_bdt):
+    from sklearn.metrics import roc_auc_score
+
+    test, proba = ds_bdt
+    auc = roc_auc_score(test.label, proba, multi_class="ovo")
+    assert 0.87 < auc < 0.93, auc  # brief: 0.85-0.95; the tutorial got 0.903
+
+
+def test_ds_rectangular_cuts_sensible_and_beaten_by_bdt(ds_bdt):
+    test, proba = ds_bdt
+    label = test.label.to_numpy()
+    rect = rectangular_cuts(test)
+    eff_prompt, eff_nonprompt, eff_bkg = (rect[label == c].mean() for c in (0, 1, 2))
+    assert 0.15 < eff_prompt < 0.6 and 0.15 < eff_nonprompt < 0.7  # tens of percent
+    assert 0.003 < eff_bkg < 0.02  # background rejection of order 99 %
+    # BDT signal score (prompt + non-prompt) at the same background efficiency
+    score = 1.0 - proba[:, 2]
+    threshold = np.quantile(score[label == 2], 1.0 - eff_bkg)
+    eff_bdt = (score[label != 2] > threshold).mean()
+    assert eff_bdt > 1.1 * rect[label != 2].mean(), (eff_bdt, rect[label != 2].mean())
+
+
+# ------------------------------------------------------------------ Λc: BDT and autoencoder use case
+@pytest.fixture(scope="module")
+def lc_sets(lcs):
+    from sklearn.model_selection import train_test_split
+
+    d, m = in_pt(lcs.data, 2, 4), in_pt(lcs.mc, 2, 4)
+    sidebands = d[(d.fM < LC_SIDEBANDS[0]) | (d.fM > LC_SIDEBANDS[1])]
+    signal = m[(m.fM > 2.25) & (m.fM < 2.32)]
+    n = min(len(sidebands), len(signal), 20_000)
+    df = pd.concat(
+        [
+            signal.sample(n, random_state=SEED).assign(label=1),
+            sidebands.sample(n, random_state=SEED).assign(label=0),
+        ]
+    )
+    return train_test_split(df, test_size=0.5, random_state=SEED, stratify=df.label)
+
+
+def test_lc_bdt_separates_signal_from_sidebands(lc_sets):
+    xgb = pytest.importorskip("xgboost")
+    from sklearn.metrics import roc_auc_score
+
+    train, test = lc_sets
+    model = xgb.XGBClassifier(
+        n_estimators=40, max_depth=4, learning_rate=0.2, tree_method="hist", n_jobs=1
+    )
+    model.fit(train[LC_FEATURES], train.label)
+    assert roc_auc_score(test.label, model.predict_proba(test[LC_FEATURES])[:, 1]) > 0.8
+
+
+def test_lc_signal_is_an_outlier_of_the_background(lc_sets):
+    """An autoencoder trained on sidebands only reconstructs signal worse (MSE as anomaly score).
+
+    n-sigma are clipped to +-10 (missing TOF, -999, becomes -10) before the min-max scaling, as a
+    notebook must do: otherwise the far tails of the n-sigma set the scale.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neural_network import MLPRegressor
+
+    train, test = lc_sets
+    pid = [i for i, f in enumerate(LC_FEATURES) if f.startswith("fNSig")]
+
+    def features(df):
+        x = df[LC_FEATURES].to_numpy(np.float64)
+        x[:, pid] = np.clip(x[:, pid], -10, 10)
+        return x
+
+    bkg = features(train[train.label == 0])
+    lo, hi = bkg.min(axis=0), bkg.max(axis=0)
+    ae = MLPRegressor(hidden_layer_sizes=(16, 6, 16), max_iter=40, random_state=SEED)
+    ae.fit((bkg - lo) / (hi - lo), (bkg - lo) / (hi - lo))
+    x = (features(test) - lo) / (hi - lo)
+    mse = ((ae.predict(x) - x) ** 2).mean(axis=1)
+    label = test.label.to_numpy()
+    assert mse[label == 1].mean() > 1.3 * mse[label == 0].mean()
+    assert roc_auc_score(label, mse) > 0.8
+
+
+def test_background_mass_not_sculpted_by_features(lcs, ds):
+    """Background mass is independent of the features: a feature cut keeps the sideband shape."""
+    bkg = in_pt(lcs.data[lcs.data.fTruthPdgCode == 0], 2, 4)
+    bkg = bkg[(bkg.fM < LC_SIDEBANDS[0]) | (bkg.fM > LC_SIDEBANDS[1])]
+    cut = bkg[(bkg.fCpa > 0.9) & (bkg.fDecayLengthXYNormalised > 2) & (bkg.fNSigTpcPr0.abs() < 3)]
+    assert 0.002 < len(cut) / len(bkg) < 0.2
+    f_all = (bkg.fM < LC_SIDEBANDS[0]).mean()
+    f_cut = (cut.fM < LC_SIDEBANDS[0]).mean()
+    sigma = np.sqrt(f_all * (1 - f_all) * (1 / len(cut) - 1 / len(bkg)))
+    assert abs(f_cut - f_all) < 4 * sigma
+    # and the features are not a function of mass in the background (Λc and Ds)
+    for d in (lcs.data, ds.data):
+        d = in_pt(d[d.fTruthPdgCode == 0], 2, 4)
+        for f in ("fDecayLength", "fCpa", "fPtProng0", "fChi2PCA"):
+            assert abs(np.corrcoef(d.fM, d[f])[0, 1]) < 0.015
+
+
+# ------------------------------------------------------------------ determinism
+@pytest.mark.parametrize("gen", [generate_ds, generate_lc])
+def test_deterministic_and_seed_dependent(gen):
+    a = gen(150_000, 20_000, 7, with_truth=True)  # more than one chunk: exercises the thread pool
+    b = gen(150_000, 20_000, 7, with_truth=True)
+    for x, y in ((a.data, b.data), (a.mc, b.mc)):
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+        for c in x.columns:
+            assert np.array_equal(x[c].to_numpy(), y[c].to_numpy())
+    assert a.expected_signal == b.expected_signal
+    c = gen(150_000, 20_000, 8, with_truth=True)
+    assert not np.array_equal(a.data.fPt.to_numpy(), c.data.fPt.to_numpy())
+    assert not np.array_equal(a.mc.fDecayLength.to_numpy(), c.mc.fDecayLength.to_numpy())
+    # more MC does not change the data
+    d = gen(150_000, 35_000, 7, with_truth=True)
+    pd.testing.assert_frame_equal(a.data, d.data, check_exact=True)
+
+
+def test_progress_bar(capsys):
+    s = generate_ds(3_000, 300, 1, progress=True)
+    assert len(s.data) == 3_000
+    s = generate_lc(3_000, 300, 1, progress=True)
+    assert len(s.mc) == 300
