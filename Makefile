@@ -39,9 +39,7 @@ $(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 data: $(DATA)/manifest.json  ## generate the synthetic sample into $(DATA)/ if missing
 
 $(DATA)/manifest.json: | $(STAMP)
-	@if $(BIN)/python -c "import o2ml.toymc.charm, o2ml.toymc.pid" 2>/dev/null; then \
-	  $(BIN)/o2ml generate all --out $(DATA) --seed $(SEED) --with-truth $(GENERATE_ARGS); \
-	else echo "o2ml: the data generators are not available yet; skipping sample generation"; fi
+	$(BIN)/o2ml generate all --out $(DATA) --seed $(SEED) --with-truth $(GENERATE_ARGS)
 
 lab: setup data  ## open JupyterLab on notebooks/ (LAB_ARGS="--no-browser --port 8888")
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -57,7 +55,7 @@ chromium:  ## install Chromium from Debian's packages for the browser tests, if 
 	fi
 
 test: setup chromium  ## run every test: unit, notebooks (nbmake, O2ML_FAST=1), browser
-	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadgroup \
+	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
 	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb) $(PYTEST_ARGS)
 
 lint:  ## ruff on the package, tests, benchmarks and notebooks

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import pytest
 
+# Two pytest-xdist workers share two cores: OpenMP threads (XGBoost, torch) that spin while
+# waiting slow each other down by orders of magnitude; passive waiting avoids that.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
