@@ -1,0 +1,408 @@
+"""ITS2 particle identification: a boosted-tree regression of beta from the ITS2 cluster sizes.
+
+The method of the ALICE ITS2 PID studies (public repository ``GiorgioAlbertoLucia/ITS_pid``):
+
+* training tracks are tagged by the TPC in data (:mod:`o2ml.models.pid_tagging`, re-exported
+  here): |nsigma_TPC(own species)| < 2 and |nsigma_TPC(neighbouring species)| > 3,
+  p <= 1 GeV/c, >= 80 TPC clusters. Tagging leaves contamination where the dE/dx bands cross;
+  :func:`tagging_composition` measures it against a truth label when one exists;
+* an XGBoost regressor learns beta = p / sqrt(p^2 + m^2) of the tagged species from the 7 layer
+  cluster sizes, p, eta, phi, cos(lambda), the mean cluster size and mean x cos(lambda), with the
+  species balanced by weights and early stopping on a validation split;
+* the model is stored as XGBoost JSON plus a ``.meta.json`` sidecar, and as ONNX with metadata.
+
+The response of the regression (expected beta and resolution vs p per species, nsigma_beta) is
+in :mod:`o2ml.physics.pid_response`; separation power and selection performance in
+:mod:`o2ml.physics.pid_performance`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from .. import __version__
+from ..errors import EmptySelectionError, InputFileNotFoundError, O2mlError, OutputExistsError
+from ..io import check_finite
+from ..physics import its
+from ..physics.constants import mass
+from .pid_tagging import (
+    NSIGMA_SUFFIX,
+    SPECIES,
+    TAG_NEIGHBOURS,
+    TRUTH_COLUMN,
+    TagCuts,
+    has_truth,
+    quality_mask,
+    species_from_pdg,
+    tag_species,
+    tagging_composition,
+    true_species,
+)
+from .pid_tagging import require_columns as _require
+
+#: species the regression learns, as ITS_pid: electrons (about 2 % of tracks) cannot be tagged
+#: cleanly by the TPC below 1 GeV/c, and balancing by weight would amplify their ~10 % hadron
+#: contamination some 40-fold, teaching the model that pion clusters can have beta = 1
+TRAIN_SPECIES = ("pi", "K", "p")
+#: per-layer cluster-size features, layer 0 innermost
+LAYER_FEATURES = [f"fItsClusterSizeL{i}" for i in range(its.N_LAYERS)]
+#: regression inputs, in model order (names as in ITS_pid, plus explicit cos(lambda) names)
+FEATURES = [
+    *LAYER_FEATURES,
+    "fP",
+    "fEta",
+    "fPhi",
+    "fCosLambda",
+    "fMeanItsClSize",
+    "fMeanItsClSizeCosLambda",
+]
+#: table columns the features are built from
+TRACK_COLUMNS = ["fP", "fEta", "fPhi", "fItsClusterSizes"]
+#: XGBoost settings (hist trees; early stopping picks the number of trees)
+DEFAULT_PARAMS = {
+    "n_estimators": 1000,
+    "learning_rate": 0.05,
+    "max_depth": 8,
+    "min_child_weight": 5.0,
+    "subsample": 0.8,
+    "colsample_bytree": 0.9,
+    "tree_method": "hist",
+    "objective": "reg:squarederror",
+    "base_score": 0.5,
+}
+
+
+# ------------------------------------------------------------------------------- features
+def build_features(df: pd.DataFrame, source: str = "tracks") -> pd.DataFrame:
+    """The regression inputs :data:`FEATURES` (float32) from a PidTracks-like table.
+
+    The mean cluster size is the plain mean over the hit layers (as ITS_pid; 0 without hits);
+    the classical estimator, the truncated mean, is :func:`baseline_estimator`.
+    """
+    _require(df, TRACK_COLUMNS, "The ITS PID features")
+    check_finite(df, ["fP", "fEta", "fPhi"], source)
+    sizes = its.unpack_cluster_sizes(df["fItsClusterSizes"].to_numpy())
+    hits = np.count_nonzero(sizes, axis=1)
+    total = sizes.sum(axis=1, dtype=np.float64)
+    mean = np.divide(total, hits, out=np.zeros_like(total), where=hits > 0)
+    cosl = its.cos_lambda(df["fEta"].to_numpy())
+    cols = {name: sizes[:, i] for i, name in enumerate(LAYER_FEATURES)}
+    cols |= {
+        "fP": np.abs(df["fP"].to_numpy()),
+        "fEta": df["fEta"].to_numpy(),
+        "fPhi": df["fPhi"].to_numpy(),
+        "fCosLambda": cosl,
+        "fMeanItsClSize": mean,
+        "fMeanItsClSizeCosLambda": mean * cosl,
+    }
+    return pd.DataFrame({c: np.asarray(v, dtype=np.float32) for c, v in cols.items()})
+
+
+def baseline_estimator(df: pd.DataFrame) -> np.ndarray:
+    """The classical ITS PID estimator: truncated-mean cluster size x cos(lambda) (O2Physics)."""
+    _require(df, ["fItsClusterSizes", "fEta"], "The truncated-mean estimator")
+    return its.mean_cluster_size_cos_lambda(
+        df["fItsClusterSizes"].to_numpy(), df["fEta"].to_numpy()
+    )
+
+
+def baseline_nsigma(
+    df: pd.DataFrame, params: its.ITSResponseParams = its.ITS_PARAMS_DATA
+) -> dict[str, np.ndarray]:
+    """nsigma_ITS of every species with the O2Physics response parametrisation ``params``."""
+    _require(df, ["fItsClusterSizes", "fEta", "fP"], "The ITS nsigma")
+    packed, eta, p = (df[c].to_numpy() for c in ("fItsClusterSizes", "fEta", "fP"))
+    return {s: its.its_nsigma(packed, np.abs(p), eta, s, params) for s in SPECIES}
+
+
+def species_masses() -> dict[str, float]:
+    """Mass (GeV/c^2) of each species of :data:`SPECIES`."""
+    return {s: mass(s) for s in SPECIES}
+
+
+def beta_target(p: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """beta = p / sqrt(p^2 + m^2) with m the mass of each track's label (0..3)."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= len(SPECIES)):
+        raise O2mlError(f"Labels must be 0..{len(SPECIES) - 1} (tagged tracks only).")
+    m = np.array(list(species_masses().values()))[labels]
+    p = np.abs(np.asarray(p, dtype=np.float64))
+    return p / np.sqrt(p * p + m * m)
+
+
+def split_tracks(
+    df: pd.DataFrame, test_fraction: float = 0.5, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Deterministic random split into (training, test) tracks, original order kept in each."""
+    if not 0.0 < test_fraction < 1.0:
+        raise O2mlError(f"test_fraction must be between 0 and 1, not {test_fraction}.")
+    test = np.random.default_rng(seed).random(len(df)) < test_fraction
+    return df[~test].reset_index(drop=True), df[test].reset_index(drop=True)
+
+
+def balanced_weights(labels: np.ndarray) -> np.ndarray:
+    """Weights that give every present species the same total weight (mean weight 1)."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=len(SPECIES)).astype(np.float64)
+    present = np.count_nonzero(counts)
+    with np.errstate(divide="ignore"):
+        per_species = np.where(counts > 0, labels.size / (present * counts), 0.0)
+    return per_species[labels]
+
+
+# ------------------------------------------------------------------------------- the model
+@dataclass
+class BetaRegressor:
+    """A trained beta regressor with what is needed to apply it again."""
+
+    model: xgb.XGBRegressor
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    seed: int | None = None
+    params: dict = field(default_factory=dict)
+    n_train: dict[str, int] = field(default_factory=dict)
+    best_iteration: int | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        """Predicted beta (float32) of every track of a PidTracks-like table."""
+        X = build_features(df)[self.features]
+        return self.model.predict(X).astype(np.float32)
+
+    def metadata(self) -> dict:
+        return {
+            "features": list(self.features),
+            "target": "beta",
+            "species": list(SPECIES),
+            "masses": species_masses(),
+            "seed": self.seed,
+            "params": self.params,
+            "n_train": self.n_train,
+            "best_iteration": self.best_iteration,
+            "o2ml_version": __version__,
+            "xgboost_version": xgb.__version__,
+        }
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """XGBoost JSON at ``path`` plus ``<path>.meta.json`` (features, masses, seed, ...)."""
+        path = Path(path)
+        if path.suffix != ".json":
+            raise O2mlError(f"{path}: models are saved as XGBoost JSON; use a .json extension.")
+        meta_path = path.with_suffix(".meta.json")
+        for p in (path, meta_path):
+            if p.exists() and not overwrite:
+                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save_model(path)
+        meta_path.write_text(json.dumps(self.metadata(), indent=2, default=str) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> BetaRegressor:
+        """Load what :meth:`save` wrote."""
+        path = Path(path)
+        meta_path = path.with_suffix(".meta.json")
+        for p in (path, meta_path):
+            if not p.exists():
+                raise InputFileNotFoundError(
+                    f"{p}: no such file (a model is {path.name} + {meta_path.name})."
+                )
+        model = xgb.XGBRegressor()
+        try:
+            model.load_model(path)
+        except xgb.core.XGBoostError as err:
+            raise O2mlError(f"{path}: not an XGBoost JSON model ({err}).") from None
+        meta = json.loads(meta_path.read_text())
+        return cls(
+            model,
+            list(meta["features"]),
+            meta.get("seed"),
+            meta.get("params", {}),
+            meta.get("n_train", {}),
+            meta.get("best_iteration"),
+        )
+
+    def to_onnx(self, path: str | os.PathLike | None = None, overwrite: bool = False):
+        """ONNX model (onnxmltools): input ``input`` [None, n_features] float, output ``variable``
+        [None, 1] = beta; o2ml metadata (features, seed, version, target, masses). Written to
+        ``path`` if given; returns the ``onnx.ModelProto``.
+        """
+        import onnxmltools
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        from ..export.onnx import INPUT_NAME, _set_metadata, _write, model_metadata
+
+        # onnxmltools only understands the anonymous feature names f0, f1, ...
+        anonymous = copy.deepcopy(self.model)
+        anonymous.get_booster().feature_names = None
+        onx = onnxmltools.convert_xgboost(
+            anonymous, initial_types=[(INPUT_NAME, FloatTensorType([None, len(self.features)]))]
+        )
+        extra = {"target": "beta", "species": list(SPECIES), "masses": species_masses()}
+        _set_metadata(onx, model_metadata(self.features, [], None, self.seed, extra))
+        if path is not None:
+            _write(onx, path, overwrite)
+        return onx
+
+
+class _Progress(xgb.callback.TrainingCallback):
+    """tqdm bar over boosting rounds."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc="boosting rounds", leave=False)
+
+    def after_iteration(self, model, epoch, evals_log) -> bool:
+        self.bar.update()
+        return False
+
+    def after_training(self, model):
+        self.bar.close()
+        return model
+
+
+def train_beta_regressor(
+    df: pd.DataFrame,
+    tags: np.ndarray,
+    *,
+    seed: int = 42,
+    params: Mapping | None = None,
+    validation_fraction: float = 0.2,
+    early_stopping_rounds: int = 20,
+    max_per_species: int | None = None,
+    species: Sequence[str] = TRAIN_SPECIES,
+    n_jobs: int = 2,
+    progress: bool = False,
+) -> BetaRegressor:
+    """Train the XGBoost beta regressor on the tagged tracks of ``df``.
+
+    Parameters
+    ----------
+    df
+        Tracks (PidTracks layout) of the training sample.
+    tags
+        Label per track from :func:`tag_species` (-1: not used).
+    seed
+        Seeds the subsampling, the validation split and XGBoost: same seed, same model.
+    params
+        XGBoost settings on top of :data:`DEFAULT_PARAMS`.
+    validation_fraction
+        Share of the tagged tracks held out for early stopping (weighted RMSE).
+    early_stopping_rounds
+        Stop when the validation RMSE has not improved for this many rounds; the model keeps the
+        best round only (so the JSON and ONNX files hold exactly the trees that predict).
+    species
+        The species to learn (tags of the others are ignored).
+    max_per_species
+        Use at most this many tagged tracks of a species (random, seeded); the species are then
+        balanced by weights.
+    n_jobs
+        XGBoost threads (fixed, for bit-identical results).
+    progress
+        Show a progress bar over the boosting rounds.
+    """
+    tags = np.asarray(tags)
+    if tags.shape != (len(df),):
+        raise O2mlError(f"{tags.size} tags for {len(df)} tracks; one tag per track expected.")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    unknown = [s for s in species if s not in SPECIES]
+    if unknown or not species:
+        raise O2mlError(f"Training species must be some of {list(SPECIES)}; got {list(species)}.")
+    for k, s in enumerate(SPECIES):
+        if s not in species:
+            continue
+        idx = np.flatnonzero(tags == k)
+        if max_per_species is not None and idx.size > max_per_species:
+            idx = np.sort(rng.choice(idx, max_per_species, replace=False))
+        if idx.size == 0:
+            raise EmptySelectionError(
+                f"No track is tagged as {s!r}; the regression is asked to learn {list(species)} "
+                "(check the TPC nsigma columns, the tagging cuts and the momentum range)."
+            )
+        chosen.append(idx)
+    idx = np.sort(np.concatenate(chosen))
+    labels = tags[idx]
+    X = build_features(df.iloc[idx])
+    y = beta_target(X["fP"].to_numpy(), labels).astype(np.float32)
+    w = balanced_weights(labels)
+    val = rng.random(idx.size) < validation_fraction
+    if val.sum() == 0 or (~val).sum() == 0:
+        raise EmptySelectionError(
+            f"Validation split of {idx.size} tagged tracks with fraction {validation_fraction} "
+            "leaves an empty training or validation set."
+        )
+    settings = {**DEFAULT_PARAMS, **(params or {})}
+    model = xgb.XGBRegressor(
+        **settings,
+        random_state=seed,
+        n_jobs=n_jobs,
+        early_stopping_rounds=early_stopping_rounds,
+        callbacks=[_Progress(settings["n_estimators"])] if progress else None,
+    )
+    model.fit(
+        X[~val],
+        y[~val],
+        sample_weight=w[~val],
+        eval_set=[(X[val], y[val])],
+        sample_weight_eval_set=[w[val]],
+        verbose=False,
+    )
+    best = int(model.best_iteration)
+    history = {k: list(v) for k, v in model.evals_result()["validation_0"].items()}
+    # keep only the trees up to the best round: predict, JSON and ONNX then agree by construction
+    booster = model.get_booster()[: best + 1]
+    for attr in ("best_iteration", "best_score", "best_ntree_limit"):
+        booster.set_attr(**{attr: None})
+    final = xgb.XGBRegressor(**settings, random_state=seed, n_jobs=n_jobs)
+    with warnings.catch_warnings():  # "loading a native model": it is our own, just trimmed
+        warnings.simplefilter("ignore", UserWarning)
+        final.load_model(bytearray(booster.save_raw("json")))
+    return BetaRegressor(
+        final,
+        list(FEATURES),
+        seed,
+        settings,
+        {s: int(np.count_nonzero(labels == k)) for k, s in enumerate(SPECIES)},
+        best,
+        history,
+    )
+
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "FEATURES",
+    "LAYER_FEATURES",
+    "NSIGMA_SUFFIX",
+    "SPECIES",
+    "TAG_NEIGHBOURS",
+    "TRACK_COLUMNS",
+    "TRAIN_SPECIES",
+    "TRUTH_COLUMN",
+    "BetaRegressor",
+    "TagCuts",
+    "balanced_weights",
+    "baseline_estimator",
+    "baseline_nsigma",
+    "beta_target",
+    "build_features",
+    "has_truth",
+    "quality_mask",
+    "species_from_pdg",
+    "species_masses",
+    "split_tracks",
+    "tag_species",
+    "tagging_composition",
+    "train_beta_regressor",
+    "true_species",
+]

@@ -1,0 +1,237 @@
+"""Plotly figures of the ITS2 PID notebook: cluster sizes, 2D histograms vs p with expected curves,
+and per-bin tables (resolution, separation, purity, efficiency) as lines vs p.
+
+Figures are built from arrays and the tidy tables of :mod:`o2ml.physics.pid_performance`;
+histograms are filled here with numpy so a figure carries counts, not millions of points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+from numpy.typing import ArrayLike
+from plotly.subplots import make_subplots
+
+from ..errors import EmptySelectionError, O2mlError
+from ..physics import its
+from ..physics.pid_response import Response
+from .pid_tagging import SPECIES
+
+#: colour of each species in every figure
+SPECIES_COLORS = {"e": "#1f77b4", "pi": "#ff7f0e", "K": "#2ca02c", "p": "#d62728"}
+#: species names as printed
+SPECIES_LABELS = {"e": "e", "pi": "π", "K": "K", "p": "p"}
+
+
+def species_curves(
+    func: Callable[[np.ndarray, str], np.ndarray],
+    p: ArrayLike,
+    species: Sequence[str] = SPECIES,
+    dash: str = "solid",
+    suffix: str = "",
+) -> list[dict]:
+    """Curves ``func(p, species)`` for each species, in the form :func:`heatmap_vs_p` draws."""
+    p = np.asarray(p, dtype=np.float64)
+    out = []
+    for s in species:
+        try:
+            y = func(p, s)
+        except O2mlError:  # e.g. a species without a fitted response: no curve
+            continue
+        out.append(
+            {
+                "name": f"{SPECIES_LABELS[s]}{suffix}",
+                "x": p,
+                "y": y,
+                "color": SPECIES_COLORS[s],
+                "dash": dash,
+            }
+        )
+    return out
+
+
+def response_curves(response: Response, p: ArrayLike, suffix: str = "") -> list[dict]:
+    """Expected value of a fitted response per species, drawn only where it was fitted."""
+    p = np.asarray(p, dtype=np.float64)
+    out = []
+    for s in response.species:
+        try:
+            lo, hi = response.p_range(s)
+        except EmptySelectionError:
+            continue
+        x = p[(p >= lo) & (p <= hi)]
+        out.append(
+            {
+                "name": f"{SPECIES_LABELS.get(s, s)}{suffix}",
+                "x": x,
+                "y": response.expected(x, s),
+                "color": SPECIES_COLORS.get(s),
+                "dash": "solid",
+            }
+        )
+    return out
+
+
+def heatmap_vs_p(
+    p: ArrayLike,
+    values: ArrayLike,
+    *,
+    p_range: tuple[float, float],
+    y_range: tuple[float, float],
+    bins: tuple[int, int] = (120, 120),
+    curves: Sequence[Mapping] = (),
+    title: str = "",
+    y_title: str = "",
+    log_z: bool = True,
+) -> go.Figure:
+    """2D histogram of ``values`` vs ``p`` (log colour scale by default) with optional curves."""
+    counts, xe, ye = np.histogram2d(
+        np.asarray(p, dtype=np.float64),
+        np.asarray(values, dtype=np.float64),
+        bins=bins,
+        range=[p_range, y_range],
+    )
+    z = np.where(counts > 0, np.log10(np.maximum(counts, 1)) if log_z else counts, np.nan)
+    fig = go.Figure(
+        go.Heatmap(
+            x=0.5 * (xe[1:] + xe[:-1]),
+            y=0.5 * (ye[1:] + ye[:-1]),
+            z=z.T,
+            colorscale="Viridis",
+            colorbar={"title": "log10 counts" if log_z else "counts"},
+            showscale=True,
+        )
+    )
+    for c in curves:
+        fig.add_scatter(
+            x=c["x"],
+            y=c["y"],
+            mode="lines",
+            name=c["name"],
+            line={"color": c.get("color"), "dash": c.get("dash", "solid"), "width": 2},
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="p (GeV/c)",
+        yaxis_title=y_title,
+        xaxis_range=list(p_range),
+        yaxis_range=list(y_range),
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def cluster_size_layers(
+    packed: ArrayLike,
+    labels: ArrayLike,
+    species: Sequence[str] = SPECIES,
+    title: str = "Cluster size per ITS2 layer",
+) -> go.Figure:
+    """Cluster-size distribution of each of the 7 layers (lines), one panel per species label."""
+    sizes = its.unpack_cluster_sizes(np.asarray(packed))
+    labels = np.asarray(labels)
+    fig = make_subplots(
+        rows=1,
+        cols=len(species),
+        shared_yaxes=True,
+        subplot_titles=[SPECIES_LABELS[s] for s in species],
+    )
+    x = np.arange(1, its.MAX_CLUSTER_SIZE + 1)
+    colors = px.colors.sequential.Plasma
+    for col, s in enumerate(species, start=1):
+        mine = sizes[labels == SPECIES.index(s)]
+        for layer in range(its.N_LAYERS):
+            hits = mine[:, layer]
+            hits = hits[hits > 0]
+            frac = np.bincount(hits, minlength=its.MAX_CLUSTER_SIZE + 1)[1:] / max(hits.size, 1)
+            fig.add_scatter(
+                x=x,
+                y=frac,
+                mode="lines",
+                name=f"layer {layer}",
+                legendgroup=f"L{layer}",
+                showlegend=col == 1,
+                line={"color": colors[layer % len(colors)]},
+                row=1,
+                col=col,
+            )
+        fig.update_xaxes(title_text="cluster size (pixels)", row=1, col=col)
+    fig.update_yaxes(title_text="fraction of hits", row=1, col=1)
+    fig.update_layout(title=title)
+    return fig
+
+
+def lines_vs_p(
+    table: pd.DataFrame,
+    y: str,
+    *,
+    color: str = "species",
+    dash: str | None = None,
+    facet_col: str | None = None,
+    error: str | None = None,
+    title: str = "",
+    y_title: str | None = None,
+    y_range: Sequence[float] | None = None,
+    log_y: bool = False,
+    hlines: Sequence[float] = (),
+) -> go.Figure:
+    """Column ``y`` of a per-bin table vs bin centre ``p``: one line per ``color`` (and ``dash``),
+    optionally one panel per ``facet_col``. Species are printed as e, π, K, p in their colours."""
+    data = table[np.isfinite(table[y])].copy()
+    color_map = None
+    if "species" in data:
+        data["species"] = data["species"].map(SPECIES_LABELS).fillna(data["species"])
+        if color == "species":
+            color_map = {SPECIES_LABELS[k]: v for k, v in SPECIES_COLORS.items()}
+    fig = px.line(
+        data,
+        x="p",
+        y=y,
+        color=color,
+        line_dash=dash,
+        facet_col=facet_col,
+        error_y=error,
+        markers=True,
+        color_discrete_map=color_map,
+        log_y=log_y,
+        title=title,
+    )
+    for h in hlines:
+        fig.add_hline(y=h, line={"color": "grey", "dash": "dot", "width": 1})
+    fig.update_xaxes(title_text="p (GeV/c)")
+    fig.update_yaxes(title_text=y_title or y, col=1)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))  # "species=K" -> "K"
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    return fig
+
+
+def training_curve(history: Mapping[str, Sequence[float]], best_iteration: int | None) -> go.Figure:
+    """Validation metric vs boosting round, with the round early stopping kept."""
+    fig = go.Figure()
+    for name, values in history.items():
+        fig.add_scatter(y=list(values), mode="lines", name=f"validation {name}")
+    if best_iteration is not None:
+        fig.add_vline(x=best_iteration, line={"dash": "dot", "color": "grey"})
+    fig.update_layout(
+        title="Early stopping on the validation split",
+        xaxis_title="boosting round",
+        yaxis_title="weighted RMSE of β",
+    )
+    return fig
+
+
+__all__ = [
+    "SPECIES_COLORS",
+    "SPECIES_LABELS",
+    "cluster_size_layers",
+    "heatmap_vs_p",
+    "lines_vs_p",
+    "response_curves",
+    "species_curves",
+    "training_curve",
+]
