@@ -1,1 +1,1 @@
-"""o2ml.export (filled by later issues)."""
+"""Export: ONNX files with metadata and the O2Physics MlResponse configuration."""

@@ -1,8 +1,9 @@
 """ONNX export with the metadata O2Physics users need to apply a model correctly.
 
 Contract with O2Physics (``Tools/ML/model.h``): one float input named ``input`` of shape
-``[batch, n_features]`` (features in training order); tree models give outputs ``label`` and
-``probabilities``, and O2Physics reads the last one. Every file o2ml writes carries, as ONNX
+``[batch, n_features]`` (features in training order); tree classifiers give outputs ``label`` and
+``probabilities``, regressors (e.g. the ITS2 beta regression) ``variable`` ``[batch, 1]``, and
+O2Physics reads the last output. Every file o2ml writes carries, as ONNX
 metadata, the feature names in order, the class labels, the pT bin, the o2ml version and the seed.
 """
 

@@ -1,1 +1,1 @@
-"""o2ml.models (filled by later issues)."""
+"""Models: BDT selections (hipe4ml + XGBoost), ITS2 beta regression, autoencoder, DANN."""
