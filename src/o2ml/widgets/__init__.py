@@ -1,1 +1,29 @@
-"""o2ml.widgets (filled by later issues)."""
+"""Dashboards for choosing selection thresholds: ipywidgets + plotly, built from plain data.
+
+* :class:`ThresholdScanner` -- per pT bin, one slider per score cut; live mass histogram after
+  the cut with the background fit and the signal window, S, B, S/B, significance and the
+  efficiency of each class; record the thresholds per bin and export the O2Physics JSON;
+* :class:`SignificancePlateau` -- significance versus threshold with its uncertainty band and
+  plateau, for several scans (pT bins, models) at once;
+* :class:`EfficiencyCurves` -- efficiency versus threshold per class, ROC, and the corrected
+  yield versus threshold (cut-variation stability).
+
+Each is built from a DataFrame of scored candidates or from :class:`o2ml.selection.ScanResult`
+objects and reads no file (:mod:`o2ml.dashboards` does that); ``.thresholds`` and ``.result``
+expose the state, ``.widget`` is the top ipywidget, and the object displays itself.
+"""
+
+from ._common import DashboardError, export_config, fmt
+from .efficiency import EfficiencyCurves
+from .plateau import SignificancePlateau
+from .scanner import DEFAULT_CUTS, ThresholdScanner
+
+__all__ = [
+    "DEFAULT_CUTS",
+    "DashboardError",
+    "EfficiencyCurves",
+    "SignificancePlateau",
+    "ThresholdScanner",
+    "export_config",
+    "fmt",
+]

@@ -1,0 +1,203 @@
+"""The Voila dashboards in headless Chromium: render time, slider-to-number latency, 4 sessions, memory.
+
+    python benchmarks/bench_dashboards.py [--n 1000000] [--n-mc 200000] [--moves 15] [--sessions 4]
+
+Writes toy scored candidates (``--n`` data candidates) and their scans to a temporary folder,
+serves notebooks/dashboards with Voila on 127.0.0.1 (a free port; stopped at the end), and
+drives Debian's Chromium through Playwright:
+
+* each dashboard alone: time from navigation to the first significance and plot on screen;
+  then ``--moves`` ArrowRight presses on a slider, each timed until the shown significance
+  changed (polled at every animation frame);
+* ``--sessions`` pages of the threshold scanner opened at once: render time of each, update
+  latency in each, and the resident memory of every kernel (psutil).
+
+Targets (issue 5): render < 10 s and slider -> number < 300 ms for a 1M-candidate scan.
+Not a test: timings depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from o2ml.dashboards import make_scans, toy_candidates, write_candidates
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+DASHBOARDS = {
+    "threshold_scan": "o2ml-slider-score_prompt",
+    "significance_plateau": "o2ml-slider-threshold",
+    "efficiency_curves": "o2ml-slider-threshold",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def voila(env: dict[str, str], log: Path):
+    port = free_port()
+    voila_bin = str(Path(sys.executable).with_name("voila"))
+    cmd = [voila_bin, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
+           f"--port={port}", "--Voila.port_retries=0", "--no-browser"]  # fmt: skip
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"voila did not start; see {log}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            yield proc, f"http://127.0.0.1:{port}/voila/render"
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def kernel_memory(server: subprocess.Popen) -> list[float]:
+    """Resident memory (MiB) of each kernel the server started."""
+    out = []
+    for child in psutil.Process(server.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "ipykernel" in " ".join(child.cmdline()):
+                out.append(child.memory_info().rss / 2**20)
+    return out
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    return page, start
+
+
+def wait_rendered(page, start: float) -> float:
+    page.wait_for_selector(".o2ml-significance", timeout=300_000)
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=300_000)
+    return time.perf_counter() - start
+
+
+def move(page, slider: str, pause: float = 0.0) -> float:
+    page.wait_for_timeout(1000 * pause)  # the figure of the previous move is drawn by then
+    before = page.locator(".o2ml-significance").first.inner_text()
+    page.locator(f".{slider} .noUi-handle").first.focus()
+    start = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "(before) => document.querySelector('.o2ml-significance').innerText !== before",
+        arg=before, polling="raf", timeout=30_000,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def summary(values: list[float]) -> str:
+    ms = [1000 * v for v in values]
+    return f"median {statistics.median(ms):6.0f} ms, max {max(ms):6.0f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="data candidates")
+    parser.add_argument("--n-mc", type=int, default=200_000, help="MC candidates")
+    parser.add_argument("--moves", type=int, default=15, help="slider moves per page")
+    parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions")
+    parser.add_argument(
+        "--pause", type=float, default=0.5, help="seconds between moves (a person's pace)"
+    )
+    parser.add_argument("--screenshots", type=Path, default=None, help="save screenshots here")
+    args = parser.parse_args()
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"{CHROMIUM} is missing: `make chromium` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="o2ml-bench-") as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        data, mc, expected = toy_candidates(args.n, args.n_mc, seed=7)
+        (folder / "expected.json").write_text(json.dumps(expected))
+        write_candidates(folder / "scored.parquet", data, mc, folder / "expected.json")
+        for s in make_scans(data, mc, expected, bkg_cut=0.3):
+            s.save(folder / f"scan_pt{s.pt_min:g}_{s.pt_max:g}.json")
+        print(f"inputs: {args.n:.1e} data + {args.n_mc:.1e} MC toy candidates, 3 pT bins, "
+              f"3 scans of 100 thresholds ({time.perf_counter() - t0:.0f} s to make)")  # fmt: skip
+        del data, mc
+        env = {"O2ML_CANDIDATES": str(folder / "scored.parquet"), "O2ML_SCAN": str(folder),
+               "O2ML_EXPORT": str(folder / "ml_config.json")}  # fmt: skip
+        with voila(env, folder / "voila.log") as (server, base), sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+            try:
+                # a first page warms the server (Python byte code, static files); not counted
+                page, start = open_page(browser, f"{base}/significance_plateau.ipynb")
+                warm = wait_rendered(page, start)
+                page.close()
+                load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+                print(
+                    f"warm-up page: {warm:.1f} s; load average {load} on {os.cpu_count()} cores\n"
+                )
+                print(f"{'dashboard':22s} {'render':>8s}  slider -> shown number ({args.moves} moves)"
+                      f"     kernel RSS")  # fmt: skip
+                for name, slider in DASHBOARDS.items():
+                    page, start = open_page(browser, f"{base}/{name}.ipynb")
+                    render = wait_rendered(page, start)
+                    latencies = [move(page, slider, args.pause) for _ in range(args.moves)]
+                    memory = kernel_memory(server)
+                    print(f"{name:22s} {render:6.1f} s  {summary(latencies)}"
+                          f"     {max(memory, default=float('nan')):6.0f} MiB")  # fmt: skip
+                    if args.screenshots:
+                        args.screenshots.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(
+                            path=str(args.screenshots / f"bench_{name}.png"), full_page=True
+                        )
+                    page.close()
+                time.sleep(2)  # let Voila shut the kernels of the closed pages down
+                opened = [
+                    open_page(browser, f"{base}/threshold_scan.ipynb") for _ in range(args.sessions)
+                ]
+                renders = [wait_rendered(page, start) for page, start in opened]
+                memory = kernel_memory(server)
+                latencies = []
+                for _ in range(max(3, args.moves // 3)):
+                    for page, _ in opened:
+                        latencies.append(move(page, DASHBOARDS["threshold_scan"], args.pause))
+                print(f"\n{args.sessions} concurrent threshold_scan sessions on one server:")
+                print(
+                    f"  render: {', '.join(f'{r:.1f}' for r in renders)} s (max {max(renders):.1f} s)"
+                )
+                print(f"  slider -> shown number, all sessions: {summary(latencies)}")
+                print(f"  memory per kernel: {', '.join(f'{m:.0f}' for m in memory)} MiB")
+                for page, _ in opened:
+                    page.close()
+            finally:
+                browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""Inputs of the Voila dashboards: file reading, the default demo inputs, and the three apps.
+
+The widgets in :mod:`o2ml.widgets` never read files; this module does, with clear
+:class:`~o2ml.errors.O2mlError` messages, and turns any such error into a readable panel in the
+page instead of a traceback. Files:
+
+* scored candidates: ONE parquet file, one row per candidate, columns ``fM, fPt, score_bkg,
+  score_prompt, score_nonprompt, fOriginMcRec`` (0 for data, 1 prompt, 2 non-prompt) and
+  ``sample`` (``"data"`` or ``"mc"``); the schema metadata key ``o2ml.expected_signal`` names
+  the expected-signal JSON (relative to the parquet file);
+* scans: :class:`o2ml.selection.ScanResult` files (JSON or parquet), one per pT bin and model.
+
+:func:`ensure_demo_inputs` makes both from the generated Ds sample on first use (a quick BDT per
+pT bin), under a file lock so that several kernels can ask at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import urllib.parse
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .demo_inputs import DemoInputs, ensure_demo_inputs, make_scans, toy_candidates
+from .errors import (
+    BadFileError,
+    ColumnNotFoundError,
+    InputFileNotFoundError,
+    O2mlError,
+    did_you_mean,
+)
+from .selection import ScanResult, load_expected_signal
+from .widgets._scans import scan_label as _scan_label
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "DemoInputs",
+    "app_parameter",
+    "efficiency_curves_app",
+    "ensure_demo_inputs",
+    "load_candidates",
+    "load_scans",
+    "make_scans",
+    "significance_plateau_app",
+    "threshold_scan_app",
+    "toy_candidates",
+    "write_candidates",
+]
+
+CANDIDATE_COLUMNS = (
+    "fM",
+    "fPt",
+    "score_bkg",
+    "score_prompt",
+    "score_nonprompt",
+    "fOriginMcRec",
+    "sample",
+)
+EXPECTED_KEY = b"o2ml.expected_signal"
+
+
+# --------------------------------------------------------------------------------------------
+# parameters of an app: query string > environment > notebook default
+# --------------------------------------------------------------------------------------------
+def app_parameter(name: str, default: Any = None) -> Any:
+    """A dashboard input: ``?name=...`` in the Voila URL, else ``$O2ML_<NAME>``, else ``default``.
+
+    Voila passes the page's query string to the kernel as ``QUERY_STRING``.
+    """
+    query = urllib.parse.parse_qs(os.environ.get("QUERY_STRING", ""))
+    if query.get(name):
+        return query[name][0]
+    return os.environ.get(f"O2ML_{name.upper()}") or default
+
+
+# --------------------------------------------------------------------------------------------
+# scored candidates
+# --------------------------------------------------------------------------------------------
+def write_candidates(
+    path: str | os.PathLike,
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    expected_signal: str | os.PathLike | None = None,
+) -> Path:
+    """Write data and MC scored candidates to one parquet file (see the module docstring)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    cols = [c for c in CANDIDATE_COLUMNS if c not in ("sample", "fOriginMcRec")]
+    frames = []
+    for df, sample in ((data, "data"), (mc, "mc")):
+        out = df[cols].copy()
+        out["fOriginMcRec"] = df["fOriginMcRec"].to_numpy(np.int8) if sample == "mc" else np.int8(0)
+        out["sample"] = sample
+        frames.append(out)
+    table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    if expected_signal is not None:
+        target = Path(expected_signal).resolve()
+        try:
+            meta[EXPECTED_KEY] = str(target.relative_to(path.parent.resolve())).encode()
+        except ValueError:
+            meta[EXPECTED_KEY] = str(target).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table.replace_schema_metadata(meta), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_candidates(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
+    """Read scored candidates: (data, MC, the expected-signal file named in the metadata)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileNotFoundError(
+            f"{path}: expected a parquet file of scored candidates, found no file."
+        )
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise BadFileError(
+            f"{path}: expected a parquet file of scored candidates, found an unreadable file ({err})."
+        ) from None
+    names = table.column_names
+    for col in CANDIDATE_COLUMNS:
+        if col not in names:
+            raise ColumnNotFoundError(
+                f"{path}: expected a column {col!r}, found {names}.{did_you_mean(col, names)}"
+            )
+    import pyarrow.compute as pc
+
+    sample = table.column("sample").cast(pa.string())
+    is_data, is_mc = pc.equal(sample, "data"), pc.equal(sample, "mc")
+    n_other = len(table) - pc.sum(is_data).as_py() - pc.sum(is_mc).as_py()
+    if n_other:
+        raise BadFileError(
+            f"{path}: expected column 'sample' to hold 'data' or 'mc', found {n_other} other values."
+        )
+    columns = [c for c in CANDIDATE_COLUMNS if c != "sample"]
+    expected = (table.schema.metadata or {}).get(EXPECTED_KEY)
+    expected_path = None if expected is None else path.parent / expected.decode()
+    return (
+        table.filter(is_data).select(columns).to_pandas(),
+        table.filter(is_mc).select(columns).to_pandas(),
+        expected_path,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# scans
+# --------------------------------------------------------------------------------------------
+def _scan_files(path: str | os.PathLike) -> list[Path]:
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(
+            q
+            for q in p.iterdir()
+            if q.suffix in (".json", ".parquet") and q.name.startswith("scan")
+        )
+        if not files:
+            raise InputFileNotFoundError(
+                f"{p}: expected ScanResult files (scan*.json, scan*.parquet) in the folder, found none."
+            )
+        return files
+    if any(ch in str(path) for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(str(path)))
+        if not files:
+            raise InputFileNotFoundError(
+                f"{path}: expected ScanResult files matching the pattern, found none."
+            )
+        return files
+    return [p]
+
+
+def load_scans(path: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[str, ScanResult]:
+    """Read ScanResult files: one file, a folder (``scan*``), a glob pattern, or a list of those."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    out: dict[str, ScanResult] = {}
+    for item in paths:
+        for f in _scan_files(item):
+            result = ScanResult.load(f)
+            label = _scan_label(result)
+            out[label if label not in out else f"{label} ({f.stem})"] = result
+    if not out:
+        raise InputFileNotFoundError(f"{path}: expected at least one ScanResult file, found none.")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the apps: a dashboard, or a readable error panel
+# --------------------------------------------------------------------------------------------
+def _quiet(build):
+    """Run an app's ``build`` without RuntimeWarnings of low-statistics fits in the page."""
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return build(*args, **kwargs)
+
+    return wrapper
+
+
+def _error(err: BaseException):
+    from .widgets._common import error_panel
+
+    return error_panel(err)
+
+
+@_quiet
+def threshold_scan_app(
+    candidates_path: str | os.PathLike | None = None,
+    expected_signal_path: str | os.PathLike | None = None,
+    export_path: str | os.PathLike | None = None,
+    **options: Any,
+):
+    """The ThresholdScanner on a scored-candidates file (default: the demo inputs)."""
+    from .widgets import ThresholdScanner
+
+    try:
+        initial = {}
+        if candidates_path is None:
+            demo = ensure_demo_inputs()
+            candidates_path, expected_signal_path = demo.candidates, demo.expected_signal
+            for result in load_scans(demo.scans).values():
+                if result.plateau is not None:
+                    initial[(result.pt_min, result.pt_max)] = dict(
+                        zip(
+                            result.cut_names,
+                            result.thresholds[result.plateau.i_most_efficient],
+                            strict=True,
+                        )
+                    )
+        data, mc, named = load_candidates(candidates_path)
+        expected_signal_path = expected_signal_path or named
+        if expected_signal_path is None:
+            raise InputFileNotFoundError(
+                f"{candidates_path}: expected an expected-signal JSON (parameter expected_signal_path "
+                "or the file's metadata), found none."
+            )
+        expected = load_expected_signal(expected_signal_path)
+        export_path = export_path or Path(candidates_path).with_name("ml_config.json")
+        return ThresholdScanner(
+            data, mc, expected, initial=initial, export_path=export_path, **options
+        )
+    except O2mlError as err:
+        return _error(err)
+
+
+@_quiet
+def _scan_app(cls_name: str, scan_path, export_path, options):
+    from . import widgets
+
+    try:
+        if scan_path is None:
+            scan_path = ensure_demo_inputs().scans
+        scans = load_scans(scan_path)
+        first = Path(scan_path[0] if isinstance(scan_path, (list, tuple)) else scan_path)
+        folder = first if first.is_dir() else first.parent
+        export_path = export_path or folder / "ml_config.json"
+        return getattr(widgets, cls_name)(scans, export_path=export_path, **options)
+    except O2mlError as err:
+        return _error(err)
+
+
+def significance_plateau_app(scan_path=None, export_path=None, **options: Any):
+    """The SignificancePlateau on ScanResult files (default: the demo scans)."""
+    return _scan_app("SignificancePlateau", scan_path, export_path, options)
+
+
+def efficiency_curves_app(scan_path=None, export_path=None, **options: Any):
+    """The EfficiencyCurves on ScanResult files (default: the demo scans)."""
+    return _scan_app("EfficiencyCurves", scan_path, export_path, options)

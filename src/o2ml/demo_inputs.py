@@ -1,0 +1,252 @@
+"""Default and synthetic inputs of the dashboards: scans, a toy sample, the demo made on first use.
+
+:func:`ensure_demo_inputs` trains a quick BDT per pT bin (2–4, 4–6, 6–12 GeV/c) on the generated
+Ds sample with :mod:`o2ml.models.bdt`, scores data and MC, scans the prompt score
+(:func:`make_scans`) and writes the scored candidates and the ScanResult files, under a file
+lock so that several kernels can ask at once. :func:`toy_candidates` makes scored candidates
+without any training, for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .config import fast_mode
+from .selection import ScanResult, load_expected_signal
+
+__all__ = [
+    "DEMO_BKG_CUT",
+    "PT_BINS",
+    "DemoInputs",
+    "ensure_demo_inputs",
+    "make_scans",
+    "toy_candidates",
+]
+
+#: pT bins of the demo, one BDT each
+PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
+#: the fixed background-score cut of the demo's 1-D scans of the prompt score
+DEMO_BKG_CUT = 0.05
+DEMO_SIGNAL_THRESHOLDS = np.round(np.linspace(0.0, 0.99, 100), 6)
+
+
+def make_scans(
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    expected: Mapping[str, Any],
+    *,
+    pt_bins: Sequence[tuple[float, float]] = PT_BINS,
+    bkg_cut: float = DEMO_BKG_CUT,
+    thresholds: np.ndarray = DEMO_SIGNAL_THRESHOLDS,
+    model: str = "BDT",
+    metadata: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> list[ScanResult]:
+    """1-D scans of the prompt score (background score < ``bkg_cut``), one per pT bin, with raw yields."""
+    from .physics.massfit import fit_peak
+    from .selection import scan_significance
+
+    out = []
+    for lo, hi in pt_bins:
+        d = data[(data["fPt"] >= lo) & (data["fPt"] < hi)]
+        m = mc[(mc["fPt"] >= lo) & (mc["fPt"] < hi)]
+        per_origin = {"prompt": m[m["fOriginMcRec"] == 1], "nonprompt": m[m["fOriginMcRec"] == 2]}
+        out.append(
+            scan_significance(
+                d["fM"],
+                d,
+                per_origin,
+                {"score_bkg": ("<", bkg_cut), "score_prompt": (">", thresholds)},
+                expected=expected,
+                pt_range=(lo, hi),
+                peak=fit_peak(per_origin["prompt"]["fM"]),
+                fit_raw_yield=True,
+                progress=progress,
+                metadata={
+                    "model": model,
+                    "class_columns": ["score_bkg", "score_prompt", "score_nonprompt"],
+                    **(metadata or {}),
+                },
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# toy and demo inputs
+# --------------------------------------------------------------------------------------------
+def toy_candidates(
+    n_data: int, n_mc: int, seed: int = 1, pt_range: tuple[float, float] = (2.0, 12.0)
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Scored candidates without training: (data, MC, expected-signal table), for tests and benchmarks.
+
+    Mass: exponential background, a D+ and a Ds Gaussian; scores: Dirichlet draws whose
+    parameters depend on the true class (background, prompt, non-prompt). The expected-signal
+    table counts the injected signal, so scans close on the truth.
+    """
+    rng = np.random.default_rng(seed)
+    lo, hi = pt_range
+    cls = rng.choice(
+        5, size=n_data, p=[0.9949, 0.003, 0.0006, 0.0012, 0.0003]
+    )  # bkg, Ds p/np, D+ p/np
+    pt = lo + rng.exponential(1.8, n_data) % (hi - lo)
+    mass = 1.65 + rng.exponential(1 / 2.5, n_data) % 0.6
+    ds = np.isin(cls, (1, 2))
+    dplus = np.isin(cls, (3, 4))
+    sigma = 0.008 + 0.0008 * pt
+    mass = np.where(ds, rng.normal(1.9683, sigma), mass)
+    mass = np.where(dplus, rng.normal(1.8697, sigma * 0.95), mass)
+    alphas = np.array([[2.0, 1.0, 1.0], [1.0, 2.5, 1.2], [1.0, 1.2, 2.5]])
+    score_class = np.where(cls == 0, 0, np.where(np.isin(cls, (1, 3)), 1, 2))
+    scores = rng.standard_gamma(alphas[score_class])
+    scores /= scores.sum(axis=1, keepdims=True)
+    data = pd.DataFrame(
+        {
+            "fM": mass,
+            "fPt": pt,
+            "score_bkg": scores[:, 0],
+            "score_prompt": scores[:, 1],
+            "score_nonprompt": scores[:, 2],
+        }
+    )
+    origin = rng.choice([1, 2], size=n_mc)
+    mc_pt = lo + rng.exponential(2.5, n_mc) % (hi - lo)
+    mc_scores = rng.standard_gamma(alphas[origin])
+    mc_scores /= mc_scores.sum(axis=1, keepdims=True)
+    mc = pd.DataFrame(
+        {
+            "fM": rng.normal(1.9683, 0.008 + 0.0008 * mc_pt),
+            "fPt": mc_pt,
+            "score_bkg": mc_scores[:, 0],
+            "score_prompt": mc_scores[:, 1],
+            "score_nonprompt": mc_scores[:, 2],
+            "fOriginMcRec": origin.astype(np.int8),
+        }
+    )
+    edges = np.arange(0.0, 24.5, 0.5)
+
+    def counts(k: int) -> list[float]:
+        return np.histogram(pt[cls == k], edges)[0].astype(float).tolist()
+
+    expected = {
+        "table": "toy",
+        "n_data": n_data,
+        "pt_edges": edges.tolist(),
+        "species": {
+            "Ds": {"prompt": counts(1), "nonprompt": counts(2)},
+            "Dplus": {"prompt": counts(3), "nonprompt": counts(4)},
+        },
+    }
+    return data, mc, expected
+
+
+@dataclass(frozen=True)
+class DemoInputs:
+    """Paths of the dashboards' default inputs."""
+
+    directory: Path
+    candidates: Path
+    expected_signal: Path
+    scans: list[Path]
+
+
+def _demo_dir(directory: str | os.PathLike | None, fast: bool) -> Path:
+    if directory is not None:
+        return Path(directory)
+    from .toymc.generate import default_data_dir
+
+    return default_data_dir(fast) / "dashboards"
+
+
+def ensure_demo_inputs(
+    directory: str | os.PathLike | None = None,
+    *,
+    sample_dir: str | os.PathLike | None = None,
+    seed: int = 42,
+    fast: bool | None = None,
+) -> DemoInputs:
+    """Scored candidates and scans from the generated Ds sample, made on first use.
+
+    A BDT per pT bin (2–4, 4–6, 6–12 GeV/c; few trees in fast mode) is trained on the generated
+    sample (:func:`o2ml.toymc.generate.ensure_sample`) with :mod:`o2ml.models.bdt`; data and MC
+    candidates are scored and scanned (:func:`make_scans`). Safe when several kernels ask at once.
+    """
+    fast = fast_mode() if fast is None else fast
+    out = _demo_dir(directory, fast)
+    out.mkdir(parents=True, exist_ok=True)
+    candidates = out / "ds_scored.parquet"
+    expected = out / "ds_expected_signal.json"
+    scans = [out / f"scan_ds_pt{lo:g}_{hi:g}.json" for lo, hi in PT_BINS]
+    manifest = out / "manifest.json"
+    with open(out / ".demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists():
+            _make_demo(out, candidates, expected, scans, sample_dir, seed, fast)
+            manifest.write_text(
+                json.dumps(
+                    {
+                        "o2ml_version": __version__,
+                        "seed": seed,
+                        "fast": fast,
+                        "candidates": candidates.name,
+                        "expected_signal": expected.name,
+                        "scans": [s.name for s in scans],
+                        "pt_bins": [list(b) for b in PT_BINS],
+                    },
+                    indent=1,
+                )
+                + "\n"
+            )
+    return DemoInputs(out, candidates, expected, scans)
+
+
+def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
+    from .io import read_table
+    from .models.bdt import (
+        TUTORIAL_FEATURES,
+        balanced_train_test,
+        class_handlers,
+        model_handler,
+        pt_bins,
+    )
+    from .toymc.generate import ensure_sample
+
+    sample = ensure_sample("ds", sample_dir, seed=seed, fast=fast)
+    columns = ["fM", "fPt", *TUTORIAL_FEATURES]
+    data = read_table(sample.data, "HfCandDsLites", columns=columns)
+    mc = read_table(sample.mc, "HfCandDsLites", columns=[*columns, "fOriginMcRec"])
+    table = load_expected_signal(sample.expected_signal)
+    scored_data, scored_mc = [], []
+    for b in pt_bins([2, 4, 6, 12]):
+        handlers = class_handlers(data, mc, b)
+        train_test = balanced_train_test(handlers, seed, max_per_class=3000 if fast else 20000)
+        params = (
+            {"n_estimators": 50, "learning_rate": 0.2}
+            if fast
+            else {"n_estimators": 200, "learning_rate": 0.08}
+        )
+        hdl = model_handler(params=params, seed=seed)
+        hdl.fit(train_test[0], train_test[1])
+        for df, store in ((data, scored_data), (mc, scored_mc)):
+            part = df[(df["fPt"] >= b.lo) & (df["fPt"] < b.hi)].copy()
+            proba = hdl.predict(part, output_margin=False)
+            part["score_bkg"], part["score_prompt"], part["score_nonprompt"] = proba.T
+            store.append(part)
+    d, m = pd.concat(scored_data), pd.concat(scored_mc)
+    expected.write_text(json.dumps(table, indent=1) + "\n")
+    from .dashboards import write_candidates
+
+    write_candidates(candidates, d, m, expected)
+    meta = {"features": list(TUTORIAL_FEATURES), "seed": seed, "sample": str(sample.directory)}
+    for path, result in zip(scans, make_scans(d, m, table, metadata=meta), strict=True):
+        result.save(path, overwrite=True)

@@ -1,0 +1,411 @@
+"""Pieces shared by the dashboards: plot panes, number formatting, error panels, O2Physics export.
+
+Plots are plain plotly figure dicts shown through the ``application/vnd.plotly.v1+json`` mime
+type in an ``ipywidgets.Output`` (rendered by the jupyterlab-plotly extension in JupyterLab and
+Voila). Written this way, not with ``plotly.graph_objects.FigureWidget``, because FigureWidget
+needs ``anywidget``, which the pinned environment does not ship; building dicts also skips
+plotly's validation, which costs more than a whole slider update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import numpy as np
+
+from ..errors import O2mlError
+
+if TYPE_CHECKING:  # the export and model modules import onnx and xgboost: slow for a dashboard
+    from ..export.o2physics import CutDirection, MlResponseConfig
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+#: colours of successive curves (plotly's default sequence)
+COLORS = (
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+)
+#: the score columns of a 3-class model, in the order of :class:`o2ml.models.bdt.CharmClass`
+CLASS_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
+
+_AXIS = {
+    "showline": True,
+    "linecolor": "#444",
+    "mirror": True,
+    "ticks": "outside",
+    "gridcolor": "#e5e5e5",
+    "zeroline": False,
+}
+STYLE = """<style>
+.o2ml-readout table {border-collapse: collapse; font-size: 14px;}
+.o2ml-readout td, .o2ml-readout th {padding: 2px 10px; text-align: right;}
+.o2ml-readout th {text-align: left; font-weight: 600;}
+.o2ml-error {color: #a00; border: 1px solid #a00; padding: 8px 12px; background: #fff5f5;}
+.o2ml-export-json {font-size: 12px; max-height: 320px; overflow: auto; background: #f6f6f6;}
+</style>"""
+
+
+def fmt(value: float | None, error: float | None = None, digits: int = 4) -> str:
+    """The text a dashboard shows for a number (and its uncertainty); tests compare with it.
+
+    ``digits`` significant digits of the value, the error with the same decimals; scientific
+    notation outside [1e-4, 1e6).
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    has_error = error is not None and math.isfinite(error)
+    mag = math.floor(math.log10(abs(value))) if value != 0 else 0
+    if value != 0 and not -4 <= mag < 6:
+        text = f"{value:.{digits - 1}e}"
+        return text + (f" ± {error:.{digits - 1}e}" if has_error else "")
+    decimals = max(0, digits - 1 - mag)
+    text = f"{value:.{decimals}f}"
+    return text + (f" ± {error:.{decimals}f}" if has_error else "")
+
+
+def fmt_threshold(value: float) -> str:
+    """Slider label of a threshold."""
+    return f"{value:.4g}"
+
+
+def layout(**extra: Any) -> dict[str, Any]:
+    """A light, readable plotly layout (white background, framed axes, legend on top)."""
+    base = {
+        "height": 380,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "font": {"size": 13},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        "xaxis": dict(_AXIS),
+        "yaxis": dict(_AXIS),
+    }
+    for key, value in extra.items():
+        if key.startswith(("xaxis", "yaxis")):
+            base[key] = {**_AXIS, **value}
+        else:
+            base[key] = value
+    return base
+
+
+def clean(values: np.ndarray) -> list[float | None]:
+    """Floats for JSON, NaN/inf as None (a gap in a plotly line)."""
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+
+
+class PlotPane:
+    """An ``Output`` widget showing one plotly figure dict; ``.figure`` is the last one shown.
+
+    ``show(..., defer=True)`` (the slider callbacks) sends the figure a moment later from the
+    kernel's event loop, and only the latest one: the numbers reach the page first (the
+    browser draws them before plotly redraws), and keys held down do not queue up redraws.
+    """
+
+    delay = 0.03  #: seconds between the numbers and the figure of a deferred update
+
+    def __init__(self, height: int = 380) -> None:
+        self.widget = w.Output(layout=w.Layout(min_height=f"{height}px", width="100%"))
+        self.figure: dict[str, Any] = {}
+        self._pending: asyncio.TimerHandle | None = None
+
+    def show(self, figure: dict[str, Any], defer: bool = False) -> None:
+        """Replace the figure (one trait update; no kernel-side rendering)."""
+        self.figure = figure
+        if defer:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (a script, a test): draw now
+                loop = None
+            if loop is not None:
+                if self._pending is None:
+                    self._pending = loop.call_later(self.delay, self._flush)
+                return
+        self._flush()
+
+    def _flush(self) -> None:
+        self._pending = None
+        data = {
+            PLOTLY_MIME: {
+                "data": self.figure.get("data", []),
+                "layout": self.figure.get("layout", {}),
+                "config": {"displaylogo": False},
+            },
+            "text/plain": "<plotly figure>",
+        }
+        self.widget.outputs = ({"output_type": "display_data", "data": data, "metadata": {}},)
+
+
+def html_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> str:
+    """A small HTML table; cells are already-escaped HTML."""
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def value_cell(css: str, text: str) -> str:
+    """A number in a span a test (or a user's CSS) can find: ``<span class="o2ml-<css>">``."""
+    return f'<span class="o2ml-{css}">{html.escape(text)}</span>'
+
+
+def error_panel(error: BaseException | str, title: str = "The dashboard cannot start") -> w.HTML:
+    """A readable error in the page (no traceback): the title and the error's message."""
+    message = str(error)
+    widget = w.HTML(
+        STYLE
+        + f'<div class="o2ml-error"><b>{html.escape(title)}</b><br>'
+        + f"<span class='o2ml-error-message'>{html.escape(message)}</span></div>"
+    )
+    widget.add_class("o2ml-error-panel")
+    return widget
+
+
+class DashboardError(O2mlError):
+    """A dashboard cannot do what was asked (export without thresholds, unknown scan...)."""
+
+
+# --------------------------------------------------------------------------------------------
+# O2Physics export
+# --------------------------------------------------------------------------------------------
+def cut_direction(direction: str) -> CutDirection:
+    """``MlResponse`` direction of a keep-cut: ``score < t`` keeps what ``CutGreater`` keeps.
+
+    (``CutGreater`` rejects score > cut, i.e. keeps score <= cut; the two differ only for a
+    score exactly at the threshold.)
+    """
+    from ..export.o2physics import CutDirection
+
+    if direction in ("<", "<="):
+        return CutDirection.CutGreater
+    if direction in (">", ">="):
+        return CutDirection.CutSmaller
+    raise DashboardError(f"export: expected a cut direction <, <=, > or >=, found {direction!r}.")
+
+
+def export_config(
+    choices: Mapping[tuple[float, float], Mapping[str, tuple[str, float]]],
+    *,
+    class_columns: Sequence[str] = CLASS_COLUMNS,
+    class_labels: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    onnx_files: Sequence[str] | None = None,
+    task: str | None = None,
+) -> MlResponseConfig:
+    """``MlResponse`` configurables for thresholds chosen per pT bin.
+
+    Parameters
+    ----------
+    choices : mapping (pt_min, pt_max) -> {score column: (direction, threshold)}
+        The chosen cuts of each pT bin; the bins must be contiguous.
+    class_columns : sequence of str
+        Score column of each model output class, in the model's order.
+    class_labels : sequence of str, optional
+        Names of the classes (``cutsMl`` column labels); default those of
+        :class:`o2ml.models.bdt.CharmClass` for 3 classes.
+    features : sequence of str, optional
+        Model input features, in order (``namesInputFeatures``); default the Ds tutorial's.
+    onnx_files : sequence of str, optional
+        One model file per pT bin; default ``model_pt<lo>_<hi>.onnx``.
+    task : str, optional
+        O2Physics task the configurables belong to (default the Ds selector).
+    """
+    from ..export.o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig
+    from ..models.bdt import CLASS_LABELS, TUTORIAL_FEATURES
+
+    if not choices:
+        raise DashboardError("export: no thresholds recorded yet; record one per pT bin first.")
+    bins = sorted(choices)
+    for (_, hi), (lo, _) in itertools.pairwise(bins):
+        if not math.isclose(hi, lo):
+            raise DashboardError(
+                f"export: expected contiguous pT bins, found {[f'{a:g}-{b:g}' for a, b in bins]}; "
+                "record thresholds for the missing bins."
+            )
+    columns = list(class_columns)
+    directions: list[CutDirection | None] = [None] * len(columns)
+    rows = []
+    for b in bins:
+        row = [0.0] * len(columns)
+        for column, (direction, value) in choices[b].items():
+            if column not in columns:
+                raise DashboardError(
+                    f"export: cut on {column!r}, expected one of the class columns {columns}."
+                )
+            k = columns.index(column)
+            d = cut_direction(direction)
+            if directions[k] not in (None, d):
+                raise DashboardError(f"export: cuts on {column!r} change direction between bins.")
+            directions[k] = d
+            row[k] = float(value)
+        rows.append(row)
+    cut_dir = [CutDirection.CutNot if d is None else d for d in directions]
+    if onnx_files is None:
+        onnx_files = [f"model_pt{lo:g}_{hi:g}.onnx" for lo, hi in bins]
+    class_labels = CLASS_LABELS if class_labels is None else class_labels
+    labels = list(class_labels) if class_labels and len(class_labels) == len(columns) else None
+    edges = [bins[0][0]] + [hi for _, hi in bins]
+    return MlResponseConfig(
+        bins_pt=edges,
+        cut_dir=cut_dir,
+        cuts=rows,
+        features=list(TUTORIAL_FEATURES if features is None else features),
+        onnx_files=list(onnx_files),
+        class_labels=labels,
+        task=DEFAULT_TASK if task is None else task,
+    )
+
+
+class ExportPanel:
+    """Record button target + export button: writes the O2Physics JSON and shows it in the page."""
+
+    def __init__(self, path: str | Path, build: Any) -> None:
+        self.path = Path(path)
+        self._build = build
+        self.button = w.Button(
+            description="Export O2Physics JSON", icon="download", layout=w.Layout(width="auto")
+        )
+        self.button.add_class("o2ml-export")
+        self.output = w.HTML()
+        self.output.add_class("o2ml-export-output")
+        self.button.on_click(lambda _: self.export())
+        self.config: MlResponseConfig | None = None
+
+    def export(self) -> Path | None:
+        """Write the JSON (overwriting: the button is an explicit request); show it or the error."""
+        try:
+            config = self._build()
+            config.to_json(self.path, overwrite=True)
+        except O2mlError as err:
+            self.output.value = STYLE + (
+                f'<div class="o2ml-error">Export failed: {html.escape(str(err))}</div>'
+            )
+            return None
+        self.config = config
+        text = json.dumps({config.task: config.configurables()}, indent=2)
+        self.output.value = (
+            STYLE
+            + f"Wrote <code class='o2ml-export-path'>{html.escape(str(self.path))}</code>:"
+            + f"<pre class='o2ml-export-json'>{html.escape(text)}</pre>"
+        )
+        return self.path
+
+
+def display_bundle(widget: w.Widget, **kwargs: Any) -> dict[str, Any] | None:
+    """``_repr_mimebundle_`` of a dashboard: that of its top widget."""
+    return widget._repr_mimebundle_(**kwargs)
+
+
+def mass_figure(
+    st: Any, point: dict[str, Any], title: str, xlabel: str = "M (GeV/c²)"
+) -> dict[str, Any]:
+    """Mass histogram after the cut, background fit, fit + expected signal, signal window.
+
+    ``st`` holds the scan settings (edges, window, peak, scale), ``point`` the histogram, the
+    fit and the one-point :class:`~o2ml.selection.ScanResult` of a grid point.
+    """
+    edges = st.edges
+    edges = st.edges
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    width = float(edges[1] - edges[0])
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "x": clean(centres),
+            "y": clean(point["hist"]),
+            "width": width,
+            "name": "data after cut",
+            "marker": {"color": "#9ecae1", "line": {"width": 0}},
+        },
+    ]
+    fit = point["fit"]
+    if fit is not None:
+        pred = fit.predict()
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": clean(centres),
+                "y": clean(pred["background"]),
+                "name": "background fit",
+                "line": {"color": "#d62728", "width": 2},
+            }
+        )
+        r = point["result"]
+        n_s = float(r.signal[0]) / st.window_fraction / st.scale
+        gauss = np.exp(-0.5 * ((centres - st.mean) / st.sigma) ** 2)
+        gauss *= n_s * width / (st.sigma * math.sqrt(2 * math.pi))
+        near = np.abs(centres - st.mean) < 4 * st.sigma + width
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": clean(centres),
+                "y": clean(np.where(near, pred["background"] + gauss, np.nan)),
+                "name": "fit + expected S",
+                "line": {"color": "#2ca02c", "width": 2, "dash": "dot"},
+            }
+        )
+    lo, hi = st.window
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": lo,
+            "x1": hi,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": "rgba(44,160,44,0.12)",
+            "line": {"width": 0},
+            "layer": "below",
+        },
+    ]
+    return {
+        "data": traces,
+        "layout": layout(
+            title={"text": html.escape(title), "font": {"size": 14}},
+            xaxis={"title": {"text": xlabel}},
+            yaxis={
+                "title": {"text": f"candidates / {1000 * width:.1f} MeV/c²"},
+                "rangemode": "tozero",
+            },
+            shapes=shapes,
+            bargap=0,
+            margin={"l": 60, "r": 20, "t": 40, "b": 50},
+            legend={
+                "x": 0.99,
+                "xanchor": "right",
+                "y": 0.99,
+                "yanchor": "top",
+                "bgcolor": "rgba(255,255,255,0.8)",
+            },
+            annotations=[
+                {
+                    "x": 0.5 * (lo + hi),
+                    "y": 1,
+                    "xref": "x",
+                    "yref": "paper",
+                    "text": "signal window",
+                    "showarrow": False,
+                    "yanchor": "bottom",
+                    "font": {"size": 11, "color": "#2ca02c"},
+                }
+            ],
+        ),
+    }

@@ -1,0 +1,129 @@
+"""Fixtures and helpers of the dashboard tests: toy inputs on disk, a Voila server, number checks.
+
+Import the fixtures into a test module (``from dashboard_helpers import toy_inputs``) to use them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO, free_port, running_server
+
+from o2ml.dashboards import make_scans, toy_candidates, write_candidates
+from o2ml.physics.massfit import fit_peak
+from o2ml.selection import ScanResult, scan_significance
+
+TOY_BKG_CUT = 0.3
+TOY_THRESHOLDS = np.round(np.linspace(0.0, 0.95, 40), 6)
+VOILA = str(Path(sys.executable).with_name("voila"))
+
+
+@dataclass
+class ToyInputs:
+    """Toy scored candidates and scans, in memory and on disk."""
+
+    directory: Path
+    data: pd.DataFrame
+    mc: pd.DataFrame
+    expected: dict[str, Any]
+    candidates: Path
+    expected_path: Path
+    scans: list[ScanResult]
+    scan_paths: list[Path]
+
+
+def make_toy_inputs(directory: Path, n_data: int = 60_000, n_mc: int = 20_000) -> ToyInputs:
+    """Write toy candidates (parquet + expected-signal JSON) and three 1-D scans to ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    data, mc, expected = toy_candidates(n_data, n_mc, seed=5)
+    expected_path = directory / "toy_expected_signal.json"
+    expected_path.write_text(json.dumps(expected))
+    candidates = write_candidates(directory / "toy_scored.parquet", data, mc, expected_path)
+    scans = make_scans(data, mc, expected, bkg_cut=TOY_BKG_CUT, thresholds=TOY_THRESHOLDS)
+    paths = []
+    for s in scans:
+        paths.append(s.save(directory / f"scan_toy_pt{s.pt_min:g}_{s.pt_max:g}.json"))
+    return ToyInputs(directory, data, mc, expected, candidates, expected_path, scans, paths)
+
+
+@pytest.fixture(scope="module")
+def toy_inputs(tmp_path_factory) -> ToyInputs:
+    return make_toy_inputs(tmp_path_factory.mktemp("dashboards"))
+
+
+def library_point(
+    inputs: ToyInputs, pt: tuple[float, float], cuts: dict[str, tuple[str, float]]
+) -> ScanResult:
+    """``o2ml.selection.scan_significance`` at one threshold point of one pT bin."""
+    lo, hi = pt
+    d = inputs.data[(inputs.data["fPt"] >= lo) & (inputs.data["fPt"] < hi)]
+    m = inputs.mc[(inputs.mc["fPt"] >= lo) & (inputs.mc["fPt"] < hi)]
+    per_origin = {"prompt": m[m["fOriginMcRec"] == 1], "nonprompt": m[m["fOriginMcRec"] == 2]}
+    return scan_significance(
+        d["fM"], d, per_origin, cuts, expected=inputs.expected, pt_range=pt,
+        peak=fit_peak(per_origin["prompt"]["fM"]), progress=False,
+    )  # fmt: skip
+
+
+_NUMBER = re.compile(r"^\s*([-+0-9.e]+)(?:\s*±\s*([-+0-9.e]+))?\s*$")
+
+
+def assert_shows(text: str, value: float, error: float | None = None, rtol: float = 1e-6) -> None:
+    """The shown ``value ± error`` equals the library's up to the shown rounding.
+
+    (The Voila kernel runs iminuit without numba, this process with it: fits may differ in the
+    last bits, so the comparison allows half a unit of the last shown digit.)
+    """
+    match = _NUMBER.match(text)
+    assert match, f"not a number: {text!r}"
+    for shown, expected in ((match.group(1), value), (match.group(2), error)):
+        if expected is None or shown is None:
+            continue
+        decimals = len(shown.split("e")[0].split(".")[1]) if "." in shown else 0
+        unit = 10.0**-decimals
+        if "e" in shown:
+            unit *= 10.0 ** int(shown.split("e")[1])
+        assert abs(float(shown) - expected) <= 0.5 * unit + rtol * abs(expected), (
+            text,
+            value,
+            error,
+        )
+
+
+@pytest.fixture(scope="module")
+def voila_url(toy_inputs, artifacts):
+    """A Voila server on notebooks/dashboards reading the toy inputs; stopped at the end."""
+    port = free_port()
+    env_inputs = {
+        "O2ML_CANDIDATES": str(toy_inputs.candidates),
+        "O2ML_EXPECTED_SIGNAL": str(toy_inputs.expected_path),
+        "O2ML_SCAN": str(toy_inputs.directory),
+    }
+    cmd = [
+        VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser",
+    ]  # fmt: skip
+    old = {k: os.environ.get(k) for k in env_inputs}
+    os.environ.update(env_inputs)  # running_server passes this process's environment on
+    try:
+        server = running_server(cmd, f"http://127.0.0.1:{port}/", timeout=120)
+        server.__enter__()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    try:
+        yield f"http://127.0.0.1:{port}/voila/render"
+    finally:
+        server.__exit__(None, None, None)

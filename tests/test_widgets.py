@@ -1,0 +1,280 @@
+"""Kernel-side tests of the dashboards: move sliders, click buttons, compare with o2ml.selection."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import numpy as np
+import pytest
+from dashboard_helpers import TOY_BKG_CUT, assert_shows, library_point, toy_inputs  # noqa: F401
+
+from o2ml import dashboards
+from o2ml.errors import ColumnNotFoundError, O2mlError
+from o2ml.export.o2physics import CutDirection, MlResponseConfig
+from o2ml.selection import cut_variation, find_plateau, scan_significance
+from o2ml.widgets import (
+    DashboardError,
+    EfficiencyCurves,
+    SignificancePlateau,
+    ThresholdScanner,
+    fmt,
+)
+
+
+def shown(widget_html: str, css: str) -> str:
+    """Text of ``<span class="o2ml-<css>">`` in a widget's HTML."""
+    match = re.search(rf'<span class="o2ml-{css}">([^<]*)</span>', widget_html)
+    assert match, f"o2ml-{css} not in {widget_html[:300]}"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def scanner(toy_inputs, tmp_path_factory):  # noqa: F811
+    out = tmp_path_factory.mktemp("export") / "ml_config.json"
+    return ThresholdScanner(toy_inputs.data, toy_inputs.mc, toy_inputs.expected, export_path=out)
+
+
+# --------------------------------------------------------------------------------------------
+# ThresholdScanner
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("bin_index", "t_bkg", "t_prompt"),
+    [(0, 0.3, 0.2), (0, 0.05, 0.5), (1, 0.3, 0.6), (2, 1.0, 0.0)],
+)
+def test_scanner_numbers_equal_scan_significance(scanner, toy_inputs, bin_index, t_bkg, t_prompt):  # noqa: F811
+    scanner.bin_selector.value = bin_index
+    scanner.sliders["score_bkg"].value = t_bkg
+    scanner.sliders["score_prompt"].value = t_prompt
+    assert scanner.thresholds == {"score_bkg": t_bkg, "score_prompt": t_prompt}
+    pt = scanner.pt_bins[bin_index]
+    ref = library_point(
+        toy_inputs, pt, {"score_bkg": ("<", t_bkg), "score_prompt": (">", t_prompt)}
+    )
+    got = scanner.result
+    for name in ("signal", "signal_error", "background", "background_error", "significance",
+                 "significance_error", "signal_efficiency"):  # fmt: skip
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=1e-9, err_msg=name)
+    for c in ("prompt", "nonprompt", "data"):
+        np.testing.assert_allclose(got.efficiencies[c], ref.efficiencies[c], rtol=1e-12)
+        np.testing.assert_allclose(got.efficiency_errors[c], ref.efficiency_errors[c], rtol=1e-9)
+    page = scanner.readout.value
+    assert shown(page, "significance") == fmt(ref.significance[0], ref.significance_error[0])
+    assert shown(page, "signal") == fmt(ref.signal[0], ref.signal_error[0])
+    assert shown(page, "background") == fmt(ref.background[0], ref.background_error[0])
+    assert shown(page, "eff-prompt") == fmt(
+        ref.efficiencies["prompt"][0], ref.efficiency_errors["prompt"][0]
+    )
+    figure = scanner.plot.figure
+    assert figure["data"][0]["type"] == "bar"
+    assert sum(figure["data"][0]["y"]) <= len(toy_inputs.data)
+
+
+def test_scanner_snaps_to_grid_and_updates_fast(scanner):
+    scanner.bin_selector.value = 0
+    assert scanner.set_thresholds(score_prompt=0.5031, score_bkg=0.2999) == {
+        "score_bkg": 0.3, "score_prompt": 0.5
+    }  # fmt: skip
+    times = []
+    for t in scanner.grids["score_prompt"][20:40]:
+        start = time.perf_counter()
+        scanner.sliders["score_prompt"].value = float(t)
+        times.append(time.perf_counter() - start)
+    # an update is a lookup plus one small fit: far below a pass over the candidates
+    assert np.median(times) < 0.2, times
+    with pytest.raises(O2mlError, match="score_nonprompt"):
+        scanner.set_thresholds(score_nonprompt=0.1)
+
+
+def test_scanner_record_and_export(scanner):
+    scanner.recorded.clear()
+    scanner.export_panel.output.value = ""
+    scanner.bin_selector.value = 0
+    scanner.record_button.click()
+    scanner.export_panel.button.click()  # bins 4-6 and 6-12 missing: a message, no file
+    assert "Export failed" in scanner.export_panel.output.value
+    assert "record" in scanner.export_panel.output.value
+    choices = {}
+    for index, (tb, tp) in enumerate([(0.3, 0.4), (0.2, 0.3), (1.0, 0.1)]):
+        scanner.bin_selector.value = index
+        scanner.set_thresholds(score_bkg=tb, score_prompt=tp)
+        scanner.record_button.click()
+        choices[index] = (tb, tp)
+    assert "6–12 GeV/c" in scanner.recorded_view.value
+    scanner.export_panel.button.click()
+    path = scanner.export_panel.path
+    assert path.exists()
+    assert "o2ml-export-json" in scanner.export_panel.output.value
+    assert "cutsMl" in scanner.export_panel.output.value
+    config = MlResponseConfig.from_json(path)
+    assert config.bins_pt == [2.0, 4.0, 6.0, 12.0]
+    assert config.cut_dir == [CutDirection.CutGreater, CutDirection.CutSmaller, CutDirection.CutNot]
+    assert [row[:2] for row in config.cuts] == [list(choices[i]) for i in range(3)]
+    assert config.class_labels == ["background", "prompt", "nonprompt"]
+    # going back to a recorded bin restores its thresholds
+    scanner.bin_selector.value = 1
+    assert scanner.thresholds == {"score_bkg": 0.2, "score_prompt": 0.3}
+
+
+# --------------------------------------------------------------------------------------------
+# SignificancePlateau and EfficiencyCurves
+# --------------------------------------------------------------------------------------------
+def test_plateau_follows_find_plateau(toy_inputs, tmp_path):  # noqa: F811
+    app = SignificancePlateau(toy_inputs.scans, export_path=tmp_path / "cfg.json")
+    first = toy_inputs.scans[0]
+    label = app.selected
+    assert app.cursor[label] == first.plateau.i_most_efficient
+    thr = first.thresholds[:, 1]
+    for fraction in (0.95, 0.8):
+        app.fraction.value = fraction
+        ref = find_plateau(thr, first.significance, first.significance_error,
+                           efficiency=first.signal_efficiency, fraction=fraction)  # fmt: skip
+        assert app.result[label] == ref
+        assert fmt(ref.width) in app.table.value or f"{ref.width:.4g}" in app.table.value
+    app.criterion.value = "sigma"
+    app.n_sigma.value = 2.0
+    ref = find_plateau(thr, first.significance, first.significance_error,
+                       efficiency=first.signal_efficiency, n_sigma=2.0)  # fmt: skip
+    assert app.result[label] == ref
+    # the cursor: the readout shows the stored scan's numbers
+    app.slider.value = 7
+    assert app.thresholds[label] == thr[7]
+    assert shown(app.readout.value, "significance") == fmt(
+        first.significance[7], first.significance_error[7]
+    )
+    assert app.plot.figure["data"]
+    chosen = app.choose()
+    assert chosen[label] == thr[ref.i_most_efficient]
+    # export: the cursors of the three bins
+    app.export_panel.button.click()
+    config = MlResponseConfig.from_json(tmp_path / "cfg.json")
+    assert config.bins_pt == [2.0, 4.0, 6.0, 12.0]
+    assert [row[0] for row in config.cuts] == [TOY_BKG_CUT] * 3
+    assert [row[1] for row in config.cuts] == list(chosen.values())
+    app.x_axis.value = "efficiency"
+    assert app.plot.figure["layout"]["xaxis"]["title"]["text"] == "signal efficiency"
+
+
+def test_efficiency_curves_follow_cut_variation(toy_inputs, tmp_path):  # noqa: F811
+    app = EfficiencyCurves({f"toy {s.pt_min:g}": s for s in toy_inputs.scans},
+                           export_path=tmp_path / "cfg.json")  # fmt: skip
+    scan = toy_inputs.scans[0]
+    ref = cut_variation(scan)
+    np.testing.assert_array_equal(app.result.corrected_yield, ref.corrected_yield)
+    assert app.result.relative_rms == ref.relative_rms
+    app.slider.value = 12
+    page = app.readout.value
+    assert shown(page, "corrected-yield") == fmt(
+        ref.corrected_yield[12], ref.corrected_yield_error[12]
+    )
+    assert shown(page, "eff-prompt") == fmt(
+        scan.efficiencies["prompt"][12], scan.efficiency_errors["prompt"][12]
+    )
+    bkg, sig = app.roc("toy 2")
+    np.testing.assert_array_equal(sig, scan.efficiencies["prompt"])
+    np.testing.assert_array_equal(bkg, scan.efficiencies["data"])
+    app.scan_selector.value = "toy 4"
+    assert app.slider.value == app.cursor["toy 4"]
+    app.export_panel.button.click()
+    assert MlResponseConfig.from_json(tmp_path / "cfg.json").bins_pt == [2.0, 4.0, 6.0, 12.0]
+
+
+def test_scan_dashboards_refuse_grids_and_mixed_exports(toy_inputs, tmp_path):  # noqa: F811
+    d = toy_inputs.data[(toy_inputs.data["fPt"] >= 2) & (toy_inputs.data["fPt"] < 4)]
+    m = toy_inputs.mc[(toy_inputs.mc["fPt"] >= 2) & (toy_inputs.mc["fPt"] < 4)]
+    grid = scan_significance(
+        d["fM"], d, {"prompt": m[m["fOriginMcRec"] == 1]},
+        {"score_bkg": ("<", [0.1, 0.3]), "score_prompt": (">", [0.2, 0.5])}, grid=True,
+        expected=toy_inputs.expected, pt_range=(2, 4), peak=(1.9683, 0.01), progress=False,
+    )  # fmt: skip
+    with pytest.raises(DashboardError, match="1-D scan"):
+        SignificancePlateau([grid])
+    twice = SignificancePlateau(
+        [toy_inputs.scans[0], toy_inputs.scans[0]], export_path=tmp_path / "c.json"
+    )
+    assert twice.export() is None
+    assert "two scans" in twice.export_panel.output.value
+
+
+# --------------------------------------------------------------------------------------------
+# o2ml.dashboards: files, parameters, error panels
+# --------------------------------------------------------------------------------------------
+def test_apps_build_from_files(toy_inputs, tmp_path):  # noqa: F811
+    app = dashboards.threshold_scan_app(toy_inputs.candidates, export_path=tmp_path / "x.json")
+    assert isinstance(app, ThresholdScanner)  # the expected-signal file came from the metadata
+    assert isinstance(
+        dashboards.significance_plateau_app(toy_inputs.directory), SignificancePlateau
+    )
+    glob_app = dashboards.efficiency_curves_app(str(toy_inputs.directory / "scan_toy_pt*.json"))
+    assert isinstance(glob_app, EfficiencyCurves)
+    assert len(glob_app.scans) == 3
+    data, mc, expected_path = dashboards.load_candidates(toy_inputs.candidates)
+    assert len(data) == len(toy_inputs.data) and len(mc) == len(toy_inputs.mc)
+    assert expected_path.resolve() == toy_inputs.expected_path.resolve()
+
+
+def test_bad_inputs_give_a_readable_panel(toy_inputs, tmp_path):  # noqa: F811
+    bad_json = tmp_path / "scan_bad.json"
+    bad_json.write_text('{"format": "o2ml.ScanResult", "version": 1}')
+    bad_parquet = tmp_path / "bad.parquet"
+    bad_parquet.write_bytes(b"not parquet at all")
+    cases = [
+        (dashboards.significance_plateau_app, tmp_path / "missing.json", "found no file"),
+        (dashboards.efficiency_curves_app, bad_json, "expected a field"),
+        (dashboards.threshold_scan_app, bad_parquet, "unreadable"),
+        (dashboards.threshold_scan_app, tmp_path / "nope.parquet", "found no file"),
+    ]
+    for app, path, message in cases:
+        panel = app(path)
+        assert "o2ml-error" in panel.value, path
+        assert str(path) in panel.value and message in panel.value, panel.value
+        assert "Traceback" not in panel.value
+    toy_inputs.data[["fM", "fPt"]].to_parquet(tmp_path / "cols.parquet")
+    with pytest.raises(ColumnNotFoundError, match="score_bkg"):
+        dashboards.load_candidates(tmp_path / "cols.parquet")
+
+
+def test_app_parameter_precedence(monkeypatch):
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("O2ML_SCAN", raising=False)
+    assert dashboards.app_parameter("scan", "default.json") == "default.json"
+    monkeypatch.setenv("O2ML_SCAN", "/env/scan.json")
+    assert dashboards.app_parameter("scan", "default.json") == "/env/scan.json"
+    monkeypatch.setenv("QUERY_STRING", "scan=%2Fquery%2Fscan.json&export=x.json")
+    assert dashboards.app_parameter("scan", "default.json") == "/query/scan.json"
+    assert dashboards.app_parameter("candidates") is None
+
+
+def test_dashboard_notebooks_are_thin_and_clean():
+    from conftest import REPO
+
+    for name in ("threshold_scan", "significance_plateau", "efficiency_curves"):
+        nb = json.loads((REPO / "notebooks" / "dashboards" / f"{name}.ipynb").read_text())
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert "parameters" in code[0]["metadata"].get("tags", [])
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+        assert nb["cells"][0]["cell_type"] == "markdown"
+        assert "".join(nb["cells"][0]["source"]).startswith("# ")
+
+
+@pytest.mark.slow
+def test_demo_inputs_from_the_generated_sample(tmp_path):
+    demo = dashboards.ensure_demo_inputs(tmp_path / "demo", fast=True)
+    assert demo.candidates.exists() and demo.expected_signal.exists()
+    scans = dashboards.load_scans(demo.scans)
+    assert list(scans) == ["BDT 2–4 GeV/c", "BDT 4–6 GeV/c", "BDT 6–12 GeV/c"]
+    for s in scans.values():
+        assert np.isfinite(s.significance).any()
+        assert s.metadata["features"][0] == "fCpa"
+    again = dashboards.ensure_demo_inputs(tmp_path / "demo", fast=True)  # made once
+    assert again.candidates.stat().st_mtime == demo.candidates.stat().st_mtime
+    data, mc, _ = dashboards.load_candidates(demo.candidates)
+    assert {"score_bkg", "score_prompt", "score_nonprompt"} <= set(data.columns)
+    np.testing.assert_allclose(
+        data[["score_bkg", "score_prompt", "score_nonprompt"]].sum(axis=1), 1, rtol=1e-5
+    )
+    assert set(mc["fOriginMcRec"]) == {1, 2}
+    app = dashboards.threshold_scan_app(demo.candidates, export_path=tmp_path / "cfg.json")
+    assert isinstance(app, ThresholdScanner)
