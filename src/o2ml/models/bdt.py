@@ -8,7 +8,6 @@ balanced training sets, an Optuna search with a persistent study, and storage as
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import zlib
 from collections.abc import Mapping, Sequence
@@ -24,7 +23,8 @@ from hipe4ml.model_handler import ModelHandler
 from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__
-from ..errors import EmptySelectionError, InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import EmptySelectionError
+from ._xgb_io import load_xgboost, save_xgboost
 
 
 class CharmClass(IntEnum):
@@ -263,16 +263,7 @@ def save_model(
     overwrite: bool = False,
 ) -> Path:
     """Save as XGBoost JSON (``path``) plus a sidecar ``<path>.meta.json`` (features, classes...)."""
-    path = Path(path)
-    if path.suffix != ".json":
-        raise O2mlError(f"{path}: models are saved as XGBoost JSON; use a .json extension.")
-    meta_path = path.with_suffix(".meta.json")
-    for p in (path, meta_path):
-        if p.exists() and not overwrite:
-            raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
     clf = model.get_original_model() if isinstance(model, ModelHandler) else model
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clf.save_model(path)
     meta = {
         "features": list(features),
         "class_labels": list(class_labels),
@@ -282,22 +273,9 @@ def save_model(
         "o2ml_version": __version__,
         "xgboost_version": xgb.__version__,
     }
-    meta_path.write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    return path
+    return save_xgboost(clf, path, meta, overwrite)
 
 
 def load_model(path: str | os.PathLike) -> tuple[xgb.XGBClassifier, dict]:
     """Load a model saved by :func:`save_model`: the classifier and its metadata."""
-    path = Path(path)
-    meta_path = path.with_suffix(".meta.json")
-    for p in (path, meta_path):
-        if not p.exists():
-            raise InputFileNotFoundError(
-                f"{p}: no such file (a model is {path.name} + {meta_path.name})."
-            )
-    clf = xgb.XGBClassifier()
-    try:
-        clf.load_model(path)
-    except xgb.core.XGBoostError as err:
-        raise O2mlError(f"{path}: not an XGBoost JSON model ({err}).") from None
-    return clf, json.loads(meta_path.read_text())
+    return load_xgboost(path, xgb.XGBClassifier)

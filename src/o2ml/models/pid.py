@@ -19,7 +19,6 @@ in :mod:`o2ml.physics.pid_response`; separation power and selection performance 
 from __future__ import annotations
 
 import copy
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,10 +30,11 @@ import pandas as pd
 import xgboost as xgb
 
 from .. import __version__
-from ..errors import EmptySelectionError, InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import EmptySelectionError, O2mlError
 from ..io import check_finite
 from ..physics import its
 from ..physics.constants import mass
+from ._xgb_io import load_xgboost, save_xgboost
 from .pid_tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
@@ -194,34 +194,12 @@ class BetaRegressor:
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """XGBoost JSON at ``path`` plus ``<path>.meta.json`` (features, masses, seed, ...)."""
-        path = Path(path)
-        if path.suffix != ".json":
-            raise O2mlError(f"{path}: models are saved as XGBoost JSON; use a .json extension.")
-        meta_path = path.with_suffix(".meta.json")
-        for p in (path, meta_path):
-            if p.exists() and not overwrite:
-                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save_model(path)
-        meta_path.write_text(json.dumps(self.metadata(), indent=2, default=str) + "\n")
-        return path
+        return save_xgboost(self.model, path, self.metadata(), overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BetaRegressor:
         """Load what :meth:`save` wrote."""
-        path = Path(path)
-        meta_path = path.with_suffix(".meta.json")
-        for p in (path, meta_path):
-            if not p.exists():
-                raise InputFileNotFoundError(
-                    f"{p}: no such file (a model is {path.name} + {meta_path.name})."
-                )
-        model = xgb.XGBRegressor()
-        try:
-            model.load_model(path)
-        except xgb.core.XGBoostError as err:
-            raise O2mlError(f"{path}: not an XGBoost JSON model ({err}).") from None
-        meta = json.loads(meta_path.read_text())
+        model, meta = load_xgboost(path, xgb.XGBRegressor)
         return cls(
             model,
             list(meta["features"]),
