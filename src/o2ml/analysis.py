@@ -161,9 +161,15 @@ def scan_bin(
 def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict:
     """Estimated vs true signal after the BDT cut at ``index`` (default: the chosen threshold).
 
-    Needs the truth columns of synthetic data. Returns the expected signal in the window (from
-    the expected-signal table x MC efficiency), the fitted raw yield, the true number of signal
-    candidates passing the cut, and the pulls of both estimates.
+    Needs the truth columns of synthetic data. Three comparisons, each with a pull:
+
+    - ``efficiency``: the true signal candidates of the pT bin before the cut x MC efficiency x
+      the window fraction, vs those that pass the cut in the signal window. This tests the
+      method (efficiency transfer from MC to data) without the sample's own Poisson fluctuation.
+    - ``raw_yield``: the signal yield of the S+B fit of the data mass spectrum after the cut, vs
+      the true number of signal candidates (all origins: the fit cannot tell them apart).
+    - ``expected``: the expected signal of the table (the analysis' prediction S) vs the true
+      count in the window; its error includes the Poisson fluctuation of the sample.
     """
     if not has_truth(data):
         raise ColumnNotFoundError(
@@ -172,35 +178,49 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     index = scan.chosen_index if index is None else index
     result = scan.bdt
     species_pdg = {"Ds": 431, "Dplus": 411, "Lc": 4122}[result.species]
-    origins = [ORIGINS[o] for o in result.metadata.get("signal_origins", ["prompt"])]
+    origin_names = result.metadata.get("signal_origins", ["prompt"])
     data_bin = in_bin(data, scan.pt_bin)
+    is_signal = (data_bin["fTruthPdgCode"] == species_pdg) & data_bin["fTruthOrigin"].isin(
+        [ORIGINS[o] for o in origin_names]
+    )
     threshold = float(result.thresholds[index, 0])
-    passed = data_bin[data_bin["score_bkg"] < threshold]
-    true_signal = passed[
-        (passed["fTruthPdgCode"] == species_pdg) & passed["fTruthOrigin"].isin(origins)
-    ]
+    passed = data_bin["score_bkg"] < threshold
     lo, hi = result.metadata["window"]
-    true_in_window = int(true_signal["fM"].between(lo, hi).sum())
+    in_window = data_bin["fM"].between(lo, hi)
+    true_in_window = int((is_signal & passed & in_window).sum())
+
+    # efficiency closure: expected passing = sum over origins of N_true(origin) x eff x window fraction
+    f_win = float(result.metadata["window_fraction"])
+    est, var = 0.0, 0.0
+    for name in origin_names:
+        n = int((is_signal & (data_bin["fTruthOrigin"] == ORIGINS[name])).sum())
+        eff = float(result.efficiencies[name][index])
+        eff_err = float(result.efficiency_errors[name][index])
+        p = eff * f_win
+        est += n * p
+        var += n * p * (1 - p) + (n * eff_err * f_win) ** 2  # binomial selection + MC statistics
     s, s_err = float(result.signal[index]), float(result.signal_error[index])
-    out = {
+    true_all = int((passed & (data_bin["fTruthPdgCode"] == species_pdg)).sum())
+    raw, raw_err = float(result.raw_yield[index]), float(result.raw_yield_error[index])
+    expected_err = float(np.hypot(s_err, np.sqrt(max(s, 1.0))))
+
+    def pull(estimate: float, error: float, truth: float) -> float:
+        return (estimate - truth) / error if np.isfinite(estimate) and error > 0 else float("nan")
+
+    return {
         "threshold": threshold,
         "true_in_window": true_in_window,
+        "estimated_in_window": est,
+        "estimated_error": float(np.sqrt(var)),
+        "pull_efficiency": pull(est, float(np.sqrt(var)), true_in_window),
+        "raw_yield": raw,
+        "raw_yield_error": raw_err,
+        "true_all_origins": true_all,
+        "pull_raw_yield": pull(raw, raw_err, true_all),
         "expected_in_window": s,
-        # the true count fluctuates around the expectation: Poisson term plus the MC-efficiency error
-        "expected_error": float(np.hypot(s_err, np.sqrt(max(s, 1.0)))),
-        "true_total": len(true_signal),
-        "raw_yield": float(result.raw_yield[index]),
-        "raw_yield_error": float(result.raw_yield_error[index]),
+        "expected_error": expected_err,
+        "pull_expected": pull(s, expected_err, true_in_window),
     }
-    out["pull_expected"] = (out["expected_in_window"] - true_in_window) / out["expected_error"]
-    # the fit also counts the other origin under the peak: compare with all true candidates of the species
-    true_all = passed[passed["fTruthPdgCode"] == species_pdg]
-    out["true_all_origins"] = len(true_all)
-    if np.isfinite(out["raw_yield"]) and out["raw_yield_error"] > 0:
-        out["pull_raw_yield"] = (out["raw_yield"] - len(true_all)) / out["raw_yield_error"]
-    else:
-        out["pull_raw_yield"] = float("nan")
-    return out
 
 
 @dataclass
