@@ -1,0 +1,73 @@
+"""Wall time and peak resident memory of a block of code, for the computing-cost tables.
+
+Peak RSS is sampled by a background thread (psutil, every ``interval`` s): ``getrusage``'s
+``ru_maxrss`` is the peak of the whole process lifetime, useless for one step of a notebook.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pandas as pd
+import psutil
+
+__all__ = ["CostTable", "Measurement", "measure"]
+
+
+@dataclass
+class Measurement:
+    """Wall time (s) and peak / start resident memory (GiB) of one block."""
+
+    label: str
+    wall_s: float = float("nan")
+    peak_rss_gib: float = float("nan")
+    start_rss_gib: float = float("nan")
+    info: dict = field(default_factory=dict)
+
+
+@contextmanager
+def measure(label: str, interval: float = 0.01, **info):
+    """``with measure("training") as m: ...`` -> ``m.wall_s``, ``m.peak_rss_gib``."""
+    proc = psutil.Process()
+    m = Measurement(label, info=dict(info))
+    peak = [proc.memory_info().rss]
+    m.start_rss_gib = peak[0] / 2**30
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(interval):
+            peak[0] = max(peak[0], proc.memory_info().rss)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+    try:
+        yield m
+    finally:
+        m.wall_s = time.perf_counter() - t0
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], proc.memory_info().rss)
+        m.peak_rss_gib = peak[0] / 2**30
+
+
+class CostTable:
+    """Rows of (model, step) measurements, shown as the poster's table."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    @contextmanager
+    def measure(self, model: str, step: str, **info):
+        with measure(f"{model} {step}", **info) as m:
+            yield m
+        self.rows.append(
+            {"model": model, "step": step, "wall time (s)": m.wall_s,
+             "peak RES (GiB)": m.peak_rss_gib, **m.info}
+        )  # fmt: skip
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows).set_index(["model", "step"])

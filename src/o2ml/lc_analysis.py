@@ -1,0 +1,231 @@
+"""Λc+ -> pKπ steps of notebook 2 (BDT vs autoencoder), shared by the notebook and its tests.
+
+Signal region (SR) and sidebands (SB) on the invariant mass, the feature menu of O2Physics
+``HfMlResponseLcToPKPi.h``, the nσ clipping the autoencoder needs, the mass-sculpting check,
+the binary BDT training set (MC signal in SR vs data in SB) and the comparison of the two
+models' significance scans in a common unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import selection
+from .errors import EmptySelectionError, O2mlError
+from .physics import constants
+
+LC_MASS = constants.mass("Lc")  # GeV/c2
+#: signal region |m - m(Λc)| < SR_HALF_WIDTH (about 3 sigma of the mass resolution at low pT)
+SR_HALF_WIDTH = 0.025
+#: sidebands: |m - m(Λc)| > SB_GAP (about 6 sigma), up to the window edges 2.14-2.44
+SB_GAP = 0.05
+#: nσ of the lite trees are unbounded and -999 when TOF is missing: clipped to +-NSIGMA_CLIP,
+#: so a missing TOF becomes -NSIGMA_CLIP (a fixed value, "far from every hypothesis")
+NSIGMA_CLIP = 10.0
+MISSING = -999.0
+
+TOPO_FEATURES = [
+    "fChi2PCA", "fDecayLength", "fDecayLengthXY", "fDecayLengthNormalised",
+    "fDecayLengthXYNormalised", "fCpa", "fCpaXY",
+]  # fmt: skip
+PRONG_FEATURES = [
+    f"f{name}{i}" for i in range(3) for name in ("PtProng", "ImpactParameter", "ImpactParameterZ")
+]
+NSIGMA_FEATURES = [
+    f"fNSig{det}{s}{i}" for i in range(3) for det in ("Tpc", "Tof") for s in ("Pr", "Ka", "Pi")
+]
+#: the full menu of HfMlResponseLcToPKPi.h (before the sculpting check)
+LC_FEATURES = TOPO_FEATURES + PRONG_FEATURES + NSIGMA_FEATURES
+
+
+def signal_region(mass: np.ndarray | pd.Series, half_width: float = SR_HALF_WIDTH) -> np.ndarray:
+    """Boolean mask of |m - m(Λc)| < half_width."""
+    return np.abs(np.asarray(mass) - LC_MASS) < half_width
+
+
+def sidebands(mass: np.ndarray | pd.Series, gap: float = SB_GAP) -> np.ndarray:
+    """Boolean mask of |m - m(Λc)| > gap (both sides of the peak)."""
+    return np.abs(np.asarray(mass) - LC_MASS) > gap
+
+
+def sideband_edges(gap: float = SB_GAP) -> tuple[float, float]:
+    """(lo, hi): the scan fits the background only at m < lo and m > hi."""
+    return (LC_MASS - gap, LC_MASS + gap)
+
+
+def nsigma_clip(features: Sequence[str], limit: float = NSIGMA_CLIP) -> dict[str, tuple]:
+    """Clip ranges ``{feature: (-limit, limit)}`` of the nσ features among ``features``.
+
+    Pass as ``clip=`` to :func:`o2ml.models.autoencoder.fit`: the clipping becomes part of the
+    model (and of its ONNX graph). -999 (missing TOF) ends at -limit.
+    """
+    return {f: (-limit, limit) for f in features if f.startswith("fNSig")}
+
+
+def in_pt(df: pd.DataFrame, pt_min: float, pt_max: float) -> pd.DataFrame:
+    return df[(df["fPt"] >= pt_min) & (df["fPt"] < pt_max)]
+
+
+def sculpting_check(
+    data: pd.DataFrame, features: Sequence[str], n_quantiles: int = 4, mass_bins: int = 30
+) -> pd.DataFrame:
+    """How much each feature's cut would sculpt the background mass spectrum.
+
+    For the data (background-dominated), per feature: the Spearman correlation with the mass,
+    and the largest relative change of the mass shape when keeping only the top quantile of
+    the feature (max over mass bins of |shape_top / shape_all - 1|, statistical noise included:
+    compare with ``noise``, its expectation for an uncorrelated feature).
+    """
+    mass = data["fM"].to_numpy()
+    edges = np.linspace(mass.min(), mass.max(), mass_bins + 1)
+    h_all = np.histogram(mass, edges)[0].astype(float)
+    rows = []
+    rank_m = pd.Series(mass).rank().to_numpy()
+    for f in features:
+        x = data[f].to_numpy()
+        rho = float(np.corrcoef(pd.Series(x).rank().to_numpy(), rank_m)[0, 1])
+        top = x >= np.quantile(x, 1 - 1 / n_quantiles)
+        h_top = np.histogram(mass[top], edges)[0].astype(float)
+        ratio = (h_top / max(h_top.sum(), 1)) / (h_all / h_all.sum())
+        noise = float(np.sqrt(n_quantiles * mass_bins / max(len(mass), 1)) * 2)
+        rows.append(
+            {
+                "feature": f,
+                "spearman": rho,
+                "max_shape_change": float(np.nanmax(np.abs(ratio - 1))),
+                "noise": noise,
+            }
+        )
+    return pd.DataFrame(rows).set_index("feature")
+
+
+def non_sculpting(check: pd.DataFrame, max_abs_spearman: float = 0.05) -> list[str]:
+    """Features whose |Spearman correlation with the mass| stays below ``max_abs_spearman``."""
+    return [f for f, rho in check["spearman"].items() if abs(rho) < max_abs_spearman]
+
+
+@dataclass
+class BinaryTrainingSet:
+    """MC signal in the SR (label 1) vs data in the SB (label 0), split, with sample weights."""
+
+    x_train: pd.DataFrame
+    y_train: np.ndarray
+    w_train: np.ndarray
+    x_test: pd.DataFrame
+    y_test: np.ndarray
+
+    @property
+    def train_test(self) -> list:
+        return [self.x_train, self.y_train, self.x_test, self.y_test]
+
+
+def bdt_training_set(
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    features: Sequence[str],
+    *,
+    seed: int = 42,
+    test_size: float = 0.5,
+    max_signal: int | None = None,
+    max_background: int | None = None,
+) -> BinaryTrainingSet:
+    """The poster's mixed dataset: S = MC in SR, B = data in SB, sample weights balance classes.
+
+    Weights: each class sums to half the training size (so the BDT sees both equally even
+    when the numbers differ); the split is stratified and seeded.
+    """
+    from sklearn.model_selection import train_test_split
+
+    sig = mc[signal_region(mc["fM"])]
+    bkg = data[sidebands(data["fM"])]
+    for name, df in (("MC signal in the signal region", sig), ("data in the sidebands", bkg)):
+        if len(df) == 0:
+            raise EmptySelectionError(f"BDT training set: expected {name}, found none.")
+    rng = np.random.default_rng(seed)
+    if max_signal is not None and len(sig) > max_signal:
+        sig = sig.iloc[np.sort(rng.choice(len(sig), max_signal, replace=False))]
+    if max_background is not None and len(bkg) > max_background:
+        bkg = bkg.iloc[np.sort(rng.choice(len(bkg), max_background, replace=False))]
+    x = pd.concat([sig[list(features)], bkg[list(features)]], ignore_index=True)
+    y = np.r_[np.ones(len(sig), int), np.zeros(len(bkg), int)]
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        x, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    n1, n0 = max(int(y_tr.sum()), 1), max(int((y_tr == 0).sum()), 1)
+    w = np.where(y_tr == 1, len(y_tr) / (2 * n1), len(y_tr) / (2 * n0))
+    return BinaryTrainingSet(x_tr, y_tr, w, x_te, y_te)
+
+
+def roc_auc(signal_scores: np.ndarray, background_scores: np.ndarray) -> float:
+    """ROC AUC of a score that is larger for signal."""
+    from sklearn.metrics import roc_auc_score
+
+    s, b = np.asarray(signal_scores), np.asarray(background_scores)
+    return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
+
+
+def quantile_thresholds(background_scores: np.ndarray, n: int = 150) -> np.ndarray:
+    """Thresholds that keep a log-spaced fraction (1 .. 1e-4) of the background above them."""
+    kept = np.geomspace(1.0, 1e-4, n)
+    return np.unique(np.quantile(np.asarray(background_scores), 1 - kept))
+
+
+def scan_model(
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    column: str,
+    thresholds: np.ndarray,
+    expected: Mapping,
+    pt_range: tuple[float, float],
+    *,
+    label: str,
+    signal_origins: Sequence[str] = ("prompt", "nonprompt"),
+    progress: bool = False,
+) -> selection.ScanResult:
+    """Expected significance of ``column > threshold`` (BDT probability or AE MSE) in a pT bin."""
+    from .analysis import mc_by_origin
+    from .physics.massfit import fit_peak
+
+    d, m = in_pt(data, *pt_range), in_pt(mc, *pt_range)
+    if len(d) == 0 or len(m) == 0:
+        raise EmptySelectionError(f"{label}: no data or MC candidate in pT {pt_range}.")
+    by_origin = {o: {column: df[column].to_numpy()} for o, df in mc_by_origin(m).items()}
+    return selection.scan_significance(
+        d["fM"].to_numpy(), {column: d[column].to_numpy()}, by_origin,
+        {column: (">", np.asarray(thresholds))}, expected=expected, pt_range=pt_range,
+        peak=fit_peak(m["fM"].to_numpy()), species="Lc", signal_origins=signal_origins,
+        sidebands=sideband_edges(), progress=progress,
+        metadata={"pt_bin": list(pt_range), "model": label},
+    )  # fmt: skip
+
+
+def summarize(scan: selection.ScanResult) -> dict:
+    """Maximum significance, efficiency there, and the plateau width in common units.
+
+    Thresholds of a probability and of an MSE are not comparable; the plateau is measured in
+    signal efficiency (eff at its loose edge - eff at its tight edge) and in background kept
+    (log10 ratio of the data fractions at its edges) -- both model-independent.
+    """
+    if scan.plateau is None:
+        raise O2mlError(f"{scan.metadata.get('model')}: the scan has no plateau (no finite point).")
+    p = scan.plateau
+    eff = scan.signal_efficiency
+    data_eff = scan.efficiencies.get("data")
+    out = {
+        "max_significance": p.max_significance,
+        "max_significance_error": p.max_significance_error,
+        "threshold_at_max": p.threshold_at_max,
+        "signal_efficiency_at_max": float(eff[p.i_max]),
+        "background_kept_at_max": float(data_eff[p.i_max]) if data_eff is not None else np.nan,
+        "plateau_width_efficiency": float(eff[p.i_lo] - eff[p.i_hi]),
+        "plateau_eff_lo": float(eff[p.i_hi]),
+        "plateau_eff_hi": float(eff[p.i_lo]),
+        "plateau_points": p.i_hi - p.i_lo + 1,
+    }
+    if data_eff is not None and data_eff[p.i_hi] > 0:
+        out["plateau_width_log10_bkg"] = float(np.log10(data_eff[p.i_lo] / data_eff[p.i_hi]))
+    return out

@@ -1,0 +1,442 @@
+"""Autoencoder anomaly detection of charm candidates (PyTorch), trained on background only.
+
+The anomaly score is the per-candidate mean squared reconstruction error in the min-max scaled
+space, as O2Physics' ``PWGHF/Core/HfAeToMseXicToPKPi.h`` computes it: each feature is scaled
+with the training sample's min and max, the network reconstructs it, and
+``mse = mean_over_features((scaled input - output)^2)``. Signal, never seen in training,
+reconstructs worse than the background: larger MSE = more signal-like.
+
+Optional per-feature clipping (``clip``) happens before the scaling; it is part of the model
+(stored with it and inside the ONNX graph), so O2Physics feeds the raw tree values. It is what
+makes the unbounded TPC/TOF nσ (and the -999 of a missing TOF) usable: see
+:func:`o2ml.lc_analysis.nsigma_clip`.
+
+Stored as a PyTorch ``state_dict`` (``.pt``, never a pickle of the model) plus a JSON sidecar
+(architecture, features, clipping, scaling, seed, o2ml version); exported to ONNX with the MSE
+as its single output, shape ``[batch]``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import (
+    ColumnNotFoundError,
+    EmptySelectionError,
+    InputFileNotFoundError,
+    NonFiniteError,
+    O2mlError,
+    OutputExistsError,
+)
+from .bdt import _storage_url, len_trials
+
+__all__ = [
+    "OPTUNA_SPACE",
+    "AutoencoderConfig",
+    "AutoencoderModel",
+    "MseAutoencoder",
+    "best_config",
+    "fit",
+    "load",
+    "optimize",
+]
+
+#: Optuna search space: hidden-layer width choices, bottleneck, log-uniform rate, batch sizes
+OPTUNA_SPACE = {
+    "hidden1": (16, 64),
+    "hidden2": (8, 32),
+    "bottleneck": (2, 12),
+    "learning_rate": (1e-4, 1e-2),
+    "batch_size": (256, 512, 1024, 2048),
+}
+
+
+@dataclass
+class AutoencoderConfig:
+    """Architecture and training settings (the defaults are the benchmarked ones)."""
+
+    hidden: tuple[int, ...] = (32, 16)  # encoder widths; the decoder mirrors them
+    bottleneck: int = 4
+    learning_rate: float = 3e-3
+    batch_size: int = 2048
+    epochs: int = 12
+    patience: int = 3  # early stopping: epochs without validation improvement
+    val_fraction: float = 0.1
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> AutoencoderConfig:
+        d = dict(d)
+        d["hidden"] = tuple(d.get("hidden", cls.hidden))
+        return cls(**d)
+
+
+class MseAutoencoder(nn.Module):
+    """Clip -> min-max scale -> encoder -> bottleneck -> decoder -> per-candidate MSE.
+
+    ``forward(x)`` takes raw features ``[batch, n_features]`` and returns the MSE ``[batch]``;
+    :meth:`reconstruct` returns the scaled input and its reconstruction.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        hidden: Sequence[int],
+        bottleneck: int,
+        lo: np.ndarray | None = None,
+        hi: np.ndarray | None = None,
+        clip_lo: np.ndarray | None = None,
+        clip_hi: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        widths = [n_features, *hidden, bottleneck]
+        enc: list[nn.Module] = []
+        for a, b in itertools.pairwise(widths):
+            enc += [nn.Linear(a, b), nn.ReLU()]
+        dec: list[nn.Module] = []
+        back = widths[::-1]
+        for k, (a, b) in enumerate(itertools.pairwise(back)):
+            dec.append(nn.Linear(a, b))
+            if k < len(back) - 2:
+                dec.append(nn.ReLU())
+        self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
+
+        def buf(v, default):
+            return torch.as_tensor(np.full(n_features, default) if v is None else v).float()
+
+        self.register_buffer("x_min", buf(lo, 0.0))
+        self.register_buffer("x_max", buf(hi, 1.0))
+        self.register_buffer("clip_lo", buf(clip_lo, -np.inf))
+        self.register_buffer("clip_hi", buf(clip_hi, np.inf))
+
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.minimum(torch.maximum(x, self.clip_lo), self.clip_hi)
+        span = torch.where(self.x_max > self.x_min, self.x_max - self.x_min, 1.0)
+        return (x - self.x_min) / span
+
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = self.scale(x)
+        return s, self.decoder(self.encoder(s))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s, r = self.reconstruct(x)
+        return ((s - r) ** 2).mean(dim=1)
+
+
+def _device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _matrix(df: pd.DataFrame | np.ndarray, features: Sequence[str], source: str) -> np.ndarray:
+    if isinstance(df, pd.DataFrame):
+        missing = [f for f in features if f not in df.columns]
+        if missing:
+            raise ColumnNotFoundError(
+                f"{source}: expected the model features {missing}, not found."
+            )
+        x = df[list(features)].to_numpy(np.float32)
+    else:
+        x = np.asarray(df, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != len(features):
+            raise O2mlError(f"{source}: expected shape [n, {len(features)}], found {x.shape}.")
+    x = np.require(x, np.float32, ["C", "W"])  # torch.from_numpy wants a writable array
+    bad = ~np.isfinite(x)
+    if bad.any():
+        cols = [features[j] for j in np.flatnonzero(bad.any(axis=0))]
+        raise NonFiniteError(f"{source}: {int(bad.sum())} NaN/inf values in {cols}.")
+    return x
+
+
+@dataclass
+class AutoencoderModel:
+    """A trained autoencoder with its features, clipping, scaling and training history."""
+
+    net: MseAutoencoder
+    features: list[str]
+    config: AutoencoderConfig
+    seed: int
+    clip: dict[str, tuple[float, float]] = field(default_factory=dict)
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def score(
+        self, df: pd.DataFrame | np.ndarray, batch_size: int = 65536, device: str | None = None
+    ) -> np.ndarray:
+        """Per-candidate MSE (float32 ``[n]``) of a DataFrame (features by name) or an array."""
+        x = _matrix(df, self.features, "autoencoder input")
+        dev = _device(device)
+        net = self.net.to(dev).eval()
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                out.append(net(torch.from_numpy(x[i : i + batch_size]).to(dev)).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def metadata(self) -> dict:
+        return {
+            "architecture": self.config.to_dict(),
+            "features": self.features,
+            "clip": {k: list(v) for k, v in self.clip.items()},
+            "x_min": self.net.x_min.cpu().tolist(),
+            "x_max": self.net.x_max.cpu().tolist(),
+            "score": "mse",
+            "seed": self.seed,
+            "o2ml_version": __version__,
+            "torch_version": torch.__version__,
+        }
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """``path`` (``.pt``, the state_dict) and ``<path>.json`` (the sidecar)."""
+        path = Path(path)
+        if path.suffix != ".pt":
+            raise O2mlError(
+                f"{path}: an autoencoder is saved as a state_dict; use a .pt extension."
+            )
+        meta_path = path.with_suffix(".json")
+        for p in (path, meta_path):
+            if p.exists() and not overwrite:
+                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, path)
+        meta_path.write_text(json.dumps(self.metadata(), indent=2) + "\n")
+        return path
+
+    def to_onnx(self, path: str | os.PathLike, *, pt_bin=None, overwrite: bool = False):
+        """Export to ONNX: input ``input`` [batch, n_features] raw features, output ``mse`` [batch].
+
+        Clipping and min-max scaling are inside the graph. Metadata as
+        :func:`o2ml.export.onnx.model_metadata` (class label ``mse``) plus clip and scaling.
+        """
+        import onnx
+
+        from ..export import onnx as ox
+
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
+        net = self.net.to("cpu").eval()
+        tmp = path.with_name(f".{path.name}.export")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # the dynamo exporter needs onnxscript (not in the lock): the TorchScript one is enough here
+        torch.onnx.export(
+            net, (torch.zeros(2, len(self.features)),), str(tmp), input_names=[ox.INPUT_NAME],
+            output_names=["mse"], dynamic_axes={ox.INPUT_NAME: {0: "batch"}, "mse": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )  # fmt: skip
+        model = onnx.load(str(tmp))
+        tmp.unlink()
+        meta = self.metadata()
+        extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}
+        ox._set_metadata(model, ox.model_metadata(self.features, ["mse"], pt_bin, self.seed, extra))
+        ox._write(model, path, overwrite=True)
+        return model
+
+
+def load(path: str | os.PathLike) -> AutoencoderModel:
+    """Load a model saved by :meth:`AutoencoderModel.save` (``weights_only=True``)."""
+    path = Path(path)
+    meta_path = path.with_suffix(".json")
+    for p in (path, meta_path):
+        if not p.exists():
+            raise InputFileNotFoundError(
+                f"{p}: no such file (a model is {path.name} + {meta_path.name})."
+            )
+    meta = json.loads(meta_path.read_text())
+    config = AutoencoderConfig.from_dict(meta["architecture"])
+    net = MseAutoencoder(len(meta["features"]), config.hidden, config.bottleneck)
+    try:
+        net.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
+    except Exception as err:
+        raise O2mlError(f"{path}: not a state_dict of this architecture ({err}).") from None
+    clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
+    return AutoencoderModel(net, list(meta["features"]), config, int(meta["seed"]), clip)
+
+
+def _seed_all(seed: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (for any legacy-API user code in the loop)
+    return torch.Generator().manual_seed(seed)
+
+
+def fit(
+    background: pd.DataFrame | np.ndarray,
+    features: Sequence[str],
+    config: AutoencoderConfig | None = None,
+    *,
+    seed: int = 42,
+    clip: Mapping[str, tuple[float, float]] | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> AutoencoderModel:
+    """Train an autoencoder on background candidates only.
+
+    Parameters
+    ----------
+    background : DataFrame or array [n, n_features]
+        Background training candidates (e.g. the data sidebands).
+    features : sequence of str
+        Feature names, in the model's input order.
+    config : AutoencoderConfig, optional
+        Architecture and training settings.
+    seed : int
+        Seeds torch, numpy and the shuffling; same seed -> bit-identical model on the CPU.
+    clip : mapping feature -> (lo, hi), optional
+        Clipping applied before the min-max scaling (part of the model).
+    device : str, optional
+        Default ``cuda`` when present, else ``cpu``.
+    progress : bool
+        tqdm progress bar over epochs.
+
+    Returns
+    -------
+    AutoencoderModel
+        Trained with Adam on the mean MSE, a ``val_fraction`` validation split, early stopping
+        after ``patience`` epochs without improvement (the best epoch's weights are kept).
+    """
+    from tqdm.auto import tqdm
+
+    config = config or AutoencoderConfig()
+    features = list(features)
+    clip = {k: (float(a), float(b)) for k, (a, b) in (clip or {}).items() if k in features}
+    x = _matrix(background, features, "autoencoder training sample")
+    if len(x) < 10:
+        raise EmptySelectionError(
+            f"autoencoder training: expected >= 10 candidates, found {len(x)}."
+        )
+    gen = _seed_all(seed)
+    dev = _device(device)
+    clip_lo = np.array([clip.get(f, (-np.inf, np.inf))[0] for f in features], np.float32)
+    clip_hi = np.array([clip.get(f, (-np.inf, np.inf))[1] for f in features], np.float32)
+    xc = np.clip(x, clip_lo, clip_hi)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, round(config.val_fraction * len(x)))
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    lo, hi = xc[train_idx].min(axis=0), xc[train_idx].max(axis=0)  # training min and max
+    net = MseAutoencoder(len(features), config.hidden, config.bottleneck, lo, hi, clip_lo, clip_hi)
+    net.to(dev)
+    x_train = torch.from_numpy(x[train_idx]).to(dev)
+    x_val = torch.from_numpy(x[val_idx]).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=config.learning_rate)
+    history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+    best, best_state, stale = np.inf, None, 0
+    bar = tqdm(range(config.epochs), desc="autoencoder", disable=not progress, leave=False)
+    for _ in bar:
+        net.train()
+        # in-memory tensors: index batches directly (a DataLoader's per-sample collation is ~10x
+        # slower); the permutation comes from a seeded generator, so the order is reproducible
+        order = torch.randperm(len(x_train), generator=gen).to(dev)
+        total = 0.0
+        for i in range(0, len(order), config.batch_size):
+            loss = net(x_train[order[i : i + config.batch_size]]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * min(config.batch_size, len(order) - i)
+        net.eval()
+        with torch.no_grad():
+            val = float(net(x_val).mean())
+        history["train_loss"].append(total / len(order))
+        history["val_loss"].append(val)
+        bar.set_postfix(train=f"{history['train_loss'][-1]:.3g}", val=f"{val:.3g}")
+        if val < best - 1e-7:
+            best, stale = val, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= config.patience:
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.to("cpu").eval()
+    return AutoencoderModel(net, features, config, seed, clip, history)
+
+
+def optimize(
+    background: pd.DataFrame,
+    features: Sequence[str],
+    n_trials: int,
+    *,
+    signal: pd.DataFrame | None = None,
+    storage: str | os.PathLike | None = "optuna.db",
+    study_name: str = "o2ml-autoencoder",
+    space: Mapping = OPTUNA_SPACE,
+    epochs: int = 10,
+    clip: Mapping[str, tuple[float, float]] | None = None,
+    seed: int = 42,
+    timeout: float | None = None,
+    progress: bool = False,
+):
+    """Optuna search of layer sizes, bottleneck, learning rate and batch size; persistent study.
+
+    Same storage convention as :func:`o2ml.models.bdt.optimize` (an SQLite path, an RDB URL,
+    or None in memory; re-running with the same ``study_name`` adds ``n_trials`` trials).
+    Objective: with ``signal`` (e.g. MC), the ROC AUC of the MSE for signal against held-out
+    background (maximised); without it, minus the validation loss (an unsupervised proxy, which
+    favours wide bottlenecks). Returns the study; ``best_config(study)`` gives the config.
+    """
+    import optuna
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(background))
+    n_hold = len(perm) // 5
+    hold, train = background.iloc[perm[:n_hold]], background.iloc[perm[n_hold:]]
+
+    def objective(trial) -> float:
+        cfg = AutoencoderConfig(
+            hidden=(
+                trial.suggest_int("hidden1", *space["hidden1"]),
+                trial.suggest_int("hidden2", *space["hidden2"]),
+            ),
+            bottleneck=trial.suggest_int("bottleneck", *space["bottleneck"]),
+            learning_rate=trial.suggest_float("learning_rate", *space["learning_rate"], log=True),
+            batch_size=trial.suggest_categorical("batch_size", list(space["batch_size"])),
+            epochs=epochs,
+        )
+        model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
+        if signal is None:
+            return -float(np.mean(model.score(hold)))
+        s, b = model.score(signal), model.score(hold)
+        return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        storage=_storage_url(storage),
+        study_name=study_name,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(
+            seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
+        ),
+        load_if_exists=True,
+    )
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    return study
+
+
+def best_config(study, epochs: int | None = None) -> AutoencoderConfig:
+    """The :class:`AutoencoderConfig` of a study's best trial (``epochs`` for the final fit)."""
+    p = study.best_params
+    cfg = AutoencoderConfig(
+        hidden=(p["hidden1"], p["hidden2"]),
+        bottleneck=p["bottleneck"],
+        learning_rate=p["learning_rate"],
+        batch_size=p["batch_size"],
+    )
+    if epochs is not None:
+        cfg.epochs = epochs
+    return cfg

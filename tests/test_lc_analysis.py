@@ -1,0 +1,74 @@
+"""o2ml.lc_analysis: mass regions, nσ clipping, sculpting check, training set, model comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from o2ml import analysis, selection
+from o2ml import lc_analysis as L
+from o2ml.errors import EmptySelectionError
+from o2ml.toymc.generate import ensure_sample
+
+
+def test_signal_region_and_sidebands_are_disjoint():
+    m = np.linspace(2.14, 2.44, 3001)
+    sr, sb = L.signal_region(m), L.sidebands(m)
+    assert not np.any(sr & sb)
+    assert np.all(np.abs(m[sr] - L.LC_MASS) < L.SR_HALF_WIDTH)
+    lo, hi = L.sideband_edges()
+    assert lo < L.LC_MASS < hi
+
+
+def test_nsigma_clip_covers_only_nsigma_columns():
+    clip = L.nsigma_clip(L.LC_FEATURES)
+    assert set(clip) == set(L.NSIGMA_FEATURES)
+    assert clip["fNSigTofPr0"] == (-10.0, 10.0)
+
+
+def test_sculpting_check_flags_a_mass_correlated_feature():
+    rng = np.random.default_rng(1)
+    m = rng.uniform(2.14, 2.44, 50_000)
+    df = pd.DataFrame(
+        {"fM": m, "fFlat": rng.normal(size=m.size), "fBad": m + rng.normal(0, 0.05, m.size)}
+    )
+    chk = L.sculpting_check(df, ["fFlat", "fBad"])
+    assert L.non_sculpting(chk) == ["fFlat"]
+    assert chk.loc["fBad", "max_shape_change"] > chk.loc["fFlat", "max_shape_change"]
+
+
+def test_bdt_training_set_is_balanced_and_errors_on_empty():
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"fM": rng.uniform(2.14, 2.44, 5000), "fA": rng.normal(size=5000)})
+    mc = pd.DataFrame({"fM": rng.normal(L.LC_MASS, 0.008, 800), "fA": rng.normal(1, 1, 800)})
+    ts = L.bdt_training_set(data, mc, ["fA"], seed=3)
+    w1 = ts.w_train[ts.y_train == 1].sum()
+    assert np.isclose(w1, ts.w_train[ts.y_train == 0].sum())
+    assert (
+        len(ts.x_train) + len(ts.x_test)
+        == L.signal_region(mc["fM"]).sum() + L.sidebands(data["fM"]).sum()
+    )
+    with pytest.raises(EmptySelectionError, match="sidebands"):
+        L.bdt_training_set(data[L.signal_region(data["fM"])], mc, ["fA"])
+
+
+def test_quantile_thresholds_increase():
+    thr = L.quantile_thresholds(np.random.default_rng(0).exponential(size=10_000), n=50)
+    assert np.all(np.diff(thr) > 0)
+
+
+@pytest.mark.slow
+def test_scan_and_summary_on_the_fast_sample():
+    s = ensure_sample("lc", fast=True)
+    data = analysis.read_candidates(s.data, "HfCandLcLites", ["fCpa", "fDecayLength"])
+    mc = analysis.read_candidates(s.mc, "HfCandLcLites", ["fCpa", "fDecayLength"], kind="mc")
+    expected = selection.load_expected_signal(s.expected_signal)
+    for df in (data, mc):
+        df["score"] = df["fDecayLength"]  # a crude score: signal is displaced
+    thr = L.quantile_thresholds(data["score"].to_numpy(), n=40)
+    scan = L.scan_model(data, mc, "score", thr, expected, (2.0, 6.0), label="L")
+    out = L.summarize(scan)
+    assert out["max_significance"] > 0
+    assert 0 < out["signal_efficiency_at_max"] <= 1
+    assert out["plateau_width_efficiency"] >= 0

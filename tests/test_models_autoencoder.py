@@ -1,0 +1,167 @@
+"""o2ml.models.autoencoder: quality on the Λc sample, ONNX parity, determinism, storage, Optuna."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xgboost as xgb
+
+from o2ml import _profiling, analysis
+from o2ml import lc_analysis as L
+from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
+from o2ml.export import onnx as ox
+from o2ml.models import autoencoder as ae
+from o2ml.toymc.generate import ensure_sample
+
+torch.set_num_threads(1)  # shared 2-core machine: one thread avoids OpenMP contention
+FEATURES = L.LC_FEATURES
+SMALL = ae.AutoencoderConfig(hidden=(16, 8), bottleneck=4, epochs=2, batch_size=512)
+
+
+@pytest.fixture(scope="module")
+def lc_default():
+    """The default (non-fast) Λc sample, subsampled to keep the test under a minute."""
+    s = ensure_sample("lc", fast=False)
+    data = analysis.read_candidates(s.data, "HfCandLcLites", FEATURES)
+    mc = analysis.read_candidates(s.mc, "HfCandLcLites", FEATURES, kind="mc")
+    rng = np.random.default_rng(0)
+    bkg = data[L.sidebands(data["fM"])]
+    bkg = bkg.iloc[np.sort(rng.choice(len(bkg), 60_000, replace=False))]
+    test_bkg = data[L.signal_region(data["fM"])].iloc[:20_000]
+    sig = mc[L.signal_region(mc["fM"])]
+    return data, mc, bkg, test_bkg, sig
+
+
+def _toy(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    x[:, 3] = np.where(rng.random(n) < 0.2, -999.0, x[:, 3] * 3)
+    return pd.DataFrame(x, columns=["fA", "fB", "fC", "fNSigTofPr0"])
+
+
+@pytest.mark.slow
+def test_autoencoder_beats_random_and_signal_has_larger_mse(lc_default):
+    _, _, bkg, test_bkg, sig = lc_default
+    cfg = ae.AutoencoderConfig(epochs=8)
+    model = ae.fit(bkg, FEATURES, cfg, seed=1, clip=L.nsigma_clip(FEATURES), progress=False)
+    s, b = model.score(sig), model.score(test_bkg)
+    assert L.roc_auc(s, b) > 0.8
+    assert s.mean() > b.mean()
+    assert len(model.history["val_loss"]) >= 1
+
+
+@pytest.mark.slow
+def test_bdt_beats_random(lc_default):
+    data, mc, *_ = lc_default
+    ts = L.bdt_training_set(data, mc, FEATURES, max_signal=20_000, max_background=40_000)
+    assert np.isclose(ts.w_train[ts.y_train == 1].sum(), ts.w_train[ts.y_train == 0].sum())
+    clf = xgb.XGBClassifier(n_estimators=100, max_depth=4, n_jobs=1, random_state=1)
+    clf.fit(ts.x_train, ts.y_train, sample_weight=ts.w_train)
+    p = clf.predict_proba(ts.x_test)[:, 1]
+    assert L.roc_auc(p[ts.y_test == 1], p[ts.y_test == 0]) > 0.8
+
+
+def test_onnx_output_is_the_mse(tmp_path):
+    df = _toy()
+    feats = list(df.columns)
+    model = ae.fit(df, feats, SMALL, seed=3, clip=L.nsigma_clip(feats), progress=False)
+    path = tmp_path / "ae.onnx"
+    model.to_onnx(path, pt_bin=(2, 4))
+    sess = ox.session(path)
+    assert [i.name for i in sess.get_inputs()] == ["input"]
+    assert [o.name for o in sess.get_outputs()] == ["mse"]
+    x = df.to_numpy(np.float32)
+    onnx_mse = ox.run(sess, x)
+    assert onnx_mse.shape == (len(x),)
+    np.testing.assert_allclose(onnx_mse, model.score(df), atol=1e-5, rtol=0)
+    meta = ox.read_metadata(path)
+    assert meta["features"] == feats and meta["class_labels"] == ["mse"]
+    assert meta["pt_bin"] == [2.0, 4.0] and meta["seed"] == 3
+    assert meta["clip"]["fNSigTofPr0"] == [-10.0, 10.0]
+    with pytest.raises(OutputExistsError):
+        model.to_onnx(path)
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs():
+    df = _toy()
+    feats = list(df.columns)
+    a, b, c = (ae.fit(df, feats, SMALL, seed=s, progress=False) for s in (7, 7, 8))
+    for k, v in a.net.state_dict().items():
+        assert torch.equal(v, b.net.state_dict()[k]), k
+    assert a.history == b.history
+    assert np.array_equal(a.score(df), b.score(df))
+    assert not np.array_equal(a.score(df), c.score(df))
+
+
+def test_scaling_is_min_max_of_training_sample_and_mse_matches_definition():
+    df = _toy()
+    feats = list(df.columns)
+    clip = L.nsigma_clip(feats)
+    model = ae.fit(df, feats, SMALL, seed=1, clip=clip, progress=False)
+    x = np.clip(df.to_numpy(np.float32), [-np.inf] * 3 + [-10], [np.inf] * 3 + [10]).astype(
+        np.float32
+    )
+    lo, hi = model.net.x_min.numpy(), model.net.x_max.numpy()
+    assert lo[3] == -10.0  # the -999 of a missing TOF ends at the clip value
+    assert np.all(lo >= x.min(axis=0)) and np.all(hi <= x.max(axis=0))
+    scaled = (x - lo) / (hi - lo)
+    with torch.no_grad():
+        rec = model.net.decoder(model.net.encoder(torch.from_numpy(scaled))).numpy()
+    np.testing.assert_allclose(((scaled - rec) ** 2).mean(axis=1), model.score(df), rtol=1e-5)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    df = _toy()
+    feats = list(df.columns)
+    model = ae.fit(df, feats, SMALL, seed=2, clip=L.nsigma_clip(feats), progress=False)
+    path = model.save(tmp_path / "ae.pt")
+    assert path.with_suffix(".json").exists()
+    back = ae.load(path)
+    assert back.features == feats and back.config == model.config and back.seed == 2
+    assert back.clip == model.clip
+    np.testing.assert_array_equal(back.score(df), model.score(df))
+    with pytest.raises(OutputExistsError):
+        model.save(path)
+    with pytest.raises(O2mlError, match=".pt"):
+        model.save(tmp_path / "ae.pkl")
+    with pytest.raises(FileNotFoundError):
+        ae.load(tmp_path / "missing.pt")
+
+
+def test_user_errors_name_what_is_wrong():
+    df = _toy()
+    with pytest.raises(ColumnNotFoundError, match="fMissing"):
+        ae.fit(df, ["fA", "fMissing"], SMALL, progress=False)
+    bad = df.copy()
+    bad.loc[3, "fB"] = np.nan
+    with pytest.raises(NonFiniteError, match="fB"):
+        ae.fit(bad, list(df.columns), SMALL, progress=False)
+    model = ae.fit(df, list(df.columns), SMALL, progress=False)
+    with pytest.raises(O2mlError, match="shape"):
+        model.score(np.zeros((3, 2)))
+
+
+def test_optuna_study_is_persistent(tmp_path):
+    df = _toy(2000)
+    feats = list(df.columns)
+    sig = _toy(300, seed=9) * 2
+    storage = tmp_path / "optuna.db"
+    kw = dict(signal=sig, storage=storage, study_name="ae", epochs=1, seed=1)
+    study = ae.optimize(df, feats, 2, **kw)
+    assert len(study.trials) == 2
+    study = ae.optimize(df, feats, 1, **kw)
+    assert len(study.trials) == 3
+    cfg = ae.best_config(study, epochs=5)
+    assert cfg.epochs == 5 and len(cfg.hidden) == 2
+
+
+def test_measure_reports_time_and_memory():
+    table = _profiling.CostTable()
+    with table.measure("AE", "training", n=10) as m:
+        block = np.ones(20_000_000)  # 160 MB
+        del block
+    assert m.wall_s > 0 and m.peak_rss_gib >= m.start_rss_gib
+    frame = table.frame()
+    assert frame.loc[("AE", "training"), "n"] == 10
