@@ -20,12 +20,17 @@ def scans():
     data = analysis.read_candidates(sample.data, "HfCandDsLites", features, extra)
     mc = analysis.read_candidates(sample.mc, "HfCandDsLites", features, extra, kind="mc")
     expected = selection.load_expected_signal(sample.expected_signal)
+    data_train, data_eval = analysis.split_for_training(data, 0.5, seed=42)
+    mc_train, mc_eval = analysis.split_for_training(mc, 0.5, seed=43)
+    scale = len(data) / len(data_eval)
     out = {}
     for b in bdt.pt_bins([2, 4, 6, 12]):
-        trained = analysis.train_bin(data, mc, b, features, seed=42, max_per_class=10_000)
-        d = analysis.add_scores(analysis.in_bin(data, b), trained.model, features)
-        m = analysis.add_scores(analysis.in_bin(mc, b), trained.model, features)
-        out[b] = (trained, d, analysis.scan_bin(d, m, expected, b))
+        trained = analysis.train_bin(
+            data_train, mc_train, b, features, seed=42, max_per_class=10_000
+        )
+        d = analysis.add_scores(analysis.in_bin(data_eval, b), trained.model, features)
+        m = analysis.add_scores(analysis.in_bin(mc_eval, b), trained.model, features)
+        out[b] = (trained, d, analysis.scan_bin(d, m, expected, b, scale=scale))
     return out
 
 

@@ -56,6 +56,18 @@ def read_candidates(
     return io.read_table(files, table, columns=wanted, finite=list(features))
 
 
+def split_for_training(
+    df: pd.DataFrame, fraction: float = 0.5, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A random part of the candidates to train on and the independent rest to evaluate on.
+
+    Efficiencies, background fits and closure tests use the evaluation part only: a model scores
+    its own training candidates too well (overfitting), which would bias every estimate.
+    """
+    keep = np.random.default_rng(seed).random(len(df)) < fraction
+    return df[keep], df[~keep]
+
+
 def has_truth(df: pd.DataFrame) -> bool:
     """True for synthetic data files written with their hidden truth."""
     return all(c in df.columns for c in TRUTH_COLUMNS)
@@ -168,8 +180,11 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
       method (efficiency transfer from MC to data) without the sample's own Poisson fluctuation.
     - ``raw_yield``: the signal yield of the S+B fit of the data mass spectrum after the cut, vs
       the true number of signal candidates (all origins: the fit cannot tell them apart).
-    - ``expected``: the expected signal of the table (the analysis' prediction S) vs the true
-      count in the window; its error includes the Poisson fluctuation of the sample.
+    - ``expected``: the expected signal of the table (the analysis' prediction S, divided by the
+      scan's ``scale`` for the part of the data in hand) vs the true count in the window; its
+      error includes the Poisson fluctuation of the sample.
+
+    ``data`` must be the candidates the scan was made on (not those the model was trained on).
     """
     if not has_truth(data):
         raise ColumnNotFoundError(
@@ -199,7 +214,9 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
         p = eff * f_win
         est += n * p
         var += n * p * (1 - p) + (n * eff_err * f_win) ** 2  # binomial selection + MC statistics
-    s, s_err = float(result.signal[index]), float(result.signal_error[index])
+    # S refers to the whole sample of the expected-signal table; `scale` is that over the data in hand
+    scale = float(result.metadata.get("scale", 1.0))
+    s, s_err = float(result.signal[index]) / scale, float(result.signal_error[index]) / scale
     true_all = int((passed & (data_bin["fTruthPdgCode"] == species_pdg)).sum())
     raw, raw_err = float(result.raw_yield[index]), float(result.raw_yield_error[index])
     expected_err = float(np.hypot(s_err, np.sqrt(max(s, 1.0))))
