@@ -1,0 +1,421 @@
+"""Domain-adversarial PID (DANN): carry a PID classifier from simulation to data (PyTorch).
+
+The method of the ALICE PID studies (JINST 17 (2022) C07016; Ganin & Lempitsky, ICML 2015):
+
+* a feature extractor feeds a **class head** (e, pi, K, p), trained on labelled MC only, and,
+  through a **gradient-reversal layer**, a **domain head** that tells MC from data (data labels are
+  never used). The reversal is the identity forward and multiplies the gradient by -lambda
+  backward, so the extractor learns features the domain head cannot separate;
+* lambda is constant or follows the Ganin-Lempitsky schedule 2/(1 + exp(-10 p)) - 1 (p the
+  training progress 0 -> 1) up to ``lambda_max``; the baseline is the same network with lambda = 0;
+* inputs are the raw detector values of :data:`FEATURES` (missing TOF and ITS allowed, never
+  dropped); the standardisation lives inside the model (:mod:`._dann_data`).
+
+Training is deterministic for a seed (seeded initialisation and batch order, deterministic
+kernels, a fixed thread count). Storage: a ``state_dict`` (``.pt``, plain tensors, loaded with
+``weights_only=True``) plus a JSON sidecar; the classifier exports to ONNX.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .. import __version__
+from ..errors import InputFileNotFoundError, O2mlError, OutputExistsError
+from ._dann_data import (
+    FEATURES,
+    SPECIES,
+    TRANSFORMED,
+    InputError,
+    Tracks,
+    build_inputs,
+    check_feature_matrix,
+    fit_standardisation,
+    read_tracks,
+)
+from ._dann_eval import (
+    domain_probe_accuracy,
+    embedding_2d,
+    evaluate,
+    scores_vs_p,
+    seed_table,
+    species_scores,
+)
+from ._dann_net import (
+    DANNConfig,
+    DANNNet,
+    Probabilities,
+    _deterministic,
+    grad_reverse,
+    lambda_at,
+    lr_factor,
+    resolve_device,
+)
+
+
+# ------------------------------------------------------------------------------- the model
+@dataclass
+class DANNClassifier:
+    """A trained network with what is needed to apply, store and export it."""
+
+    net: DANNNet
+    config: DANNConfig = field(default_factory=DANNConfig)
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    n_train: dict[str, int] = field(default_factory=dict)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def class_labels(self) -> list[str]:
+        return list(SPECIES)
+
+    def _apply(self, X: np.ndarray | Tracks, fn, batch: int = 65536) -> np.ndarray:
+        X = check_feature_matrix(X.X if isinstance(X, Tracks) else X, self.features)
+        self.net.eval()
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(X), batch):
+                out.append(fn(torch.from_numpy(X[i : i + batch]).to(self.device)).cpu().numpy())
+        return np.concatenate(out)
+
+    def predict_proba(self, X: np.ndarray | Tracks) -> np.ndarray:
+        """Class probabilities [n, 4] (e, pi, K, p) of raw inputs [n, n_features] or Tracks."""
+        return self._apply(X, lambda x: torch.softmax(self.net(x)[0], dim=1))
+
+    def predict(self, X: np.ndarray | Tracks) -> np.ndarray:
+        """Most probable class 0..3 of each track."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def embed(self, X: np.ndarray | Tracks) -> np.ndarray:
+        """The learned features [n, feature_dim] (domain diagnostics, t-SNE/PCA maps)."""
+        return self._apply(X, self.net.features)
+
+    def domain_score(self, X: np.ndarray | Tracks) -> np.ndarray:
+        """The network's own domain head: probability that a track comes from data."""
+        return self._apply(X, lambda x: torch.sigmoid(self.net(x)[1]))
+
+    # ---------------------------------------------------------------------- storage
+    def metadata(self) -> dict:
+        return {
+            "model": "o2ml.models.dann",
+            "config": asdict(self.config),
+            "features": list(self.features),
+            "class_labels": self.class_labels,
+            "standardisation": {
+                "inputs": list(TRANSFORMED),
+                "mean": self.net.transform.mean.cpu().tolist(),
+                "std": self.net.transform.std.cpu().tolist(),
+            },
+            "lambda_schedule": {
+                "schedule": self.config.schedule,
+                "lambda_max": self.config.lambda_max,
+            },
+            "seed": self.config.seed,
+            "n_train": self.n_train,
+            "o2ml_version": __version__,
+            "torch_version": torch.__version__,
+        }
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """``state_dict`` at ``path`` (``.pt``) plus ``<path stem>.json`` (architecture, features,
+        standardisation, class labels, lambda schedule, seed, version). Returns ``path``."""
+        path = Path(path)
+        if path.suffix != ".pt":
+            raise O2mlError(f"{path}: the state_dict is saved as .pt; use a .pt extension.")
+        meta_path = path.with_suffix(".json")
+        for p in (path, meta_path):
+            if p.exists() and not overwrite:
+                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, path)
+        meta_path.write_text(json.dumps(self.metadata(), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu") -> DANNClassifier:
+        """Load what :meth:`save` wrote (``weights_only``: plain tensors, no pickled objects)."""
+        path = Path(path)
+        meta_path = path.with_suffix(".json")
+        for p in (path, meta_path):
+            if not p.exists():
+                raise InputFileNotFoundError(
+                    f"{p}: no such file (a DANN model is {path.name} + {meta_path.name})."
+                )
+        meta = json.loads(meta_path.read_text())
+        if list(meta.get("features", [])) != list(FEATURES):
+            raise InputError(
+                f"{meta_path}: the model was trained with the features {meta.get('features')}; "
+                f"this o2ml version builds {FEATURES}."
+            )
+        config = DANNConfig.from_dict(meta["config"])
+        net = DANNNet(config)
+        try:
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        except Exception as err:
+            raise O2mlError(f"{path}: not a state_dict of this DANN ({err}).") from None
+        dev = resolve_device(device)
+        return cls(
+            net.to(dev).eval(), config, list(FEATURES), n_train=meta.get("n_train", {}), device=dev
+        )
+
+    def to_onnx(self, path: str | os.PathLike | None = None, overwrite: bool = False):
+        """ONNX classifier (transform + extractor + class head + softmax): input ``input``
+        [batch, n_features] float (dynamic batch), last output ``probabilities`` [batch, 4], with
+        o2ml metadata (features, class labels, version, seed). Written to ``path`` if given;
+        returns the ``onnx.ModelProto``."""
+        import onnx
+
+        from ..export.onnx import INPUT_NAME, _set_metadata, _write, model_metadata
+
+        buffer = io.BytesIO()
+        module = Probabilities(self.net).to("cpu").eval()
+        try:
+            with warnings.catch_warnings():  # "legacy TorchScript-based exporter": on purpose
+                warnings.simplefilter("ignore")
+                # the torch.export-based exporter needs onnxscript, which the pinned environment
+                # does not have; the TorchScript exporter handles this plain MLP exactly
+                torch.onnx.export(
+                    module,
+                    (torch.zeros(2, len(self.features)),),
+                    buffer,
+                    input_names=[INPUT_NAME],
+                    output_names=["probabilities"],
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, "probabilities": {0: "batch"}},
+                    opset_version=17,
+                    dynamo=False,
+                )
+        finally:
+            self.net.to(self.device)
+        onx = onnx.load_from_string(buffer.getvalue())
+        extra = {"model": "DANN", "lambda_max": self.config.lambda_max}
+        meta = model_metadata(self.features, self.class_labels, None, self.config.seed, extra)
+        _set_metadata(onx, meta)
+        if path is not None:
+            _write(onx, path, overwrite)
+        return onx
+
+
+# ------------------------------------------------------------------------------- training
+def _as_xy(tracks, what: str, labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    if isinstance(tracks, Tracks):
+        X, y = tracks.X, tracks.y
+    else:
+        X, y = tracks if isinstance(tracks, tuple) else (tracks, None)
+    X = check_feature_matrix(X)
+    if labels:
+        if y is None:
+            raise InputError(f"{what}: the training needs labels (MC truth); none given.")
+        y = np.asarray(y, dtype=np.int64)
+        if y.shape != (len(X),) or (y >= len(SPECIES)).any() or (y < -1).any():
+            raise InputError(
+                f"{what}: one label 0..{len(SPECIES) - 1} (-1: ignored) per track expected; got "
+                f"{y.size} labels for {len(X)} tracks, range {y.min(initial=0)}..{y.max(initial=0)}."
+            )
+    return X, y
+
+
+#: learning-curve values shown on the progress bar
+_POSTFIX = ("lambda", "class_loss", "domain_acc_train", "data_macro_f1")
+
+
+def train_dann(
+    mc: Tracks | tuple[np.ndarray, np.ndarray],
+    data: Tracks | np.ndarray,
+    config: DANNConfig | None = None,
+    *,
+    monitor: Mapping[str, Tracks] | None = None,
+    device: str = "cpu",
+    threads: int = 1,
+    progress: bool = True,
+    desc: str | None = None,
+    **overrides,
+) -> DANNClassifier:
+    """Train the DANN on labelled MC tracks and unlabelled data tracks.
+
+    Parameters
+    ----------
+    mc
+        Labelled MC tracks: :class:`Tracks` or ``(X, y)`` with raw inputs [n, n_features]
+        (:func:`build_inputs`) and labels 0..3 (-1, another particle: not used).
+    data
+        Data tracks (:class:`Tracks` or X); their labels, if any, are never used.
+    config
+        Settings (:class:`DANNConfig`); keyword ``overrides`` replace single fields, e.g.
+        ``lambda_max=0`` for the baseline, ``epochs=5``.
+    monitor
+        ``{"mc": Tracks, "data": Tracks}`` held out, evaluated after every epoch (accuracy and
+        macro-F1 where labels exist, the domain head's accuracy on both): the learning curves of
+        :attr:`DANNClassifier.history`. Never used to choose anything.
+    device
+        ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+    threads
+        torch CPU threads during training (fixed: same seed and threads, bit-identical weights).
+    progress
+        A tqdm bar over the epochs.
+    """
+    from tqdm.auto import tqdm
+
+    config = replace(config or DANNConfig(), **overrides)
+    X_mc, y_mc = _as_xy(mc, "MC tracks", labels=True)
+    X_data, _ = _as_xy(data, "data tracks", labels=False)
+    labelled = y_mc >= 0  # other particles (-1) are not used: every MC batch is labelled
+    X_mc, y_mc = X_mc[labelled], y_mc[labelled]
+    if len(X_data) == 0 or len(X_mc) == 0:
+        raise InputError(
+            f"Training needs labelled MC tracks and data tracks; got {len(X_mc)} labelled MC "
+            f"tracks and {len(X_data)} data tracks."
+        )
+    dev = resolve_device(device)
+    with _deterministic(threads):
+        torch.manual_seed(config.seed)
+        gen = torch.Generator().manual_seed(config.seed)
+        net = DANNNet(config, *fit_standardisation(X_mc, X_data)).to(dev)
+        xs, ys = torch.from_numpy(X_mc).to(dev), torch.from_numpy(y_mc).to(dev)
+        xt = torch.from_numpy(X_data).to(dev)
+        domain = [p for n, p in net.named_parameters() if n.startswith("domain_head.")]
+        rest = [p for n, p in net.named_parameters() if not n.startswith("domain_head.")]
+        opt = torch.optim.Adam(
+            [{"params": rest, "factor": 1.0}, {"params": domain, "factor": config.domain_lr_factor}]
+        )
+        class_loss_fn, domain_loss_fn = nn.CrossEntropyLoss(), nn.BCEWithLogitsLoss()
+        bs = config.batch_size
+        steps = max(1, math.ceil(len(X_mc) / bs))
+        total = steps * config.epochs
+        model = DANNClassifier(
+            net, config, list(FEATURES), n_train={"mc": len(X_mc), "data": len(X_data)}, device=dev
+        )
+        rows = []
+        bar = tqdm(
+            range(config.epochs),
+            desc=desc or f"DANN λmax={config.lambda_max:g}",
+            unit="epoch",
+            disable=not progress,
+        )
+        for epoch in bar:
+            net.train()
+            t0 = time.perf_counter()
+            perm_s = torch.randperm(len(X_mc), generator=gen).to(dev)
+            # the data batches run through a permutation of the data tracks, repeated if short
+            perm_t = torch.randperm(len(X_data), generator=gen)
+            perm_t = perm_t.repeat(math.ceil(steps * bs / len(X_data)))[: steps * bs].to(dev)
+            sums = torch.zeros(3, dtype=torch.float64)
+            for step in range(steps):
+                progress_frac = (epoch * steps + step) / total
+                lambd = lambda_at(progress_frac, config.lambda_max, config.schedule)
+                for g in opt.param_groups:
+                    g["lr"] = (
+                        config.learning_rate
+                        * g["factor"]
+                        * lr_factor(progress_frac, config.lr_schedule)
+                    )
+                idx_s = perm_s[step * bs : (step + 1) * bs]
+                idx_t = perm_t[step * bs : step * bs + len(idx_s)]
+                n = len(idx_s)
+                class_logits, domain_logits = net(torch.cat([xs[idx_s], xt[idx_t]]), lambd)
+                loss_c = class_loss_fn(class_logits[:n], ys[idx_s])
+                target = torch.cat([torch.zeros(n, device=dev), torch.ones(n, device=dev)])
+                loss_d = domain_loss_fn(domain_logits, target)
+                opt.zero_grad(set_to_none=True)
+                (loss_c + loss_d).backward()
+                opt.step()
+                with torch.no_grad():
+                    hit = ((domain_logits > 0).float() == target).float().mean()
+                    sums += torch.stack([loss_c.detach(), loss_d.detach(), hit]).double().cpu()
+            row = {
+                "epoch": epoch + 1,
+                "lambda": lambd,
+                "class_loss": float(sums[0]) / steps,
+                "domain_loss": float(sums[1]) / steps,
+                "domain_acc_train": float(sums[2]) / steps,
+                "seconds": time.perf_counter() - t0,
+            }
+            if monitor:
+                row.update(evaluate(model, monitor["mc"], monitor["data"], probe=False))
+            rows.append(row)
+            bar.set_postfix({k: f"{row[k]:.3f}" for k in _POSTFIX if k in row})
+        model.history = pd.DataFrame(rows)
+        net.eval()
+    return model
+
+
+def train_baseline(
+    mc: Tracks | tuple[np.ndarray, np.ndarray],
+    data: Tracks | np.ndarray,
+    config: DANNConfig | None = None,
+    **kwargs,
+) -> DANNClassifier:
+    """The same network and training with lambda = 0: no adaptation. The domain head still
+    learns (the diagnostic), but its gradient never reaches the features."""
+    kwargs.setdefault("desc", "baseline (λ=0)")
+    return train_dann(mc, data, config, lambda_max=0.0, **kwargs)
+
+
+# ------------------------------------------------------------------------------- evaluation
+def lambda_sweep(
+    mc_train: Tracks,
+    data_train: Tracks,
+    mc_test: Tracks,
+    data_test: Tracks,
+    values: Sequence[float],
+    config: DANNConfig | None = None,
+    *,
+    trained: Mapping[float, DANNClassifier] | None = None,
+    progress: bool = True,
+    **kwargs,
+) -> pd.DataFrame:
+    """Train one DANN per ``lambda_max`` (same seed and settings otherwise) and evaluate each
+    (:func:`evaluate`; ``train_s``: summed epoch times); ``trained`` reuses models already
+    trained with the same settings."""
+    rows = []
+    for lam in values:
+        model = (trained or {}).get(float(lam))
+        if model is None:
+            model = train_dann(
+                mc_train, data_train, config, lambda_max=float(lam), progress=progress, **kwargs
+            )
+        rows.append(
+            {
+                "lambda_max": float(lam),
+                **evaluate(model, mc_test, data_test),
+                "train_s": float(model.history["seconds"].sum()) if len(model.history) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "FEATURES",
+    "SPECIES",
+    "DANNClassifier",
+    "DANNConfig",
+    "DANNNet",
+    "InputError",
+    "Tracks",
+    "build_inputs",
+    "domain_probe_accuracy",
+    "embedding_2d",
+    "evaluate",
+    "grad_reverse",
+    "lambda_at",
+    "lambda_sweep",
+    "read_tracks",
+    "resolve_device",
+    "scores_vs_p",
+    "seed_table",
+    "species_scores",
+    "train_baseline",
+    "train_dann",
+]
