@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ from ..errors import (
     O2mlError,
     OutputExistsError,
 )
-from .bdt import _storage_url, len_trials
+from .bdt import open_study
 
 __all__ = [
     "OPTUNA_SPACE",
@@ -389,7 +388,6 @@ def optimize(
     background (maximised); without it, minus the validation loss (an unsupervised proxy, which
     favours wide bottlenecks). Returns the study; ``best_config(study)`` gives the config.
     """
-    import optuna
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng(seed)
@@ -414,16 +412,7 @@ def optimize(
         s, b = model.score(signal), model.score(hold)
         return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        storage=_storage_url(storage),
-        study_name=study_name,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(
-            seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
-        ),
-        load_if_exists=True,
-    )
+    study = open_study(storage, study_name, seed)
     study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
     return study
 

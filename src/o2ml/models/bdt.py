@@ -190,7 +190,6 @@ def optimize(
     ``n_trials`` trials. ``sample_per_class`` optimises on a random subset of the training set
     (at most that many candidates per class): faster, and the best parameters carry over.
     """
-    import optuna
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
@@ -223,21 +222,30 @@ def optimize(
             np.mean(cross_val_score(model, x_train[columns], y_train, cv=folds, scoring=scoring))
         )
 
+    study = open_study(storage, study_name, seed)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    handler.set_model_params({**fixed, **study.best_params})
+    return study
+
+
+def open_study(storage: str | os.PathLike | None, study_name: str, seed: int):
+    """Create or resume a maximising Optuna study in ``storage`` (None: in memory).
+
+    The sampler's seed depends on the study and on its trials so far: studies of different pT
+    bins explore differently, and a resumed study does not replay the trials it already has.
+    """
+    import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
+    return optuna.create_study(
         storage=_storage_url(storage),
         study_name=study_name,
         direction="maximize",
-        # a seed per study and per resumption: studies of different pT bins explore differently,
-        # and a resumed study does not replay the trials it already has
         sampler=optuna.samplers.TPESampler(
             seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
         ),
         load_if_exists=True,
     )
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
-    handler.set_model_params({**fixed, **study.best_params})
-    return study
 
 
 def len_trials(storage: str | os.PathLike | None, study_name: str) -> int:
