@@ -21,16 +21,28 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_writes_ds_files_and_manifest(tmp_path):
-    out = cli("ds", "--out", str(tmp_path), "--seed", "5", "--n-data", "20000", "--n-mc", "4000", "-q")
+    out = cli(
+        "ds", "--out", str(tmp_path), "--seed", "5", "--n-data", "20000", "--n-mc", "4000", "-q"
+    )
     assert out.returncode == 0, out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ds_data.root", "ds_expected_signal.json", "ds_mc.root", "manifest.json",
+        "ds_data.root",
+        "ds_expected_signal.json",
+        "ds_mc.root",
+        "manifest.json",
     ]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     entry = manifest["samples"]["ds"]
-    assert (entry["seed"], entry["n_data"], entry["n_mc"], entry["with_truth"]) == (5, 20000, 4000, False)
+    assert (entry["seed"], entry["n_data"], entry["n_mc"], entry["with_truth"]) == (
+        5,
+        20000,
+        4000,
+        False,
+    )
     for name in ("ds_data.root", "ds_mc.root"):
-        assert entry["files"][name]["sha256"] == io.content_checksum(tmp_path / name, HF_CAND_DS_LITES)
+        assert entry["files"][name]["sha256"] == io.content_checksum(
+            tmp_path / name, HF_CAND_DS_LITES
+        )
     data = io.read_table(tmp_path / "ds_data.root", HF_CAND_DS_LITES)
     mc = io.read_table(tmp_path / "ds_mc.root", HF_CAND_DS_LITES)
     assert list(data.columns) == HF_CAND_DS_LITES.column_names("data")
@@ -38,24 +50,38 @@ def test_cli_writes_ds_files_and_manifest(tmp_path):
     assert len(data) == 20000 and len(mc) == 4000
     expected = json.loads((tmp_path / "ds_expected_signal.json").read_text())
     assert expected["table"] == "HfCandDsLites" and expected["n_data"] == 20000
-    info = subprocess.run([sys.executable, "-m", "o2ml.cli", "info", str(tmp_path / "ds_data.root")],
-                          capture_output=True, text=True)
+    info = subprocess.run(
+        [sys.executable, "-m", "o2ml.cli", "info", str(tmp_path / "ds_data.root")],
+        capture_output=True,
+        text=True,
+    )
     assert "O2hfcanddslite (table HfCandDsLites): 20000 entries in 4 DF_ folders" in info.stdout
 
 
 def test_refuses_to_overwrite_and_keeps_files(tmp_path):
-    assert cli("ds", "--out", str(tmp_path), "--n-data", "5000", "--n-mc", "1000", "-q").returncode == 0
+    assert (
+        cli("ds", "--out", str(tmp_path), "--n-data", "5000", "--n-mc", "1000", "-q").returncode
+        == 0
+    )
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     again = cli("ds", "--out", str(tmp_path), "--n-data", "5000", "--n-mc", "1000", "-q")
-    assert again.returncode == 2 and "already there" in again.stderr and "Traceback" not in again.stderr
+    assert (
+        again.returncode == 2
+        and "already there" in again.stderr
+        and "Traceback" not in again.stderr
+    )
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
 
 
 def test_same_seed_same_content_other_seed_differs(tmp_path):
-    runs = [generate("all", tmp_path / name, seed=seed, **SMALL) for name, seed in
-            [("a", 1), ("b", 1), ("c", 2)]]
-    checksums = [{s: {f: v["sha256"] for f, v in e["files"].items()} for s, e in r["samples"].items()}
-                 for r in runs]
+    runs = [
+        generate("all", tmp_path / name, seed=seed, **SMALL)
+        for name, seed in [("a", 1), ("b", 1), ("c", 2)]
+    ]
+    checksums = [
+        {s: {f: v["sha256"] for f, v in e["files"].items()} for s, e in r["samples"].items()}
+        for r in runs
+    ]
     assert checksums[0] == checksums[1]
     for sample in ("ds", "lc", "pid"):
         for name, digest in checksums[0][sample].items():
@@ -83,3 +109,9 @@ def test_truth_columns_only_on_request_and_only_in_data(tmp_path):
 def test_cli_usage_errors(tmp_path, bad):
     out = cli(*bad) if bad == ["nope"] else cli("ds")  # unknown sample / missing --out
     assert out.returncode == 2 and "usage:" in out.stderr
+
+
+def test_cli_bad_sizes_are_one_readable_line(tmp_path):
+    out = cli("ds", "--out", str(tmp_path), "--n-data", "-5", "-q")
+    assert out.returncode == 2 and "n_data must be a positive number, got -5" in out.stderr
+    assert "Traceback" not in out.stderr and not any(tmp_path.iterdir())

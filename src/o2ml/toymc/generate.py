@@ -50,6 +50,11 @@ def generate(
     generator version, seed, sizes and a content checksum of every table written.
     """
     samples = list(SAMPLES) if sample == "all" else [sample]
+    for s in samples:
+        sample_files(s)  # unknown sample -> a clear error
+    for name, value in (("n_data", n_data), ("n_mc", n_mc), ("folders", folders)):
+        if value is not None and value < 1:
+            raise O2mlError(f"generate: {name} must be a positive number, got {value}.")
     out = Path(out)
     fast = fast_mode() if fast is None else fast
     targets = [out / name for s in samples for name in sample_files(s)]
