@@ -39,6 +39,7 @@ from ..errors import (
     O2mlError,
     OutputExistsError,
 )
+from ._storage import save_with_sidecar
 from .bdt import open_study
 
 __all__ = [
@@ -201,19 +202,16 @@ class AutoencoderModel:
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """``path`` (``.pt``, the state_dict) and ``<path>.json`` (the sidecar)."""
-        path = Path(path)
-        if path.suffix != ".pt":
-            raise O2mlError(
-                f"{path}: an autoencoder is saved as a state_dict; use a .pt extension."
-            )
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if p.exists() and not overwrite:
-                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, path)
-        meta_path.write_text(json.dumps(self.metadata(), indent=2) + "\n")
-        return path
+        state = {k: v.cpu() for k, v in self.net.state_dict().items()}
+        return save_with_sidecar(
+            path,
+            ".pt",
+            self.metadata(),
+            lambda p: torch.save(state, p),
+            overwrite,
+            meta_suffix=".json",
+            what="a PyTorch model (state_dict)",
+        )
 
     def to_onnx(self, path: str | os.PathLike, *, pt_bin=None, overwrite: bool = False):
         """Export to ONNX: input ``input`` [batch, n_features] raw features, output ``mse`` [batch].

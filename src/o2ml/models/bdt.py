@@ -24,7 +24,7 @@ from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__
 from ..errors import EmptySelectionError
-from ._xgb_io import load_xgboost, save_xgboost
+from ._storage import load_xgboost, save_xgboost
 
 
 class CharmClass(IntEnum):

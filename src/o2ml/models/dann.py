@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import InputFileNotFoundError, O2mlError
 from ._dann_data import (
     FEATURES,
     SPECIES,
@@ -64,6 +64,7 @@ from ._dann_net import (
     lr_factor,
     resolve_device,
 )
+from ._storage import save_with_sidecar
 
 
 # ------------------------------------------------------------------------------- the model
@@ -132,17 +133,16 @@ class DANNClassifier:
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """``state_dict`` at ``path`` (``.pt``) plus ``<path stem>.json`` (architecture, features,
         standardisation, class labels, lambda schedule, seed, version). Returns ``path``."""
-        path = Path(path)
-        if path.suffix != ".pt":
-            raise O2mlError(f"{path}: the state_dict is saved as .pt; use a .pt extension.")
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if p.exists() and not overwrite:
-                raise OutputExistsError(f"{p}: the file exists; pass overwrite=True to replace it.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}, path)
-        meta_path.write_text(json.dumps(self.metadata(), indent=2) + "\n")
-        return path
+        state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+        return save_with_sidecar(
+            path,
+            ".pt",
+            self.metadata(),
+            lambda p: torch.save(state, p),
+            overwrite,
+            meta_suffix=".json",
+            what="a PyTorch model (state_dict)",
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> DANNClassifier:

@@ -34,7 +34,7 @@ from ..errors import EmptySelectionError, O2mlError
 from ..io import check_finite
 from ..physics import its
 from ..physics.constants import mass
-from ._xgb_io import load_xgboost, save_xgboost
+from ._storage import load_xgboost, save_xgboost
 from .pid_tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
