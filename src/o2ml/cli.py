@@ -58,6 +58,50 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from .inference import apply_files
+
+    columns = [c for c in args.columns.split(",") if c] if args.columns is not None else None
+    report = apply_files(
+        args.model,
+        args.input,
+        args.out,
+        table=args.table,
+        backend=args.backend,
+        fmt=args.format,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        threads=args.threads,
+        pt_column=args.pt_column,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+        **({} if columns is None else {"columns": columns}),
+    )
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .inference.bench import bench_model, format_report
+    from .inference.model import BinnedModel
+    from .io import read_table
+
+    model = BinnedModel.load(args.model)
+    if args.input is None:
+        from .toymc.generate import ensure_sample
+
+        args.input = [ensure_sample("ds").data]
+    candidates = read_table(args.input, args.table, columns=[*model.features, args.pt_column])
+    if not 0 <= args.bin < len(model.onnx_paths):
+        raise O2mlError(f"--bin {args.bin}: the model has pT bins 0..{len(model.onnx_paths) - 1}.")
+    print(f"measuring {', '.join(args.backends)} ...", file=sys.stderr)
+    table, info = bench_model(
+        model, candidates, args.bin, args.backends, args.n, args.threads, args.pt_column
+    )
+    print(format_report(table, info))
+    return 0
+
+
 def _not_yet(name: str):
     def run(args: argparse.Namespace) -> int:
         print(f"o2ml {name}: not available yet in o2ml {__version__}.", file=sys.stderr)
@@ -94,16 +138,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_generate)
 
+    _add_apply(sub)
+    _add_bench(sub)
     for name, text in [
         ("train", "train the models of an analysis"),
         ("scan", "scan score thresholds: efficiency, expected significance, plateau"),
         ("export", "export models to ONNX and the O2Physics MlResponse configuration"),
-        ("apply", "apply trained models to many files"),
-        ("bench", "measure inference backends"),
     ]:
         p = sub.add_parser(name, help=f"{text} (coming)")
         p.set_defaults(func=_not_yet(name))
     return parser
+
+
+def _add_apply(sub) -> None:
+    from .inference.backends import BACKENDS
+
+    p = sub.add_parser(
+        "apply",
+        help="score many files with per-pT-bin models (dask); one output per input",
+        description="Score every candidate of every input file with the model of its pT bin and "
+        "write the scores plus the chosen columns, one output per input. Outputs already "
+        "complete are skipped, so an interrupted run is resumed by running it again. Exit code "
+        "1 if any file failed (each is listed).",
+    )
+    p.add_argument("--model", required=True, help="model directory (or its MlResponse JSON)")
+    p.add_argument("--input", required=True, nargs="+", help="input files or glob patterns")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", *BACKENDS],
+        help="auto: XGBoost if its JSON models are there (fastest in bulk here), else onnxruntime",
+    )
+    p.add_argument("--format", default="parquet", choices=["parquet", "root"])
+    p.add_argument("--table", default="HfCandDsLites", help="input table (default HfCandDsLites)")
+    p.add_argument(
+        "--columns",
+        default=None,
+        help="comma-separated input columns to copy next to the scores (default fM,fPt)",
+    )
+    p.add_argument("--pt-column", default="fPt", help="column that selects the pT-bin model")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="dask scheduler address to join (tcp://host:8786), or 'synchronous' (no dask); "
+        "default: a local cluster on 127.0.0.1",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="local cluster workers (default: cores)"
+    )
+    p.add_argument("--threads", type=int, default=1, help="threads per worker's model (default 1)")
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that are not current")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_apply)
+
+
+def _add_bench(sub) -> None:
+    from .inference.backends import BACKENDS
+
+    p = sub.add_parser("bench", help="measure inference backends on your model")
+    what = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    q = what.add_parser(
+        "inference",
+        help="latency at batch 1, throughput at batch 1k and in bulk, memory, score differences",
+    )
+    q.add_argument("--model", required=True, help="model directory (or its MlResponse JSON)")
+    q.add_argument(
+        "--input", nargs="+", default=None, help="candidates (default: o2ml's synthetic Ds sample)"
+    )
+    q.add_argument("--table", default="HfCandDsLites")
+    q.add_argument("--pt-column", default="fPt")
+    q.add_argument("--bin", type=int, default=0, help="which pT bin's model (default 0)")
+    q.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
+    q.add_argument("-n", type=int, default=100_000, help="candidates for bulk (default 100000)")
+    q.add_argument("--threads", type=int, default=1)
+    q.set_defaults(func=_cmd_bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -39,6 +40,9 @@ PathLike = str | os.PathLike
 Paths = PathLike | Sequence[PathLike]
 
 PARQUET_TABLE_KEY = b"o2ml.table"
+#: where :func:`write_table` keeps its ``metadata``: a parquet schema key / a ROOT TObjString
+PARQUET_METADATA_KEY = b"o2ml.metadata"
+ROOT_METADATA_KEY = "o2ml_metadata"
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -370,12 +374,14 @@ def write_table(
     table: str | Table,
     folders: int = 1,
     overwrite: bool = False,
+    metadata: dict | None = None,
 ) -> Path:
     """Write ``df`` as ``table`` to a ROOT file (``DF_1 .. DF_<folders>``) or a parquet file.
 
     The format follows the extension (``.root`` or ``.parquet``). The file is written under a
     temporary name and renamed when complete, so an interrupted write never leaves a partial file,
-    and an existing file is only replaced with ``overwrite=True``.
+    and an existing file is only replaced with ``overwrite=True``. ``metadata`` (JSON-able) is
+    stored in the file and read back by :func:`file_metadata`.
     """
     declared, tree, _ = _resolve(table)
     path = Path(path)
@@ -394,10 +400,11 @@ def write_table(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        text = None if metadata is None else json.dumps(metadata, sort_keys=True)
         if suffix == ".root":
-            _write_root(arrays, Path(tmp), tree, folders)
+            _write_root(arrays, Path(tmp), tree, folders, text)
         else:
-            _write_parquet(arrays, Path(tmp), declared.name if declared else tree)
+            _write_parquet(arrays, Path(tmp), declared.name if declared else tree, text)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -405,7 +412,9 @@ def write_table(
     return path
 
 
-def _write_root(arrays: dict[str, np.ndarray], path: Path, tree: str, folders: int) -> None:
+def _write_root(
+    arrays: dict[str, np.ndarray], path: Path, tree: str, folders: int, metadata: str | None
+) -> None:
     import uproot
 
     n = len(next(iter(arrays.values()))) if arrays else 0
@@ -417,15 +426,43 @@ def _write_root(arrays: dict[str, np.ndarray], path: Path, tree: str, folders: i
             # mktree: a TTree, as O2 writes (plain assignment would write an RNTuple)
             t = f.mktree(f"DF_{i + 1}/{tree}", {c: a.dtype for c, a in arrays.items()})
             t.extend({c: a[lo:hi] for c, a in arrays.items()})
+        if metadata is not None:
+            f[ROOT_METADATA_KEY] = metadata  # a str is written as a TObjString
 
 
-def _write_parquet(arrays: dict[str, np.ndarray], path: Path, name: str) -> None:
+def _write_parquet(
+    arrays: dict[str, np.ndarray], path: Path, name: str, metadata: str | None
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     tab = pa.table(arrays)
-    tab = tab.replace_schema_metadata({PARQUET_TABLE_KEY: name.encode()})
+    meta = {PARQUET_TABLE_KEY: name.encode()}
+    if metadata is not None:
+        meta[PARQUET_METADATA_KEY] = metadata.encode()
+    tab = tab.replace_schema_metadata(meta)
     pq.write_table(tab, path)
+
+
+def file_metadata(path: PathLike) -> dict | None:
+    """The ``metadata`` :func:`write_table` stored in a file (None if it has none).
+
+    Reads only the parquet footer or one ROOT key, not the data.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"{path}: no such file.")
+    if _format(path) == "parquet":
+        text = (_parquet_file(path).schema_arrow.metadata or {}).get(PARQUET_METADATA_KEY)
+    else:
+        with _open_root(path) as f:
+            text = f[ROOT_METADATA_KEY] if ROOT_METADATA_KEY in f else None
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text.decode() if isinstance(text, bytes) else text))
+    except json.JSONDecodeError as err:
+        raise BadFileError(f"{path}: its o2ml metadata is not valid JSON ({err}).") from None
 
 
 def table_checksum(df: pd.DataFrame) -> str:

@@ -143,6 +143,15 @@ class MlResponseConfig:
             ) from None
 
 
+def find_bin(edges: Sequence[float], pt: np.ndarray) -> np.ndarray:
+    """pT-bin index per candidate, -1 outside ``[edges[0], edges[-1])`` (``MlResponse::findBin``)."""
+    edges = np.asarray(edges, dtype=float)
+    pt = np.asarray(pt, dtype=float)
+    idx = np.searchsorted(edges, pt, side="right") - 1
+    idx[(pt < edges[0]) | (pt >= edges[-1]) | np.isnan(pt)] = -1
+    return idx
+
+
 class MlResponse:
     """Python twin of ``o2::analysis::MlResponse``: same bins, same cuts, same ONNX models.
 
@@ -170,11 +179,7 @@ class MlResponse:
 
     def find_bin(self, pt: np.ndarray) -> np.ndarray:
         """Model index per candidate, -1 outside the bins (``MlResponse::findBin``)."""
-        edges = np.asarray(self.config.bins_pt)
-        pt = np.asarray(pt, dtype=float)
-        idx = np.searchsorted(edges, pt, side="right") - 1
-        idx[(pt < edges[0]) | (pt >= edges[-1])] = -1
-        return idx
+        return find_bin(self.config.bins_pt, pt)
 
     def _matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(features, pd.DataFrame):

@@ -1,0 +1,249 @@
+"""One interface over the ways to run a gradient-boosted tree model on the CPU.
+
+Every backend turns a float32 matrix ``[n, n_features]`` into class probabilities
+``[n, n_classes]`` (two columns also for binary models, as the ONNX export writes them):
+
+- ``xgboost``: the model itself (XGBoost JSON), ``Booster.inplace_predict``;
+- ``onnxruntime``: the onnxmltools export (``TreeEnsembleClassifier``), what O2Physics runs;
+- ``hummingbird-torch`` / ``hummingbird-torchscript``: hummingbird's tensor compilation of the trees,
+  run by PyTorch (eager or TorchScript);
+- ``hummingbird-onnx``: the same tensor program exported to ONNX (through PyTorch's TorchScript-based
+  exporter: the new dynamo exporter needs ``onnxscript``) and run by onnxruntime.
+
+``Scorer.single()`` returns the cheapest way to score one candidate at a time (for onnxruntime an
+I/O binding on preallocated buffers, as a C++ caller such as O2Physics binds its tensors).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from unittest import mock
+
+import numpy as np
+
+from ..errors import O2mlError
+
+#: backend names, in the order the benchmark table shows them
+BACKENDS = (
+    "xgboost",
+    "onnxruntime",
+    "hummingbird-torch",
+    "hummingbird-torchscript",
+    "hummingbird-onnx",
+)
+#: rows per call in bulk scoring: hummingbird's dense tensors grow with the batch (memory-bound
+#: beyond ~10k rows); the tree walkers take the whole matrix at once
+HUMMINGBIRD_CHUNK = 8192
+
+
+class UnknownBackendError(O2mlError):
+    """A backend name o2ml does not know."""
+
+
+def check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise UnknownBackendError(f"Unknown backend {name!r}; choose one of {', '.join(BACKENDS)}.")
+    return name
+
+
+class Scorer:
+    """A loaded model on one backend: ``predict(X) -> [n, n_classes]`` float32 probabilities."""
+
+    name: str = ""
+    chunk: int | None = None
+
+    def __init__(self, n_features: int, n_classes: int) -> None:
+        self.n_features = n_features
+        self.n_classes = n_classes
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities of every row of ``X`` (bulk: chunked where the backend needs it)."""
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise O2mlError(
+                f"{self.name}: expected candidates x {self.n_features} features, got shape {X.shape}."
+            )
+        if self.chunk is None or len(X) <= self.chunk:
+            return self._predict(X)
+        out = np.empty((len(X), self.n_classes), dtype=np.float32)
+        for lo in range(0, len(X), self.chunk):
+            out[lo : lo + self.chunk] = self._predict(X[lo : lo + self.chunk])
+        return out
+
+    def single(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A function scoring one candidate ``[n_features]`` -> ``[n_classes]``."""
+        return lambda x: self._predict(x.reshape(1, -1))[0]
+
+
+def _two_columns(p: np.ndarray) -> np.ndarray:
+    """Binary models give P(class 1) only; the ONNX export gives both columns."""
+    p = np.asarray(p, dtype=np.float32)
+    return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+
+class XGBoostScorer(Scorer):
+    name = "xgboost"
+
+    def __init__(self, model, threads: int = 1) -> None:
+        booster = model.get_booster().copy()
+        booster.feature_names = None  # o2ml checks the feature order itself; arrays carry no names
+        booster.set_param({"nthread": threads})
+        self.booster = booster
+        super().__init__(booster.num_features(), max(2, int(getattr(model, "n_classes_", 2))))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return _two_columns(self.booster.inplace_predict(X))
+
+
+class OnnxScorer(Scorer):
+    name = "onnxruntime"
+
+    def __init__(self, model: str | os.PathLike | bytes, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        source = model if isinstance(model, bytes) else os.fspath(model)
+        self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        # the last output holds the probabilities (O2Physics reads the last one too)
+        shape = self.session.get_outputs()[-1].shape
+        n_classes = shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+        if n_classes is None:
+            n_classes = self._run(np.zeros((1, inp.shape[1]), np.float32)).shape[1]
+        super().__init__(inp.shape[1], n_classes)
+
+    def _run(self, X: np.ndarray) -> np.ndarray:
+        return self.session.run(self.outputs[-1:], {self.input_name: X})[0]
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return _two_columns(self._run(X))
+
+    def single(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Score through an I/O binding on preallocated buffers: no allocation per call."""
+        import onnxruntime as ort
+
+        x_buf = np.zeros((1, self.n_features), np.float32)
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x_buf))
+        out = self.session.get_outputs()
+        keep = []  # output buffers must outlive the binding
+        for o in out:
+            dtype = np.int64 if "int64" in o.type else np.float32
+            shape = [1] + [d if isinstance(d, int) else 1 for d in o.shape[1:]]
+            buf = np.zeros(shape, dtype)
+            keep.append(buf)
+            binding.bind_output(o.name, "cpu", 0, dtype, shape, buf.ctypes.data)
+        probabilities = keep[-1].reshape(-1)
+        run = self.session.run_with_iobinding
+
+        def score(x: np.ndarray) -> np.ndarray:
+            x_buf[0] = x
+            run(binding)
+            return probabilities
+
+        score._buffers = (x_buf, keep, binding)  # keep the bound memory alive
+        return score
+
+
+class HummingbirdScorer(Scorer):
+    """hummingbird's tensor compilation of an XGBoost model (torch, TorchScript or ONNX)."""
+
+    chunk = HUMMINGBIRD_CHUNK
+
+    def __init__(self, model, kind: str, threads: int = 1) -> None:
+        import torch
+
+        torch.set_num_threads(threads)  # per process, as intra_op threads in onnxruntime
+        self.name = f"hummingbird-{kind}"
+        clf = _anonymous(model)
+        n_features = clf.get_booster().num_features()
+        example = np.zeros((2, n_features), np.float32)
+        self.container = _hb_convert(clf, {"torchscript": "torch.jit"}.get(kind, kind), example)
+        super().__init__(n_features, max(2, int(getattr(model, "n_classes_", 2))))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return _two_columns(self.container.predict_proba(X))
+
+
+def _anonymous(model):
+    """A copy of an XGBoost classifier without feature names (converters want f0, f1, ...)."""
+    import copy
+
+    clf = copy.deepcopy(model)
+    clf.get_booster().feature_names = None
+    return clf
+
+
+def _hb_convert(model, backend: str, example: np.ndarray):
+    import hummingbird.ml as hb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # hummingbird's deprecation chatter about torch APIs
+        return hb.convert(model, backend, example)
+
+
+def hummingbird_onnx(model) -> bytes:
+    """The hummingbird tensor program of an XGBoost model as ONNX bytes.
+
+    PyTorch 2.13's default (dynamo) exporter needs ``onnxscript``, which hummingbird 0.4.12 does
+    not know about; its TorchScript-based exporter works, so it is selected here. hummingbird also
+    writes the file into the working directory: it is pointed at a temporary one.
+    """
+    import torch
+    from hummingbird.ml import constants
+
+    clf = _anonymous(model)
+    example = np.zeros((2, clf.get_booster().num_features()), np.float32)
+    legacy = functools.partial(torch.onnx.export, dynamo=False)
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(torch.onnx, "export", legacy):
+        import hummingbird.ml as hb
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            container = hb.convert(
+                clf,
+                "onnx",
+                example,
+                extra_config={constants.ONNX_OUTPUT_MODEL_NAME: os.path.join(tmp, "hummingbird")},
+            )
+    onx = container.model
+    onx.graph.name = "hummingbird"
+    return onx.SerializeToString()
+
+
+def make_scorer(
+    backend: str,
+    *,
+    xgb_model=None,
+    onnx_path: str | os.PathLike | None = None,
+    threads: int = 1,
+) -> Scorer:
+    """A :class:`Scorer` of ``backend`` from an XGBoost classifier and/or an ONNX file.
+
+    ``onnxruntime`` needs the ONNX file; every other backend needs the XGBoost model.
+    """
+    check_backend(backend)
+    if backend == "onnxruntime":
+        if onnx_path is None:
+            raise O2mlError("The onnxruntime backend needs the model's ONNX file.")
+        return OnnxScorer(onnx_path, threads)
+    if xgb_model is None:
+        raise O2mlError(f"The {backend} backend needs the XGBoost model (JSON).")
+    if backend == "xgboost":
+        return XGBoostScorer(xgb_model, threads)
+    if backend == "hummingbird-onnx":
+        scorer = OnnxScorer(hummingbird_onnx(xgb_model), threads)
+        scorer.name = backend
+        return scorer
+    return HummingbirdScorer(xgb_model, backend.removeprefix("hummingbird-"), threads)

@@ -1,0 +1,153 @@
+"""A model directory: one model per pT bin, as O2Physics ``MlResponse`` applies them.
+
+The directory is what notebook 01 (and :func:`o2ml.export.model_dir.write_model_dir`) writes: the
+``MlResponse`` configuration JSON (``binsPtMl``, ``namesInputFeatures``, ``onnxFileNames``), one
+ONNX file per pT bin and, next to each, the XGBoost JSON model of the same name (``.json`` +
+``.meta.json``) that the ``xgboost`` and hummingbird backends need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError
+from ..export import onnx as onnx_export
+from ..export.o2physics import MlResponseConfig, find_bin
+from .backends import Scorer, check_backend, make_scorer
+
+
+def score_column(label: str) -> str:
+    """Output column of a class score: ``score_bkg``, ``score_prompt``, ``score_nonprompt``..."""
+    return "score_bkg" if label == "background" else f"score_{label}"
+
+
+def _find_config(directory: Path) -> Path:
+    found = []
+    for path in sorted(directory.glob("*.json")):
+        if path.name.endswith(".meta.json"):
+            continue
+        try:
+            doc = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(doc, dict) and any(
+            isinstance(v, dict) and "binsPtMl" in v for v in doc.values()
+        ):
+            found.append(path)
+    if len(found) != 1:
+        what = f"{len(found)}: {[p.name for p in found]}" if found else "none"
+        raise O2mlError(
+            f"{directory}: expected one MlResponse configuration JSON (with binsPtMl), found "
+            f"{what}; pass the configuration file itself."
+        )
+    return found[0]
+
+
+@dataclass
+class BinnedModel:
+    """The per-pT-bin models of an MlResponse configuration, on disk."""
+
+    config_path: Path
+    config: MlResponseConfig
+    onnx_paths: list[Path]
+    class_labels: list[str]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, task: str | None = None) -> BinnedModel:
+        """Read a model directory (or its configuration JSON) and check its files agree."""
+        path = Path(path)
+        if not path.exists():
+            raise InputFileNotFoundError(f"{path}: no such model directory or configuration.")
+        config_path = _find_config(path) if path.is_dir() else path
+        config = MlResponseConfig.from_json(config_path, task)
+        onnx_paths = [config_path.parent / name for name in config.onnx_files]
+        labels = None
+        for p in onnx_paths:
+            meta = onnx_export.read_metadata(p)
+            stored = meta.get(onnx_export.META_FEATURES)
+            if stored is not None and list(stored) != config.features:
+                raise onnx_export.FeatureOrderError(
+                    f"{p}: the model was trained with features {stored}, but "
+                    f"{config_path.name} names {config.features}."
+                )
+            labels = labels or meta.get(onnx_export.META_CLASSES)
+        labels = list(config.class_labels or labels or range(config.n_classes))
+        return cls(config_path, config, onnx_paths, [str(x) for x in labels])
+
+    @property
+    def features(self) -> list[str]:
+        return self.config.features
+
+    @property
+    def score_columns(self) -> list[str]:
+        return [score_column(label) for label in self.class_labels]
+
+    def xgboost_path(self, index: int) -> Path:
+        return self.onnx_paths[index].with_suffix(".json")
+
+    def fingerprint(self, backend: str) -> str:
+        """SHA-256 of the configuration and of the model files ``backend`` reads."""
+        h = hashlib.sha256(self.config_path.read_bytes())
+        for i, p in enumerate(self.onnx_paths):
+            files = [p] if backend == "onnxruntime" else [self.xgboost_path(i)]
+            for f in files:
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+        return h.hexdigest()
+
+    def resolve_backend(self, backend: str) -> str:
+        """``auto``: XGBoost when its JSON models are there (fastest in bulk here), else onnxruntime."""
+        if backend == "auto":
+            has_json = all(self.xgboost_path(i).exists() for i in range(len(self.onnx_paths)))
+            return "xgboost" if has_json else "onnxruntime"
+        return check_backend(backend)
+
+    def scorers(self, backend: str, threads: int = 1) -> list[Scorer]:
+        """One loaded :class:`Scorer` per pT bin."""
+        from ..models.bdt import load_model
+
+        backend = self.resolve_backend(backend)
+        out = []
+        for i, onnx_path in enumerate(self.onnx_paths):
+            if backend == "onnxruntime":
+                out.append(make_scorer(backend, onnx_path=onnx_path, threads=threads))
+                continue
+            json_path = self.xgboost_path(i)
+            if not json_path.exists():
+                raise InputFileNotFoundError(
+                    f"{json_path}: the {backend} backend needs the XGBoost JSON model next to "
+                    f"{onnx_path.name}; this directory has only ONNX files (use onnxruntime)."
+                )
+            clf, meta = load_model(json_path)
+            if list(meta.get("features", self.features)) != self.features:
+                raise onnx_export.FeatureOrderError(
+                    f"{json_path}: trained with features {meta['features']}, but "
+                    f"{self.config_path.name} names {self.features}."
+                )
+            out.append(make_scorer(backend, xgb_model=clf, threads=threads))
+        return out
+
+    def score(
+        self, df: pd.DataFrame, scorers: list[Scorer], pt_column: str = "fPt"
+    ) -> pd.DataFrame:
+        """Scores of every candidate from its pT bin's model (NaN outside ``binsPtMl``)."""
+        missing = [c for c in [*self.features, pt_column] if c not in df.columns]
+        if missing:
+            raise ColumnNotFoundError(
+                f"Candidates lack {missing}, needed by the model in {self.config_path.parent}."
+            )
+        X = df[self.features].to_numpy(dtype=np.float32)
+        bins = find_bin(self.config.bins_pt, df[pt_column].to_numpy())
+        out = np.full((len(df), self.config.n_classes), np.nan, dtype=np.float32)
+        for i, scorer in enumerate(scorers):
+            rows = np.flatnonzero(bins == i)
+            if len(rows):
+                out[rows] = scorer.predict(X[rows])[:, : self.config.n_classes]
+        return pd.DataFrame(out, columns=self.score_columns, index=df.index)

@@ -1,0 +1,323 @@
+"""o2ml.inference: backends that agree, ``o2ml apply`` over files (restartable, never destructive)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from o2ml import cli
+from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError
+from o2ml.export.model_dir import write_model_dir
+from o2ml.inference import BACKENDS, OUTPUT_TABLE, BinnedModel, apply_files, check_output
+from o2ml.inference.backends import UnknownBackendError
+from o2ml.io import file_metadata, read_table, write_table
+from o2ml.models import bdt
+from o2ml.toymc.charm import generate_ds
+
+pytestmark = pytest.mark.xdist_group("inference")
+
+EDGES = [1, 2, 24]  # GeV/c: every synthetic candidate falls in a bin
+TABLE = "HfCandDsLites"
+
+
+def train_model_dir(out: Path, sample, n_estimators: int, max_depth: int) -> Path:
+    models = {}
+    for b in bdt.pt_bins(EDGES):
+        handlers = bdt.class_handlers(sample.data, sample.mc, b)
+        train_test = bdt.balanced_train_test(handlers, seed=1, max_per_class=2000)
+        params = {"n_estimators": n_estimators, "max_depth": max_depth}
+        models[b] = bdt.model_handler(params=params, seed=1, n_jobs=1)
+        models[b].fit(train_test[0], train_test[1])
+    cuts = [[0.5, 0.0, 0.0]] * len(models)
+    return write_model_dir(models, bdt.TUTORIAL_FEATURES, out, cuts=cuts, seed=1).parent
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return generate_ds(400_000, 40_000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, sample) -> Path:
+    return train_model_dir(tmp_path_factory.mktemp("model"), sample, 60, 4)
+
+
+@pytest.fixture()
+def inputs(tmp_path, sample) -> Path:
+    """4 files in run sub-directories, all named AO2D.root as on the grid, 2 DF_ folders each."""
+    root = tmp_path / "in"
+    for i in range(4):
+        part = sample.data.iloc[i * 25_000 : (i + 1) * 25_000]
+        write_table(part, root / f"run{i}" / "AO2D.root", TABLE, folders=2)
+    return root
+
+
+def run(model_dir, inputs, out, **kw):
+    kw.setdefault("scheduler", "synchronous")
+    return apply_files(model_dir, str(inputs / "*" / "AO2D.root"), out, progress=False, **kw)
+
+
+def test_backends_agree_on_100k_candidates(model_dir, sample):
+    model = BinnedModel.load(model_dir)
+    df = sample.data.iloc[:100_000]
+    scores = {b: model.score(df, model.scorers(b)).to_numpy() for b in BACKENDS}
+    reference = scores["xgboost"]
+    assert np.isfinite(reference).all() and reference.shape == (100_000, 3)
+    np.testing.assert_allclose(reference.sum(axis=1), 1, atol=1e-5)
+    for name, s in scores.items():
+        assert np.abs(s - reference).max() < 1e-5, name
+    # the same as XGBoost's own predict_proba of each bin's model
+    clf, _ = bdt.load_model(model.xgboost_path(0))
+    in_bin0 = (df["fPt"] >= 1) & (df["fPt"] < 2)
+    native = clf.predict_proba(df.loc[in_bin0, bdt.TUTORIAL_FEATURES])
+    assert np.abs(reference[in_bin0.to_numpy()] - native).max() < 1e-6
+
+
+def test_scores_outside_the_bins_are_nan(model_dir, sample):
+    model = BinnedModel.load(model_dir)
+    df = sample.data.iloc[:1000].copy()
+    df.loc[df.index[:10], "fPt"] = 30.0  # above binsPtMl
+    out = model.score(df, model.scorers("onnxruntime"))
+    assert out.iloc[:10].isna().all().all() and out.iloc[10:].notna().all().all()
+    assert list(out.columns) == ["score_bkg", "score_prompt", "score_nonprompt"]
+    with pytest.raises(ColumnNotFoundError, match="fCpa"):
+        model.score(df.drop(columns="fCpa"), model.scorers("onnxruntime"))
+
+
+def test_apply_writes_one_complete_output_per_input(model_dir, inputs, tmp_path):
+    out = tmp_path / "out"
+    report = run(model_dir, inputs, out, columns=["fM", "fPt", "fCpa"])
+    assert report.ok and [r.status for r in report.results] == ["written"] * 4
+    model = BinnedModel.load(model_dir)
+    for i in range(4):
+        path = out / f"run{i}" / "AO2D.parquet"  # the inputs' layout is kept: no name clash
+        got = read_table(path, OUTPUT_TABLE)
+        src = read_table(inputs / f"run{i}" / "AO2D.root", TABLE)
+        assert list(got.columns) == ["fM", "fPt", "fCpa", *model.score_columns]
+        assert len(got) == len(src) and np.array_equal(got["fM"], src["fM"])
+        expected = model.score(src, model.scorers("xgboost"))
+        assert np.array_equal(got[model.score_columns].to_numpy(), expected.to_numpy())
+        meta = file_metadata(path)["o2ml_apply"]
+        assert meta["entries"] == len(src) and meta["backend"] == "xgboost"  # auto: JSON present
+    # run again: everything is complete, nothing is rewritten
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    again = run(model_dir, inputs, out, columns=["fM", "fPt", "fCpa"])
+    assert [r.status for r in again.results] == ["skipped"] * 4
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == mtimes
+
+
+def test_local_dask_cluster_and_root_output(model_dir, inputs, tmp_path):
+    assert run(model_dir, inputs, tmp_path / "ref", backend="onnxruntime", fmt="root").ok
+    report = run(
+        model_dir, inputs, tmp_path / "out", backend="onnxruntime", fmt="root", scheduler=None,
+        workers=2,
+    )  # fmt: skip
+    assert report.ok and report.workers == 2 and report.scheduler == "local"
+    for i in range(4):
+        a = read_table(tmp_path / "ref" / f"run{i}" / "AO2D.root", OUTPUT_TABLE)
+        b = read_table(tmp_path / "out" / f"run{i}" / "AO2D.root", OUTPUT_TABLE)
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_bad_input_is_reported_and_the_others_continue(model_dir, inputs, tmp_path, capsys):
+    bad = inputs / "run9" / "AO2D.root"
+    bad.parent.mkdir()
+    good = (inputs / "run0" / "AO2D.root").read_bytes()
+    bad.write_bytes(good[: len(good) // 2])  # truncated transfer
+    out = tmp_path / "out"
+    code = cli.main(
+        ["apply", "--model", str(model_dir), "--input", str(inputs / "*" / "AO2D.root"),
+         "--out", str(out), "--scheduler", "synchronous", "-q"]
+    )  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 1
+    assert f"FAILED {bad}" in text and "1 failed" in text and "4 written" in text
+    assert not (out / "run9" / "AO2D.parquet").exists()
+    assert all((out / f"run{i}" / "AO2D.parquet").exists() for i in range(4))
+    assert bad.read_bytes() == good[: len(good) // 2]  # the input is untouched
+
+
+def test_foreign_or_stale_outputs_are_never_replaced_silently(model_dir, inputs, tmp_path):
+    out = tmp_path / "out"
+    foreign = out / "run0" / "AO2D.parquet"
+    write_table(pd.DataFrame({"x": [1.0, 2.0]}), foreign, "Mine")
+    before = foreign.read_bytes()
+    report = run(model_dir, inputs, out)
+    assert [r.status for r in report.results] == ["failed", "written", "written", "written"]
+    assert "not written by o2ml apply" in report.results[0].error
+    assert "--overwrite" in report.results[0].error
+    assert foreign.read_bytes() == before
+
+    # the input changes after its output was written: the output is stale, not complete
+    src = inputs / "run1" / "AO2D.root"
+    write_table(read_table(src, TABLE).iloc[:100], src, TABLE, overwrite=True)
+    report = run(model_dir, inputs, out)
+    assert report.results[1].status == "failed"
+    assert "written for another input_size/input_mtime_ns" in report.results[1].error
+    report = run(model_dir, inputs, out, overwrite=True)
+    assert report.ok and [r.status for r in report.results] == [
+        "written", "written", "skipped", "skipped"
+    ]  # fmt: skip
+    assert len(read_table(out / "run1" / "AO2D.parquet", OUTPUT_TABLE)) == 100
+
+    # another backend is another request
+    report = run(model_dir, inputs, out, backend="onnxruntime")
+    assert not report.ok and "written for another model/backend" in report.results[0].error
+
+
+def test_incomplete_own_output_is_redone_and_stale_temporaries_removed(model_dir, inputs, tmp_path):
+    out = tmp_path / "out"
+    run(model_dir, inputs, out)
+    path = out / "run2" / "AO2D.parquet"
+    ok, why = check_output(path, file_metadata(path)["o2ml_apply"])
+    assert ok, why
+    meta = file_metadata(path)
+    meta["o2ml_apply"]["entries"] += 1  # a file claiming rows it does not hold
+    write_table(read_table(path, OUTPUT_TABLE), path, OUTPUT_TABLE, overwrite=True, metadata=meta)
+    leftover = path.with_name(f".{path.name}.abc123.tmp")  # as a killed worker leaves it
+    leftover.write_bytes(b"partial")
+    report = run(model_dir, inputs, out)
+    assert [r.status for r in report.results] == ["skipped", "skipped", "written", "skipped"]
+    assert check_output(path, file_metadata(path)["o2ml_apply"])[0]
+    assert not leftover.exists()
+
+
+def test_refuses_to_write_over_inputs_or_to_merge_outputs(model_dir, sample, tmp_path):
+    d = tmp_path / "in"
+    write_table(sample.data.iloc[:1000], d / "a.parquet", TABLE)
+    with pytest.raises(O2mlError, match="would replace an input"):
+        apply_files(model_dir, str(d / "*.parquet"), d, scheduler="synchronous")
+    write_table(sample.data.iloc[:1000], d / "a.root", TABLE)
+    with pytest.raises(O2mlError, match="would both be written"):
+        apply_files(model_dir, str(d / "a.*"), tmp_path / "out", scheduler="synchronous")
+    assert len(read_table(d / "a.parquet", TABLE)) == 1000
+
+
+def test_model_directory_errors(model_dir, tmp_path, capsys):
+    with pytest.raises(InputFileNotFoundError, match="no such model"):
+        BinnedModel.load(tmp_path / "nope")
+    with pytest.raises(O2mlError, match="expected one MlResponse configuration"):
+        BinnedModel.load(tmp_path)
+    only_onnx = tmp_path / "only_onnx"
+    shutil.copytree(model_dir, only_onnx, ignore=shutil.ignore_patterns("ModelHandler*.json"))
+    model = BinnedModel.load(only_onnx)
+    assert model.resolve_backend("auto") == "onnxruntime"
+    with pytest.raises(InputFileNotFoundError, match="ModelHandler_Ds_pT_1-2.json.*only ONNX"):
+        model.scorers("hummingbird-torch")
+    with pytest.raises(UnknownBackendError, match="choose one of"):
+        model.scorers("tensorflow")
+    code = cli.main(
+        ["apply", "--model", str(only_onnx), "--input", str(tmp_path / "none*.root"),
+         "--out", str(tmp_path / "o"), "--backend", "xgboost", "-q"]
+    )  # fmt: skip
+    assert code == 2 and "only ONNX" in capsys.readouterr().err
+
+
+def test_bench_inference_table(model_dir, sample, tmp_path, capsys):
+    src = tmp_path / "cands.parquet"
+    write_table(sample.data.iloc[:20_000], src, TABLE)
+    code = cli.main(
+        ["bench", "inference", "--model", str(model_dir), "--input", str(src), "-n", "5000",
+         "--backends", "xgboost", "onnxruntime", "hummingbird-torchscript"]
+    )  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0
+    for word in ("batch 1 (µs/cand)", "bulk (cand/s)", "xgboost", "hummingbird-torchscript"):
+        assert word in text
+    assert "fastest at batch 1" in text and "largest score difference" in text
+    diffs = [
+        float(line.split()[-1]) for line in text.splitlines() if line.startswith("hummingbird-")
+    ]
+    assert diffs and max(diffs) < 1e-5
+
+
+# ---------------------------------------------------------------- a worker dies in the middle
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_killed_worker_loses_and_corrupts_nothing(tmp_path, sample, artifacts):
+    """8 files, a scheduler and 2 workers on 127.0.0.1; one worker is killed mid-run; a re-run
+    completes every output, and they equal a single-process run."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    model_dir = train_model_dir(tmp_path / "model", sample, 300, 5)  # ~1 s per file and worker
+    inputs = tmp_path / "in"
+    for i in range(8):
+        part = sample.data.iloc[i * 50_000 : (i + 1) * 50_000]
+        write_table(part, inputs / f"run{i}" / "AO2D.root", TABLE, folders=2)
+    reference = run(model_dir, inputs, tmp_path / "single")
+    assert reference.ok
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(artifacts / f"dask-{os.getpid()}.log", "w")
+    common = {"stdout": log, "stderr": subprocess.STDOUT, "start_new_session": True}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+             "--port", str(port), "--no-dashboard"], **common
+        )
+    ]  # fmt: skip
+    worker_cmd = [
+        sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+        "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
+    ]  # fmt: skip
+    procs += [subprocess.Popen(worker_cmd, **common) for _ in range(2)]
+    out = tmp_path / "out"
+    apply_cmd = [
+        sys.executable, "-m", "o2ml.cli", "apply", "--model", str(model_dir), "--input",
+        str(inputs / "*" / "AO2D.root"), "--out", str(out), "--scheduler", address, "-q",
+    ]  # fmt: skip
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=120)
+        first = subprocess.Popen(
+            apply_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        _wait(lambda: any(out.rglob("AO2D.parquet")), 300, "no output appeared")
+        done_at_kill = len(list(out.rglob("AO2D.parquet")))
+        os.killpg(procs[1].pid, signal.SIGKILL)  # one worker dies mid-run
+        first_out, _ = first.communicate(timeout=600)
+        assert done_at_kill < 8, "the run ended before the worker was killed"
+        # the survivor may have finished everything (dask re-runs lost tasks) or some failed
+        assert first.returncode in (0, 1), first_out
+        second = subprocess.run(apply_cmd, capture_output=True, text=True, timeout=600)
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "0 failed" in second.stdout
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        log.close()
+    assert not list(out.rglob("*.tmp"))
+    for i in range(8):
+        path = out / f"run{i}" / "AO2D.parquet"
+        assert check_output(path, file_metadata(path)["o2ml_apply"])[0]
+        pd.testing.assert_frame_equal(
+            read_table(path, OUTPUT_TABLE),
+            read_table(tmp_path / "single" / f"run{i}" / "AO2D.parquet", OUTPUT_TABLE),
+        )
