@@ -13,7 +13,14 @@ import pytest
 from o2ml import cli
 from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError
 from o2ml.export.model_dir import write_model_dir
-from o2ml.inference import BACKENDS, OUTPUT_TABLE, BinnedModel, apply_files, check_output
+from o2ml.inference import (
+    BACKENDS,
+    OUTPUT_TABLE,
+    BinnedModel,
+    apply_files,
+    check_output,
+    make_scorer,
+)
 from o2ml.inference.backends import UnknownBackendError
 from o2ml.io import file_metadata, read_table, write_table
 from o2ml.models import bdt
@@ -76,6 +83,26 @@ def test_backends_agree_on_100k_candidates(model_dir, sample):
     in_bin0 = (df["fPt"] >= 1) & (df["fPt"] < 2)
     native = clf.predict_proba(df.loc[in_bin0, bdt.TUTORIAL_FEATURES])
     assert np.abs(reference[in_bin0.to_numpy()] - native).max() < 1e-6
+
+
+@pytest.mark.parametrize("depth", [2, 6])
+def test_every_backend_scores_one_candidate_and_any_batch(sample, depth, tmp_path):
+    """Shallow trees are where hummingbird switches strategy (its GEMM export had a fixed batch)."""
+    import xgboost as xgb
+
+    X = sample.data[bdt.TUTORIAL_FEATURES].to_numpy(np.float32)[:3000]
+    y = np.arange(len(X)) % 3
+    clf = xgb.XGBClassifier(n_estimators=20, max_depth=depth, n_jobs=1).fit(X, y)
+    onnx_path = write_model_dir(
+        {bdt.PtBin(1, 24): clf}, bdt.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
+    ).with_name("ModelHandler_Ds_pT_1-24.onnx")  # fmt: skip
+    reference = clf.predict_proba(X)
+    for name in BACKENDS:
+        scorer = make_scorer(name, xgb_model=clf, onnx_path=onnx_path)
+        one = scorer.single()
+        assert np.abs(one(X[7]) - reference[7]).max() < 1e-5, name
+        for n in (1, 2, 1000):
+            assert np.abs(scorer.predict(X[:n]) - reference[:n]).max() < 1e-5, (name, n)
 
 
 def test_scores_outside_the_bins_are_nan(model_dir, sample):

@@ -197,8 +197,11 @@ def hummingbird_onnx(model) -> bytes:
     """The hummingbird tensor program of an XGBoost model as ONNX bytes.
 
     PyTorch 2.13's default (dynamo) exporter needs ``onnxscript``, which hummingbird 0.4.12 does
-    not know about; its TorchScript-based exporter works, so it is selected here. hummingbird also
-    writes the file into the working directory: it is pointed at a temporary one.
+    not know about; its TorchScript-based exporter works, so it is selected here. hummingbird's
+    GEMM strategy (its choice for trees of depth <= 3) exports with the example's batch size baked
+    in and fails at batch 1, so the tree-traversal strategy (its choice for deeper trees) is used
+    for every depth. hummingbird also writes the file into the working directory: it is pointed
+    at a temporary one.
     """
     import torch
     from hummingbird.ml import constants
@@ -215,7 +218,10 @@ def hummingbird_onnx(model) -> bytes:
                 clf,
                 "onnx",
                 example,
-                extra_config={constants.ONNX_OUTPUT_MODEL_NAME: os.path.join(tmp, "hummingbird")},
+                extra_config={
+                    constants.ONNX_OUTPUT_MODEL_NAME: os.path.join(tmp, "hummingbird"),
+                    constants.TREE_IMPLEMENTATION: "perf_tree_trav",
+                },
             )
     onx = container.model
     onx.graph.name = "hummingbird"
