@@ -23,7 +23,7 @@ from hipe4ml.model_handler import ModelHandler
 from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__
-from ..errors import EmptySelectionError
+from ..errors import EmptySelectionError, O2mlError
 from ._storage import load_xgboost, save_xgboost
 
 
@@ -173,13 +173,14 @@ def optimize(
     n_trials: int,
     storage: str | os.PathLike | None = "optuna.db",
     study_name: str = "o2ml-bdt",
-    ranges: Mapping = OPTUNA_RANGES,
+    ranges: Mapping | None = None,
     scoring: str = "roc_auc_ovo",
     nfold: int = 3,
     seed: int = 42,
     timeout: float | None = None,
     progress: bool = False,
     sample_per_class: int | None = None,
+    cost_aware: bool = False,
 ):
     """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
 
@@ -189,21 +190,37 @@ def optimize(
     resumed and shared by many workers. Running again with the same ``study_name`` adds
     ``n_trials`` trials. ``sample_per_class`` optimises on a random subset of the training set
     (at most that many candidates per class): faster, and the best parameters carry over.
+    ``ranges`` defaults to :data:`OPTUNA_RANGES`.
+
+    ``cost_aware=True`` runs :func:`o2ml.models.cost_aware.optimize_cost_aware` instead (ranges
+    by default :data:`~o2ml.models.cost_aware.COST_RANGES`): two objectives, the ROC AUC and the
+    measured onnxruntime latency per candidate. There is no single best model then: the study is
+    returned and the handler's parameters are left as they are, for the user to pick a model on
+    the Pareto front (``cost_aware.pick``, ``cost_aware.params_of``).
     """
+    if cost_aware:
+        from .cost_aware import COST_RANGES, optimize_cost_aware
+
+        return optimize_cost_aware(
+            handler,
+            train_test,
+            n_trials,
+            storage=storage,
+            study_name=study_name,
+            ranges=COST_RANGES if ranges is None else ranges,
+            scoring=scoring,
+            nfold=nfold,
+            seed=seed,
+            timeout=timeout,
+            progress=progress,
+            sample_per_class=sample_per_class,
+        )
+    if ranges is None:
+        ranges = OPTUNA_RANGES
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    x_train, y_train = train_test[0], np.asarray(train_test[1])
-    if sample_per_class is not None:
-        rng = np.random.default_rng(seed)
-        keep = np.concatenate(
-            [
-                rng.permutation(np.flatnonzero(y_train == c))[:sample_per_class]
-                for c in np.unique(y_train)
-            ]
-        )
-        keep.sort()
-        x_train, y_train = x_train.iloc[keep], y_train[keep]
+    x_train, y_train = subsample(train_test[0], np.asarray(train_test[1]), sample_per_class, seed)
     columns = handler.get_training_columns()
     base = handler.get_original_model()
     fixed = handler.get_model_params()
@@ -228,24 +245,54 @@ def optimize(
     return study
 
 
-def open_study(storage: str | os.PathLike | None, study_name: str, seed: int):
+def subsample(
+    x: pd.DataFrame, y: np.ndarray, per_class: int | None, seed: int
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """At most ``per_class`` random candidates per class, in their original order."""
+    if per_class is None:
+        return x, y
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate(
+        [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in np.unique(y)]
+    )
+    keep.sort()
+    return x.iloc[keep], y[keep]
+
+
+def open_study(
+    storage: str | os.PathLike | None,
+    study_name: str,
+    seed: int,
+    directions: Sequence[str] | None = None,
+):
     """Create or resume a maximising Optuna study in ``storage`` (None: in memory).
 
     The sampler's seed depends on the study and on its trials so far: studies of different pT
     bins explore differently, and a resumed study does not replay the trials it already has.
+    ``directions`` (e.g. ``["maximize", "minimize"]``) makes a multi-objective study instead; a
+    stored study with other directions is an error, not a silent mix.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=_storage_url(storage),
         study_name=study_name,
-        direction="maximize",
+        direction="maximize" if directions is None else None,
+        directions=None if directions is None else list(directions),
         sampler=optuna.samplers.TPESampler(
             seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
         ),
         load_if_exists=True,
     )
+    wanted = ["maximize"] if directions is None else [d.lower() for d in directions]
+    found = [d.name.lower() for d in study.directions]
+    if found != wanted:
+        raise O2mlError(
+            f"Optuna study {study_name!r} in {storage or 'memory'} has directions {found}, expected {wanted}: "
+            "a cost-aware (two-objective) study and a single-objective one need different names."
+        )
+    return study
 
 
 def len_trials(storage: str | os.PathLike | None, study_name: str) -> int:
