@@ -250,6 +250,6 @@ def make_scorer(
         return XGBoostScorer(xgb_model, threads)
     if backend == "hummingbird-onnx":
         scorer = OnnxScorer(hummingbird_onnx(xgb_model), threads)
-        scorer.name = backend
+        scorer.name, scorer.chunk = backend, HUMMINGBIRD_CHUNK  # same dense tensors as in torch
         return scorer
     return HummingbirdScorer(xgb_model, backend.removeprefix("hummingbird-"), threads)
