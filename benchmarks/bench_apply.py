@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
+    parser.add_argument("--threads", type=int, default=1, help="model threads per worker")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--workdir", default="/tmp/o2ml-bench-apply")
     args = parser.parse_args()
@@ -92,7 +93,7 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     report = apply_files(
         model_dir, [str(p) for p in inputs], out, backend=args.backend, workers=args.workers,
-        progress=False,
+        threads=args.threads, progress=False,
     )  # fmt: skip
     assert report.ok, report.summary()
     n_apply = sum(r.entries for r in report.results)
@@ -104,7 +105,7 @@ def main() -> None:
     print(f"{'':<52}{'candidates':>12}{'time [s]':>10}{'cand/s':>12}")
     print(f"{f'XGBoost inplace_predict in memory ({cores} threads)':<52}{n_mem:>12,}{t_mem:>10.1f}"
           f"{mem_rate:>12,.0f}")  # fmt: skip
-    label = f"o2ml apply ({report.backend}, {report.workers} workers, ROOT -> parquet)"
+    label = f"o2ml apply ({report.backend}, {report.workers}x{args.threads} threads, ROOT->parquet)"
     print(f"{label:<52}{n_apply:>12,}{report.wall_s:>10.1f}{apply_rate:>12,.0f}")
     print()
     print(f"o2ml apply / in-memory XGBoost = {ratio:.1%} (target >= 80 %): "

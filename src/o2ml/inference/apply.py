@@ -141,7 +141,7 @@ def _loaded(job: ApplyJob) -> tuple[BinnedModel, list]:
     key = (job.model, job.backend, job.threads, job.fingerprint)
     if key not in _LOADED:
         _LOADED.clear()
-        model = BinnedModel.load(job.model)
+        model = BinnedModel.load(job.model, check=False)  # checked once by apply_files
         if model.fingerprint(job.backend) != job.fingerprint:
             raise O2mlError(f"{job.model}: the model files changed while the run was going on.")
         _LOADED[key] = (model, model.scorers(job.backend, job.threads))
@@ -224,7 +224,7 @@ def apply_files(
     """
     binned = BinnedModel.load(model)
     backend = binned.resolve_backend(backend)
-    binned.scorers(backend, threads)  # fail here, once, if the backend cannot load the model
+    binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
     files = expand_paths(inputs)
     outputs = output_paths(files, Path(out_dir), fmt)
     job = ApplyJob(

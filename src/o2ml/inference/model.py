@@ -60,8 +60,14 @@ class BinnedModel:
     class_labels: list[str]
 
     @classmethod
-    def load(cls, path: str | os.PathLike, task: str | None = None) -> BinnedModel:
-        """Read a model directory (or its configuration JSON) and check its files agree."""
+    def load(
+        cls, path: str | os.PathLike, task: str | None = None, check: bool = True
+    ) -> BinnedModel:
+        """Read a model directory (or its configuration JSON) and check its files agree.
+
+        ``check=False`` skips reading the ONNX files' metadata when the configuration names the
+        class labels (for workers of a run whose model was checked once already).
+        """
         path = Path(path)
         if not path.exists():
             raise InputFileNotFoundError(f"{path}: no such model directory or configuration.")
@@ -69,7 +75,7 @@ class BinnedModel:
         config = MlResponseConfig.from_json(config_path, task)
         onnx_paths = [config_path.parent / name for name in config.onnx_files]
         labels = None
-        for p in onnx_paths:
+        for p in onnx_paths if check or not config.class_labels else []:
             meta = onnx_export.read_metadata(p)
             stored = meta.get(onnx_export.META_FEATURES)
             if stored is not None and list(stored) != config.features:
@@ -109,22 +115,32 @@ class BinnedModel:
             return "xgboost" if has_json else "onnxruntime"
         return check_backend(backend)
 
+    def check_files(self, backend: str) -> str:
+        """The resolved backend, once the files it reads are known to be there."""
+        backend = self.resolve_backend(backend)
+        for i, onnx_path in enumerate(self.onnx_paths):
+            if backend == "onnxruntime":
+                if not onnx_path.exists():
+                    raise InputFileNotFoundError(f"{onnx_path}: no such ONNX file.")
+            elif not self.xgboost_path(i).exists():
+                raise InputFileNotFoundError(
+                    f"{self.xgboost_path(i)}: the {backend} backend needs the XGBoost JSON model "
+                    f"next to {onnx_path.name}; this directory has only ONNX files "
+                    "(use onnxruntime)."
+                )
+        return backend
+
     def scorers(self, backend: str, threads: int = 1) -> list[Scorer]:
         """One loaded :class:`Scorer` per pT bin."""
         from ..models.bdt import load_model
 
-        backend = self.resolve_backend(backend)
+        backend = self.check_files(backend)
         out = []
         for i, onnx_path in enumerate(self.onnx_paths):
             if backend == "onnxruntime":
                 out.append(make_scorer(backend, onnx_path=onnx_path, threads=threads))
                 continue
             json_path = self.xgboost_path(i)
-            if not json_path.exists():
-                raise InputFileNotFoundError(
-                    f"{json_path}: the {backend} backend needs the XGBoost JSON model next to "
-                    f"{onnx_path.name}; this directory has only ONNX files (use onnxruntime)."
-                )
             clf, meta = load_model(json_path)
             if list(meta.get("features", self.features)) != self.features:
                 raise onnx_export.FeatureOrderError(
