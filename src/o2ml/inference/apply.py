@@ -191,8 +191,9 @@ def output_paths(files: Sequence[Path], out_dir: Path, fmt: str) -> list[Path]:
     common = Path(os.path.commonpath([f.parent for f in resolved]))
     outs = [out_dir / f.relative_to(common).with_suffix(FORMATS[fmt]) for f in resolved]
     seen: dict[Path, Path] = {}
+    inputs = set(resolved)
     for f, o in zip(resolved, outs, strict=True):
-        if o.resolve() in set(resolved):
+        if o.resolve() in inputs:
             raise O2mlError(f"{o}: the output would replace an input; choose another --out.")
         if o in seen:
             raise O2mlError(f"{seen[o]} and {f} would both be written to {o}.")

@@ -130,7 +130,10 @@ class OnnxScorer(Scorer):
         return _two_columns(self._run(X))
 
     def single(self) -> Callable[[np.ndarray], np.ndarray]:
-        """Score through an I/O binding on preallocated buffers: no allocation per call."""
+        """Score through an I/O binding on preallocated buffers: no allocation per call.
+
+        The returned array is that buffer: the next call overwrites it (copy it to keep it).
+        """
         import onnxruntime as ort
 
         x_buf = np.zeros((1, self.n_features), np.float32)
