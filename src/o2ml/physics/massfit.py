@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 from iminuit import Minuit
@@ -30,7 +28,21 @@ from iminuit.cost import ExtendedBinnedNLL, NormalConstraint
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from ..errors import EmptySelectionError, NonFiniteError, O2mlError
+from ..errors import NonFiniteError
+from ._massfit_model import (
+    _BACKGROUND_PARAMS,
+    BACKGROUND_MODELS,
+    BackgroundModel,
+    EmptySidebandError,
+    MassFitError,
+    SignalShape,
+    _background_start,
+    _bins_outside,
+    _check_background,
+    _check_histogram,
+    _Model,
+)
+from ._massfit_results import MassFit, PeakFit
 
 __all__ = [
     "BACKGROUND_MODELS",
@@ -44,265 +56,6 @@ __all__ = [
     "fit_peak",
     "fit_signal",
 ]
-
-BackgroundModel = Literal["expo", "pol2"]
-SignalShape = Literal["fixed", "constrained", "free"]
-BACKGROUND_MODELS: tuple[str, ...] = ("expo", "pol2")
-_BACKGROUND_PARAMS = {"expo": ("n_bkg", "slope"), "pol2": ("n_bkg", "c1", "c2")}
-
-
-class MassFitError(O2mlError):
-    """A mass fit cannot be done: bad histogram, too few bins, or the minimisation failed."""
-
-
-class EmptySidebandError(MassFitError, EmptySelectionError):
-    """The bins used by a background fit (the sidebands) hold (almost) no candidates."""
-
-
-# --------------------------------------------------------------------------------------------
-# results
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PeakFit:
-    """Gaussian peak fitted to MC: mean and sigma in GeV/c^2, with their errors.
-
-    ``n`` is the fitted number of candidates in the fit range.
-    """
-
-    mean: float
-    mean_error: float
-    sigma: float
-    sigma_error: float
-    n: float
-    n_error: float
-    valid: bool
-
-    def window(self, n_sigma: float = 2.0) -> tuple[float, float]:
-        """The mass window mean +- ``n_sigma`` * sigma."""
-        return (self.mean - n_sigma * self.sigma, self.mean + n_sigma * self.sigma)
-
-
-@dataclass(frozen=True)
-class MassFit:
-    """Result of :func:`fit_background` or :func:`fit_signal`.
-
-    Attributes
-    ----------
-    background : str
-        Background model, ``"expo"`` or ``"pol2"``.
-    edges : numpy.ndarray
-        Bin edges of the fitted histogram.
-    used_bins : numpy.ndarray
-        Boolean mask of the bins that entered the likelihood.
-    names, values, errors : tuple, numpy.ndarray, numpy.ndarray
-        Parameter names, best values and (Hesse) errors, fixed parameters included.
-    covariance : numpy.ndarray
-        Parameter covariance (zero rows and columns for fixed parameters).
-    valid : bool
-        Whether MIGRAD converged, the covariance is accurate and no background parameter
-        sits at a limit (too few sideband entries to constrain the shape).
-    fval, ndof : float, int
-        Minimum of the cost (asymptotically chi2 distributed) and degrees of freedom.
-    """
-
-    background: str
-    edges: np.ndarray
-    used_bins: np.ndarray
-    names: tuple[str, ...]
-    values: np.ndarray
-    errors: np.ndarray
-    covariance: np.ndarray
-    valid: bool
-    fval: float
-    ndof: int
-    dplus: tuple[float, float] | None = None
-    has_signal: bool = False
-
-    def __getitem__(self, name: str) -> float:
-        """Best value of the parameter ``name``."""
-        return float(self.values[self._index(name)])
-
-    def error(self, name: str) -> float:
-        """Error of the parameter ``name``."""
-        return float(self.errors[self._index(name)])
-
-    def _index(self, name: str) -> int:
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise KeyError(f"no parameter {name!r}; parameters are {list(self.names)}") from None
-
-    def _model(self) -> _Model:
-        return _Model(
-            self.background, float(self.edges[0]), float(self.edges[-1]), self.has_signal,
-            self.dplus is not None,
-        )  # fmt: skip
-
-    @property
-    def raw_yield(self) -> float:
-        """Fitted signal yield (NaN for a background-only fit)."""
-        return self["n_sig"] if self.has_signal else math.nan
-
-    @property
-    def raw_yield_error(self) -> float:
-        """Error of :attr:`raw_yield` (NaN for a background-only fit)."""
-        return self.error("n_sig") if self.has_signal else math.nan
-
-    def background_integral(self, lo: float, hi: float) -> tuple[float, float]:
-        """Background candidates in the mass window [lo, hi] and its uncertainty.
-
-        The background shape is integrated analytically; the uncertainty propagates the full
-        fit covariance (Jacobian by central differences).
-        """
-        if not (self.edges[0] <= lo < hi <= self.edges[-1]):
-            raise MassFitError(
-                f"background window: expected {self.edges[0]:g} <= lo < hi <= "
-                f"{self.edges[-1]:g} (the fitted range), found lo={lo:g}, hi={hi:g}."
-            )
-        model = self._model()
-        x = np.array([lo, hi])
-
-        def integral(p: np.ndarray) -> float:
-            c = model.background_cdf(x, p)
-            return float(c[1] - c[0])
-
-        value = integral(self.values)
-        jac = np.zeros(len(self.values))
-        for i in model.background_indices:
-            h = (
-                1e-4 * self.errors[i]
-                if self.errors[i] > 0
-                else 1e-7 * max(abs(self.values[i]), 1.0)
-            )
-            up, down = self.values.copy(), self.values.copy()
-            up[i] += h
-            down[i] -= h
-            jac[i] = (integral(up) - integral(down)) / (2 * h)
-        variance = float(jac @ self.covariance @ jac)
-        return value, math.sqrt(max(variance, 0.0))
-
-    def predict(self) -> dict[str, np.ndarray]:
-        """Expected counts per bin of each component: ``background``, ``signal``, ``dplus``."""
-        model = self._model()
-        out = {"background": np.diff(model.background_cdf(self.edges, self.values))}
-        if self.has_signal:
-            out["signal"] = np.diff(model.gauss_cdf(self.edges, self.values, "sig"))
-        if self.dplus is not None:
-            out["dplus"] = np.diff(model.gauss_cdf(self.edges, self.values, "dplus"))
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# model: scaled cumulative distributions, normalised on [lo, hi]
-# --------------------------------------------------------------------------------------------
-class _Model:
-    """Sum of a background and optional Gaussians, as a scaled CDF for ExtendedBinnedNLL."""
-
-    def __init__(self, background: str, lo: float, hi: float, signal: bool, dplus: bool):
-        self.background, self.lo, self.hi = background, lo, hi
-        names = list(_BACKGROUND_PARAMS[background])
-        self.background_indices = list(range(len(names)))
-        if signal:
-            names += ["n_sig", "mean", "sigma"]
-        if dplus:
-            names += ["n_dplus", "mean_dplus", "sigma_dplus"]
-        self.names = tuple(names)
-        self.index = {n: i for i, n in enumerate(names)}
-        self.signal, self.dplus = signal, dplus
-
-    def background_cdf(self, x: np.ndarray, p: Sequence[float]) -> np.ndarray:
-        span = self.hi - self.lo
-        if self.background == "expo":
-            n, slope = p[0], p[1]
-            u = np.asarray(x, dtype=float) - self.lo
-            if abs(slope * span) < 1e-9:  # the limit slope -> 0 is a flat background
-                return n * u / span
-            if slope > 0:  # same ratio, written so that steep slopes cannot overflow (inf / inf)
-                return (
-                    n
-                    * np.exp(slope * (u - span))
-                    * np.expm1(-slope * u)
-                    / math.expm1(-slope * span)
-                )
-            return n * np.expm1(slope * u) / math.expm1(slope * span)
-        n, c1, c2 = p[0], p[1], p[2]
-        t = 2.0 * (np.asarray(x, dtype=float) - self.lo) / span - 1.0
-        # integral of 1 + c1 P1(t) + c2 P2(t) from -1 to t, divided by its value at t = 1 (= 2)
-        return n * 0.5 * ((t + 1.0) + c1 * 0.5 * (t * t - 1.0) + c2 * 0.5 * (t**3 - t))
-
-    def gauss_cdf(self, x: np.ndarray, p: Sequence[float], which: str) -> np.ndarray:
-        i = self.index["n_sig" if which == "sig" else "n_dplus"]
-        n, mu, sigma = p[i], p[i + 1], p[i + 2]
-        a, b = ndtr((self.lo - mu) / sigma), ndtr((self.hi - mu) / sigma)
-        return n * (ndtr((np.asarray(x, dtype=float) - mu) / sigma) - a) / (b - a)
-
-    def __call__(self, x: np.ndarray, *p: float) -> np.ndarray:
-        out = self.background_cdf(x, p)
-        if self.signal:
-            out = out + self.gauss_cdf(x, p, "sig")
-        if self.dplus:
-            out = out + self.gauss_cdf(x, p, "dplus")
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-def _check_histogram(counts: ArrayLike, edges: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.asarray(counts, dtype=float)
-    edges = np.asarray(edges, dtype=float)
-    if edges.ndim != 1 or len(edges) < 3:
-        raise MassFitError(
-            f"mass histogram: expected at least 3 bin edges, found shape {edges.shape}."
-        )
-    if not np.all(np.diff(edges) > 0):
-        raise MassFitError("mass histogram: expected strictly increasing bin edges.")
-    if counts.shape != (len(edges) - 1,):
-        raise MassFitError(
-            f"mass histogram: expected {len(edges) - 1} counts for {len(edges)} edges, "
-            f"found shape {counts.shape}."
-        )
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise NonFiniteError("mass histogram: expected finite, non-negative counts.")
-    return counts, edges
-
-
-def _bins_outside(edges: np.ndarray, exclude: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Mask of the bins that overlap none of the excluded [lo, hi] intervals."""
-    keep = np.ones(len(edges) - 1, dtype=bool)
-    for lo, hi in exclude:
-        if not lo < hi:
-            raise MassFitError(f"excluded mass region: expected lo < hi, found ({lo:g}, {hi:g}).")
-        keep &= ~((edges[1:] > lo) & (edges[:-1] < hi))
-    return keep
-
-
-def _background_start(
-    background: str, counts: np.ndarray, edges: np.ndarray, mask: np.ndarray
-) -> dict[str, float]:
-    """Starting values from a linear least-squares fit of the sideband bins."""
-    lo, hi = edges[0], edges[-1]
-    c, e0, e1 = counts[mask], edges[:-1][mask], edges[1:][mask]
-    w = 1.0 / np.maximum(c, 1.0)
-    if background == "pol2":
-        t0, t1 = 2 * (e0 - lo) / (hi - lo) - 1, 2 * (e1 - lo) / (hi - lo) - 1
-        basis = np.stack(
-            [(t1 - t0) / 2, (t1**2 - t0**2) / 4, (t1**3 - t1 - t0**3 + t0) / 4], axis=1
-        )
-        sw = np.sqrt(w)
-        a, *_ = np.linalg.lstsq(basis * sw[:, None], c * sw, rcond=None)
-        if a[0] > 0:
-            return {"n_bkg": float(a[0]), "c1": float(a[1] / a[0]), "c2": float(a[2] / a[0])}
-        return {"n_bkg": float(c.sum() * (hi - lo) / (e1 - e0).sum()), "c1": 0.0, "c2": 0.0}
-    centres = 0.5 * (e0 + e1)
-    dens = c / (e1 - e0)
-    slope = 0.0
-    if np.count_nonzero(c) >= 2:
-        slope, _ = np.polyfit(centres - lo, np.log(dens + 1.0 / (e1 - e0)), 1, w=np.sqrt(c + 1))
-        slope = float(np.clip(slope, -100 / (hi - lo), 100 / (hi - lo)))
-    model = _Model("expo", lo, hi, False, False)
-    frac = np.diff(model.background_cdf(edges, [1.0, slope]))[mask].sum()
-    return {"n_bkg": float(max(c.sum(), 0.5) / frac), "slope": slope}
 
 
 def _minimise(
@@ -360,13 +113,6 @@ def _minimise(
         dplus=None if dplus is None else (float(dplus[0]), float(dplus[1])),
         has_signal=model.signal,
     )
-
-
-def _check_background(background: str) -> None:
-    if background not in BACKGROUND_MODELS:
-        raise MassFitError(
-            f"background model: expected one of {BACKGROUND_MODELS}, found {background!r}."
-        )
 
 
 # --------------------------------------------------------------------------------------------
