@@ -236,3 +236,17 @@ def test_read_only_input_is_fine(tmp_path, ds):
         assert len(io.read_table(ro / "x.root", HF_CAND_DS_LITES)) == len(ds)
     finally:
         os.chmod(ro, 0o755)
+
+
+@pytest.mark.parametrize("suffix", [".root", ".parquet"])
+def test_metadata_travels_with_the_file(tmp_path, suffix):
+    df = pd.DataFrame({"fM": np.linspace(1.7, 2.1, 50), "fPt": np.linspace(1, 10, 50)})
+    meta = {"o2ml_apply": {"entries": 50, "input": "/data/run1/AO2D.root", "note": "Λc → pKπ"}}
+    path = io.write_table(df, tmp_path / f"out{suffix}", "Scores", folders=2, metadata=meta)
+    assert io.file_metadata(path) == meta
+    assert [i.tree for i in io.describe(path)] == ["Scores"]  # the metadata is not a table
+    pd.testing.assert_frame_equal(io.read_table(path, "Scores"), df)
+    plain = io.write_table(df, tmp_path / f"plain{suffix}", "Scores")
+    assert io.file_metadata(plain) is None
+    with pytest.raises(errors.InputFileNotFoundError, match="no such file"):
+        io.file_metadata(tmp_path / f"missing{suffix}")
