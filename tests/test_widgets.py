@@ -276,5 +276,10 @@ def test_demo_inputs_from_the_generated_sample(tmp_path):
         data[["score_bkg", "score_prompt", "score_nonprompt"]].sum(axis=1), 1, rtol=1e-5
     )
     assert set(mc["fOriginMcRec"]) == {1, 2}
+    # trained on one half of the sample, scored and scanned on the other: B scaled by ~2
+    scale = dashboards.candidates_scale(demo.candidates)
+    assert 1.9 < scale < 2.1
+    assert all(s.metadata["scale"] == scale for s in scans.values())
     app = dashboards.threshold_scan_app(demo.candidates, export_path=tmp_path / "cfg.json")
     assert isinstance(app, ThresholdScanner)
+    assert all(b.settings.scale == scale for b in app.grid.bins)

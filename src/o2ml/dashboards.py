@@ -43,6 +43,7 @@ __all__ = [
     "CANDIDATE_COLUMNS",
     "DemoInputs",
     "app_parameter",
+    "candidates_scale",
     "efficiency_curves_app",
     "ensure_demo_inputs",
     "load_candidates",
@@ -64,6 +65,8 @@ CANDIDATE_COLUMNS = (
     "sample",
 )
 EXPECTED_KEY = b"o2ml.expected_signal"
+#: full-sample size / size of the data in the file (when the rest trained the model)
+SCALE_KEY = b"o2ml.scale"
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,8 +91,14 @@ def write_candidates(
     data: pd.DataFrame,
     mc: pd.DataFrame,
     expected_signal: str | os.PathLike | None = None,
+    scale: float = 1.0,
 ) -> Path:
-    """Write data and MC scored candidates to one parquet file (see the module docstring)."""
+    """Write data and MC scored candidates to one parquet file (see the module docstring).
+
+    ``scale``: the full data sample over the data written (e.g. 2 when the other half trained the
+    model); the threshold scanner multiplies the background by it, as the expected signal refers
+    to the full sample.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -103,6 +112,8 @@ def write_candidates(
         frames.append(out)
     table = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
     meta = dict(table.schema.metadata or {})
+    if scale != 1.0:
+        meta[SCALE_KEY] = repr(float(scale)).encode()
     if expected_signal is not None:
         target = Path(expected_signal).resolve()
         try:
@@ -114,6 +125,17 @@ def write_candidates(
     pq.write_table(table.replace_schema_metadata(meta), tmp)
     os.replace(tmp, path)
     return path
+
+
+def candidates_scale(path: str | os.PathLike) -> float:
+    """The ``scale`` :func:`write_candidates` stored (1 if none), from the file's footer only."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+        return float(meta.get(SCALE_KEY, b"1.0").decode())
+    except (OSError, ValueError) as err:
+        raise BadFileError(f"{path}: cannot read the candidates' scale ({err}).") from None
 
 
 def load_candidates(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
@@ -250,6 +272,7 @@ def threshold_scan_app(
                 "or the file's metadata), found none."
             )
         expected = load_expected_signal(expected_signal_path)
+        options.setdefault("scale", candidates_scale(candidates_path))
         export_path = export_path or Path(candidates_path).with_name("ml_config.json")
         return ThresholdScanner(
             data, mc, expected, initial=initial, export_path=export_path, **options

@@ -1,9 +1,9 @@
 """Default and synthetic inputs of the dashboards: scans, a toy sample, the demo made on first use.
 
-:func:`ensure_demo_inputs` trains a quick BDT per pT bin (2–4, 4–6, 6–12 GeV/c) on the generated
-Ds sample with :mod:`o2ml.models.bdt`, scores data and MC, scans the prompt score
-(:func:`make_scans`) and writes the scored candidates and the ScanResult files, under a file
-lock so that several kernels can ask at once. :func:`toy_candidates` makes scored candidates
+:func:`ensure_demo_inputs` trains a quick BDT per pT bin (2–4, 4–6, 6–12 GeV/c) on one half of
+the generated Ds sample with :mod:`o2ml.models.bdt`, scores the other half of data and MC, scans
+the prompt score (:func:`make_scans`, background scaled to the full sample) and writes the scored
+candidates and the ScanResult files, under a file lock so that several kernels can ask at once. :func:`toy_candidates` makes scored candidates
 without any training, for tests and benchmarks.
 """
 
@@ -38,6 +38,8 @@ PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
 #: the fixed background-score cut of the demo's 1-D scans of the prompt score
 DEMO_BKG_CUT = 0.05
 DEMO_SIGNAL_THRESHOLDS = np.round(np.linspace(0.0, 0.99, 100), 6)
+#: demo inputs made by an older recipe are made again (2: trained and scanned on separate halves)
+DEMO_VERSION = 2
 
 
 def make_scans(
@@ -50,9 +52,13 @@ def make_scans(
     thresholds: np.ndarray = DEMO_SIGNAL_THRESHOLDS,
     model: str = "BDT",
     metadata: Mapping[str, Any] | None = None,
+    scale: float = 1.0,
     progress: bool = False,
 ) -> list[ScanResult]:
-    """1-D scans of the prompt score (background score < ``bkg_cut``), one per pT bin, with raw yields."""
+    """1-D scans of the prompt score (background score < ``bkg_cut``), one per pT bin, with raw yields.
+
+    ``scale``: full data sample / scanned data (see :func:`o2ml.selection.scan_significance`).
+    """
     from .physics.massfit import fit_peak
     from .selection import scan_significance
 
@@ -71,6 +77,7 @@ def make_scans(
                 pt_range=(lo, hi),
                 peak=fit_peak(per_origin["prompt"]["fM"]),
                 fit_raw_yield=True,
+                scale=scale,
                 progress=progress,
                 metadata={
                     "model": model,
@@ -177,9 +184,10 @@ def ensure_demo_inputs(
 ) -> DemoInputs:
     """Scored candidates and scans from the generated Ds sample, made on first use.
 
-    A BDT per pT bin (2–4, 4–6, 6–12 GeV/c; few trees in fast mode) is trained on the generated
-    sample (:func:`o2ml.toymc.generate.ensure_sample`) with :mod:`o2ml.models.bdt`; data and MC
-    candidates are scored and scanned (:func:`make_scans`). Safe when several kernels ask at once.
+    A BDT per pT bin (2–4, 4–6, 6–12 GeV/c; few trees in fast mode) is trained on half of the
+    generated sample (:func:`o2ml.toymc.generate.ensure_sample`) with :mod:`o2ml.models.bdt`; the
+    other half of data and MC is scored and scanned (:func:`make_scans`), so that efficiencies
+    are not biased by overtraining. Safe when several kernels ask at once.
     """
     fast = fast_mode() if fast is None else fast
     out = _demo_dir(directory, fast)
@@ -190,12 +198,13 @@ def ensure_demo_inputs(
     manifest = out / "manifest.json"
     with open(out / ".demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists():
+        if _manifest_version(manifest) != DEMO_VERSION:
             _make_demo(out, candidates, expected, scans, sample_dir, seed, fast)
             manifest.write_text(
                 json.dumps(
                     {
                         "o2ml_version": __version__,
+                        "demo_version": DEMO_VERSION,
                         "seed": seed,
                         "fast": fast,
                         "candidates": candidates.name,
@@ -210,7 +219,15 @@ def ensure_demo_inputs(
     return DemoInputs(out, candidates, expected, scans)
 
 
+def _manifest_version(manifest: Path) -> int | None:
+    try:
+        return json.loads(manifest.read_text()).get("demo_version")
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
+    from .analysis import split_for_training
     from .io import read_table
     from .models.bdt import (
         TUTORIAL_FEATURES,
@@ -226,9 +243,13 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     data = read_table(sample.data, "HfCandDsLites", columns=columns)
     mc = read_table(sample.mc, "HfCandDsLites", columns=[*columns, "fOriginMcRec"])
     table = load_expected_signal(sample.expected_signal)
+    # train on one half, score and scan the other: a model scores its training candidates too well
+    data_train, data_eval = split_for_training(data, 0.5, seed=seed)
+    mc_train, mc_eval = split_for_training(mc, 0.5, seed=seed + 1)
+    scale = len(data) / len(data_eval)  # the expected signal refers to the whole sample
     scored_data, scored_mc = [], []
     for b in pt_bins([2, 4, 6, 12]):
-        handlers = class_handlers(data, mc, b)
+        handlers = class_handlers(data_train, mc_train, b)
         train_test = balanced_train_test(handlers, seed, max_per_class=3000 if fast else 20000)
         params = (
             {"n_estimators": 50, "learning_rate": 0.2}
@@ -237,7 +258,7 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
         )
         hdl = model_handler(params=params, seed=seed)
         hdl.fit(train_test[0], train_test[1])
-        for df, store in ((data, scored_data), (mc, scored_mc)):
+        for df, store in ((data_eval, scored_data), (mc_eval, scored_mc)):
             part = df[(df["fPt"] >= b.lo) & (df["fPt"] < b.hi)].copy()
             proba = hdl.predict(part, output_margin=False)
             part["score_bkg"], part["score_prompt"], part["score_nonprompt"] = proba.T
@@ -246,7 +267,8 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     expected.write_text(json.dumps(table, indent=1) + "\n")
     from .dashboards import write_candidates
 
-    write_candidates(candidates, d, m, expected)
+    write_candidates(candidates, d, m, expected, scale=scale)
     meta = {"features": list(TUTORIAL_FEATURES), "seed": seed, "sample": str(sample.directory)}
-    for path, result in zip(scans, make_scans(d, m, table, metadata=meta), strict=True):
+    results = make_scans(d, m, table, metadata=meta, scale=scale)
+    for path, result in zip(scans, results, strict=True):
         result.save(path, overwrite=True)
