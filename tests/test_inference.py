@@ -245,6 +245,12 @@ def test_model_directory_errors(model_dir, tmp_path, capsys):
          "--out", str(tmp_path / "o"), "--backend", "xgboost", "-q"]
     )  # fmt: skip
     assert code == 2 and "only ONNX" in capsys.readouterr().err
+    for option in ("--workers", "--threads"):
+        code = cli.main(
+            ["apply", "--model", str(model_dir), "--input", str(tmp_path / "x.root"),
+             "--out", str(tmp_path / "o"), option, "0", "-q"]
+        )  # fmt: skip
+        assert code == 2 and "must be at least 1" in capsys.readouterr().err
 
 
 def test_bench_inference_table(model_dir, sample, tmp_path, capsys):

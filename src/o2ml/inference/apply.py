@@ -223,6 +223,9 @@ def apply_files(
     on 127.0.0.1); an address (``tcp://host:8786``) joins an existing cluster, whose workers must
     see the same files; ``"synchronous"`` runs in this process without dask.
     """
+    for name, value in (("workers", workers), ("threads", threads)):
+        if value is not None and value < 1:
+            raise O2mlError(f"{name} must be at least 1, not {value}.")
     binned = BinnedModel.load(model)
     backend = binned.resolve_backend(backend)
     binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
