@@ -13,6 +13,8 @@ GENERATE_ARGS ?=
 LAB_ARGS ?=
 VOILA_ARGS ?=
 PORT   ?= 8866
+# the dashboards' address: 127.0.0.1 unless you serve others (README: Serving the dashboards)
+IP     ?= 127.0.0.1
 PYTEST_ARGS ?=
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # containers (CI, Docker) often run as root, which Jupyter refuses without this flag
@@ -44,8 +46,8 @@ $(DATA)/manifest.json: | $(STAMP)
 lab: setup data  ## open JupyterLab on notebooks/ (LAB_ARGS="--no-browser --port 8888")
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
-dashboards: setup data  ## serve notebooks/dashboards with Voila on 127.0.0.1:$(PORT)
-	$(BIN)/voila notebooks/dashboards --Voila.ip=127.0.0.1 --port=$(PORT) --no-browser $(VOILA_ARGS)
+dashboards: setup data  ## serve notebooks/dashboards with Voila on $(IP):$(PORT) (IP=127.0.0.1 unless set)
+	$(BIN)/voila notebooks/dashboards --Voila.ip=$(IP) --port=$(PORT) --no-browser $(VOILA_ARGS)
 
 chromium:  ## install Chromium from Debian's packages for the browser tests, if missing
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psutil
 
-from o2ml.dashboards import make_scans, toy_candidates, write_candidates
+from o2ml.apps import make_scans, toy_candidates, write_candidates
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import tempfile
 import time
 
 import numpy as np
 
-from o2ml.dashboards import toy_candidates
+from o2ml.apps import toy_candidates
 from o2ml.physics.massfit import fit_background
 from o2ml.selection import significance
 from o2ml.widgets import ThresholdScanner
@@ -61,7 +62,7 @@ def main() -> None:
     data, mc, expected = toy_candidates(args.n, args.n_mc, seed=11)
     t_toy = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scanner = ThresholdScanner(data, mc, expected, export_path="/dev/null")
+    scanner = ThresholdScanner(data, mc, expected, export_dir=tempfile.gettempdir())
     t_build = time.perf_counter() - t0
 
     rng = np.random.default_rng(3)

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, free_port, running_server
 
-from o2ml.dashboards import make_scans, toy_candidates, write_candidates
+from o2ml.apps import make_scans, toy_candidates, write_candidates
 from o2ml.physics.massfit import fit_peak
 from o2ml.selection import ScanResult, scan_significance
 
@@ -99,6 +99,11 @@ def assert_shows(text: str, value: float, error: float | None = None, rtol: floa
         )
 
 
+def served_export_dir(inputs: ToyInputs) -> Path:
+    """Where the test server's dashboards export (``$O2ML_EXPORT_DIR``)."""
+    return inputs.directory / "exports"
+
+
 @pytest.fixture(scope="module")
 def voila_url(toy_inputs, artifacts):
     """A Voila server on notebooks/dashboards reading the toy inputs; stopped at the end."""
@@ -107,6 +112,9 @@ def voila_url(toy_inputs, artifacts):
         "O2ML_CANDIDATES": str(toy_inputs.candidates),
         "O2ML_EXPECTED_SIGNAL": str(toy_inputs.expected_path),
         "O2ML_SCAN": str(toy_inputs.directory),
+        # the data root is the folder of these default inputs; exports go to a folder of their own
+        "O2ML_EXPORT_DIR": str(served_export_dir(toy_inputs)),
+        "O2ML_DATA_ROOT": "",
     }
     cmd = [
         VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",

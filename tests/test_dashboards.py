@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from dashboard_helpers import (  # noqa: F401
     assert_shows,
     library_point,
+    served_export_dir,
     toy_inputs,
     voila_url,
 )
@@ -51,20 +53,25 @@ def press_right(page, slider_class: str) -> float:
     return time.perf_counter() - start
 
 
-def click_export(page) -> str:
+def click_export(page) -> tuple[str, Path]:
+    """Press Export: the JSON shown in the page and the file the page says it wrote."""
     from playwright.sync_api import expect
 
+    before = page.locator(".o2ml-export-output").inner_text()
     page.locator(".o2ml-export").click()
+    page.wait_for_function(
+        "([css, before]) => document.querySelector(css).innerText !== before",
+        arg=[".o2ml-export-output", before], polling="raf", timeout=UPDATE_TIMEOUT,
+    )  # fmt: skip
     shown = page.locator(".o2ml-export-json")
     expect(shown).to_contain_text("cutsMl", timeout=UPDATE_TIMEOUT)
-    return shown.inner_text()
+    return shown.inner_text(), Path(page.locator(".o2ml-export-path").inner_text())
 
 
-def test_threshold_scan(browser, voila_url, toy_inputs, artifacts, tmp_path):  # noqa: F811
+def test_threshold_scan(browser, voila_url, toy_inputs, artifacts):  # noqa: F811
     from playwright.sync_api import expect
 
-    export = tmp_path / "scan_config.json"
-    page = open_dashboard(browser, f"{voila_url}/threshold_scan.ipynb?export={export}")
+    page = open_dashboard(browser, f"{voila_url}/threshold_scan.ipynb")
     try:
         wait_rendered(page)
         # initial thresholds: the middle of each grid, read back from the slider readouts
@@ -100,21 +107,25 @@ def test_threshold_scan(browser, voila_url, toy_inputs, artifacts, tmp_path):  #
             expect(page.locator(".o2ml-readout").last).to_contain_text(
                 label, timeout=UPDATE_TIMEOUT
             )
-        text = click_export(page)
+        text, export = click_export(page)
+        assert export.parent == served_export_dir(toy_inputs).resolve()
         assert json.loads(text)["hf-candidate-selector-ds-to-k-k-pi"]["binsPtMl"]["values"] == [
             "2.0", "4.0", "6.0", "12.0"
         ]  # fmt: skip
         config = MlResponseConfig.from_json(export)
         assert config.cuts[0][:2] == [t_bkg, new_prompt]
+        first = export.read_bytes()
+        _, second = click_export(page)  # a second export is a new file; the first is kept
+        assert second != export and second.parent == export.parent
+        assert export.read_bytes() == first == second.read_bytes()
         page.screenshot(path=str(artifacts / "dashboard_threshold_scan.png"), full_page=True)
     finally:
         page.close()
 
 
 @pytest.mark.parametrize("name", ["significance_plateau", "efficiency_curves"])
-def test_scan_dashboards(browser, voila_url, toy_inputs, artifacts, tmp_path, name):  # noqa: F811
-    export = tmp_path / f"{name}.json"
-    page = open_dashboard(browser, f"{voila_url}/{name}.ipynb?export={export}")
+def test_scan_dashboards(browser, voila_url, toy_inputs, artifacts, name):  # noqa: F811
+    page = open_dashboard(browser, f"{voila_url}/{name}.ipynb")
     try:
         wait_rendered(page)
         scans = {
@@ -136,7 +147,7 @@ def test_scan_dashboards(browser, voila_url, toy_inputs, artifacts, tmp_path, na
             assert_shows(page.locator(".o2ml-corrected-yield").inner_text(), cv.corrected_yield[i + 1],
                          cv.corrected_yield_error[i + 1], rtol=0)  # fmt: skip
         print(f"{name}: slider -> number {1000 * latency:.0f} ms")
-        text = click_export(page)
+        text, export = click_export(page)
         cuts = json.loads(text)["hf-candidate-selector-ds-to-k-k-pi"]["cutsMl"]["values"]
         assert float(cuts[0][1]) == first.thresholds[i + 1, 1]
         assert MlResponseConfig.from_json(export).cuts[0][1] == first.thresholds[i + 1, 1]
@@ -145,11 +156,14 @@ def test_scan_dashboards(browser, voila_url, toy_inputs, artifacts, tmp_path, na
         page.close()
 
 
-def test_bad_inputs_show_a_readable_error(browser, voila_url, toy_inputs, tmp_path, artifacts):  # noqa: F811
-    malformed = tmp_path / "scan_malformed.json"
+def test_bad_inputs_show_a_readable_error(browser, voila_url, toy_inputs, artifacts):  # noqa: F811
+    # inside the data root (the folder of the default inputs); not named scan* so that the
+    # folder's own scans stay valid for the other tests
+    malformed = toy_inputs.directory / "malformed.json"
     malformed.write_text('{"format": "o2ml.ScanResult", "version": 1, "species": "Ds"}')
     cases = {
-        "significance_plateau.ipynb?scan=" + str(tmp_path / "missing.json"): "found no file",
+        "significance_plateau.ipynb?scan="
+        + str(toy_inputs.directory / "missing.json"): "found no file",
         "efficiency_curves.ipynb?scan=" + str(malformed): "expected a field",
     }
     pages = {url: open_dashboard(browser, f"{voila_url}/{url}") for url in cases}
@@ -183,3 +197,110 @@ def test_four_concurrent_sessions(browser, voila_url):  # noqa: F811
     finally:
         for page in pages:
             page.close()
+
+
+# --------------------------------------------------------------------------------------------
+# served to others: a link chooses inputs inside the data root only, never where Export writes
+# --------------------------------------------------------------------------------------------
+def test_a_crafted_export_link_cannot_touch_a_file(browser, voila_url, toy_inputs, tmp_path):  # noqa: F811
+    victims = {}
+    for name in ("threshold_scan", "significance_plateau"):
+        victim = tmp_path / f"{name}_thesis.txt"
+        victim.write_bytes(b"a user's own file, not JSON\n")
+        victims[name] = victim
+    threshold = open_dashboard(
+        browser, f"{voila_url}/threshold_scan.ipynb?export={victims['threshold_scan']}"
+    )
+    plateau = open_dashboard(
+        browser, f"{voila_url}/significance_plateau.ipynb?export={victims['significance_plateau']}"
+    )
+    try:
+        wait_rendered(threshold)
+        for label in ("2–4 GeV/c", "4–6 GeV/c", "6–12 GeV/c"):
+            threshold.get_by_role("button", name=label, exact=True).click()
+            threshold.locator(".o2ml-record").click()
+        wait_rendered(plateau)
+        for page in (threshold, plateau):
+            shown = page.locator(".o2ml-export-dir").inner_text()
+            assert shown.startswith(str(served_export_dir(toy_inputs).resolve())), shown
+            _, written = click_export(page)
+            assert written.parent == served_export_dir(toy_inputs).resolve()
+        for victim in victims.values():
+            assert victim.read_bytes() == b"a user's own file, not JSON\n"
+    finally:
+        threshold.close()
+        plateau.close()
+
+
+def refusal(page) -> str:
+    page.wait_for_selector(".o2ml-error-message", timeout=RENDER_TIMEOUT)
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "error when executing" not in body, body[-500:]
+    return page.locator(".o2ml-error-message").inner_text()
+
+
+def test_links_outside_the_data_root_are_refused_alike(browser, voila_url, toy_inputs, tmp_path):  # noqa: F811
+    outside = tmp_path / "other_user"
+    outside.mkdir()
+    (outside / "scored.parquet").write_bytes(toy_inputs.candidates.read_bytes())
+    (outside / "scan_x.json").write_text(toy_inputs.scan_paths[0].read_text())
+    root = toy_inputs.directory
+    link = root / "link_out.parquet"  # a symbolic link inside the root pointing out
+    link.unlink(missing_ok=True)
+    link.symlink_to(outside / "scored.parquet")
+    escape = "../" * len(root.resolve().parts) + str(outside.resolve()).lstrip("/")
+    cases = {
+        "existing": ("threshold_scan", "candidates", str(outside / "scored.parquet")),
+        "missing": ("threshold_scan", "candidates", str(outside / "no_such.parquet")),
+        "dotdot": ("threshold_scan", "candidates", escape + "/scored.parquet"),
+        "symlink": ("threshold_scan", "candidates", link.name),
+        "scan existing": ("significance_plateau", "scan", str(outside / "scan_x.json")),
+        "scan missing": ("efficiency_curves", "scan", str(outside / "scan_none.json")),
+        "scan folder": ("efficiency_curves", "scan", str(outside)),
+        "passwd": ("threshold_scan", "expected_signal", "/etc/passwd"),
+    }
+    pages = {
+        key: open_dashboard(browser, f"{voila_url}/{app}.ipynb?{param}={value}")
+        for key, (app, param, value) in cases.items()
+    }
+    try:
+        messages = {}
+        for key, (_, _, value) in cases.items():
+            text = refusal(pages[key])
+            assert "not opened" in text and str(root.resolve()) in text, (key, text)
+            messages[key] = text.replace(value, "<path>")
+        # one message whatever the path is: it never tells whether the file exists
+        assert len(set(messages.values())) == 1, messages
+        assert "found no file" not in messages["missing"]
+    finally:
+        for page in pages.values():
+            page.close()
+        link.unlink(missing_ok=True)
+
+
+def test_a_token_server_answers_only_with_the_token():
+    """The README's way to serve a group: ``--Voila.token``; without it a page is not served."""
+    import urllib.error
+    import urllib.request
+
+    from conftest import REPO, free_port, running_server
+    from dashboard_helpers import VOILA
+
+    port, token = free_port(), "o2ml-test-token"
+    cmd = [
+        VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser", f"--Voila.token={token}",
+    ]  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    with running_server(cmd, f"{base}/?token={token}", timeout=120):
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        for path in ("/", "/voila/render/threshold_scan.ipynb"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                opener.open(base + path, timeout=10)
+            assert err.value.code in (302, 403), (path, err.value.code)
+            assert "login" in err.value.headers.get("Location", "login"), err.value.headers

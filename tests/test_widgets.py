@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from dashboard_helpers import TOY_BKG_CUT, assert_shows, library_point, toy_inputs  # noqa: F401
 
-from o2ml import dashboards
+from o2ml import apps
 from o2ml.errors import ColumnNotFoundError, O2mlError
 from o2ml.export.o2physics import CutDirection, MlResponseConfig
 from o2ml.selection import cut_variation, find_plateau, scan_significance
@@ -32,8 +32,8 @@ def shown(widget_html: str, css: str) -> str:
 
 @pytest.fixture(scope="module")
 def scanner(toy_inputs, tmp_path_factory):  # noqa: F811
-    out = tmp_path_factory.mktemp("export") / "ml_config.json"
-    return ThresholdScanner(toy_inputs.data, toy_inputs.mc, toy_inputs.expected, export_path=out)
+    out = tmp_path_factory.mktemp("export")
+    return ThresholdScanner(toy_inputs.data, toy_inputs.mc, toy_inputs.expected, export_dir=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_scanner_record_and_export(scanner):
 # SignificancePlateau and EfficiencyCurves
 # --------------------------------------------------------------------------------------------
 def test_plateau_follows_find_plateau(toy_inputs, tmp_path):  # noqa: F811
-    app = SignificancePlateau(toy_inputs.scans, export_path=tmp_path / "cfg.json")
+    app = SignificancePlateau(toy_inputs.scans, export_dir=tmp_path, export_name="cfg")
     first = toy_inputs.scans[0]
     label = app.selected
     assert app.cursor[label] == first.plateau.i_most_efficient
@@ -148,7 +148,7 @@ def test_plateau_follows_find_plateau(toy_inputs, tmp_path):  # noqa: F811
     assert chosen[label] == thr[ref.i_most_efficient]
     # export: the cursors of the three bins
     app.export_panel.button.click()
-    config = MlResponseConfig.from_json(tmp_path / "cfg.json")
+    config = MlResponseConfig.from_json(tmp_path / "cfg_001.json")
     assert config.bins_pt == [2.0, 4.0, 6.0, 12.0]
     assert [row[0] for row in config.cuts] == [TOY_BKG_CUT] * 3
     assert [row[1] for row in config.cuts] == list(chosen.values())
@@ -158,7 +158,7 @@ def test_plateau_follows_find_plateau(toy_inputs, tmp_path):  # noqa: F811
 
 def test_efficiency_curves_follow_cut_variation(toy_inputs, tmp_path):  # noqa: F811
     app = EfficiencyCurves({f"toy {s.pt_min:g}": s for s in toy_inputs.scans},
-                           export_path=tmp_path / "cfg.json")  # fmt: skip
+                           export_dir=tmp_path, export_name="cfg")  # fmt: skip
     scan = toy_inputs.scans[0]
     ref = cut_variation(scan)
     np.testing.assert_array_equal(app.result.corrected_yield, ref.corrected_yield)
@@ -177,7 +177,7 @@ def test_efficiency_curves_follow_cut_variation(toy_inputs, tmp_path):  # noqa: 
     app.scan_selector.value = "toy 4"
     assert app.slider.value == app.cursor["toy 4"]
     app.export_panel.button.click()
-    assert MlResponseConfig.from_json(tmp_path / "cfg.json").bins_pt == [2.0, 4.0, 6.0, 12.0]
+    assert MlResponseConfig.from_json(tmp_path / "cfg_001.json").bins_pt == [2.0, 4.0, 6.0, 12.0]
 
 
 def test_scan_dashboards_refuse_grids_and_mixed_exports(toy_inputs, tmp_path):  # noqa: F811
@@ -190,26 +190,24 @@ def test_scan_dashboards_refuse_grids_and_mixed_exports(toy_inputs, tmp_path):  
     )  # fmt: skip
     with pytest.raises(DashboardError, match="1-D scan"):
         SignificancePlateau([grid])
-    twice = SignificancePlateau(
-        [toy_inputs.scans[0], toy_inputs.scans[0]], export_path=tmp_path / "c.json"
-    )
+    twice = SignificancePlateau([toy_inputs.scans[0], toy_inputs.scans[0]], export_dir=tmp_path)
     assert twice.export() is None
     assert "two scans" in twice.export_panel.output.value
 
 
 # --------------------------------------------------------------------------------------------
-# o2ml.dashboards: files, parameters, error panels
+# o2ml.apps: files, parameters, error panels
 # --------------------------------------------------------------------------------------------
 def test_apps_build_from_files(toy_inputs, tmp_path):  # noqa: F811
-    app = dashboards.threshold_scan_app(toy_inputs.candidates, export_path=tmp_path / "x.json")
+    app = apps.threshold_scan_app(toy_inputs.candidates, export_dir=tmp_path, query="")
     assert isinstance(app, ThresholdScanner)  # the expected-signal file came from the metadata
     assert isinstance(
-        dashboards.significance_plateau_app(toy_inputs.directory), SignificancePlateau
+        apps.significance_plateau_app(toy_inputs.directory, query=""), SignificancePlateau
     )
-    glob_app = dashboards.efficiency_curves_app(str(toy_inputs.directory / "scan_toy_pt*.json"))
+    glob_app = apps.efficiency_curves_app(str(toy_inputs.directory / "scan_toy_pt*.json"), query="")
     assert isinstance(glob_app, EfficiencyCurves)
     assert len(glob_app.scans) == 3
-    data, mc, expected_path = dashboards.load_candidates(toy_inputs.candidates)
+    data, mc, expected_path = apps.load_candidates(toy_inputs.candidates)
     assert len(data) == len(toy_inputs.data) and len(mc) == len(toy_inputs.mc)
     assert expected_path.resolve() == toy_inputs.expected_path.resolve()
 
@@ -220,30 +218,19 @@ def test_bad_inputs_give_a_readable_panel(toy_inputs, tmp_path):  # noqa: F811
     bad_parquet = tmp_path / "bad.parquet"
     bad_parquet.write_bytes(b"not parquet at all")
     cases = [
-        (dashboards.significance_plateau_app, tmp_path / "missing.json", "found no file"),
-        (dashboards.efficiency_curves_app, bad_json, "expected a field"),
-        (dashboards.threshold_scan_app, bad_parquet, "unreadable"),
-        (dashboards.threshold_scan_app, tmp_path / "nope.parquet", "found no file"),
+        (apps.significance_plateau_app, tmp_path / "missing.json", "found no file"),
+        (apps.efficiency_curves_app, bad_json, "expected a field"),
+        (apps.threshold_scan_app, bad_parquet, "unreadable"),
+        (apps.threshold_scan_app, tmp_path / "nope.parquet", "found no file"),
     ]
     for app, path, message in cases:
-        panel = app(path)
+        panel = app(path, query="")
         assert "o2ml-error" in panel.value, path
         assert str(path) in panel.value and message in panel.value, panel.value
         assert "Traceback" not in panel.value
     toy_inputs.data[["fM", "fPt"]].to_parquet(tmp_path / "cols.parquet")
     with pytest.raises(ColumnNotFoundError, match="score_bkg"):
-        dashboards.load_candidates(tmp_path / "cols.parquet")
-
-
-def test_app_parameter_precedence(monkeypatch):
-    monkeypatch.delenv("QUERY_STRING", raising=False)
-    monkeypatch.delenv("O2ML_SCAN", raising=False)
-    assert dashboards.app_parameter("scan", "default.json") == "default.json"
-    monkeypatch.setenv("O2ML_SCAN", "/env/scan.json")
-    assert dashboards.app_parameter("scan", "default.json") == "/env/scan.json"
-    monkeypatch.setenv("QUERY_STRING", "scan=%2Fquery%2Fscan.json&export=x.json")
-    assert dashboards.app_parameter("scan", "default.json") == "/query/scan.json"
-    assert dashboards.app_parameter("candidates") is None
+        apps.load_candidates(tmp_path / "cols.parquet")
 
 
 def test_dashboard_notebooks_are_thin_and_clean():
@@ -261,25 +248,25 @@ def test_dashboard_notebooks_are_thin_and_clean():
 
 @pytest.mark.slow
 def test_demo_inputs_from_the_generated_sample(tmp_path):
-    demo = dashboards.ensure_demo_inputs(tmp_path / "demo", fast=True)
+    demo = apps.ensure_demo_inputs(tmp_path / "demo", fast=True)
     assert demo.candidates.exists() and demo.expected_signal.exists()
-    scans = dashboards.load_scans(demo.scans)
+    scans = apps.load_scans(demo.scans)
     assert list(scans) == ["BDT 2–4 GeV/c", "BDT 4–6 GeV/c", "BDT 6–12 GeV/c"]
     for s in scans.values():
         assert np.isfinite(s.significance).any()
         assert s.metadata["features"][0] == "fCpa"
-    again = dashboards.ensure_demo_inputs(tmp_path / "demo", fast=True)  # made once
+    again = apps.ensure_demo_inputs(tmp_path / "demo", fast=True)  # made once
     assert again.candidates.stat().st_mtime == demo.candidates.stat().st_mtime
-    data, mc, _ = dashboards.load_candidates(demo.candidates)
+    data, mc, _ = apps.load_candidates(demo.candidates)
     assert {"score_bkg", "score_prompt", "score_nonprompt"} <= set(data.columns)
     np.testing.assert_allclose(
         data[["score_bkg", "score_prompt", "score_nonprompt"]].sum(axis=1), 1, rtol=1e-5
     )
     assert set(mc["fOriginMcRec"]) == {1, 2}
     # trained on one half of the sample, scored and scanned on the other: B scaled by ~2
-    scale = dashboards.candidates_scale(demo.candidates)
+    scale = apps.candidates_scale(demo.candidates)
     assert 1.9 < scale < 2.1
     assert all(s.metadata["scale"] == scale for s in scans.values())
-    app = dashboards.threshold_scan_app(demo.candidates, export_path=tmp_path / "cfg.json")
+    app = apps.threshold_scan_app(demo.candidates, export_dir=tmp_path, query="")
     assert isinstance(app, ThresholdScanner)
     assert all(b.settings.scale == scale for b in app.grid.bins)

@@ -50,6 +50,10 @@ class OutputExistsError(O2mlError, FileExistsError):
     """Refusing to overwrite an existing file without ``overwrite=True``."""
 
 
+class PathNotAllowedError(O2mlError, PermissionError):
+    """A path given by a served page's URL lies outside the folder its server allows."""
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` names from ``candidates`` that look like ``name`` (case-insensitive)."""
     candidates = list(candidates)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from .. import __version__
 from ..config import fast_mode
@@ -164,8 +165,7 @@ def ensure_sample(
     directory = Path(directory) if directory is not None else default_data_dir(fast)
     names = sample_files(sample)
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".generate.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(directory / ".generate.lock"):  # portable (fcntl is POSIX-only)
         if not all((directory / n).exists() for n in names):
             generate(
                 sample,

@@ -9,7 +9,7 @@
   yield versus threshold (cut-variation stability).
 
 Each is built from a DataFrame of scored candidates or from :class:`o2ml.selection.ScanResult`
-objects and reads no file (:mod:`o2ml.dashboards` does that); ``.thresholds`` and ``.result``
+objects and reads no file (:mod:`o2ml.apps` does that); ``.thresholds`` and ``.result``
 expose the state, ``.widget`` is the top ipywidget, and the object displays itself.
 """
 

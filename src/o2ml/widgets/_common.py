@@ -272,38 +272,51 @@ def export_config(
 
 
 class ExportPanel:
-    """Record button target + export button: writes the O2Physics JSON and shows it in the page."""
+    """Export button + message: writes the O2Physics JSON as a new numbered file and shows it.
 
-    def __init__(self, path: str | Path, build: Any) -> None:
-        self.path = Path(path)
+    Each press writes ``directory/<stem>_NNN.json`` (:func:`o2ml.export.files.write_numbered`):
+    earlier exports are kept and no existing file is ever replaced.
+    """
+
+    def __init__(self, directory: str | Path, build: Any, stem: str = "ml_config") -> None:
+        self.directory = Path(directory)
+        self.stem = stem
+        self.path: Path | None = None  # the last file written
         self._build = build
         self.button = w.Button(
             description="Export O2Physics JSON", icon="download", layout=w.Layout(width="auto")
         )
         self.button.add_class("o2ml-export")
-        self.output = w.HTML()
+        self.output = w.HTML(
+            STYLE
+            + "Export writes a new file "
+            + f"<code class='o2ml-export-dir'>{html.escape(str(self.directory / stem))}_NNN.json</code>"
+            + " (earlier exports are kept)."
+        )
         self.output.add_class("o2ml-export-output")
         self.button.on_click(lambda _: self.export())
         self.config: MlResponseConfig | None = None
 
     def export(self) -> Path | None:
-        """Write the JSON (overwriting: the button is an explicit request); show it or the error."""
+        """Write the JSON to a new numbered file; show it, or the error."""
+        from ..export.files import write_numbered
+
         try:
             config = self._build()
-            config.to_json(self.path, overwrite=True)
+            text = json.dumps({config.task: config.configurables()}, indent=2)
+            path = write_numbered(self.directory, self.stem, text + "\n")
         except O2mlError as err:
             self.output.value = STYLE + (
                 f'<div class="o2ml-error">Export failed: {html.escape(str(err))}</div>'
             )
             return None
-        self.config = config
-        text = json.dumps({config.task: config.configurables()}, indent=2)
+        self.config, self.path = config, path
         self.output.value = (
             STYLE
-            + f"Wrote <code class='o2ml-export-path'>{html.escape(str(self.path))}</code>:"
+            + f"Wrote <code class='o2ml-export-path'>{html.escape(str(path))}</code>:"
             + f"<pre class='o2ml-export-json'>{html.escape(text)}</pre>"
         )
-        return self.path
+        return path
 
 
 def display_bundle(widget: w.Widget, **kwargs: Any) -> dict[str, Any] | None:

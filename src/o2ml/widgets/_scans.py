@@ -85,7 +85,8 @@ class ScanDashboard:
         self,
         scans: Mapping[str, ScanResult] | Sequence[ScanResult] | ScanResult,
         *,
-        export_path: str | Path = "ml_config.json",
+        export_dir: str | Path = ".",
+        export_name: str = "ml_config",
         class_columns: Sequence[str] | None = None,
         class_labels: Sequence[str] | None = None,
         features: Sequence[str] | None = None,
@@ -119,7 +120,7 @@ class ScanDashboard:
         self.readout = w.HTML()
         self.readout.add_class("o2ml-readout")
         self.plot = PlotPane(height=420)
-        self.export_panel = ExportPanel(export_path, self.export_config)
+        self.export_panel = ExportPanel(export_dir, self.export_config, export_name)
         self.scan_selector.observe(self._on_scan, "value")
         self.slider.observe(self._on_slider, "value")
 

@@ -35,7 +35,7 @@ class SignificancePlateau(ScanDashboard):
     n_sigma : float, optional
         If given, start with the criterion significance >= maximum - n_sigma x its error.
     **options
-        Export options of :class:`o2ml.widgets._scans.ScanDashboard` (``export_path``,
+        Export options of :class:`o2ml.widgets._scans.ScanDashboard` (``export_dir``, ``export_name``,
         ``class_columns``, ``features``, ``onnx_files``, ``task``).
     """
 

@@ -67,8 +67,10 @@ class ThresholdScanner:
         As in :func:`o2ml.selection.scan_significance`.
     peaks : mapping (lo, hi) -> PeakFit or (mean, sigma), optional
         Default: a Gaussian fit of the MC mass of the signal origins in each bin.
-    class_columns, class_labels, features, onnx_files, task, export_path
-        What the export writes (:func:`o2ml.widgets._common.export_config`) and where.
+    class_columns, class_labels, features, onnx_files, task
+        What the export writes (:func:`o2ml.widgets._common.export_config`).
+    export_dir, export_name
+        Where: each export is a new file ``export_dir/<export_name>_NNN.json``.
     """
 
     def __init__(
@@ -95,7 +97,8 @@ class ThresholdScanner:
         features: Sequence[str] | None = None,
         onnx_files: Sequence[str] | None = None,
         task: str | None = None,
-        export_path: str | Path = "ml_config.json",
+        export_dir: str | Path = ".",
+        export_name: str = "ml_config",
     ) -> None:
         self._live = False
         self.grid = ScanGrid(
@@ -125,7 +128,7 @@ class ThresholdScanner:
             "task": task,
         }
         self.recorded: dict[tuple[float, float], dict[str, tuple[str, float]]] = {}
-        self._build_ui(initial or {}, export_path)
+        self._build_ui(initial or {}, export_dir, export_name)
         self._update()
         self._live = True  # later updates draw the figure after the numbers
 
@@ -183,7 +186,9 @@ class ThresholdScanner:
         return self.grid.point(self.bin_index, self.grid.index(self.thresholds))
 
     # ------------------------------------------------------------------------ interface
-    def _build_ui(self, initial: Mapping[Any, Any], export_path: str | Path) -> None:
+    def _build_ui(
+        self, initial: Mapping[Any, Any], export_dir: str | Path, export_name: str
+    ) -> None:
         self._initial = initial
         self.bin_selector = w.ToggleButtons(
             options=[(f"{lo:g}–{hi:g} GeV/c", i) for i, (lo, hi) in enumerate(self.pt_bins)],
@@ -215,7 +220,7 @@ class ThresholdScanner:
         self.record_button.on_click(lambda _: self.record())
         self.recorded_view = w.HTML()
         self.recorded_view.add_class("o2ml-readout")
-        self.export_panel = ExportPanel(export_path, self.export_config)
+        self.export_panel = ExportPanel(export_dir, self.export_config, export_name)
         self._show_recorded()
         self._muted = False
         self.bin_selector.observe(self._on_bin, "value")

@@ -9,7 +9,6 @@ without any training, for tests and benchmarks.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -19,15 +18,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
-from . import __version__
-from .config import fast_mode
-from .selection import ScanResult, load_expected_signal
+from .. import __version__
+from ..config import fast_mode
+from ..selection import ScanResult, load_expected_signal
 
 __all__ = [
     "DEMO_BKG_CUT",
     "PT_BINS",
     "DemoInputs",
+    "demo_directory",
     "ensure_demo_inputs",
     "make_scans",
     "toy_candidates",
@@ -59,8 +60,8 @@ def make_scans(
 
     ``scale``: full data sample / scanned data (see :func:`o2ml.selection.scan_significance`).
     """
-    from .physics.massfit import fit_peak
-    from .selection import scan_significance
+    from ..physics.massfit import fit_peak
+    from ..selection import scan_significance
 
     out = []
     for lo, hi in pt_bins:
@@ -167,12 +168,13 @@ class DemoInputs:
     scans: list[Path]
 
 
-def _demo_dir(directory: str | os.PathLike | None, fast: bool) -> Path:
+def demo_directory(directory: str | os.PathLike | None = None, fast: bool | None = None) -> Path:
+    """The folder of the demo inputs (made by :func:`ensure_demo_inputs`; nothing is made here)."""
     if directory is not None:
         return Path(directory)
-    from .toymc.generate import default_data_dir
+    from ..toymc.generate import default_data_dir
 
-    return default_data_dir(fast) / "dashboards"
+    return default_data_dir(fast_mode() if fast is None else fast) / "dashboards"
 
 
 def ensure_demo_inputs(
@@ -190,14 +192,13 @@ def ensure_demo_inputs(
     are not biased by overtraining. Safe when several kernels ask at once.
     """
     fast = fast_mode() if fast is None else fast
-    out = _demo_dir(directory, fast)
+    out = demo_directory(directory, fast)
     out.mkdir(parents=True, exist_ok=True)
     candidates = out / "ds_scored.parquet"
     expected = out / "ds_expected_signal.json"
     scans = [out / f"scan_ds_pt{lo:g}_{hi:g}.json" for lo, hi in PT_BINS]
     manifest = out / "manifest.json"
-    with open(out / ".demo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(out / ".demo.lock"):  # portable (fcntl is POSIX-only)
         if _manifest_version(manifest) != DEMO_VERSION:
             _make_demo(out, candidates, expected, scans, sample_dir, seed, fast)
             manifest.write_text(
@@ -227,16 +228,16 @@ def _manifest_version(manifest: Path) -> int | None:
 
 
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
-    from .analysis import split_for_training
-    from .io import read_table
-    from .models.bdt import (
+    from ..analysis import split_for_training
+    from ..io import read_table
+    from ..models.bdt import (
         TUTORIAL_FEATURES,
         balanced_train_test,
         class_handlers,
         model_handler,
         pt_bins,
     )
-    from .toymc.generate import ensure_sample
+    from ..toymc.generate import ensure_sample
 
     sample = ensure_sample("ds", sample_dir, seed=seed, fast=fast)
     columns = ["fM", "fPt", *TUTORIAL_FEATURES]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import glob
 import os
-import urllib.parse
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,22 +27,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .demo_inputs import DemoInputs, ensure_demo_inputs, make_scans, toy_candidates
-from .errors import (
+from ..errors import (
     BadFileError,
     ColumnNotFoundError,
     InputFileNotFoundError,
     O2mlError,
     did_you_mean,
 )
-from .selection import ScanResult, load_expected_signal
-from .widgets._scans import scan_label as _scan_label
+from ..selection import ScanResult, load_expected_signal
+from ..widgets._scans import scan_label as _scan_label
+from .demo_inputs import DemoInputs, demo_directory, ensure_demo_inputs, make_scans, toy_candidates
+from .serving import DataRoot, export_directory, starter_parameter, url_parameters
 
 __all__ = [
     "CANDIDATE_COLUMNS",
     "DemoInputs",
-    "app_parameter",
     "candidates_scale",
+    "demo_directory",
     "efficiency_curves_app",
     "ensure_demo_inputs",
     "load_candidates",
@@ -67,20 +67,6 @@ CANDIDATE_COLUMNS = (
 EXPECTED_KEY = b"o2ml.expected_signal"
 #: full-sample size / size of the data in the file (when the rest trained the model)
 SCALE_KEY = b"o2ml.scale"
-
-
-# --------------------------------------------------------------------------------------------
-# parameters of an app: query string > environment > notebook default
-# --------------------------------------------------------------------------------------------
-def app_parameter(name: str, default: Any = None) -> Any:
-    """A dashboard input: ``?name=...`` in the Voila URL, else ``$O2ML_<NAME>``, else ``default``.
-
-    Voila passes the page's query string to the kernel as ``QUERY_STRING``.
-    """
-    query = urllib.parse.parse_qs(os.environ.get("QUERY_STRING", ""))
-    if query.get(name):
-        return query[name][0]
-    return os.environ.get(f"O2ML_{name.upper()}") or default
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,7 +221,7 @@ def _quiet(build):
 
 
 def _error(err: BaseException):
-    from .widgets._common import error_panel
+    from ..widgets._common import error_panel
 
     return error_panel(err)
 
@@ -244,27 +230,42 @@ def _error(err: BaseException):
 def threshold_scan_app(
     candidates_path: str | os.PathLike | None = None,
     expected_signal_path: str | os.PathLike | None = None,
-    export_path: str | os.PathLike | None = None,
+    *,
+    data_root: str | os.PathLike | None = None,
+    export_dir: str | os.PathLike | None = None,
+    query: str | None = None,
     **options: Any,
 ):
-    """The ThresholdScanner on a scored-candidates file (default: the demo inputs)."""
-    from .widgets import ThresholdScanner
+    """The ThresholdScanner on a scored-candidates file (default: the demo inputs).
+
+    ``candidates_path``, ``expected_signal_path``, ``data_root``, ``export_dir``: the starter's
+    parameters (else ``$O2ML_CANDIDATES``, ``$O2ML_EXPECTED_SIGNAL``, ``$O2ML_DATA_ROOT``,
+    ``$O2ML_EXPORT_DIR``). The page URL (``query``, default ``$QUERY_STRING``) may choose
+    ``candidates`` and ``expected_signal`` inside the data root only (:mod:`o2ml.apps.serving`).
+    """
+    from ..widgets import ThresholdScanner
 
     try:
+        url = url_parameters(query)
+        candidates_path = starter_parameter("candidates", candidates_path)
+        expected_signal_path = starter_parameter("expected_signal", expected_signal_path)
+        default_folder = (
+            demo_directory() if candidates_path is None else Path(candidates_path).parent
+        )
+        root = DataRoot.choose(data_root, default_folder)
+        exports = export_directory(export_dir, default_folder)
         initial = {}
-        if candidates_path is None:
+        if "candidates" in url:
+            candidates_path = root.confine(url["candidates"])
+        elif candidates_path is None:
             demo = ensure_demo_inputs()
             candidates_path, expected_signal_path = demo.candidates, demo.expected_signal
-            for result in load_scans(demo.scans).values():
-                if result.plateau is not None:
-                    initial[(result.pt_min, result.pt_max)] = dict(
-                        zip(
-                            result.cut_names,
-                            result.thresholds[result.plateau.i_most_efficient],
-                            strict=True,
-                        )
-                    )
+            initial = _plateau_choices(load_scans(demo.scans))
+        if "expected_signal" in url:
+            expected_signal_path = root.confine(url["expected_signal"])
         data, mc, named = load_candidates(candidates_path)
+        if expected_signal_path is None and named is not None and "candidates" in url:
+            root.confine_files(str(named), [named])  # a URL's file may not name one outside
         expected_signal_path = expected_signal_path or named
         if expected_signal_path is None:
             raise InputFileNotFoundError(
@@ -273,35 +274,67 @@ def threshold_scan_app(
             )
         expected = load_expected_signal(expected_signal_path)
         options.setdefault("scale", candidates_scale(candidates_path))
-        export_path = export_path or Path(candidates_path).with_name("ml_config.json")
         return ThresholdScanner(
-            data, mc, expected, initial=initial, export_path=export_path, **options
-        )
+            data, mc, expected, initial=initial, export_dir=exports,
+            export_name="ml_config_threshold_scan", **options,
+        )  # fmt: skip
     except O2mlError as err:
         return _error(err)
+
+
+def _plateau_choices(scans: dict[str, ScanResult]) -> dict:
+    """Each scan's most efficient plateau point, as initial thresholds per pT bin."""
+    return {
+        (r.pt_min, r.pt_max): dict(
+            zip(r.cut_names, r.thresholds[r.plateau.i_most_efficient], strict=True)
+        )
+        for r in scans.values()
+        if r.plateau is not None
+    }
 
 
 @_quiet
-def _scan_app(cls_name: str, scan_path, export_path, options):
-    from . import widgets
+def _scan_app(cls_name: str, scan_path, data_root, export_dir, query, options):
+    from .. import widgets
 
     try:
+        url = url_parameters(query)
+        scan_path = starter_parameter("scan", scan_path)
         if scan_path is None:
+            default_folder = demo_directory()
+        else:
+            first = Path(scan_path[0] if isinstance(scan_path, (list, tuple)) else scan_path)
+            default_folder = first if first.is_dir() else first.parent
+        root = DataRoot.choose(data_root, default_folder)
+        exports = export_directory(export_dir, default_folder)
+        if "scan" in url:
+            spec = root.confine(url["scan"])
+            root.confine_files(url["scan"], _scan_files(spec))
+            scan_path = spec
+        elif scan_path is None:
             scan_path = ensure_demo_inputs().scans
         scans = load_scans(scan_path)
-        first = Path(scan_path[0] if isinstance(scan_path, (list, tuple)) else scan_path)
-        folder = first if first.is_dir() else first.parent
-        export_path = export_path or folder / "ml_config.json"
-        return getattr(widgets, cls_name)(scans, export_path=export_path, **options)
+        name = "ml_config_" + {"SignificancePlateau": "plateau"}.get(cls_name, "efficiency")
+        return getattr(widgets, cls_name)(scans, export_dir=exports, export_name=name, **options)
     except O2mlError as err:
         return _error(err)
 
 
-def significance_plateau_app(scan_path=None, export_path=None, **options: Any):
-    """The SignificancePlateau on ScanResult files (default: the demo scans)."""
-    return _scan_app("SignificancePlateau", scan_path, export_path, options)
+def significance_plateau_app(
+    scan_path=None, *, data_root=None, export_dir=None, query=None, **options: Any
+):
+    """The SignificancePlateau on ScanResult files (default: the demo scans).
+
+    Parameters as in :func:`threshold_scan_app`; the URL may choose ``scan`` inside the data root.
+    """
+    return _scan_app("SignificancePlateau", scan_path, data_root, export_dir, query, options)
 
 
-def efficiency_curves_app(scan_path=None, export_path=None, **options: Any):
-    """The EfficiencyCurves on ScanResult files (default: the demo scans)."""
-    return _scan_app("EfficiencyCurves", scan_path, export_path, options)
+def efficiency_curves_app(
+    scan_path=None, *, data_root=None, export_dir=None, query=None, **options: Any
+):
+    """The EfficiencyCurves on ScanResult files (default: the demo scans).
+
+    Parameters as in :func:`threshold_scan_app`; the URL may choose ``scan`` inside the data root.
+    """
+    return _scan_app("EfficiencyCurves", scan_path, data_root, export_dir, query, options)

@@ -1,0 +1,44 @@
+"""The Voila apps behind ``notebooks/dashboards/``: file inputs, demo inputs, what a URL may choose.
+
+* :mod:`o2ml.apps.dashboards`: the three apps (:func:`threshold_scan_app`,
+  :func:`significance_plateau_app`, :func:`efficiency_curves_app`) and the files they read;
+* :mod:`o2ml.apps.demo_inputs`: the default inputs, made on first use from the generated sample;
+* :mod:`o2ml.apps.serving`: a served page's URL chooses inputs inside one data root only, and
+  never where Export writes.
+"""
+
+from .dashboards import (
+    CANDIDATE_COLUMNS,
+    DemoInputs,
+    candidates_scale,
+    demo_directory,
+    efficiency_curves_app,
+    ensure_demo_inputs,
+    load_candidates,
+    load_scans,
+    make_scans,
+    significance_plateau_app,
+    threshold_scan_app,
+    toy_candidates,
+    write_candidates,
+)
+from .serving import DataRoot, export_directory, url_parameters
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "DataRoot",
+    "DemoInputs",
+    "candidates_scale",
+    "demo_directory",
+    "efficiency_curves_app",
+    "ensure_demo_inputs",
+    "export_directory",
+    "load_candidates",
+    "load_scans",
+    "make_scans",
+    "significance_plateau_app",
+    "threshold_scan_app",
+    "toy_candidates",
+    "url_parameters",
+    "write_candidates",
+]
