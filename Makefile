@@ -38,10 +38,8 @@ $(STAMP): $(LOCK) pyproject.toml | $(BIN)/python
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp env/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $@
 
-data: $(DATA)/manifest.json  ## generate the synthetic sample into $(DATA)/ if missing
-
-$(DATA)/manifest.json: | $(STAMP)
-	$(BIN)/o2ml generate all --out $(DATA) --seed $(SEED) --with-truth $(GENERATE_ARGS)
+data: setup  ## generate the synthetic sample into $(DATA)/ unless its manifest matches (seed, sizes, checksums)
+	$(BIN)/o2ml generate all --out $(DATA) --seed $(SEED) --with-truth --if-needed $(GENERATE_ARGS)
 
 lab: setup data  ## open JupyterLab on notebooks/ (LAB_ARGS="--no-browser --port 8888")
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
@@ -56,13 +54,14 @@ chromium:  ## install Chromium from Debian's packages for the browser tests, if 
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
 	fi
 
-test: setup chromium  ## run every test: unit, notebooks (nbmake, O2ML_FAST=1), browser
+test: setup chromium  ## run every test: unit, all notebooks and dashboards (nbmake, O2ML_FAST=1), browser
 	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
-	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb) $(PYTEST_ARGS)
+	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb notebooks/dashboards/*.ipynb) \
+	  $(PYTEST_ARGS)
 
 lint:  ## ruff on the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check src tests benchmarks notebooks
 	$(BIN)/ruff format --check src tests benchmarks
 
-clean:  ## remove the virtual environment and caches (never touches data/)
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+clean:  ## remove the virtual environment, caches and notebook outputs (never touches data/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache notebooks/output test-artifacts

@@ -5,6 +5,7 @@ Import the fixtures into a test module (``from dashboard_helpers import toy_inpu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -104,24 +105,21 @@ def served_export_dir(inputs: ToyInputs) -> Path:
     return inputs.directory / "exports"
 
 
-@pytest.fixture(scope="module")
-def voila_url(toy_inputs, artifacts):
-    """A Voila server on notebooks/dashboards reading the toy inputs; stopped at the end."""
+@contextlib.contextmanager
+def voila_server(env_inputs: dict[str, str | None]):
+    """A Voila server on notebooks/dashboards with ``env_inputs`` set (None: unset) in its
+    environment; yields the render URL and stops the server at the end."""
     port = free_port()
-    env_inputs = {
-        "O2ML_CANDIDATES": str(toy_inputs.candidates),
-        "O2ML_EXPECTED_SIGNAL": str(toy_inputs.expected_path),
-        "O2ML_SCAN": str(toy_inputs.directory),
-        # the data root is the folder of these default inputs; exports go to a folder of their own
-        "O2ML_EXPORT_DIR": str(served_export_dir(toy_inputs)),
-        "O2ML_DATA_ROOT": "",
-    }
     cmd = [
         VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
         f"--port={port}", "--Voila.port_retries=0", "--no-browser",
     ]  # fmt: skip
     old = {k: os.environ.get(k) for k in env_inputs}
-    os.environ.update(env_inputs)  # running_server passes this process's environment on
+    for k, v in env_inputs.items():  # running_server passes this process's environment on
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         server = running_server(cmd, f"http://127.0.0.1:{port}/", timeout=120)
         server.__enter__()
@@ -135,3 +133,26 @@ def voila_url(toy_inputs, artifacts):
         yield f"http://127.0.0.1:{port}/voila/render"
     finally:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def voila_url(toy_inputs, artifacts):
+    """A Voila server on notebooks/dashboards reading the toy inputs; stopped at the end."""
+    env_inputs = {
+        "O2ML_CANDIDATES": str(toy_inputs.candidates),
+        "O2ML_EXPECTED_SIGNAL": str(toy_inputs.expected_path),
+        "O2ML_SCAN": str(toy_inputs.directory),
+        # the data root is the folder of these default inputs; exports go to a folder of their own
+        "O2ML_EXPORT_DIR": str(served_export_dir(toy_inputs)),
+        "O2ML_DATA_ROOT": None,
+    }
+    with voila_server(env_inputs) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def voila_default_url(artifacts):
+    """A Voila server whose dashboards open their default inputs (the demo, made on first use)."""
+    names = ("CANDIDATES", "EXPECTED_SIGNAL", "SCAN", "DATA_ROOT", "EXPORT_DIR")
+    with voila_server({f"O2ML_{n}": None for n in names}) as url:
+        yield url

@@ -16,6 +16,7 @@ from dashboard_helpers import (  # noqa: F401
     library_point,
     served_export_dir,
     toy_inputs,
+    voila_default_url,
     voila_url,
 )
 
@@ -24,7 +25,9 @@ from o2ml.selection import ScanResult, cut_variation
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-RENDER_TIMEOUT = 120_000  # ms: kernel start and the notebook under a loaded CI machine
+RENDER_TIMEOUT = (
+    240_000  # ms: kernel start and the notebook (the demo inputs: ~1 min, once), loaded CI
+)
 UPDATE_TIMEOUT = 20_000
 
 
@@ -161,10 +164,13 @@ def test_bad_inputs_show_a_readable_error(browser, voila_url, toy_inputs, artifa
     # folder's own scans stay valid for the other tests
     malformed = toy_inputs.directory / "malformed.json"
     malformed.write_text('{"format": "o2ml.ScanResult", "version": 1, "species": "Ds"}')
+    bad_candidates = toy_inputs.directory / "malformed.parquet"
+    bad_candidates.write_bytes(b"PAR1 but not a parquet file")
+    missing = toy_inputs.directory / "missing.json"
     cases = {
-        "significance_plateau.ipynb?scan="
-        + str(toy_inputs.directory / "missing.json"): "found no file",
-        "efficiency_curves.ipynb?scan=" + str(malformed): "expected a field",
+        f"significance_plateau.ipynb?scan={missing}": "found no file",
+        f"efficiency_curves.ipynb?scan={malformed}": "expected a field",
+        f"threshold_scan.ipynb?candidates={bad_candidates}": "unreadable",
     }
     pages = {url: open_dashboard(browser, f"{voila_url}/{url}") for url in cases}
     try:
@@ -304,3 +310,19 @@ def test_a_token_server_answers_only_with_the_token():
                 opener.open(base + path, timeout=10)
             assert err.value.code in (302, 403), (path, err.value.code)
             assert "login" in err.value.headers.get("Location", "login"), err.value.headers
+
+
+@pytest.mark.parametrize("name", ["threshold_scan", "significance_plateau", "efficiency_curves"])
+def test_default_inputs_render(browser, voila_default_url, artifacts, name):  # noqa: F811
+    """No ?scan=, no $O2ML_*: each dashboard opens the demo inputs (made on first use)."""
+    page = open_dashboard(browser, f"{voila_default_url}/{name}.ipynb")
+    try:
+        wait_rendered(page)
+        assert page.locator(".o2ml-error").count() == 0
+        body = page.locator("body").inner_text()
+        assert "Traceback" not in body and "error when executing" not in body, body[-500:]
+        value = page.locator(".o2ml-significance").first.inner_text()
+        assert float(value.split("±")[0]) > 0, value
+        page.screenshot(path=str(artifacts / f"dashboard_default_{name}.png"), full_page=True)
+    finally:
+        page.close()

@@ -115,3 +115,66 @@ def test_cli_bad_sizes_are_one_readable_line(tmp_path):
     out = cli("ds", "--out", str(tmp_path), "--n-data", "-5", "-q")
     assert out.returncode == 2 and "n_data must be a positive number, got -5" in out.stderr
     assert "Traceback" not in out.stderr and not any(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------------------------
+# ensure_sample / make data: a folder is reused only when its manifest matches
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def tiny_fast_sizes(monkeypatch):
+    from o2ml.toymc import generate as gen
+
+    monkeypatch.setitem(gen.FAST_SIZES, "ds", (3_000, 600))
+    return gen
+
+
+def test_a_sample_of_another_seed_is_never_used_silently(tmp_path, tiny_fast_sizes):
+    gen = tiny_fast_sizes
+    gen.generate("ds", tmp_path, seed=7, with_truth=True, fast=True, progress=False)
+    assert gen.sample_differences("ds", tmp_path, seed=42, fast=True) == ["seed 7, expected 42"]
+    with pytest.warns(UserWarning, match="seed 7, expected 42"):
+        sample = gen.ensure_sample("ds", tmp_path, seed=42, fast=True)
+    entry = json.loads((tmp_path / "manifest.json").read_text())["samples"]["ds"]
+    assert entry["seed"] == 42
+    fresh = tmp_path / "fresh"
+    gen.generate("ds", fresh, seed=42, with_truth=True, fast=True, progress=False)
+    again = json.loads((fresh / "manifest.json").read_text())["samples"]["ds"]
+    assert entry["files"]["ds_data.root"]["sha256"] == again["files"]["ds_data.root"]["sha256"]
+    # now it matches: reused as it is, no warning, not rewritten
+    mtime = sample.data.stat().st_mtime_ns
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gen.ensure_sample("ds", tmp_path, seed=42, fast=True)
+    assert sample.data.stat().st_mtime_ns == mtime
+    # other sizes (e.g. the full sample asked in the same folder) are a difference too
+    assert any("n_data" in d for d in gen.sample_differences("ds", tmp_path, seed=42, fast=False))
+
+
+def test_files_o2ml_did_not_write_or_that_changed_are_never_replaced(tmp_path, tiny_fast_sizes):
+    from o2ml.errors import SampleMismatchError
+
+    gen = tiny_fast_sizes
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    for name in gen.sample_files("ds"):
+        (foreign / name).write_bytes(b"a user's own file")
+    with pytest.raises(SampleMismatchError, match="does not list the 'ds' sample"):
+        gen.ensure_sample("ds", foreign, seed=42, fast=True)
+    assert all((foreign / n).read_bytes() == b"a user's own file" for n in gen.sample_files("ds"))
+
+    ours = tmp_path / "ours"
+    gen.generate("ds", ours, seed=42, with_truth=True, fast=True, progress=False)
+    with open(ours / "ds_mc.root", "ab") as f:
+        f.write(b"appended by hand")
+    changed = (ours / "ds_mc.root").read_bytes()
+    with pytest.raises(SampleMismatchError, match="ds_mc.root changed since it was generated"):
+        gen.ensure_sample("ds", ours, seed=42, fast=True)
+    assert (ours / "ds_mc.root").read_bytes() == changed
+
+
+def test_cli_if_needed(tmp_path):
+    bad = cli("ds", "--out", str(tmp_path), "--if-needed", "--with-truth", "--n-data", "10")
+    assert bad.returncode == 2 and "--if-needed makes the default sample" in bad.stderr
+    assert not list(tmp_path.iterdir())

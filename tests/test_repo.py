@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,6 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "env" / "requirements.lock"
-tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
 
 def lock_pins() -> dict[str, Version]:
@@ -75,3 +75,11 @@ def test_notebook_is_clean_with_parameters_cell(path):
     assert any("parameters" in c.get("metadata", {}).get("tags", []) for c in code), (
         "no parameters cell"
     )
+
+
+def test_declared_python_is_the_tested_one():
+    """requires-python says what the lock installs and CI tests (Python 3.11)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    assert "Programming Language :: Python :: 3.11" in project["classifiers"]
+    assert (REPO / "binder" / "runtime.txt").read_text().strip() == "python-3.11"

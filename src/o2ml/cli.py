@@ -41,8 +41,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .toymc.generate import generate
+    from .toymc.generate import SAMPLES, ensure_sample, generate
 
+    if args.if_needed:
+        if args.n_data or args.n_mc or args.overwrite or not args.with_truth or args.folders != 4:
+            raise O2mlError(
+                "generate --if-needed makes the default sample (with --with-truth, default sizes "
+                "and folders); drop --n-data/--n-mc/--folders/--overwrite."
+            )
+        for sample in SAMPLES if args.sample == "all" else [args.sample]:
+            ensure_sample(sample, args.out, seed=args.seed, fast=args.fast)
+        return 0
     generate(
         args.sample,
         args.out,
@@ -135,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="small samples (as O2ML_FAST=1)")
     p.add_argument("--folders", type=int, default=4, help="number of DF_ folders per file")
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    p.add_argument(
+        "--if-needed",
+        action="store_true",
+        help="keep a sample whose manifest matches (seed, sizes, generator version, checksums); "
+        "make o2ml's own samples of other settings again; never replace other files",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_generate)
 

@@ -50,6 +50,10 @@ class OutputExistsError(O2mlError, FileExistsError):
     """Refusing to overwrite an existing file without ``overwrite=True``."""
 
 
+class SampleMismatchError(O2mlError):
+    """A folder holds a sample other than the one asked for, in files o2ml will not replace."""
+
+
 class PathNotAllowedError(O2mlError, PermissionError):
     """A path given by a served page's URL lies outside the folder its server allows."""
 

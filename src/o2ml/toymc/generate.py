@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from filelock import FileLock
 
 from .. import __version__
 from ..config import fast_mode
-from ..errors import O2mlError, OutputExistsError
+from ..errors import O2mlError, OutputExistsError, SampleMismatchError
 from ..io import table_checksum, write_table
 from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
 
@@ -22,6 +24,9 @@ DEFAULT_SIZES = {"ds": (1_000_000, 200_000), "lc": (600_000, 100_000), "pid": (4
 #: O2ML_FAST / --fast: notebooks run in about a minute
 FAST_SIZES = {"ds": (200_000, 40_000), "lc": (120_000, 20_000), "pid": (60_000, 60_000)}
 MANIFEST = "manifest.json"
+#: bumped whenever the generator writes other content for the same seed and sizes: samples
+#: written by another version are made again (:func:`ensure_sample`)
+GENERATOR_VERSION = 1
 
 
 def sample_files(sample: str) -> list[str]:
@@ -68,7 +73,9 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest.update({"generator": "o2ml.toymc", "version": __version__})
+    manifest.update(
+        {"generator": "o2ml.toymc", "version": __version__, "generator_version": GENERATOR_VERSION}
+    )
     manifest.setdefault("samples", {})
     for s in samples:
         sizes = FAST_SIZES[s] if fast else DEFAULT_SIZES[s]
@@ -76,6 +83,7 @@ def generate(
         nm = sizes[1] if n_mc is None else n_mc
         files = _generate_one(s, out, seed, nd, nm, with_truth, folders, progress)
         manifest["samples"][s] = {
+            "generator_version": GENERATOR_VERSION,
             "seed": seed,
             "n_data": nd,
             "n_mc": nm,
@@ -103,7 +111,12 @@ def _generate_one(
 
     def write(df, name, table):
         write_table(df, out / name, table, folders=folders, overwrite=True)
-        files[name] = {"table": table.name, "entries": len(df), "sha256": table_checksum(df)}
+        files[name] = {
+            "table": table.name,
+            "entries": len(df),
+            "sha256": table_checksum(df),
+            "file_sha256": file_checksum(out / name),
+        }
 
     if sample in ("ds", "lc"):
         from . import charm
@@ -118,7 +131,12 @@ def _generate_one(
         write(result.mc, f"{sample}_mc.root", table)
         name = f"{sample}_expected_signal.json"
         (out / name).write_text(json.dumps(result.expected_signal, indent=1) + "\n")
-        files[name] = {"table": None, "entries": None, "sha256": None}
+        files[name] = {
+            "table": None,
+            "entries": None,
+            "sha256": None,
+            "file_sha256": file_checksum(out / name),
+        }
     else:
         from .pid import generate_pid
 
@@ -154,19 +172,99 @@ def default_data_dir(fast: bool | None = None) -> Path:
     return base / "fast" if fast else base
 
 
+def file_checksum(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest_entry(directory: Path, sample: str) -> dict | None:
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if manifest.get("generator") != "o2ml.toymc":
+        return None
+    return manifest.get("samples", {}).get(sample)
+
+
+def sample_differences(
+    sample: str, directory: str | os.PathLike, *, seed: int = 42, fast: bool = False
+) -> list[str]:
+    """How the ``sample`` in ``directory`` differs from the one asked for (empty: it matches).
+
+    Compared with ``directory/manifest.json``: generator version, seed, sizes (the default ones of
+    ``fast``), truth, and the SHA-256 of every file's bytes (a file changed since it was written).
+    """
+    directory = Path(directory)
+    names = sample_files(sample)
+    missing = [n for n in names if not (directory / n).exists()]
+    if missing:
+        return [f"missing {', '.join(missing)}"]
+    entry = _manifest_entry(directory, sample)
+    if entry is None:
+        return [f"{directory / MANIFEST} does not list the {sample!r} sample"]
+    n_data, n_mc = FAST_SIZES[sample] if fast else DEFAULT_SIZES[sample]
+    wanted = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "n_data": n_data,
+        "n_mc": n_mc,
+        "with_truth": True,
+    }
+    out = [f"{k} {entry.get(k)!r}, expected {v!r}" for k, v in wanted.items() if entry.get(k) != v]
+    out += _changed_files(directory, entry, names)
+    return out
+
+
+def _changed_files(directory: Path, entry: dict, names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        recorded = entry.get("files", {}).get(name, {}).get("file_sha256")
+        if recorded is not None and (directory / name).exists():
+            if file_checksum(directory / name) != recorded:
+                out.append(f"{name} changed since it was generated (SHA-256 differs)")
+    return out
+
+
 def ensure_sample(
     sample: str, directory: str | Path | None = None, seed: int = 42, fast: bool | None = None
 ) -> Sample:
-    """Paths of a synthetic sample (``ds``, ``lc`` or ``pid``), generated with truth if missing.
+    """Paths of a synthetic sample (``ds``, ``lc`` or ``pid``), generated with truth if needed.
 
-    Safe when several notebooks ask at once (a file lock serialises generation).
+    The sample in ``directory`` is used only if its manifest matches what is asked
+    (:func:`sample_differences`: generator version, seed, sizes, truth, file checksums). A sample
+    that o2ml wrote with other settings is made again, with a warning naming the difference;
+    files that o2ml did not write (not in the manifest) or that changed since are never replaced:
+    :class:`~o2ml.errors.SampleMismatchError` names the difference. Safe when several notebooks
+    ask at once (a file lock serialises generation).
     """
     fast = fast_mode() if fast is None else fast
     directory = Path(directory) if directory is not None else default_data_dir(fast)
     names = sample_files(sample)
     directory.mkdir(parents=True, exist_ok=True)
     with FileLock(directory / ".generate.lock"):  # portable (fcntl is POSIX-only)
-        if not all((directory / n).exists() for n in names):
+        differences = sample_differences(sample, directory, seed=seed, fast=fast)
+        present = [n for n in names if (directory / n).exists()]
+        if differences and present:
+            entry = _manifest_entry(directory, sample)
+            foreign = entry is None or set(present) - set(entry.get("files", {}))
+            changed = entry is not None and _changed_files(directory, entry, present)
+            if foreign or changed:
+                raise SampleMismatchError(
+                    f"{directory}: expected the o2ml {sample!r} sample (seed {seed}, "
+                    f"{'fast' if fast else 'full'} sizes), found {'; '.join(differences)}. "
+                    f"These files were not written by o2ml or changed since, so they are not "
+                    "replaced: move them, or choose another directory."
+                )
+            warnings.warn(
+                f"{directory}: making the {sample!r} sample again ({'; '.join(differences)}).",
+                stacklevel=2,
+            )
+        if differences:
             generate(
                 sample,
                 directory,
