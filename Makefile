@@ -55,7 +55,7 @@ chromium:  ## install Chromium from Debian's packages for the browser tests, if 
 	fi
 
 test: setup chromium  ## run every test: unit, all notebooks and dashboards (nbmake, O2ML_FAST=1), browser
-	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
+	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 O2ML_THREADS=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
 	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb notebooks/dashboards/*.ipynb) \
 	  $(PYTEST_ARGS)
 

@@ -18,6 +18,8 @@ import pytest
 # Two pytest-xdist workers share two cores: OpenMP threads (XGBoost, torch) that spin while
 # waiting slow each other down by orders of magnitude; passive waiting avoids that.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# ... and with passive waiting a 1-thread XGBoost fit beats a 2-thread one there (o2ml.config.threads)
+os.environ.setdefault("O2ML_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"

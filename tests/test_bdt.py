@@ -110,4 +110,44 @@ def test_optuna_study_persists_and_resumes(tmp_path):
     )
     assert len(again.trials) == 4  # resumed from the SQLite file, not restarted
     assert mh.get_model_params()["max_depth"] == study.best_params["max_depth"]
-    assert 0.5 < study.best_value <= 1.0
+    # the stored value is what it says: hipe4ml's objective, the mean 3-fold CV ROC AUC (ovo)
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    handler = bdt.model_handler(FEATURES, seed=0)
+    clf = handler.get_original_model().set_params(
+        **{**handler.get_model_params(), **study.best_params}
+    )
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=42)
+    cv = cross_val_score(clf, tt[0][FEATURES], tt[1], cv=folds, scoring="roc_auc_ovo")
+    assert study.best_value == pytest.approx(cv.mean(), abs=1e-12)
+    assert study.best_value > 0.8  # the toy classes differ in cpa and decay length (toy_samples)
+
+
+def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
+    """Re-running with the same settings finds the finished study (no trial added, same model);
+    other settings (here another training set) get a study of their own, never a top-up."""
+    from o2ml import analysis
+
+    data, mc = toy_samples()
+    db = str(tmp_path / "optuna.db")
+    kw = dict(
+        seed=3, max_per_class=400, n_trials=3, storage=db, optuna_per_class=200,
+        ranges={"max_depth": (2, 3), "n_estimators": (5, 15)},
+    )  # fmt: skip
+    first = analysis.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
+    again = analysis.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
+    assert first.study.study_name == again.study.study_name
+    assert first.study.study_name.startswith("bdt_2-4-")
+    assert len(again.study.trials) == 3  # finished: nothing added
+    assert again.study.best_params == first.study.best_params
+    x = first.train_test[2][FEATURES]
+    np.testing.assert_array_equal(first.model.predict(x), again.model.predict(x))
+    other = analysis.train_bin(data.iloc[::2], mc, PtBin(2, 4), FEATURES, **kw)
+    assert other.study.study_name != first.study.study_name and len(other.study.trials) == 3
+    # an interrupted study (here: 1 of 3 trials) is completed, not restarted
+    name, todo = bdt.stored_study("x", {"a": 1}, 3, db)
+    assert (name, todo) == (bdt.study_name("x", {"a": 1}), 3)
+    bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test, 1, storage=db,
+                 study_name=name, ranges=kw["ranges"])  # fmt: skip
+    assert bdt.stored_study("x", {"a": 1}, 3, db) == (name, 2)
+    assert bdt.study_name("x", {"a": 1}) != bdt.study_name("x", {"a": 2})

@@ -56,13 +56,22 @@ def stored(tmp_path_factory):
 
 @pytest.mark.slow  # the study fixture: ~10 real trials
 def test_study_has_two_objectives_and_measured_latencies(stored):
-    _, _, study = stored
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    _, tt, study = stored
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
     trials = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(trials) == 8
+    x, y = bdt.subsample(tt[0], np.asarray(tt[1]), 200, 0)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    handler = bdt.model_handler(FEATURES, seed=0)
     for t in trials:
         auc, latency = t.values
-        assert 0.5 < auc <= 1.0 and latency > 0
+        # the first objective is the mean 3-fold CV ROC AUC (ovo) of the trial's parameters
+        clf = handler.get_original_model().set_params(**{**handler.get_model_params(), **t.params})
+        cv = cross_val_score(clf, x[FEATURES], y, cv=folds, scoring="roc_auc_ovo")
+        assert auc == pytest.approx(cv.mean(), abs=1e-12), t.number
+        assert latency > 0
         assert t.user_attrs["n_trees"] == 3 * t.params["n_estimators"]  # 3 classes
         assert RANGES["n_estimators"][0] <= t.params["n_estimators"] <= RANGES["n_estimators"][1]
 
@@ -132,8 +141,11 @@ def test_pick_against_a_reference_and_its_clear_error():
 
 
 @pytest.mark.slow  # the study fixture: ~10 real trials
-def test_resume_from_sqlite_adds_trials_and_keeps_objectives_apart(stored):
-    db, tt, _ = stored
+def test_resume_from_sqlite_adds_trials_and_keeps_objectives_apart(stored, tmp_path):
+    import shutil
+
+    db = shutil.copy(stored[0], tmp_path / "copy.db")  # the other tests keep their 8 trials
+    tt = stored[1]
     again = cost_aware.optimize_cost_aware(
         bdt.model_handler(FEATURES, seed=0),
         tt,

@@ -56,6 +56,20 @@ def press_right(page, slider_class: str) -> float:
     return time.perf_counter() - start
 
 
+def record_every_bin(page, labels=("2–4 GeV/c", "4–6 GeV/c", "6–12 GeV/c")) -> None:
+    """Select each pT bin, wait until the kernel has switched to it, record, wait for the row."""
+    import re
+
+    from playwright.sync_api import expect
+
+    for label in labels:
+        button = page.get_by_role("button", name=label, exact=True)
+        button.click()
+        expect(button).to_have_class(re.compile(r"\bmod-active\b"), timeout=UPDATE_TIMEOUT)
+        page.locator(".o2ml-record").click()
+        expect(page.locator(".o2ml-readout").last).to_contain_text(label, timeout=UPDATE_TIMEOUT)
+
+
 def click_export(page) -> tuple[str, Path]:
     """Press Export: the JSON shown in the page and the file the page says it wrote."""
     from playwright.sync_api import expect
@@ -72,7 +86,6 @@ def click_export(page) -> tuple[str, Path]:
 
 
 def test_threshold_scan(browser, voila_url, toy_inputs, artifacts):  # noqa: F811
-    from playwright.sync_api import expect
 
     page = open_dashboard(browser, f"{voila_url}/threshold_scan.ipynb")
     try:
@@ -104,12 +117,7 @@ def test_threshold_scan(browser, voila_url, toy_inputs, artifacts):  # noqa: F81
                      ref.efficiency_errors["prompt"][0])  # fmt: skip
         print(f"threshold_scan: slider -> number {1000 * latency:.0f} ms")
 
-        for label in ("2–4 GeV/c", "4–6 GeV/c", "6–12 GeV/c"):
-            page.get_by_role("button", name=label, exact=True).click()
-            page.locator(".o2ml-record").click()
-            expect(page.locator(".o2ml-readout").last).to_contain_text(
-                label, timeout=UPDATE_TIMEOUT
-            )
+        record_every_bin(page)
         text, export = click_export(page)
         assert export.parent == served_export_dir(toy_inputs).resolve()
         assert json.loads(text)["hf-candidate-selector-ds-to-k-k-pi"]["binsPtMl"]["values"] == [
@@ -222,9 +230,7 @@ def test_a_crafted_export_link_cannot_touch_a_file(browser, voila_url, toy_input
     )
     try:
         wait_rendered(threshold)
-        for label in ("2–4 GeV/c", "4–6 GeV/c", "6–12 GeV/c"):
-            threshold.get_by_role("button", name=label, exact=True).click()
-            threshold.locator(".o2ml-record").click()
+        record_every_bin(threshold)
         wait_rendered(plateau)
         for page in (threshold, plateau):
             shown = page.locator(".o2ml-export-dir").inner_text()

@@ -1,11 +1,15 @@
-"""Notebook 1's physics on the default sample: the BDT beats the rectangular cuts, closure holds."""
+"""Notebook 1's physics on the default sample: the BDT beats the rectangular cuts, closure holds.
+
+The models are trained as notebook 01 trains them in its full run: the same table of sizes
+(``o2ml.config.SIZES["ds_bdt"]``), an Optuna search per pT bin, the same split and seed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from o2ml import analysis, selection
+from o2ml import analysis, config, selection
 from o2ml.models import bdt
 from o2ml.toymc.generate import ensure_sample
 
@@ -13,8 +17,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def scans():
+def scans(tmp_path_factory):
     sample = ensure_sample("ds", fast=False)  # the default sample that `make lab` generates
+    training = analysis.training_config(config.sizes("ds_bdt", fast=False))
+    storage = str(tmp_path_factory.mktemp("optuna") / "optuna.db")
     features = bdt.TUTORIAL_FEATURES
     extra = list(selection.DS_REFERENCE_CUTS)
     data = analysis.read_candidates(sample.data, "HfCandDsLites", features, extra)
@@ -26,7 +32,7 @@ def scans():
     out = {}
     for b in bdt.pt_bins([2, 4, 6, 12]):
         trained = analysis.train_bin(
-            data_train, mc_train, b, features, seed=42, max_per_class=10_000
+            data_train, mc_train, b, features, seed=42, storage=storage, **training
         )
         d = analysis.add_scores(analysis.in_bin(data_eval, b), trained.model, features)
         m = analysis.add_scores(analysis.in_bin(mc_eval, b), trained.model, features)
@@ -42,7 +48,10 @@ def test_bdt_beats_rectangular_cuts_in_every_bin(scans):
             scan.bdt.significance_error[scan.best_index], scan.reference.significance_error[0]
         )
         assert z_bdt > z_ref + err, f"{b}: BDT {z_bdt:.2f} vs rectangular {z_ref:.2f} (±{err:.2f})"
-        assert 0.85 < trained.roc_auc() < 0.97, b
+        # the O2 tutorial reports 0.903 in 2-4 GeV/c (docs/physics.md) and the synthetic sample is
+        # calibrated to it (0.87-0.93, tests/test_toymc_charm.py); the separation grows with pT
+        lo = 0.87 if b.lo < 4 else 0.89
+        assert lo < trained.roc_auc() < 0.97, (b, trained.roc_auc())
 
 
 def test_closure_recovers_true_signal_within_2_sigma(scans):

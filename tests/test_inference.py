@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 from pathlib import Path
@@ -253,6 +255,69 @@ def test_model_directory_errors(model_dir, tmp_path, capsys):
         assert code == 2 and "must be at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("backend", ["xgboost", "onnxruntime"])
+def test_apply_scores_equal_native_predict_proba_at_and_outside_the_bin_edges(
+    model_dir, sample, tmp_path, backend
+):
+    """Every candidate gets the XGBoost probabilities of its own bin's model, [lo, hi) as
+    MlResponse::findBin; NaN below the first and at or above the last edge."""
+    df = sample.data.iloc[:6000].copy()
+    edge_pts = np.array([0.5, 0.999, 1.0, 1.5, 2.0, 2.0001, 23.999, 24.0, 30.0], np.float32)
+    df.loc[df.index[: len(edge_pts)], "fPt"] = edge_pts
+    src = tmp_path / "in" / "AO2D.root"
+    write_table(df, src, TABLE, folders=3)
+    report = apply_files(
+        model_dir, src, tmp_path / "out", backend=backend, scheduler="synchronous", progress=False
+    )
+    assert report.ok, report.summary()
+    got = read_table(report.results[0].output, OUTPUT_TABLE)
+    model = BinnedModel.load(model_dir)
+    pt = read_table(src, TABLE)["fPt"].to_numpy()
+    expected = np.full((len(df), 3), np.nan)
+    for i, (lo, hi) in enumerate(itertools.pairwise(EDGES)):
+        clf, _ = bdt.load_model(model.xgboost_path(i))  # the native model of bin i
+        rows = (pt >= lo) & (pt < hi)
+        expected[rows] = clf.predict_proba(df.loc[rows, bdt.TUTORIAL_FEATURES])
+    scores = got[model.score_columns].to_numpy()
+    assert np.array_equal(np.isnan(scores), np.isnan(expected))
+    assert np.isnan(scores[[0, 1, 7, 8]]).all() and np.isfinite(scores[2:7]).all()
+    np.testing.assert_allclose(scores, expected, atol=1e-5 if backend == "onnxruntime" else 1e-7)
+    # the candidate at pT = 2 is scored by the 2-24 model, not by the 1-2 one
+    clf_low, _ = bdt.load_model(model.xgboost_path(0))
+    assert not np.allclose(scores[4], clf_low.predict_proba(df.iloc[[4]][bdt.TUTORIAL_FEATURES])[0])
+
+
+def test_feature_order_disagreeing_with_the_configuration_exits_2(model_dir, tmp_path, capsys):
+    swapped = tmp_path / "swapped"
+    shutil.copytree(model_dir, swapped)
+    config_path = next(p for p in swapped.glob("*.json") if "binsPtMl" in p.read_text())
+    config = json.loads(config_path.read_text())
+    task = next(iter(config))
+    names = config[task]["namesInputFeatures"]["values"]
+    names[0], names[1] = names[1], names[0]
+    config_path.write_text(json.dumps(config))
+    code = cli.main(
+        ["apply", "--model", str(swapped), "--input", str(tmp_path / "none.root"),
+         "--out", str(tmp_path / "o"), "-q"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "trained with features" in err and names[0] in err and "Traceback" not in err
+
+
+def test_unreachable_scheduler_is_a_clear_error_not_a_hang(model_dir, inputs, tmp_path):
+    import time
+
+    from conftest import free_port
+
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    start = time.monotonic()
+    with pytest.raises(O2mlError, match=f"Cannot reach the dask scheduler {address}"):
+        run(model_dir, inputs, tmp_path / "out", scheduler=address)
+    assert time.monotonic() - start < 30  # the connection attempt is bounded, it does not hang
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_bench_inference_table(model_dir, sample, tmp_path, capsys):
     src = tmp_path / "cands.parquet"
     write_table(sample.data.iloc[:20_000], src, TABLE)
@@ -316,7 +381,10 @@ def test_killed_worker_loses_and_corrupts_nothing(tmp_path, sample, artifacts):
         sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
         "--no-nanny", "--host", "127.0.0.1", "--no-dashboard",
     ]  # fmt: skip
-    procs += [subprocess.Popen(worker_cmd, **common) for _ in range(2)]
+    workers = {
+        f"w{i}": subprocess.Popen([*worker_cmd, "--name", f"w{i}"], **common) for i in range(2)
+    }
+    procs += list(workers.values())
     out = tmp_path / "out"
     apply_cmd = [
         sys.executable, "-m", "o2ml.cli", "apply", "--model", str(model_dir), "--input",
@@ -327,13 +395,26 @@ def test_killed_worker_loses_and_corrupts_nothing(tmp_path, sample, artifacts):
 
         with Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
-        first = subprocess.Popen(
-            apply_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        _wait(lambda: any(out.rglob("AO2D.parquet")), 300, "no output appeared")
-        done_at_kill = len(list(out.rglob("AO2D.parquet")))
-        os.killpg(procs[1].pid, signal.SIGKILL)  # one worker dies mid-run
+            first = subprocess.Popen(
+                apply_cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+            _wait(lambda: any(out.rglob("AO2D.parquet")), 300, "no output appeared")
+            in_flight: dict = {}
+
+            def busy_worker() -> bool:  # a worker that is scoring a file right now
+                names = {a: w["name"] for a, w in client.scheduler_info()["workers"].items()}
+                in_flight.update(
+                    {names[a]: keys for a, keys in client.processing().items() if keys}
+                )
+                return bool(in_flight)
+
+            _wait(busy_worker, 60, "no task in flight after the first output")
+            victim = sorted(in_flight)[0]
+            os.killpg(workers[victim].pid, signal.SIGKILL)  # it dies in the middle of a file
+            done_at_kill = len(list(out.rglob("AO2D.parquet")))
         first_out, _ = first.communicate(timeout=600)
+        # the kill hit a run in flight: the victim held an o2ml apply task when it died
+        assert any(str(k).startswith("o2ml-apply-") for k in in_flight[victim]), in_flight
         assert done_at_kill < 8, "the run ended before the worker was killed"
         # the survivor may have finished everything (dask re-runs lost tasks) or some failed
         assert first.returncode in (0, 1), first_out

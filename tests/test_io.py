@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import uproot
 
-from o2ml import errors, io
+from o2ml import cli, errors, io
 from o2ml.schema import HF_CAND_DS_LITES, PID_TRACKS
 
 TREE = HF_CAND_DS_LITES.tree_name
@@ -66,6 +66,36 @@ def test_natural_folder_order_and_last_cycle_only(tmp_path):
         f.mktree(f"DF_2/{TREE}", {"fPt": "f4"}).extend({"fPt": np.array([1.0, 2.0, 9.0], "f4")})
     back = io.read_table(path, HF_CAND_DS_LITES)
     np.testing.assert_array_equal(back["fPt"].to_numpy(), [1.0, 2.0, 9.0, 3.0])
+
+
+def test_rntuple_folders_are_read_like_trees(tmp_path, ds, capsys):
+    """uproot >= 5.7 writes an RNTuple for a plain dict (and ROOT 6.34+ can): read it the same."""
+    path = tmp_path / "rntuple.root"
+    half = len(ds) // 2
+    with uproot.recreate(path) as f:
+        for folder, part in (("DF_1", ds.iloc[:half]), ("DF_2", ds.iloc[half:])):
+            f[f"{folder}/{TREE}"] = {c: part[c].to_numpy() for c in ("fM", "fPt", "fCpa")}
+    with uproot.open(path) as f:
+        assert set(f.classnames(recursive=True).values()) == {"TDirectory", "ROOT::RNTuple"}
+    (info,) = io.describe(path)
+    assert (info.tree, info.kind, info.entries) == (TREE, "RNTuple", len(ds))
+    assert info.columns == {"fM": "float32", "fPt": "float32", "fCpa": "float32"}
+    back = io.read_table(path, HF_CAND_DS_LITES, columns=["fPt", "fCpa"], selection="fPt > 2")
+    expected = ds.loc[ds["fPt"] > 2, ["fPt", "fCpa"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected)
+    assert cli.main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{TREE} (table HfCandDsLites) (RNTuple): {len(ds)} entries in 2 DF_ folders" in out
+
+
+def test_file_without_tables_says_what_it_holds(tmp_path):
+    path = tmp_path / "histograms.root"
+    with uproot.recreate(path) as f:
+        f["hMass"] = np.histogram(np.arange(10.0), bins=5)
+    with pytest.raises(
+        errors.TableNotFoundError, match=r"no TTree or RNTuple \(found TH1D 'hMass'\)"
+    ):
+        io.read_table(path, HF_CAND_DS_LITES)
 
 
 def test_glob_and_list_of_files(tmp_path, ds):

@@ -146,7 +146,7 @@ def test_bdt_separates_pi_k_at_least_as_well_as_truncated_mean(evaluation, p):
 
 
 def test_truncated_mean_separation_matches_o2physics_parametrisation(evaluation):
-    """The measured baseline agrees with the response it was generated from (PHYSICS.md numbers)."""
+    """The measured baseline agrees with the response it was generated from (docs/physics.md numbers)."""
     sep = evaluation["separation"]
     ref = perf.parametrised_separation(EDGES)
     for p in (0.3, 0.5):

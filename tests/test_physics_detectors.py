@@ -1,4 +1,4 @@
-"""TPC, TOF and ITS2 responses against the numbers of PHYSICS.md and O2Physics conventions."""
+"""TPC, TOF and ITS2 responses against the numbers of docs/physics.md and O2Physics conventions."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from o2ml.physics.constants import mass
     ("species", "expected"), [("e", 88.0), ("pi", 47.7), ("K", 79.6), ("p", 200.0)]
 )
 def test_aleph_dedx_at_half_gev(species, expected):
-    # PHYSICS.md: values (MIP 50) at p = 0.5 GeV/c
+    # docs/physics.md: values (MIP 50) at p = 0.5 GeV/c
     value = float(det.tpc_expected_signal(0.5, species))
     assert value == pytest.approx(expected, rel=0.02)
 
@@ -73,7 +73,7 @@ def test_tof_time_and_beta():
     assert 12_000 < t < 12_600
     assert float(det.tof_beta(370.0, t)) == pytest.approx(beta_pi)
     assert float(det.tof_nsigma(t + 75.0, 1.0, "pi", 370.0)) == pytest.approx(1.0)
-    # 75 ps over ~3.7 m at beta ~ 1: sigma_beta/beta ~ 0.6 % (PHYSICS.md: 0.5-0.65 %)
+    # 75 ps over ~3.7 m at beta ~ 1: sigma_beta/beta ~ 0.6 % (docs/physics.md: 0.5-0.65 %)
     assert 0.005 < det.TOF_TIME_RESOLUTION_PS / t < 0.0065
 
 
@@ -87,13 +87,13 @@ def test_tof_track_length():
 
 # ---------------------------------------------------------------------------------- ITS2
 
-# PHYSICS.md: <CS> cos(lambda) (data), e/pi/K/p at p = 0.3, 0.5, 1.0 GeV/c
+# docs/physics.md: <CS> cos(lambda) (data), e/pi/K/p at p = 0.3, 0.5, 1.0 GeV/c
 ITS_TABLE = {
     0.3: (1.70, 2.07, 4.26, 8.57),
     0.5: (1.70, 1.87, 2.87, 4.83),
     1.0: (1.70, 1.76, 2.10, 2.78),
 }
-# PHYSICS.md: separation pi-K and K-p at those momenta
+# docs/physics.md: separation pi-K and K-p at those momenta
 ITS_SEPARATION = {0.3: (4.8, 7.0), 0.5: (2.5, 3.9), 1.0: (0.9, 1.6)}
 
 
@@ -112,7 +112,7 @@ def test_its_separation_reproduces_physics_table(p):
 
 
 def test_its_mc_parameters_differ_from_data():
-    # MIP plateau p2: 2.52 in MC vs 1.70 in data (the built-in data/MC gap of PHYSICS.md)
+    # MIP plateau p2: 2.52 in MC vs 1.70 in data (the built-in data/MC gap of docs/physics.md)
     assert float(its.its_expected_signal(1e4, "pi", its.ITS_PARAMS_MC)) == pytest.approx(
         2.52, rel=0.01
     )

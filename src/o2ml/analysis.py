@@ -240,6 +240,19 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     }
 
 
+def training_config(sizes: Mapping, n_trials: int | None = None) -> dict:
+    """Keyword arguments of :func:`train_bin` from a row of ``o2ml.config.SIZES["ds_bdt"]``.
+
+    ``n_trials`` overrides the table's number of Optuna trials per bin.
+    """
+    return {
+        "max_per_class": sizes["max_per_class"],
+        "n_trials": sizes["n_trials"] if n_trials is None else n_trials,
+        "optuna_per_class": sizes["optuna_per_class"],
+        "ranges": {**bdt.OPTUNA_RANGES, "n_estimators": tuple(sizes["n_estimators"])},
+    }
+
+
 @dataclass
 class TrainedBin:
     """A trained model of one pT bin with its hipe4ml training material."""
@@ -280,16 +293,28 @@ def train_bin(
 ) -> TrainedBin:
     """Train the model of one pT bin: balanced classes, optional Optuna search, then the final fit.
 
-    With ``n_trials`` > 0 and a ``storage``, the study ``study_name`` is resumed and topped up to
-    ``n_trials`` trials (re-running a notebook adds none), and its best parameters are used.
+    With ``n_trials`` > 0 and a ``storage``, the study ``<study_name>-<key>`` is used, where the key
+    encodes the settings (:func:`o2ml.models.bdt.study_name`: training set, ranges, trials, Optuna
+    subset, seed): re-running with the same settings finds the finished study and adds no trial
+    (an interrupted one is completed), other settings start a fresh study. Its best parameters are
+    used.
     """
     handlers = bdt.class_handlers(data, mc, pt_bin, sidebands=sidebands)
     train_test = bdt.balanced_train_test(handlers, seed=seed, max_per_class=max_per_class)
     model = bdt.model_handler(features, params, seed=seed)
     study = None
     if n_trials > 0:
-        name = study_name or f"bdt_{pt_bin.label}_seed{seed}"
-        todo = max(0, n_trials - bdt.len_trials(storage, name))
+        settings = {
+            "train": bdt.fingerprint(train_test[0], np.asarray(train_test[1])),
+            "features": list(features),
+            "ranges": ranges or bdt.OPTUNA_RANGES,
+            "n_trials": n_trials,
+            "optuna_per_class": optuna_per_class,
+            "seed": seed,
+        }
+        name, todo = bdt.stored_study(
+            study_name or f"bdt_{pt_bin.label}", settings, n_trials, storage
+        )
         study = bdt.optimize(
             model,
             train_test,

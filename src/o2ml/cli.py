@@ -21,12 +21,13 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"{path}")
         infos = describe(path)
         if not infos:
-            print("  no table (TTree) in this file")
+            print("  no table (TTree or RNTuple) in this file")
         for info in infos:
             table = find_table(info.tree)
             label = f"{info.tree} (table {table.name})" if table else info.tree
             folders = f"in {len(info.paths)} DF_ folders" if len(info.paths) > 1 else ""
-            print(f"  {label}: {info.entries} entries {folders}".rstrip())
+            kind = f" ({info.kind})" if info.kind == "RNTuple" else ""
+            print(f"  {label}{kind}: {info.entries} entries {folders}".rstrip())
             if args.columns or len(args.files) == 1:
                 for name, dtype in info.columns.items():
                     note = ""

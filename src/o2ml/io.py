@@ -119,17 +119,26 @@ class TreeInfo:
     paths: tuple[str, ...]  # "DF_1/O2hfcanddslite;1", one per folder, last cycle only
     entries: int
     columns: dict[str, str]  # name -> numpy dtype string
+    kind: str = "TTree"  # "TTree", "RNTuple" (ROOT files) or "parquet"
+
+
+#: ROOT classes read as tables: O2 writes TTrees; uproot >= 5.7 writes an RNTuple when a plain
+#: dict is assigned to a file key, and ROOT 6.34+ can write them too: both are read
+_TABLE_CLASSES = frozenset({"TTree", "ROOT::RNTuple", "ROOT::Experimental::RNTuple"})
 
 
 def _root_trees(path: Path, f) -> dict[str, list[str]]:
-    """Map tree name -> object paths (``DF_1/O2x;2``), last cycle only, folders in natural order."""
+    """Map tree name -> object paths (``DF_1/O2x;2``), last cycle only, folders in natural order.
+
+    TTrees and RNTuples alike (both hold one table each).
+    """
     try:
         classnames = f.classnames(recursive=True)
     except Exception as err:
         raise BadFileError(f"{path}: cannot list the ROOT file's keys ({err}).") from None
     last: dict[str, tuple[int, str]] = {}
     for key, cls in classnames.items():
-        if cls != "TTree":
+        if cls not in _TABLE_CLASSES:
             continue
         name, _, cycle = key.rpartition(";")
         cyc = int(cycle) if cycle.isdigit() else 0
@@ -146,14 +155,36 @@ def _tree_paths(path: Path, f, tree: str, table_label: str) -> list[str]:
     for name, keys in trees.items():
         if name.lower() == tree.lower():
             return keys
-    found = ", ".join(sorted(trees)) if trees else "no tree at all"
+    found = ", ".join(sorted(trees)) if trees else f"no TTree or RNTuple ({_other_objects(f)})"
     raise TableNotFoundError(
         f"{path}: table {table_label} (tree {tree}) not found; the file holds: {found}."
         + did_you_mean(tree, trees)
     )
 
 
+def _other_objects(f) -> str:
+    """What a ROOT file without tables holds, for an error message."""
+    try:
+        found = {
+            k.rpartition(";")[0]: c
+            for k, c in f.classnames(recursive=True).items()
+            if c != "TDirectory"
+        }
+    except Exception:
+        return "its keys cannot be listed"
+    if not found:
+        return "the file is empty"
+    listed = ", ".join(f"{c} {k!r}" for k, c in list(found.items())[:5])
+    return f"found {listed}" + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+
+
 def _root_dtypes(tree) -> dict[str, str]:
+    if _is_rntuple(tree):  # fields have no interpretation: read one entry for the dtypes
+        try:
+            first = tree.arrays(library="np", entry_stop=1)
+            return {name: str(first[name].dtype.newbyteorder("=")) for name in tree.keys()}
+        except Exception:  # nested or unsupported field types
+            return {name: field.typename for name, field in tree.items()}
     out = {}
     for name, branch in tree.items(filter_typename=lambda t: True):
         try:
@@ -161,6 +192,10 @@ def _root_dtypes(tree) -> dict[str, str]:
         except Exception:  # jagged or object branches
             out[name] = branch.typename
     return out
+
+
+def _is_rntuple(obj) -> bool:
+    return "RNTuple" in type(obj).__name__
 
 
 def describe(path: PathLike) -> list[TreeInfo]:
@@ -171,12 +206,14 @@ def describe(path: PathLike) -> list[TreeInfo]:
         schema = pf.schema_arrow
         name = (schema.metadata or {}).get(PARQUET_TABLE_KEY, path.stem.encode()).decode()
         cols = {f.name: str(f.type) for f in schema}
-        return [TreeInfo(name, (path.name,), pf.metadata.num_rows, cols)]
+        return [TreeInfo(name, (path.name,), pf.metadata.num_rows, cols, "parquet")]
     with _open_root(path) as f:
         infos = []
         for name, keys in _root_trees(path, f).items():
             entries = sum(f[k].num_entries for k in keys)
-            infos.append(TreeInfo(name, tuple(keys), entries, _root_dtypes(f[keys[0]])))
+            first = f[keys[0]]
+            kind = "RNTuple" if _is_rntuple(first) else "TTree"
+            infos.append(TreeInfo(name, tuple(keys), entries, _root_dtypes(first), kind))
         return infos
 
 

@@ -291,7 +291,7 @@ def _run_dask(
             client = stack.enter_context(Client(cluster))
         else:
             try:
-                client = stack.enter_context(Client(scheduler, timeout="20s"))
+                client = stack.enter_context(Client(scheduler, timeout="10s"))
             except (OSError, TimeoutError) as err:
                 raise O2mlError(f"Cannot reach the dask scheduler {scheduler} ({err}).") from None
         n_workers = len(client.scheduler_info()["workers"])

@@ -26,7 +26,7 @@ WHY_HUMMINGBIRD_IS_SLOWER = (
     "intermediate tensors: that dominates at batch 1 and makes bulk scoring memory-bound. It pays "
     "off where the tensor work runs in parallel (GPUs, many cores); on a few CPU cores the native "
     "tree walkers (XGBoost, onnxruntime's TreeEnsemble), which follow one path per tree in a tight "
-    "loop, win. The seed's 10x was measured on other hardware and library versions."
+    "loop, win. The ~10x quoted in 'ML activities in ALICE' (2023; docs/physics.md) was measured on other hardware and library versions."
 )
 
 

@@ -1,7 +1,7 @@
 """How well the DANN classifies, and how domain-invariant its features are.
 
 * per-species purity (precision), efficiency (recall) and F1 of the predicted class against true
-  labels, the macro-F1 over the species present, and the seed talk's table format (pi, p, K);
+  labels, the macro-F1 over the species present, and the table format of 'ML activities in ALICE' (2023, from M. Kabus, CHEP 2023; docs/physics.md) (pi, p, K);
 * the same vs momentum (:func:`o2ml.physics.pid_performance.selection_performance`);
 * a domain probe: a *fresh* classifier trained to tell MC from data on frozen features. Its
   held-out accuracy is the diagnostic of the DANN papers (0.5: the domains are indistinguishable).
@@ -22,7 +22,7 @@ from ..errors import O2mlError
 from ..physics.pid_performance import selection_performance
 from ._dann_data import SPECIES, Tracks
 
-#: species printed as in the seed talk's table
+#: species printed as in that table
 SEED_TABLE_SPECIES = ("pi", "p", "K")
 #: species names as printed
 SPECIES_LABELS = {"e": "e", "pi": "π", "K": "K", "p": "p"}
@@ -66,7 +66,7 @@ def seed_table(
     results: Mapping[str, tuple[np.ndarray, np.ndarray]],
     species: Sequence[str] = SEED_TABLE_SPECIES,
 ) -> pd.DataFrame:
-    """``{model: (y_true, y_pred)}`` -> the seed talk's table: per species purity, efficiency,
+    """``{model: (y_true, y_pred)}`` -> that table (docs/physics.md): per species purity, efficiency,
     F1 (columns), one row per model, plus accuracy and macro-F1 over all species."""
     rows = {}
     for name, (y_true, y_pred) in results.items():

@@ -7,7 +7,9 @@ balanced training sets, an Optuna search with a persistent study, and storage as
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import zlib
 from collections.abc import Mapping, Sequence
@@ -22,7 +24,7 @@ from hipe4ml.analysis_utils import train_test_generator
 from hipe4ml.model_handler import ModelHandler
 from hipe4ml.tree_handler import TreeHandler
 
-from .. import __version__
+from .. import __version__, config
 from ..errors import EmptySelectionError, O2mlError
 from ._storage import load_xgboost, save_xgboost
 
@@ -151,9 +153,13 @@ def model_handler(
     features: Sequence[str] = TUTORIAL_FEATURES,
     params: Mapping | None = None,
     seed: int = 42,
-    n_jobs: int = 2,
+    n_jobs: int | None = None,
 ) -> ModelHandler:
-    """A hipe4ml ModelHandler around an XGBoost classifier (tutorial hyper-parameters by default)."""
+    """A hipe4ml ModelHandler around an XGBoost classifier (tutorial hyper-parameters by default).
+
+    ``n_jobs``: XGBoost threads, default :func:`o2ml.config.threads`.
+    """
+    n_jobs = config.threads() if n_jobs is None else n_jobs
     params = {**TUTORIAL_PARAMS, **(params or {})}
     model = xgb.XGBClassifier(random_state=seed, n_jobs=n_jobs)
     return ModelHandler(model, list(features), {**params, "random_state": seed, "n_jobs": n_jobs})
@@ -293,6 +299,43 @@ def open_study(
             "a cost-aware (two-objective) study and a single-objective one need different names."
         )
     return study
+
+
+def study_name(prefix: str, settings: Mapping) -> str:
+    """``<prefix>-<8 hex digits>``: a stored study's name that encodes the settings that make it.
+
+    ``settings`` holds everything the trials depend on (training set fingerprint, ranges, trial
+    count, seed, ...), as JSON-serialisable values: a notebook re-run with the same settings finds
+    its finished study (same best parameters, same printed numbers), one with other settings starts
+    a fresh study instead of topping up an old one of other settings.
+    """
+    text = json.dumps(settings, sort_keys=True, default=repr)
+    return f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def stored_study(
+    prefix: str, settings: Mapping, n_trials: int, storage: str | os.PathLike | None
+) -> tuple[str, int]:
+    """The name of the study of these ``settings`` (:func:`study_name`) and the trials it still needs.
+
+    A notebook runs ``optimize(..., n_trials=todo, study_name=name)``: 0 trials when the stored
+    study of the same settings is complete (a re-run gives the same best parameters), the rest of
+    them when it was interrupted, all of them for new settings.
+    """
+    name = study_name(prefix, settings)
+    return name, max(0, n_trials - len_trials(storage, name))
+
+
+def fingerprint(*frames: pd.DataFrame | pd.Series | np.ndarray) -> str:
+    """SHA-256 (16 hex digits) of the content of data frames / arrays, e.g. a training set."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        if isinstance(frame, np.ndarray):
+            frame = pd.DataFrame(frame)
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        names = list(frame.columns) if isinstance(frame, pd.DataFrame) else [frame.name]
+        digest.update(repr(names).encode())
+    return digest.hexdigest()[:16]
 
 
 def len_trials(storage: str | os.PathLike | None, study_name: str) -> int:

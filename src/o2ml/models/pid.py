@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from .. import __version__
+from .. import __version__, config
 from ..errors import EmptySelectionError, O2mlError
 from ..io import check_finite
 from ..physics import its
@@ -259,7 +259,7 @@ def train_beta_regressor(
     early_stopping_rounds: int = 20,
     max_per_species: int | None = None,
     species: Sequence[str] = TRAIN_SPECIES,
-    n_jobs: int = 2,
+    n_jobs: int | None = None,
     progress: bool = False,
 ) -> BetaRegressor:
     """Train the XGBoost beta regressor on the tagged tracks of ``df``.
@@ -285,10 +285,12 @@ def train_beta_regressor(
         Use at most this many tagged tracks of a species (random, seeded); the species are then
         balanced by weights.
     n_jobs
-        XGBoost threads (fixed, for bit-identical results).
+        XGBoost threads, default :func:`o2ml.config.threads` (the same count gives bit-identical
+        results; another count may change the last bits).
     progress
         Show a progress bar over the boosting rounds.
     """
+    n_jobs = config.threads() if n_jobs is None else n_jobs
     tags = np.asarray(tags)
     if tags.shape != (len(df),):
         raise O2mlError(f"{tags.size} tags for {len(df)} tracks; one tag per track expected.")

@@ -17,23 +17,23 @@ from numpy.typing import ArrayLike
 
 from .constants import mass as _particle_mass
 
-# ALEPH parameters kp1..kp5, O2Physics Run 3 defaults (PHYSICS.md "TPC dE/dx and TOF")
+# ALEPH parameters kp1..kp5, O2Physics Run 3 defaults (docs/physics.md "TPC dE/dx and TOF")
 ALEPH_PARAMS = (0.0320981, 19.9768, 2.52666e-16, 2.72123, 6.08092)
-# dE/dx of a minimum-ionising particle in TPC units, O2Physics default (PHYSICS.md)
+# dE/dx of a minimum-ionising particle in TPC units, O2Physics default (docs/physics.md)
 TPC_MIP = 50.0
-# the expected dE/dx scales with charge^2.3 (PHYSICS.md: dE/dx = MIP * f * z^2.3)
+# the expected dE/dx scales with charge^2.3 (docs/physics.md: dE/dx = MIP * f * z^2.3)
 TPC_CHARGE_EXPONENT = 2.3
-# relative dE/dx resolution, O2Physics default (PHYSICS.md: 7 %; measured 5.2 % pp, 6.5 % Pb-Pb)
+# relative dE/dx resolution, O2Physics default (docs/physics.md: 7 %; measured 5.2 % pp, 6.5 % Pb-Pb)
 TPC_RELATIVE_RESOLUTION = 0.07
 # clusters at which a track has the nominal resolution; resolution ~ 1/sqrt(Ncl) (documented choice)
 TPC_NCLS_REFERENCE = 150
 # speed of light in cm/ps (exact, SI definition), the O2Physics unit for TOF
 SPEED_OF_LIGHT_CM_PS = 0.0299792458
-# radius of the TOF detector in cm (PHYSICS.md: track length ~ 3.7 m)
+# radius of the TOF detector in cm (docs/physics.md: track length ~ 3.7 m)
 TOF_RADIUS_CM = 370.0
 # ALICE solenoid field in T (L3 magnet, 0.5 T nominal)
 MAGNETIC_FIELD_T = 0.5
-# TOF time resolution in ps, Run 3 (PHYSICS.md: approx. 75 ps)
+# TOF time resolution in ps, Run 3 (docs/physics.md: approx. 75 ps)
 TOF_TIME_RESOLUTION_PS = 75.0
 
 

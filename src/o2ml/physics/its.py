@@ -6,7 +6,7 @@
   times cos(lambda) = 1/cosh(eta), which corrects for the longer path through the sensor.
 * Response: <CS> cos(lambda) = p0 / (beta*gamma)^p1 + p2, relative resolution
   r0 * erf((beta*gamma - r1) / r2); nsigma = (<CS> cos(lambda) - expected) / (expected * rel. resol.).
-  Data and MC have different parameters (PHYSICS.md "ITS2 cluster-size PID").
+  Data and MC have different parameters (docs/physics.md "ITS2 cluster-size PID").
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ class ITSResponseParams:
     r2: float
 
 
-# O2Physics ITSResponse defaults for data (PHYSICS.md; PIDResponseITS.h mITSRespParams/mResolutionParams)
+# O2Physics ITSResponse defaults for data (docs/physics.md; PIDResponseITS.h mITSRespParams/mResolutionParams)
 ITS_PARAMS_DATA = ITSResponseParams(1.18941, 1.53792, 1.69961, 0.194669, -0.208616, 1.30753)
-# O2Physics ITSResponse::setMCDefaultParameters (PHYSICS.md)
+# O2Physics ITSResponse::setMCDefaultParameters (docs/physics.md)
 ITS_PARAMS_MC = ITSResponseParams(1.63806, 1.58847, 2.52275, 0.140487, -0.431078, 1.50052)
 
 

@@ -22,7 +22,7 @@ from ..physics import detectors as det
 from ..schema import Table
 
 # ---------------------------------------------------------------- acceptance and binning
-PT_MIN = 1.0  # GeV/c; lowest candidate pT written (brief: about 1-24 GeV/c)
+PT_MIN = 1.0  # GeV/c; lowest candidate pT written (choice: 1-24 GeV/c)
 PT_MAX = 24.0  # GeV/c; highest candidate pT written
 ETA_MAX = 0.8  # ALICE central barrel |eta| < 0.8
 PT_EDGES = tuple(float(x) for x in np.arange(0.0, 24.0 + 1e-9, 0.5))  # fine bins of expected_signal
@@ -36,7 +36,8 @@ B_TO_D_Z = (5.0, 2.5)  # Beta(a, b) of p(charm)/p(B) in B -> charm X (mean 0.67;
 B_TO_D_QT = 0.9  # GeV/c; Rayleigh scale of the charm momentum transverse to the B flight (approx.)
 
 # ---------------------------------------------------------------- detector response
-VTX_SIGMA_LONG_CONST = 30e-4  # cm; SV resolution along the flight at high pT (PHYSICS.md: 30-60 um)
+# (sources and ranges of these numbers: docs/physics.md, "Particles" and "TPC dE/dx and TOF")
+VTX_SIGMA_LONG_CONST = 30e-4  # cm; SV resolution along the flight at high pT (30-60 um)
 VTX_SIGMA_LONG_INVPT = 30e-4  # cm GeV/c; 1/pT term: 60 um at 1 GeV/c, 37.5 um at 4 GeV/c
 VTX_SIGMA_TRANS_RATIO = 0.5  # SV resolution across / along the flight (approx.)
 VTX_REPORT_LOGSIGMA = 0.1  # log-normal mis-estimate of the reported vertex uncertainty (approx.)
@@ -45,10 +46,10 @@ PV_SIGMA_Z = 25e-4  # cm; primary-vertex resolution in Z (approx.)
 D0_SIGMA_CONST = 12e-4  # cm; ITS2 track d0(XY) resolution at high pT (approx.)
 D0_SIGMA_INVPT = 30e-4  # cm GeV/c; multiple-scattering term of the d0 resolution (32 um at 1 GeV/c)
 D0Z_SIGMA_RATIO = 1.3  # d0(Z) resolution / d0(XY) resolution (approx.)
-MASS_SIGMA_LOW = 7.0e-3  # GeV/c2; peak width at PT_MIN (PHYSICS.md: 7-12 MeV/c2, grows with pT)
+MASS_SIGMA_LOW = 7.0e-3  # GeV/c2; peak width at PT_MIN (7-12 MeV/c2, grows with pT)
 MASS_SIGMA_HIGH = 12.0e-3  # GeV/c2; peak width at pT = PT_MAX
 TOF_MATCH_PLATEAU = 0.80  # TOF matching efficiency at high pT (approx. ALICE Run 3)
-TOF_MATCH_PT_THRESHOLD = 0.3  # GeV/c; no TOF below (PHYSICS.md: mostly none below 0.5 GeV/c)
+TOF_MATCH_PT_THRESHOLD = 0.3  # GeV/c; no TOF below (docs/physics.md: mostly none below 0.5 GeV/c)
 TOF_MATCH_PT_SCALE = 0.25  # GeV/c; turn-on scale of the TOF matching above the threshold
 TOF_MISMATCH_FRACTION = 0.03  # share of TOF-matched tracks with a wrong hit (flat time; approx.)
 NSIGMA_MISSING = -999.0  # O2Physics default of a missing PID signal

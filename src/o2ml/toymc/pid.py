@@ -37,7 +37,7 @@ from ..schema import PID_TRACKS
 # ------------------------------------------------------------------------ event model
 # Species in the order of o2ml.physics.constants.PID_SPECIES (e, pi, K, p) and their PDG codes
 SPECIES = PID_SPECIES
-# Fractions of e, pi, K, p among tracks with 0.1 < pT < 10 GeV/c (documented choice within the brief's
+# Fractions of e, pi, K, p among tracks with 0.1 < pT < 10 GeV/c (choice within the
 # ranges: pi 75-80 %, K ~12 %, p 6-8 %, e 1-3 %; ALICE pp K/pi ~ 0.13-0.15, p/pi ~ 0.06-0.08)
 SPECIES_FRACTIONS = (0.02, 0.78, 0.13, 0.07)
 # Levy-Tsallis temperature T (GeV) per species; close to ALICE pp Levy fits (EPJC 71 (2011) 1655:
@@ -51,11 +51,11 @@ PT_RANGE = (0.1, 10.0)
 ETA_MAX = 0.9
 
 # ------------------------------------------------------------------------ TPC
-# relative dE/dx resolution in MC at the reference cluster count (brief: choose within 5-7 %)
+# relative dE/dx resolution in MC at the reference cluster count (choice within 5-7 %, docs/physics.md)
 TPC_RESOLUTION_MC = 0.060
 # data resolution is 10 % worse than MC (documented choice: a shift, not a scramble)
 TPC_RESOLUTION_DATA = TPC_RESOLUTION_MC * 1.10
-# data dE/dx calibration offset relative to the nominal response (brief: +2-4 %)
+# data dE/dx calibration offset relative to the nominal response (choice: +2-4 %)
 TPC_SIGNAL_OFFSET_DATA = 0.03
 # resolution ~ sqrt(reference/Ncl) (detectors.TPC_NCLS_REFERENCE = 150 clusters)
 TPC_NCLS_REFERENCE = det.TPC_NCLS_REFERENCE
@@ -71,13 +71,13 @@ TPC_LOW_QUALITY_FRACTION = 0.08
 TPC_NCLS_LOW = (60, 119)
 
 # ------------------------------------------------------------------------ TOF
-# TOF time resolution in data, ps (PHYSICS.md: approx. 75 ps in Run 3, incl. event time)
+# TOF time resolution in data, ps (docs/physics.md: approx. 75 ps in Run 3, incl. event time)
 TOF_RESOLUTION_DATA_PS = 75.0
-# TOF time resolution in MC, ps (documented choice in the brief's 60-65 ps: MC slightly optimistic)
+# TOF time resolution in MC, ps (choice in 60-65 ps: MC slightly optimistic)
 TOF_RESOLUTION_MC_PS = 65.0
-# largest TOF matching efficiency: ~10 % of high-pT tracks have no TOF hit (brief; dead zones)
+# largest TOF matching efficiency: ~10 % of high-pT tracks have no TOF hit (choice; dead zones)
 TOF_EFFICIENCY_MAX = 0.90
-# pT (GeV/c) where the matching efficiency reaches half of its maximum (PHYSICS.md: ~0.5 GeV/c)
+# pT (GeV/c) where the matching efficiency reaches half of its maximum (docs/physics.md: ~0.5 GeV/c)
 TOF_TURN_ON_PT = 0.55
 # width (GeV/c) of the logistic turn-on in pT (documented choice: smooth, missing not at random);
 # tracks with pT < 0.3 B r / 2 ~ 0.28 GeV/c curl up before the TOF radius and never reach it
