@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from o2ml.export.model_dir import write_model_dir
+from o2ml.export.model_dir import config_file_name, write_model_dir
+from o2ml.export.o2physics import DEFAULT_TASK
 from o2ml.inference import BinnedModel, apply_files
 from o2ml.io import read_table, write_table
 from o2ml.models import bdt
@@ -43,7 +44,7 @@ def make_inputs(workdir: Path, n: int, files: int) -> list[Path]:
 
 def make_model(workdir: Path) -> Path:
     out = workdir / "model"
-    if (out / "o2physics_ds_ml.json").exists():
+    if (out / config_file_name(DEFAULT_TASK)).exists():
         return out
     sample = generate_ds(1_000_000, 200_000, seed=42)
     models = {}

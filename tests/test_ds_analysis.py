@@ -6,6 +6,9 @@ The models are trained as notebook 01 trains them in its full run: the same tabl
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 
@@ -14,25 +17,36 @@ from o2ml.models import bdt
 from o2ml.toymc.generate import ensure_sample
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+
+
+def notebook_parameters(name: str) -> dict:
+    """The values of a notebook's parameters cell (what it runs with by default)."""
+    nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    values: dict = {}
+    exec(cell.source, {}, values)  # the cell holds plain assignments only
+    return values
 
 
 @pytest.fixture(scope="module")
 def scans(tmp_path_factory):
     sample = ensure_sample("ds", fast=False)  # the default sample that `make lab` generates
+    params = notebook_parameters("01_ds_bdt.ipynb")
     training = analysis.training_config(config.sizes("ds_bdt", fast=False))
     storage = str(tmp_path_factory.mktemp("optuna") / "optuna.db")
-    features = bdt.TUTORIAL_FEATURES
+    features = params["features"]
     extra = list(selection.DS_REFERENCE_CUTS)
     data = analysis.read_candidates(sample.data, "HfCandDsLites", features, extra)
     mc = analysis.read_candidates(sample.mc, "HfCandDsLites", features, extra, kind="mc")
     expected = selection.load_expected_signal(sample.expected_signal)
-    data_train, data_eval = analysis.split_for_training(data, 0.5, seed=42)
-    mc_train, mc_eval = analysis.split_for_training(mc, 0.5, seed=43)
+    data_train, data_eval = analysis.split_for_training(data, 0.5, seed=params["seed"])
+    mc_train, mc_eval = analysis.split_for_training(mc, 0.5, seed=params["seed"] + 1)
     scale = len(data) / len(data_eval)
     out = {}
-    for b in bdt.pt_bins([2, 4, 6, 12]):
+    for b in bdt.pt_bins(params["pt_edges"]):
         trained = analysis.train_bin(
-            data_train, mc_train, b, features, seed=42, storage=storage, **training
+            data_train, mc_train, b, features, seed=params["seed"], storage=storage, **training
         )
         d = analysis.add_scores(analysis.in_bin(data_eval, b), trained.model, features)
         m = analysis.add_scores(analysis.in_bin(mc_eval, b), trained.model, features)
@@ -48,9 +62,10 @@ def test_bdt_beats_rectangular_cuts_in_every_bin(scans):
             scan.bdt.significance_error[scan.best_index], scan.reference.significance_error[0]
         )
         assert z_bdt > z_ref + err, f"{b}: BDT {z_bdt:.2f} vs rectangular {z_ref:.2f} (±{err:.2f})"
-        # the O2 tutorial reports 0.903 in 2-4 GeV/c (docs/physics.md) and the synthetic sample is
-        # calibrated to it (0.87-0.93, tests/test_toymc_charm.py); the separation grows with pT
-        lo = 0.87 if b.lo < 4 else 0.89
+        # the O2 tutorial reports 0.903 in 2-4 GeV/c with its seven features (docs/physics.md) and
+        # the synthetic sample is calibrated to it (0.87-0.93, tests/test_toymc_charm.py); the
+        # notebook's selector features add to that, and the separation grows with pT
+        lo = 0.90 if b.lo < 4 else 0.91
         assert lo < trained.roc_auc() < 0.97, (b, trained.roc_auc())
 
 

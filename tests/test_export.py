@@ -10,6 +10,7 @@ import pytest
 import xgboost as xgb
 
 from o2ml import errors
+from o2ml.channels import UnsupportedFeatureError
 from o2ml.export import o2physics
 from o2ml.export import onnx as onnx_export
 from o2ml.export.o2physics import CutDirection, MlResponse, MlResponseConfig
@@ -80,7 +81,7 @@ def test_twin_of_isselectedml_agrees_with_native_decision(models):
     X, _ = toy(100_000, seed=11)
     pt = np.random.default_rng(3).uniform(1.0, 7.0, len(X))  # some outside the bins
     twin = MlResponse.from_json(out / "o2physics.json")
-    selected, scores = twin.is_selected_ml(X, pt, return_scores=True)
+    selected, scores = twin.is_selected_ml(X, pt, return_scores=True, outside="reject")
 
     native = np.zeros(len(X), dtype=bool)
     native_scores = np.full((len(X), 3), np.nan)
@@ -97,18 +98,115 @@ def test_twin_of_isselectedml_agrees_with_native_decision(models):
     assert np.array_equal(selected, native)  # 100 % agreement
 
 
-def test_configurables_look_like_o2_dpl_config(models):
+def test_configurables_are_every_ml_configurable_of_the_selector_typed_as_o2_reads_them(models):
+    """The Ds selector's ML configurables (candidateSelectorDsToKKPi.cxx), as strings in the
+    task's section (O2 reads the JSON with boost: every leaf a string; vectors {"values": [...]},
+    LabeledArray with labels_rows/labels_cols), namesInputFeatures in HfMlResponseDsToKKPi names."""
     out, _, config = models
     doc = json.loads((out / "o2physics.json").read_text())
+    assert set(doc) == {"hf-candidate-selector-ds-to-k-k-pi", "o2ml"}
     task = doc[o2physics.DEFAULT_TASK]
-    assert task["binsPtMl"] == {"values": ["2.0", "4.0", "6.0"]}
-    assert task["cutDirMl"] == {"values": ["0", "1", "2"]}
-    assert task["cutsMl"]["labels_rows"] == ["pT bin 0", "pT bin 1"]
-    assert task["cutsMl"]["values"][1] == ["0.2", "0.5", "0.0"]
-    assert task["nClassesMl"] == "3"
-    assert task["namesInputFeatures"]["values"] == FEATURES
-    assert task["onnxFileNames"]["values"] == ["model_pt0.onnx", "model_pt1.onnx"]
+    assert task == {
+        "ptCandMin": "2.0",
+        "ptCandMax": "6.0",  # candidates outside binsPtMl would stop MlResponse
+        "applyMl": "true",
+        "binsPtMl": {"values": ["2.0", "4.0", "6.0"]},
+        "cutDirMl": {"values": ["0", "1", "2"]},
+        "cutsMl": {
+            "labels_rows": ["pT bin 0", "pT bin 1"],
+            "labels_cols": ["background", "prompt", "nonprompt"],
+            "values": [["0.3", "0.4", "0.0"], ["0.2", "0.5", "0.0"]],
+        },
+        "nClassesMl": "3",
+        "namesInputFeatures": {"values": ["cpa", "decayLength", "impactParameterXY", "absCos3PiK"]},
+        "onnxFileNames": {"values": ["model_pt0.onnx", "model_pt1.onnx"]},
+        "loadModelsFromCCDB": "false",
+        "modelPathsCCDB": {
+            "values": ["EventFiltering/PWGHF/BDTDs/pT_2_4", "EventFiltering/PWGHF/BDTDs/pT_4_6"]
+        },  # one directory per model, as MlResponse::setModelPathsCCDB requires
+        "ccdbUrl": "http://alice-ccdb.cern.ch",
+        "timestampCCDB": "-1",
+    }
+    assert doc["o2ml"]["features"] == FEATURES and doc["o2ml"]["task"] == o2physics.DEFAULT_TASK
     assert MlResponseConfig.from_json(out / "o2physics.json") == config
+
+
+def test_a_foreign_configuration_without_o2ml_metadata_maps_names_back(models, tmp_path):
+    out, _, config = models
+    doc = json.loads((out / "o2physics.json").read_text())
+    section = doc[o2physics.DEFAULT_TASK]
+    section["cutsMl"]["labels_cols"] = list(o2physics.O2PHYSICS_DMESON_LABELS)
+    section["nClassesMl"] = 3  # O2 accepts plain JSON numbers as well
+    for name in config.onnx_files:
+        (tmp_path / name).write_bytes((out / name).read_bytes())
+    path = tmp_path / "dpl-config.json"
+    path.write_text(json.dumps({"some-other-task": {"x": "1"}, o2physics.DEFAULT_TASK: section}))
+    back = MlResponseConfig.from_json(path)
+    assert back.features == FEATURES  # namesInputFeatures -> tree columns via the selector table
+    assert back.class_labels == ["background", "prompt", "nonprompt"]
+    twin = MlResponse.from_json(path)
+    X, _ = toy(50, seed=2)
+    np.testing.assert_array_equal(
+        twin.is_selected_ml(X, np.full(50, 3.0)),
+        MlResponse.from_json(out / "o2physics.json").is_selected_ml(X, np.full(50, 3.0)),
+    )
+    # an unknown name stops MlResponse at initialisation; the twin fails the same way
+    section["namesInputFeatures"]["values"][3] = "cos3PiK"
+    path.write_text(json.dumps({o2physics.DEFAULT_TASK: section}))
+    with pytest.raises(
+        UnsupportedFeatureError, match="Input feature cos3PiK not available! Please check"
+    ):
+        MlResponse.from_json(path)
+    # the counts MlResponse::configure and setModelPathsLocal check
+    section["namesInputFeatures"]["values"][3] = "absCos3PiK"
+    section["cutDirMl"]["values"] = ["0", "1"]
+    path.write_text(json.dumps({o2physics.DEFAULT_TASK: section}))
+    with pytest.raises(
+        errors.O2mlError, match=r"Number of classes \(3\) different from the number"
+    ):
+        MlResponseConfig.from_json(path)
+    section["cutDirMl"]["values"] = ["0", "1", "2"]
+    section["onnxFileNames"]["values"] = ["model_pt0.onnx"]
+    path.write_text(json.dumps({o2physics.DEFAULT_TASK: section}))
+    with pytest.raises(errors.O2mlError, match=r"Number of expected models \(2\) different"):
+        MlResponseConfig.from_json(path)
+
+
+def test_twin_bins_cut_directions_and_candidates_outside_as_mlresponse(models):
+    out = models[0]
+    twin = MlResponse.from_json(out / "o2physics.json")
+    # findBin: [lo, hi), a value on an inner edge goes to the upper bin, the last edge is outside
+    np.testing.assert_array_equal(twin.find_bin([1.999, 2.0, 3.9, 4.0, 5.999, 6.0, np.nan]),
+                                  [-1, 0, 0, 1, 1, -1, -1])  # fmt: skip
+    X, _ = toy(20, seed=5)
+    with pytest.raises(o2physics.ModelIndexError, match=r"Model index -1 is out of range!.*pT = 6"):
+        twin.is_selected_ml(X, np.r_[np.full(19, 3.0), 6.0])
+    # a score equal to its cut passes; CutNot and unknown directions cut nothing (O2Physics)
+    scores = twin.get_model_output(X, np.full(20, 3.0))
+    at_cut = MlResponseConfig(
+        EDGES, [CutDirection.CutGreater, CutDirection.CutSmaller, CutDirection.CutNot],
+        [[float(scores[0, 0]), float(scores[0, 1]), 0.0]] * 2, FEATURES, twin.config.onnx_files,
+    )  # fmt: skip
+    exact = MlResponse(at_cut, out)
+    assert exact.is_selected_ml(X[:1], [3.0])[0]
+    strange = MlResponseConfig.from_json(out / "o2physics.json")
+    strange.cut_dir = [7, 7, 7]
+    assert MlResponse(strange, out).is_selected_ml(X, np.full(20, 3.0)).all()
+
+
+def test_export_refuses_columns_the_selector_cannot_compute():
+    with pytest.raises(UnsupportedFeatureError, match="cannot compute the training column 'fM'"):
+        MlResponseConfig(EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, ["fCpa", "fM"], ["a.onnx", "b.onnx"])
+    # a custom task of one's own: no names, the o2ml section says the order of its vector
+    custom = MlResponseConfig(
+        EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, ["fCpa", "fM"], ["a.onnx", "b.onnx"], task="my-task"
+    )
+    assert "namesInputFeatures" not in custom.configurables()
+    assert "in this order: fCpa, fM" in custom.document()["o2ml"]["feature_vector"]
+    # the tutorial's own task feeds a fixed vector with a signed cos^3: the tree's |cos^3| is refused
+    with pytest.raises(UnsupportedFeatureError, match="apply-ml-selection"):
+        MlResponseConfig(EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, FEATURES, ["a.onnx", "b.onnx"],
+                         task="apply-ml-selection")  # fmt: skip
 
 
 def test_feature_order_mismatch_is_caught(models, tmp_path):
@@ -116,7 +214,7 @@ def test_feature_order_mismatch_is_caught(models, tmp_path):
     with pytest.raises(onnx_export.FeatureOrderError, match="trained with features"):
         onnx_export.xgboost_to_onnx(clfs[0], FEATURES[::-1], class_labels=CLASS_LABELS)
     swapped = MlResponseConfig(**{**config.__dict__, "features": FEATURES[::-1]})
-    with pytest.raises(onnx_export.FeatureOrderError, match="namesInputFeatures"):
+    with pytest.raises(onnx_export.FeatureOrderError, match="trained with features"):
         MlResponse(swapped, out)
     twin = MlResponse(config, out)
     with pytest.raises(onnx_export.FeatureOrderError, match=r"lack the model features \['fCpa'\]"):

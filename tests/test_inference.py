@@ -97,7 +97,7 @@ def test_every_backend_scores_one_candidate_and_any_batch(sample, depth, tmp_pat
     clf = xgb.XGBClassifier(n_estimators=20, max_depth=depth, n_jobs=1).fit(X, y)
     onnx_path = write_model_dir(
         {bdt.PtBin(1, 24): clf}, bdt.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
-    ).with_name("ModelHandler_Ds_pT_1-24.onnx")  # fmt: skip
+    ).with_name("ModelHandler_onnx_DsToKKPi_pT_1_24.onnx")  # fmt: skip
     reference = clf.predict_proba(X)
     for name in BACKENDS:
         scorer = make_scorer(name, xgb_model=clf, onnx_path=onnx_path)
@@ -238,7 +238,9 @@ def test_model_directory_errors(model_dir, tmp_path, capsys):
     shutil.copytree(model_dir, only_onnx, ignore=shutil.ignore_patterns("ModelHandler*.json"))
     model = BinnedModel.load(only_onnx)
     assert model.resolve_backend("auto") == "onnxruntime"
-    with pytest.raises(InputFileNotFoundError, match="ModelHandler_Ds_pT_1-2.json.*only ONNX"):
+    with pytest.raises(
+        InputFileNotFoundError, match="ModelHandler_onnx_DsToKKPi_pT_1_2.json.*only ONNX"
+    ):
         model.scorers("hummingbird-torch")
     with pytest.raises(UnknownBackendError, match="choose one of"):
         model.scorers("tensorflow")
@@ -437,3 +439,89 @@ def test_killed_worker_loses_and_corrupts_nothing(tmp_path, sample, artifacts):
             read_table(path, OUTPUT_TABLE),
             read_table(tmp_path / "single" / f"run{i}" / "AO2D.parquet", OUTPUT_TABLE),
         )
+
+
+# ------------------------------------------------------- an analyser's own O2Physics model
+def _foreign_model(sample, directory: Path) -> tuple[Path, list[str], list]:
+    """Two ONNX files as plain onnxmltools writes them (hipe4ml's converter: input ``input`` of
+    shape [1, n], outputs ``label`` and ``probabilities``, no metadata), and a hand-written
+    dpl-config for the Ds selector, its numbers as JSON numbers, no labels."""
+    import onnxmltools
+    import xgboost as xgb
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    columns = ["fCpa", "fDecayLength", "fAbsCos3PiK"]
+    directory.mkdir(parents=True)
+    files = []
+    for i in range(2):  # one model per bin, different, so that the bin choice shows
+        X = sample.data[columns].to_numpy(np.float32)[i * 3000 : (i + 1) * 3000]
+        clf = xgb.XGBClassifier(n_estimators=10 + 10 * i, max_depth=3, n_jobs=1)
+        clf.fit(X, np.arange(len(X)) % 3)
+        onx = onnxmltools.convert_xgboost(clf, initial_types=[("input", FloatTensorType([1, 3]))])
+        (directory / f"model_{i}.onnx").write_bytes(onx.SerializeToString())
+        files.append(directory / f"model_{i}.onnx")
+    section = {
+        "applyMl": "1",
+        "binsPtMl": {"values": [1, 2, 24]},
+        "cutDirMl": {"values": [0, 1, 1]},
+        "cutsMl": {"values": [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]},
+        "nClassesMl": 3,
+        "namesInputFeatures": {"values": ["cpa", "decayLength", "absCos3PiK"]},
+        "onnxFileNames": {"values": ["model_0.onnx", "model_1.onnx"]},
+        "loadModelsFromCCDB": "0",
+    }
+    path = directory / "dpl-config.json"
+    path.write_text(json.dumps({"hf-candidate-selector-ds-to-k-k-pi": section}))
+    return path, columns, files
+
+
+def test_a_foreign_o2physics_model_is_applied_and_benchmarked(sample, tmp_path, capsys):
+    import onnxruntime as ort
+
+    config, columns, files = _foreign_model(sample, tmp_path / "foreign")
+    src = tmp_path / "in" / "AO2D.root"
+    write_table(sample.data.iloc[:4000], src, TABLE, folders=2)
+    code = cli.main(
+        ["apply", "--model", str(config), "--input", str(src), "--out", str(tmp_path / "out"),
+         "--scheduler", "synchronous", "-q"]
+    )  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed
+    got = read_table(tmp_path / "out" / "AO2D.parquet", OUTPUT_TABLE)
+    assert list(got.columns) == ["fM", "fPt", "score_0", "score_1", "score_2"]
+    # the same rows through onnxruntime, one candidate per call as O2Physics calls it
+    df = read_table(src, TABLE)
+    for i, (lo, hi) in enumerate(itertools.pairwise([1, 2, 24])):
+        sess = ort.InferenceSession(str(files[i]), providers=["CPUExecutionProvider"])
+        rows = np.flatnonzero((df["fPt"] >= lo) & (df["fPt"] < hi))[:300]
+        x = df.loc[rows, columns].to_numpy(np.float32)
+        expected = np.concatenate(
+            [sess.run(None, {"input": x[k : k + 1]})[-1] for k in range(len(x))]
+        )
+        np.testing.assert_allclose(
+            got.iloc[rows][["score_0", "score_1", "score_2"]], expected, atol=1e-6
+        )
+    code = cli.main(
+        ["bench", "inference", "--model", str(config), "--input", str(src), "-n", "2000"]
+    )
+    text = capsys.readouterr().out
+    assert code == 0 and "onnxruntime" in text and "xgboost" not in text.split("\n\n")[1]
+    assert "30 trees" in text  # bin 0's model: 10 rounds x 3 classes, read from the ONNX file
+
+
+def test_a_custom_task_needs_its_tree_columns(sample, tmp_path, capsys):
+    config, columns, _ = _foreign_model(sample, tmp_path / "custom")
+    doc = json.loads(config.read_text())
+    section = doc.pop("hf-candidate-selector-ds-to-k-k-pi")
+    del section["namesInputFeatures"]  # a task with a fixed feature vector has no names
+    config.write_text(json.dumps({"my-own-task": section}))
+    src = tmp_path / "AO2D.root"
+    write_table(sample.data.iloc[:2000], src, TABLE)
+    args = ["apply", "--model", str(config), "--input", str(src), "--out", str(tmp_path / "o"),
+            "--scheduler", "synchronous", "-q"]  # fmt: skip
+    assert cli.main(args) == 2
+    assert "no namesInputFeatures" in capsys.readouterr().err
+    assert cli.main([*args, "--features", ",".join(columns)]) == 0
+    assert len(read_table(tmp_path / "o" / "AO2D.parquet", OUTPUT_TABLE)) == 2000
+    assert cli.main([*args, "--features", "fCpa,fDecayLength"]) == 2  # the model takes 3 inputs
+    assert "takes 3 inputs" in capsys.readouterr().err

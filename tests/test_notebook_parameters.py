@@ -12,7 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from test_channels import DS_NAMES
 
+from o2ml.export import onnx as onnx_export
 from o2ml.toymc.generate import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,7 +58,16 @@ def test_ds_notebook_on_another_sample_without_truth(tmp_path, monkeypatch):
     assert "synthetic truth available: False" in text
     assert "closure needs synthetic data" in text
     assert "100.0000% same decision" in text
-    assert (tmp_path / "out" / "fast" / "o2physics_ds_ml.json").exists()
+    # the exported JSON runs in the real selector: every name is one HfMlResponseDsToKKPi
+    # offers (the list tests/test_channels.py holds, with its source), and each ONNX file takes
+    # as many inputs as there are names
+    out = tmp_path / "out" / "fast"
+    config = json.loads((out / "dpl-config_hf-candidate-selector-ds-to-k-k-pi.json").read_text())
+    section = config["hf-candidate-selector-ds-to-k-k-pi"]
+    names = section["namesInputFeatures"]["values"]
+    assert names and set(names) <= set(DS_NAMES)
+    for name in section["onnxFileNames"]["values"]:
+        assert onnx_export.input_width(onnx_export.session(out / name)) == len(names)
 
 
 def test_lc_notebook_on_another_sample_without_truth(tmp_path, monkeypatch):
@@ -70,7 +81,8 @@ def test_lc_notebook_on_another_sample_without_truth(tmp_path, monkeypatch):
         expected_signal_path=str(sample / "lc_expected_signal.json"),
     )
     assert "max |ONNX - native|" in text
-    assert (tmp_path / "out" / "bdt.onnx").exists() and (tmp_path / "out" / "ae.onnx").exists()
+    assert (tmp_path / "out" / "bdt" / "dpl-config_hf-candidate-selector-lc.json").exists()
+    assert (tmp_path / "out" / "ae" / "dpl-config_hf-candidate-selector-lc.json").exists()
 
 
 def test_its_pid_notebook_without_truth(tmp_path, monkeypatch):

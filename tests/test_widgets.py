@@ -272,3 +272,33 @@ def test_demo_inputs_from_the_generated_sample(tmp_path):
     app = apps.threshold_scan_app(demo.candidates, export_dir=tmp_path, query="")
     assert isinstance(app, ThresholdScanner)
     assert all(b.settings.scale == scale for b in app.grid.bins)
+
+
+@pytest.mark.slow  # builds the dashboards' demo (a quick BDT per pT bin on the fast sample)
+def test_dashboard_exports_name_the_onnx_files_the_demo_wrote(tmp_path):
+    """Every export names ONNX files that exist: the demo writes its models with write_model_dir,
+    and the scans and the threshold scanner use the same names."""
+    from o2ml.apps.dashboards import load_candidates, load_scans
+    from o2ml.apps.demo_inputs import ensure_demo_inputs
+    from o2ml.selection import load_expected_signal
+
+    demo = ensure_demo_inputs(tmp_path / "demo", fast=True)
+    models = demo.directory / "models"
+    scans = load_scans(demo.scans)
+    for widget in (
+        SignificancePlateau(scans, export_dir=tmp_path),
+        EfficiencyCurves(scans, export_dir=tmp_path),
+    ):
+        config = widget.export_config()
+        assert config.onnx_files and all((models / f).exists() for f in config.onnx_files), config
+    data, mc, _ = load_candidates(demo.candidates)
+    scanner = ThresholdScanner(
+        data, mc, load_expected_signal(demo.expected_signal), export_dir=tmp_path
+    )
+    for index in range(len(scanner.pt_bins)):
+        scanner.bin_selector.value = index
+        scanner.record_button.click()
+    config = scanner.export_config()
+    assert [(models / f).exists() for f in config.onnx_files] == [True] * 3, config.onnx_files
+    assert config.names == ["cpa", "cpaXY", "decayLength", "decayLengthXY", "deltaMassPhi",
+                            "impactParameterXY", "absCos3PiK"]  # fmt: skip

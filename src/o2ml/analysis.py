@@ -134,11 +134,14 @@ def scan_bin(
     scale: float = 1.0,
     fit_raw_yield: bool = True,
     progress: bool = False,
+    metadata: Mapping | None = None,
 ) -> BinScan:
     """Expected significance vs background-score threshold in one pT bin, and the reference cuts.
 
     ``data`` and ``mc`` must carry the score columns (:func:`add_scores`); ``scale`` converts
     the data in hand to the sample the expected signal refers to (1 for the whole file).
+    ``metadata`` goes into the BDT scan (e.g. ``features``, ``task``, ``onnx_file``: what the
+    dashboards' export writes).
     """
     data_bin, mc_bin = in_bin(data, pt_bin), in_bin(mc, pt_bin)
     by_origin = mc_by_origin(mc_bin)
@@ -161,7 +164,7 @@ def scan_bin(
         mc_scores,
         {"score_bkg": ("<", np.asarray(thresholds))},
         progress=progress,
-        metadata={"pt_bin": [pt_bin.lo, pt_bin.hi], "model": "BDT"},
+        metadata={"pt_bin": [pt_bin.lo, pt_bin.hi], "model": "BDT", **(metadata or {})},
         **common,
     )
     reference = None

@@ -85,6 +85,8 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         pt_column=args.pt_column,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        task=args.task,
+        features=_features(args),
         **({} if columns is None else {"columns": columns}),
     )
     print(report.summary())
@@ -96,7 +98,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .inference.model import BinnedModel
     from .io import read_table
 
-    model = BinnedModel.load(args.model)
+    model = BinnedModel.load(args.model, args.task, features=_features(args))
     if args.input is None:
         from .toymc.generate import ensure_sample
 
@@ -110,6 +112,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     )
     print(format_report(table, info))
     return 0
+
+
+def _features(args: argparse.Namespace) -> list[str] | None:
+    return [c for c in args.features.split(",") if c] if args.features else None
+
+
+def _add_model_options(p) -> None:
+    p.add_argument(
+        "--model",
+        required=True,
+        help="o2ml model directory, or an O2Physics configuration (dpl-config JSON with one "
+        "task's ML configurables, the ONNX files it names beside it)",
+    )
+    p.add_argument("--task", default=None, help="the task of the configuration (if it has several)")
+    p.add_argument(
+        "--features",
+        default=None,
+        help="comma-separated tree columns of the model's inputs, in order, for a configuration "
+        "without namesInputFeatures (a custom task) or of a task o2ml has no table of",
+    )
 
 
 def _not_yet(name: str):
@@ -177,7 +199,7 @@ def _add_apply(sub) -> None:
         "complete are skipped, so an interrupted run is resumed by running it again. Exit code "
         "1 if any file failed (each is listed).",
     )
-    p.add_argument("--model", required=True, help="model directory (or its MlResponse JSON)")
+    _add_model_options(p)
     p.add_argument("--input", required=True, nargs="+", help="input files or glob patterns")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument(
@@ -218,7 +240,7 @@ def _add_bench(sub) -> None:
         "inference",
         help="latency at batch 1, throughput at batch 1k and in bulk, memory, score differences",
     )
-    q.add_argument("--model", required=True, help="model directory (or its MlResponse JSON)")
+    _add_model_options(q)
     q.add_argument(
         "--input", nargs="+", default=None, help="candidates (default: o2ml's synthetic Ds sample)"
     )

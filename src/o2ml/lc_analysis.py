@@ -28,9 +28,9 @@ SB_GAP = 0.05
 NSIGMA_CLIP = 10.0
 MISSING = -999.0
 
+#: (HfMlResponseLcToPKPi offers no 3-D normalised decay length: o2ml.channels.LC_SELECTOR)
 TOPO_FEATURES = [
-    "fChi2PCA", "fDecayLength", "fDecayLengthXY", "fDecayLengthNormalised",
-    "fDecayLengthXYNormalised", "fCpa", "fCpaXY",
+    "fChi2PCA", "fDecayLength", "fDecayLengthXY", "fDecayLengthXYNormalised", "fCpa", "fCpaXY",
 ]  # fmt: skip
 PRONG_FEATURES = [
     f"f{name}{i}" for i in range(3) for name in ("PtProng", "ImpactParameter", "ImpactParameterZ")
@@ -38,7 +38,7 @@ PRONG_FEATURES = [
 NSIGMA_FEATURES = [
     f"fNSig{det}{s}{i}" for i in range(3) for det in ("Tpc", "Tof") for s in ("Pr", "Ka", "Pi")
 ]
-#: the full menu of HfMlResponseLcToPKPi.h (before the sculpting check)
+#: the menu of HfMlResponseLcToPKPi.h that tree columns hold (before the sculpting check)
 LC_FEATURES = TOPO_FEATURES + PRONG_FEATURES + NSIGMA_FEATURES
 
 

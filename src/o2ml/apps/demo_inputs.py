@@ -21,7 +21,10 @@ import pandas as pd
 from filelock import FileLock
 
 from .. import __version__
+from ..channels import DS_SELECTOR
 from ..config import fast_mode
+from ..export.model_dir import write_model_dir
+from ..export.o2physics import onnx_file_name
 from ..selection import ScanResult, load_expected_signal
 
 __all__ = [
@@ -40,7 +43,7 @@ PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
 DEMO_BKG_CUT = 0.05
 DEMO_SIGNAL_THRESHOLDS = np.round(np.linspace(0.0, 0.99, 100), 6)
 #: demo inputs made by an older recipe are made again (2: trained and scanned on separate halves)
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 
 
 def make_scans(
@@ -83,6 +86,7 @@ def make_scans(
                 metadata={
                     "model": model,
                     "class_columns": ["score_bkg", "score_prompt", "score_nonprompt"],
+                    "onnx_file": onnx_file_name(DS_SELECTOR.channel, lo, hi),
                     **(metadata or {}),
                 },
             )
@@ -248,7 +252,7 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     data_train, data_eval = split_for_training(data, 0.5, seed=seed)
     mc_train, mc_eval = split_for_training(mc, 0.5, seed=seed + 1)
     scale = len(data) / len(data_eval)  # the expected signal refers to the whole sample
-    scored_data, scored_mc = [], []
+    scored_data, scored_mc, models = [], [], {}
     for b in pt_bins([2, 4, 6, 12]):
         handlers = class_handlers(data_train, mc_train, b)
         train_test = balanced_train_test(handlers, seed, max_per_class=3000 if fast else 20000)
@@ -259,6 +263,7 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
         )
         hdl = model_handler(params=params, seed=seed)
         hdl.fit(train_test[0], train_test[1])
+        models[b] = hdl
         for df, store in ((data_eval, scored_data), (mc_eval, scored_mc)):
             part = df[(df["fPt"] >= b.lo) & (df["fPt"] < b.hi)].copy()
             proba = hdl.predict(part, output_margin=False)
@@ -269,7 +274,16 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     from .dashboards import write_candidates
 
     write_candidates(candidates, d, m, expected, scale=scale)
-    meta = {"features": list(TUTORIAL_FEATURES), "seed": seed, "sample": str(sample.directory)}
+    # the models, so that a dashboard export names ONNX files that exist (write_model_dir's names)
+    write_model_dir(models, TUTORIAL_FEATURES, out / "models", cuts=[[DEMO_BKG_CUT, 0.0, 0.0]] * 3,
+                    seed=seed, overwrite=True)  # fmt: skip
+    meta = {
+        "features": list(TUTORIAL_FEATURES),
+        "task": DS_SELECTOR.task,
+        "model_dir": str(out / "models"),
+        "seed": seed,
+        "sample": str(sample.directory),
+    }
     results = make_scans(d, m, table, metadata=meta, scale=scale)
     for path, result in zip(scans, results, strict=True):
         result.save(path, overwrite=True)

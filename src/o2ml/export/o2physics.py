@@ -2,58 +2,117 @@
 
 O2Physics ``Tools/ML/MlResponse.h`` keeps one ONNX model per pT bin (``binsPtMl``), the number of
 classes (``nClassesMl``), one cut direction per class (``cutDirMl``) and a table of cuts
-(``cutsMl``, pT bin x class). :class:`MlResponseConfig` writes those configurables as they appear
-in an O2 ``dpl-config.json`` (values as strings, as O2 writes them); :class:`MlResponse` reads that
-JSON and the ONNX files and reproduces ``isSelectedMl`` so a selection can be checked in Python
-before it runs on the grid.
+(``cutsMl``, pT bin x class). :class:`MlResponseConfig` is the one builder of those
+configurables, written as a ``dpl-config.json`` section of the target task: every ML
+configurable the HF selectors read (``applyMl``, ``binsPtMl``, ``cutDirMl``, ``cutsMl`` with
+labels, ``nClassesMl``, ``namesInputFeatures``, ``onnxFileNames``, ``loadModelsFromCCDB``,
+``modelPathsCCDB``, ``ccdbUrl``, ``timestampCCDB``), plus ``ptCandMin``/``ptCandMax`` equal to the
+``binsPtMl`` range. Values are strings, as O2 itself writes a configuration (boost's JSON reader
+keeps every leaf as a string; bools ``"true"``/``"false"``, ints plain integers); vectors are
+``{"values": [...]}`` and labelled arrays ``{"labels_rows", "labels_cols", "values"}`` (AliceO2
+``Framework/Core/include/Framework/VariantPropertyTreeHelpers.h``).
+
+The model is trained on tree columns (``fCpa``, ...); ``namesInputFeatures`` holds the names the
+target selector offers for them (:mod:`o2ml.channels.selectors`), and a column the selector cannot
+compute is refused. A custom task (no ``namesInputFeatures``, a fixed feature vector) is written
+without names; the file's ``"o2ml"`` section (ignored by O2, which reads the task's own key) says
+which task it is for and the tree column of every position of the vector.
+
+:class:`MlResponse` reads such a JSON (o2ml's or any analyser's, without o2ml's metadata) and the
+ONNX files, and behaves as ``MlResponse`` does: the same initialisation failures, ``findBin``
+with ``[lo, hi)`` bins, the first ``nClassesMl`` values of the model's last output, and the cut
+directions ``CutGreater`` (reject if score > cut), ``CutSmaller`` (reject if score < cut),
+``CutNot``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import __version__
+from ..channels import DS_SELECTOR, TUTORIAL_TASK, find_selector
+from ..channels.selectors import UnsupportedFeatureError
 from ..errors import BadFileError, InputFileNotFoundError, O2mlError, OutputExistsError
 from . import onnx as onnx_export
 
-DEFAULT_TASK = "hf-candidate-selector-ds-to-k-k-pi"
+DEFAULT_TASK = DS_SELECTOR.task
+#: O2Physics ``ccdbUrl`` default of the HF selectors
+CCDB_URL = "http://alice-ccdb.cern.ch"
+#: the key of o2ml's own section in an exported JSON (O2 reads only its tasks' keys)
+O2ML_KEY = "o2ml"
+#: ``hf_cuts_ml::labelsDmesCutScore`` (PWGHF/Core/SelectorCuts.h): O2Physics' 3-class labels
+O2PHYSICS_DMESON_LABELS = (
+    "ML score charm bkg",
+    "ML score charm prompt",
+    "ML score charm nonprompt",
+)
+#: o2ml's class labels (``o2ml.models.bdt.CharmClass`` order) for the labels above
+CHARM_LABELS = ("background", "prompt", "nonprompt")
 
 
 class CutDirection(IntEnum):
-    """``o2::cuts_ml::CutDirection``."""
+    """``o2::cuts_ml::CutDirection`` (Tools/ML/MlResponse.h)."""
 
     CutGreater = 0  #: reject if score > cut
     CutSmaller = 1  #: reject if score < cut
     CutNot = 2  #: no cut on this class
 
 
+def onnx_file_name(channel: str, pt_lo: float, pt_hi: float) -> str:
+    """The ONNX file of one pT bin, named as O2Physics ``PWGHF/D2H/Macros/ML/train_models.py``
+    names it: ``ModelHandler_onnx_<channel>_pT_<lo>_<hi>.onnx``."""
+    return f"ModelHandler_onnx_{channel}_pT_{pt_lo:g}_{pt_hi:g}.onnx"
+
+
 def _num(x: float) -> str:
     return repr(float(x))
 
 
+def _bool(value, what: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true"):
+        return True
+    if text in ("0", "false"):
+        return False
+    raise BadFileError(f"{what}: expected a bool (true/false/1/0), found {value!r}.")
+
+
 @dataclass
 class MlResponseConfig:
-    """The ``MlResponse`` configurables of one O2Physics task."""
+    """The ``MlResponse`` configurables of one O2Physics task, for a model trained on tree columns.
+
+    ``features`` are the model's inputs as tree columns, in order. For a selector o2ml knows
+    (:data:`o2ml.channels.SELECTORS`) they are written as its ``namesInputFeatures`` and any
+    column it cannot compute is an error; for any other ``task`` (a custom task with a fixed
+    feature vector) no names are written and the ``"o2ml"`` section records the vector's order.
+    """
 
     bins_pt: list[float]
     cut_dir: list[CutDirection]
     cuts: list[list[float]]  # [pT bin][class]
-    features: list[str]
+    features: list[str]  # tree columns, model input order
     onnx_files: list[str]
     class_labels: list[str] | None = None
     task: str = DEFAULT_TASK
+    ccdb_paths: list[str] | None = None  #: ``modelPathsCCDB``, one directory per pT bin
+    ccdb_url: str = CCDB_URL
+    timestamp_ccdb: int = -1
+    load_from_ccdb: bool = False
+    extra: dict = field(default_factory=dict)  #: more of the task's configurables, as given
 
     def __post_init__(self) -> None:
         self.bins_pt = [float(b) for b in self.bins_pt]
         self.cut_dir = [CutDirection(d) for d in self.cut_dir]
         self.cuts = [[float(c) for c in row] for row in self.cuts]
+        self.features = list(self.features)
         n_bins = len(self.bins_pt) - 1
         problems = []
         if n_bins < 1 or any(
@@ -69,82 +128,243 @@ class MlResponseConfig:
             problems.append(
                 f"onnxFileNames needs one file per pT bin ({n_bins}), got {len(self.onnx_files)}"
             )
+        if self.ccdb_paths is None and n_bins >= 1:
+            self.ccdb_paths = [self.default_ccdb_path(i) for i in range(n_bins)]
+        if self.ccdb_paths is not None and len(self.ccdb_paths) != n_bins:
+            problems.append(
+                f"modelPathsCCDB needs one path per pT bin ({n_bins}), got {len(self.ccdb_paths)}"
+            )
         if self.class_labels is not None and len(self.class_labels) != self.n_classes:
             problems.append(f"{len(self.class_labels)} class labels for {self.n_classes} classes")
+        if not self.features:
+            problems.append("no input features")
         if problems:
             raise O2mlError("Invalid MlResponse configuration: " + "; ".join(problems) + ".")
+        if self.selector is not None:
+            self.selector.names_of(self.features)  # refuses columns the selector cannot compute
+        elif self.task == TUTORIAL_TASK.task:
+            TUTORIAL_TASK.check(self.features)
 
     @property
     def n_classes(self) -> int:
         return len(self.cut_dir)
 
+    @property
+    def selector(self):
+        """The O2Physics selector of ``task`` (None for a custom task)."""
+        return find_selector(self.task)
+
+    @property
+    def names(self) -> list[str] | None:
+        """``namesInputFeatures`` (None for a custom task, which has no names)."""
+        return None if self.selector is None else self.selector.names_of(self.features)
+
     def configurables(self) -> dict:
-        """The configurables as in an O2 ``dpl-config.json`` (all values written as strings)."""
-        labels = self.class_labels or [f"score class {i}" for i in range(self.n_classes)]
-        return {
+        """The task's configurables as in an O2 ``dpl-config.json`` (values as strings)."""
+        n_bins = len(self.bins_pt) - 1
+        labels = self.class_labels or [f"score class {i + 1}" for i in range(self.n_classes)]
+        ccdb = self.ccdb_paths or [self.default_ccdb_path(i) for i in range(n_bins)]
+        out = {
+            # candidates outside binsPtMl would make MlResponse::findBin return -1, and
+            # getModelOutput stop the job ("Model index -1 is out of range"): keep them out
+            "ptCandMin": _num(self.bins_pt[0]),
+            "ptCandMax": _num(self.bins_pt[-1]),
             "applyMl": "true",
             "binsPtMl": {"values": [_num(b) for b in self.bins_pt]},
             "cutDirMl": {"values": [str(int(d)) for d in self.cut_dir]},
             "cutsMl": {
-                "labels_rows": [f"pT bin {i}" for i in range(len(self.cuts))],
+                "labels_rows": [f"pT bin {i}" for i in range(n_bins)],
                 "labels_cols": list(labels),
                 "values": [[_num(c) for c in row] for row in self.cuts],
             },
             "nClassesMl": str(self.n_classes),
-            "namesInputFeatures": {"values": list(self.features)},
-            "onnxFileNames": {"values": list(self.onnx_files)},
-            "loadModelsFromCCDB": "false",
         }
+        if self.selector is not None:
+            out["namesInputFeatures"] = {"values": self.names}
+        out |= {
+            "onnxFileNames": {"values": list(self.onnx_files)},
+            "loadModelsFromCCDB": "true" if self.load_from_ccdb else "false",
+            "modelPathsCCDB": {"values": list(ccdb)},
+            "ccdbUrl": self.ccdb_url,
+            "timestampCCDB": str(int(self.timestamp_ccdb)),
+        }
+        out |= {k: v for k, v in self.extra.items() if k not in out}
+        return out
+
+    def default_ccdb_path(self, index: int) -> str:
+        """A CCDB directory per pT bin (``MlResponse::setModelPathsCCDB`` wants one model in each)."""
+        lo, hi = self.bins_pt[index], self.bins_pt[index + 1]
+        stem = self.selector.default_ccdb_path if self.selector else f"Users/o2ml/{self.task}"
+        return f"{stem}/pT_{lo:g}_{hi:g}"
+
+    def o2ml_section(self) -> dict:
+        """What the file says about itself (O2 ignores this key): task, tree columns, classes."""
+        section = {
+            "task": self.task,
+            "features": list(self.features),
+            "class_labels": list(self.class_labels) if self.class_labels else None,
+            "o2ml_version": __version__,
+        }
+        if self.selector is not None:
+            s = self.selector
+            section["selector"] = f"{s.ml_response} ({s.source})"
+            section["table"] = s.table
+        else:
+            section["feature_vector"] = (
+                f"custom task {self.task}: no namesInputFeatures; it must fill its input vector "
+                f"with these values, in this order: {', '.join(self.features)}"
+            )
+        return section
+
+    def document(self) -> dict:
+        """The whole JSON document: ``{task: configurables, "o2ml": about}``."""
+        return {self.task: self.configurables(), O2ML_KEY: self.o2ml_section()}
 
     def to_json(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Write ``{task: configurables}``, ready to merge into a ``dpl-config.json``."""
+        """Write :meth:`document`, ready to merge into a ``dpl-config.json``."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({self.task: self.configurables()}, indent=2) + "\n")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(self.document(), indent=2) + "\n")
+        tmp.replace(path)
         return path
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike, task: str | None = None) -> MlResponseConfig:
-        """Read the configurables of ``task`` (default: the only task in the file)."""
+    def from_json(
+        cls,
+        path: str | os.PathLike,
+        task: str | None = None,
+        features: Sequence[str] | None = None,
+    ) -> MlResponseConfig:
+        """Read the configurables of ``task`` (default: the only task with ``binsPtMl``).
+
+        The JSON may be o2ml's or any analyser's ``dpl-config`` section (no ``"o2ml"`` part):
+        ``namesInputFeatures`` are then mapped back to tree columns through the selector's
+        table, failing on an unknown name as ``MlResponse`` does. ``features`` gives the tree
+        columns when the task has no names (a custom task) or o2ml has no table of it.
+        """
         path = Path(path)
         if not path.exists():
             raise InputFileNotFoundError(f"{path}: no such configuration file.")
         try:
             doc = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise BadFileError(f"{path}: not valid JSON ({err}).") from None
+        if not isinstance(doc, dict):
+            raise BadFileError(
+                f"{path}: expected a JSON object of tasks, found {type(doc).__name__}."
+            )
         tasks = [k for k, v in doc.items() if isinstance(v, dict) and "binsPtMl" in v]
         if task is None:
             if len(tasks) != 1:
                 raise O2mlError(
-                    f"{path}: expected one task with binsPtMl, found {tasks or 'none'}; name it."
+                    f"{path}: expected one task with binsPtMl, found {tasks or 'none'}; "
+                    "name it (task=..., --task)."
                 )
             task = tasks[0]
         if task not in tasks:
             raise O2mlError(
                 f"{path}: no MlResponse configurables for task {task!r}; found {tasks}."
             )
-        c = doc[task]
+        c, about = doc[task], doc.get(O2ML_KEY) if isinstance(doc.get(O2ML_KEY), dict) else {}
         try:
-            return cls(
-                bins_pt=[float(v) for v in c["binsPtMl"]["values"]],
-                cut_dir=[int(v) for v in c["cutDirMl"]["values"]],
-                cuts=[[float(v) for v in row] for row in c["cutsMl"]["values"]],
-                features=list(c["namesInputFeatures"]["values"]),
-                onnx_files=list(c["onnxFileNames"]["values"]),
-                class_labels=list(c["cutsMl"].get("labels_cols", [])) or None,
-                task=task,
-            )
-        except (KeyError, TypeError, ValueError) as err:
+            return cls._parse(c, task, about, features, path)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise BadFileError(
-                f"{path}: task {task!r} lacks or mangles an MlResponse configurable ({err})."
+                f"{path}: task {task!r} lacks or mangles an MlResponse configurable "
+                f"({err.__class__.__name__}: {err})."
             ) from None
+
+    @classmethod
+    def _parse(
+        cls, c: Mapping, task: str, about: Mapping, features, path: Path
+    ) -> MlResponseConfig:
+        bins = [float(v) for v in c["binsPtMl"]["values"]]
+        cut_dir = [int(v) for v in c["cutDirMl"]["values"]]
+        n_bins = len(bins) - 1
+        n_classes = int(c["nClassesMl"]) if "nClassesMl" in c else len(cut_dir)
+        where = f"{path}, task {task}"
+        if len(cut_dir) != n_classes:  # MlResponse::configure
+            raise O2mlError(
+                f"{where}: Number of classes ({n_classes}) different from the number of cuts on "
+                f"model scores ({len(cut_dir)})! Please check your configurables."
+            )
+        onnx_files = [str(v) for v in c["onnxFileNames"]["values"]]
+        if len(onnx_files) != n_bins:  # MlResponse::setModelPathsLocal
+            raise O2mlError(
+                f"{where}: Number of expected models ({n_bins}) different from the one set "
+                f"({len(onnx_files)})! Please check your configurables."
+            )
+        rows = [[float(v) for v in row] for row in c["cutsMl"]["values"]]
+        if len(rows) < n_bins or any(len(r) < n_classes for r in rows[:n_bins]):
+            raise O2mlError(  # O2 would read past the array (Array2D has no range checks)
+                f"{where}: cutsMl has {len(rows)} rows of {[len(r) for r in rows]} values; "
+                f"expected at least {n_bins} pT bins x {n_classes} classes."
+            )
+        cuts = [r[:n_classes] for r in rows[:n_bins]]
+        names = c.get("namesInputFeatures", {}).get("values") if "namesInputFeatures" in c else None
+        selector = find_selector(task)
+        recorded = (
+            list(about["features"]) if about.get("task") == task and about.get("features") else None
+        )
+        if features is not None:
+            columns = [str(f) for f in features]
+        elif names is not None and selector is not None:
+            columns = selector.columns_of(names)  # fails on unknown names as MlResponse does
+            if recorded is not None and recorded != columns:
+                raise onnx_export.FeatureOrderError(
+                    f"{where}: namesInputFeatures {names} are the tree columns {columns}, but the "
+                    f"models were trained with features {recorded} (the file's o2ml section)."
+                )
+        elif recorded is not None:
+            columns = recorded
+        elif names is not None:
+            raise O2mlError(
+                f"{where}: o2ml has no table of this task's feature names {names}; give the tree "
+                "columns in the same order (features=..., --features col1,col2,...)."
+            )
+        else:
+            raise O2mlError(
+                f"{where}: no namesInputFeatures (a custom task with a fixed feature vector); give "
+                "the tree columns of that vector in order (features=..., --features col1,col2,...)."
+            )
+        if names is not None and len(names) != len(columns):
+            raise O2mlError(
+                f"{where}: {len(names)} namesInputFeatures but {len(columns)} tree columns given."
+            )
+        labels = about.get("class_labels") if about.get("task") == task else None
+        if not labels:
+            cols = [str(x) for x in c["cutsMl"].get("labels_cols", [])][:n_classes]
+            labels = list(CHARM_LABELS) if tuple(cols) == O2PHYSICS_DMESON_LABELS else cols
+        known = {
+            "ptCandMin", "ptCandMax", "applyMl", "binsPtMl", "cutDirMl", "cutsMl", "nClassesMl",
+            "namesInputFeatures", "onnxFileNames", "loadModelsFromCCDB", "modelPathsCCDB",
+            "ccdbUrl", "timestampCCDB",
+        }  # fmt: skip
+        config = cls.__new__(cls)  # read as found: O2 accepts any cut direction (only 0, 1 cut)
+        config.bins_pt, config.cuts, config.features = bins, cuts, columns
+        config.cut_dir = [CutDirection(d) if d in (0, 1, 2) else d for d in cut_dir]
+        config.onnx_files = onnx_files
+        config.class_labels = list(labels) if labels and len(labels) == n_classes else None
+        config.task = task
+        paths = c.get("modelPathsCCDB", {}).get("values")
+        config.ccdb_paths = [str(p) for p in paths] if paths else None
+        config.ccdb_url = str(c.get("ccdbUrl", CCDB_URL))
+        config.timestamp_ccdb = int(c.get("timestampCCDB", -1))
+        config.load_from_ccdb = _bool(
+            c.get("loadModelsFromCCDB", "false"), f"{where}, loadModelsFromCCDB"
+        )
+        config.extra = {k: v for k, v in c.items() if k not in known}
+        if any(b >= a for a, b in zip(bins[1:], bins[:-1], strict=True)) or n_bins < 1:
+            raise O2mlError(f"{where}: binsPtMl must be at least two increasing edges, got {bins}.")
+        return config
 
 
 def find_bin(edges: Sequence[float], pt: np.ndarray) -> np.ndarray:
-    """pT-bin index per candidate, -1 outside ``[edges[0], edges[-1])`` (``MlResponse::findBin``)."""
+    """pT-bin index per candidate, -1 outside ``[edges[0], edges[-1])`` (``MlResponse::findBin``:
+    ``upper_bound`` over the edges, so a value on an inner edge belongs to the upper bin)."""
     edges = np.asarray(edges, dtype=float)
     pt = np.asarray(pt, dtype=float)
     idx = np.searchsorted(edges, pt, side="right") - 1
@@ -152,10 +372,16 @@ def find_bin(edges: Sequence[float], pt: np.ndarray) -> np.ndarray:
     return idx
 
 
+class ModelIndexError(O2mlError):
+    """A candidate outside ``binsPtMl``: ``MlResponse::getModelOutput`` stops the job there."""
+
+
 class MlResponse:
     """Python twin of ``o2::analysis::MlResponse``: same bins, same cuts, same ONNX models.
 
-    Candidates outside ``binsPtMl`` are not selected (``findBin`` returns -1 there).
+    Built from a configuration, it checks what ``configure``, ``setModelPathsLocal``,
+    ``cacheInputFeaturesIndices`` and ``init`` check (class and file counts, feature names, the
+    ONNX files load and take as many inputs as there are features).
     """
 
     def __init__(self, config: MlResponseConfig, model_dir: str | os.PathLike = ".") -> None:
@@ -168,14 +394,23 @@ class MlResponse:
             if stored is not None and list(stored) != list(config.features):
                 raise onnx_export.FeatureOrderError(
                     f"{path}: the model was trained with features {stored}, "
-                    f"but namesInputFeatures is {config.features}."
+                    f"but the configuration gives {config.features}."
                 )
-            self.sessions.append(onnx_export.session(path))
+            sess = onnx_export.session(path)
+            width = onnx_export.input_width(sess)
+            if width is not None and width != len(config.features):
+                raise onnx_export.FeatureOrderError(
+                    f"{path}: the model takes {width} inputs, the configuration names "
+                    f"{len(config.features)} features ({config.features})."
+                )
+            self.sessions.append(sess)
 
     @classmethod
-    def from_json(cls, path: str | os.PathLike, task: str | None = None) -> MlResponse:
+    def from_json(
+        cls, path: str | os.PathLike, task: str | None = None, features: Sequence[str] | None = None
+    ) -> MlResponse:
         """Load the configuration and the ONNX files it names (relative to the JSON file)."""
-        return cls(MlResponseConfig.from_json(path, task), Path(path).parent)
+        return cls(MlResponseConfig.from_json(path, task, features), Path(path).parent)
 
     def find_bin(self, pt: np.ndarray) -> np.ndarray:
         """Model index per candidate, -1 outside the bins (``MlResponse::findBin``)."""
@@ -186,7 +421,8 @@ class MlResponse:
             missing = [f for f in self.config.features if f not in features.columns]
             if missing:
                 raise onnx_export.FeatureOrderError(
-                    f"Candidates lack the model features {missing} (namesInputFeatures {self.config.features})."
+                    f"Candidates lack the model features {missing} (tree columns of "
+                    f"namesInputFeatures: {self.config.features})."
                 )
             return features[self.config.features].to_numpy(dtype=np.float32)
         X = np.asarray(features, dtype=np.float32)
@@ -197,25 +433,52 @@ class MlResponse:
             )
         return X
 
-    def get_model_output(
-        self, features: pd.DataFrame | np.ndarray, pt: Sequence[float]
-    ) -> np.ndarray:
-        """Scores ``[n, n_classes]`` from each candidate's pT-bin model (NaN outside the bins)."""
-        X = self._matrix(features)
+    def _bins(self, pt, outside: str) -> np.ndarray:
+        if outside not in ("raise", "reject"):
+            raise ValueError(f"outside must be 'raise' or 'reject', not {outside!r}")
         bins = self.find_bin(pt)
+        if outside == "raise" and (bins < 0).any():
+            first = float(np.asarray(pt, dtype=float)[bins < 0][0])
+            raise ModelIndexError(
+                f"Model index -1 is out of range! The number of initialised models is "
+                f"{len(self.sessions)}. Please check your configurables. (a candidate at pT = "
+                f"{first:g} GeV/c is outside binsPtMl {self.config.bins_pt[0]:g}-"
+                f"{self.config.bins_pt[-1]:g}: O2Physics stops the job there; keep ptCandMin/"
+                "ptCandMax inside binsPtMl, or pass outside='reject' to count such candidates "
+                "as rejected)"
+            )
+        return bins
+
+    def get_model_output(
+        self, features: pd.DataFrame | np.ndarray, pt: Sequence[float], outside: str = "raise"
+    ) -> np.ndarray:
+        """Scores ``[n, nClassesMl]``: the first values of the last output of each candidate's
+        pT-bin model (NaN outside the bins with ``outside="reject"``)."""
+        X = self._matrix(features)
+        bins = self._bins(pt, outside)
         out = np.full((len(X), self.config.n_classes), np.nan, dtype=np.float32)
         for i, sess in enumerate(self.sessions):
             mask = bins == i
             if mask.any():
-                out[mask] = onnx_export.run(sess, X[mask])[:, : self.config.n_classes]
+                scores = onnx_export.run(sess, X[mask])
+                out[mask] = scores.reshape(len(scores), -1)[:, : self.config.n_classes]
         return out
 
     def is_selected_ml(
-        self, features: pd.DataFrame | np.ndarray, pt: Sequence[float], return_scores: bool = False
+        self,
+        features: pd.DataFrame | np.ndarray,
+        pt: Sequence[float],
+        return_scores: bool = False,
+        outside: str = "raise",
     ):
-        """``MlResponse::isSelectedMl`` for many candidates at once: a boolean array."""
-        scores = self.get_model_output(features, pt)
-        bins = self.find_bin(pt)
+        """``MlResponse::isSelectedMl`` for many candidates at once: a boolean array.
+
+        A score equal to its cut passes; a cut direction other than ``CutGreater`` (0) or
+        ``CutSmaller`` (1) cuts nothing, as in O2Physics. A candidate outside ``binsPtMl`` stops
+        O2Physics (``outside="raise"``, the default) or counts as rejected (``"reject"``).
+        """
+        scores = self.get_model_output(features, pt, outside)
+        bins = self._bins(pt, outside)
         cuts = np.asarray(self.config.cuts)[np.clip(bins, 0, None)]
         selected = bins >= 0
         for k, direction in enumerate(self.config.cut_dir):
@@ -224,3 +487,16 @@ class MlResponse:
             elif direction == CutDirection.CutSmaller:
                 selected &= ~(scores[:, k] < cuts[:, k])
         return (selected, scores) if return_scores else selected
+
+
+__all__ = [
+    "CCDB_URL",
+    "DEFAULT_TASK",
+    "CutDirection",
+    "MlResponse",
+    "MlResponseConfig",
+    "ModelIndexError",
+    "UnsupportedFeatureError",
+    "find_bin",
+    "onnx_file_name",
+]

@@ -144,6 +144,12 @@ def session(path: str | os.PathLike, threads: int = 1):
         raise BadFileError(f"{path}: onnxruntime cannot load it ({err}).") from None
 
 
+def input_width(sess) -> int | None:
+    """Features per candidate the model's first input takes (None if its shape leaves it open)."""
+    shape = sess.get_inputs()[0].shape
+    return shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+
+
 def run(sess, X: np.ndarray) -> np.ndarray:
     """The last output of the model (what O2Physics reads): class probabilities or a score."""
     X = np.ascontiguousarray(X, dtype=np.float32)

@@ -46,6 +46,8 @@ class ApplyJob:
     pt_column: str = "fPt"
     threads: int = 1
     overwrite: bool = False
+    task: str | None = None  # the configuration's task (several in one JSON)
+    features: tuple[str, ...] | None = None  # tree columns, for configurations without names
 
 
 @dataclass
@@ -141,7 +143,8 @@ def _loaded(job: ApplyJob) -> tuple[BinnedModel, list]:
     key = (job.model, job.backend, job.threads, job.fingerprint)
     if key not in _LOADED:
         _LOADED.clear()
-        model = BinnedModel.load(job.model, check=False)  # checked once by apply_files
+        # checked once by apply_files
+        model = BinnedModel.load(job.model, job.task, check=False, features=job.features)
         if model.fingerprint(job.backend) != job.fingerprint:
             raise O2mlError(f"{job.model}: the model files changed while the run was going on.")
         _LOADED[key] = (model, model.scorers(job.backend, job.threads))
@@ -216,17 +219,21 @@ def apply_files(
     pt_column: str = "fPt",
     overwrite: bool = False,
     progress: bool = True,
+    task: str | None = None,
+    features: Sequence[str] | None = None,
 ) -> ApplyReport:
     """Score every input file with the per-pT-bin models of ``model`` (a directory or its JSON).
 
-    ``scheduler``: None starts a local dask cluster (``workers`` processes, default one per core,
-    on 127.0.0.1); an address (``tcp://host:8786``) joins an existing cluster, whose workers must
-    see the same files; ``"synchronous"`` runs in this process without dask.
+    ``model`` may be an O2Physics configuration of one's own (``task``, ``features``: see
+    :meth:`o2ml.inference.model.BinnedModel.load`). ``scheduler``: None starts a local dask
+    cluster (``workers`` processes, default one per core, on 127.0.0.1); an address
+    (``tcp://host:8786``) joins an existing cluster, whose workers must see the same files;
+    ``"synchronous"`` runs in this process without dask.
     """
     for name, value in (("workers", workers), ("threads", threads)):
         if value is not None and value < 1:
             raise O2mlError(f"{name} must be at least 1, not {value}.")
-    binned = BinnedModel.load(model)
+    binned = BinnedModel.load(model, task, features=features)
     backend = binned.resolve_backend(backend)
     binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
     files = expand_paths(inputs)
@@ -240,6 +247,8 @@ def apply_files(
         pt_column=pt_column,
         threads=threads,
         overwrite=overwrite,
+        task=binned.config.task,
+        features=None if features is None else tuple(features),
     )
     t0 = time.perf_counter()
     pairs = [(str(f), str(o)) for f, o in zip(files, outputs, strict=True)]

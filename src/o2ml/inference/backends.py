@@ -114,6 +114,9 @@ class OnnxScorer(Scorer):
         source = model if isinstance(model, bytes) else os.fspath(model)
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         inp = self.session.get_inputs()[0]
+        if isinstance(inp.shape[0], int):  # a fixed batch (hipe4ml's converter writes [1, n])
+            self.session, self.chunk = _any_batch(source, self.session, opts, inp.shape)
+            inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.outputs = [o.name for o in self.session.get_outputs()]
         # the last output holds the probabilities (O2Physics reads the last one too)
@@ -157,6 +160,47 @@ class OnnxScorer(Scorer):
 
         score._buffers = (x_buf, keep, binding)  # keep the bound memory alive
         return score
+
+
+def _any_batch(source, session, opts, shape) -> tuple:
+    """A session of the same model that takes any batch, and the chunk size it still needs.
+
+    Models exported with a fixed batch (``[1, n]``: O2Physics scores one candidate per call, and
+    hipe4ml's converter writes that shape) are tree ensembles whose operators take any batch:
+    the batch dimension is made symbolic in memory (the file is untouched) and the result checked
+    against row-by-row scoring. A model that does not allow it is scored in chunks of its batch.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    fixed = int(shape[0])
+    proto = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+    for value in [*proto.graph.input, *proto.graph.output]:
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) and dims[0].HasField("dim_value") and dims[0].dim_value == fixed:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "batch"
+    try:
+        relaxed = ort.InferenceSession(
+            proto.SerializeToString(), opts, providers=["CPUExecutionProvider"]
+        )
+        name, out = relaxed.get_inputs()[0].name, relaxed.get_outputs()[-1].name
+        x = np.random.default_rng(0).normal(size=(3 * fixed, int(shape[1]))).astype(np.float32)
+        together = relaxed.run([out], {name: x})[0]
+        one_by_one = np.concatenate(
+            [session.run([out], {name: x[i : i + fixed]})[0] for i in range(0, len(x), fixed)]
+        )
+        if together.shape == one_by_one.shape and np.allclose(together, one_by_one, atol=1e-6):
+            return relaxed, None
+    except Exception:  # any failure: keep the model as it is, one candidate per call
+        pass
+    if fixed != 1:
+        raise O2mlError(
+            f"{source if not isinstance(source, bytes) else 'ONNX model'}: takes exactly {fixed} "
+            "candidates per call and cannot be made to take any batch; export it with a free "
+            "batch dimension (or batch 1, as O2Physics calls it)."
+        )
+    return session, 1
 
 
 class HummingbirdScorer(Scorer):

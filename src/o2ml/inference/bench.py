@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._profiling import measure
+from ..errors import O2mlError
 from .backends import BACKENDS, Scorer, _anonymous, make_scorer
 
 WHY_HUMMINGBIRD_IS_SLOWER = (
@@ -175,17 +176,29 @@ def bench_model(
     in_bin = candidates[(candidates[pt_column] >= lo) & (candidates[pt_column] < hi)]
     chosen = in_bin if len(in_bin) >= 1000 else candidates
     X = chosen[binned.features].to_numpy(np.float32)[:n]
-    clf, _ = load_model(binned.xgboost_path(bin_index))
-    params = clf.get_params()
-    table = bench_backends(
-        clf, binned.onnx_paths[bin_index], X, backends, threads, progress=progress
-    )
+    onnx_path = binned.onnx_paths[bin_index]
+    if binned.has_xgboost:
+        clf, _ = load_model(binned.xgboost_path(bin_index))
+        params = clf.get_params()
+        classes = int(getattr(clf, "n_classes_", 2))
+        trees, depth = int(params["n_estimators"]) * max(1, classes), params.get("max_depth")
+    else:  # an O2Physics model of one's own: only its ONNX file
+        others = [b for b in backends if b != "onnxruntime"]
+        if others and list(backends) != list(BACKENDS):
+            raise O2mlError(
+                f"{onnx_path}: {', '.join(others)} need the XGBoost JSON model, which this "
+                "configuration does not have (an ONNX-only model); measure --backends onnxruntime."
+            )
+        clf, backends = None, ["onnxruntime"]
+        trees, depth = onnx_tree_count(onnx_path), "?"
+        classes = binned.config.n_classes
+    table = bench_backends(clf, onnx_path, X, backends, threads, progress=progress)
     info = {
-        "model": str(binned.onnx_paths[bin_index]),
+        "model": str(onnx_path),
         "pt_bin": (lo, hi),
-        "trees": int(params["n_estimators"]) * max(1, int(getattr(clf, "n_classes_", 2) or 2)),
-        "max_depth": params.get("max_depth"),
-        "classes": int(getattr(clf, "n_classes_", 2)),
+        "trees": trees,
+        "max_depth": depth,
+        "classes": classes,
         "candidates": len(X),
         "candidates_from": "the pT bin" if chosen is in_bin else "all pT (bin has < 1000)",
         "threads": threads,
@@ -193,6 +206,19 @@ def bench_model(
         "load_average": os.getloadavg(),
     }
     return table, info
+
+
+def onnx_tree_count(path) -> int | str:
+    """Trees of an ONNX tree ensemble (``nodes_treeids`` of its TreeEnsemble node), else ``"?"``."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    for node in graph.node:
+        if node.op_type.startswith("TreeEnsemble"):
+            for attr in node.attribute:
+                if attr.name == "nodes_treeids":
+                    return len(set(attr.ints))
+    return "?"
 
 
 def format_report(table: pd.DataFrame, info: dict) -> str:

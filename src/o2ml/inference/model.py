@@ -4,6 +4,13 @@ The directory is what notebook 01 (and :func:`o2ml.export.model_dir.write_model_
 ``MlResponse`` configuration JSON (``binsPtMl``, ``namesInputFeatures``, ``onnxFileNames``), one
 ONNX file per pT bin and, next to each, the XGBoost JSON model of the same name (``.json`` +
 ``.meta.json``) that the ``xgboost`` and hummingbird backends need.
+
+It may also be an analyser's own O2Physics model: a ``dpl-config`` JSON with one task's ML
+configurables and the ONNX files it names beside it (from CCDB, the O2Physics training macros
+or the tutorial), without o2ml's metadata. ``task`` picks the task when the file holds several;
+``namesInputFeatures`` are mapped back to tree columns through the selector's table
+(:mod:`o2ml.channels.selectors`), or ``features`` gives the tree columns (custom tasks). Such a
+model runs with onnxruntime.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +31,16 @@ from ..export.o2physics import MlResponseConfig, find_bin
 from .backends import Scorer, check_backend, make_scorer
 
 
-def score_column(label: str) -> str:
-    """Output column of a class score: ``score_bkg``, ``score_prompt``, ``score_nonprompt``..."""
-    return "score_bkg" if label == "background" else f"score_{label}"
+def score_column(label: str, index: int | None = None) -> str:
+    """Output column of a class score: ``score_bkg``, ``score_prompt``, ``score_nonprompt``...
+
+    A label that is not a plain name (``"score class 1"``) gives ``score_<index>``.
+    """
+    if label == "background":
+        return "score_bkg"
+    if label.isidentifier() or index is None:
+        return f"score_{label}"
+    return f"score_{index}"
 
 
 def _find_config(directory: Path) -> Path:
@@ -59,23 +74,37 @@ class BinnedModel:
     onnx_paths: list[Path]
     class_labels: list[str]
 
+    task: str | None = None
+    given_features: tuple[str, ...] | None = None
+
     @classmethod
     def load(
-        cls, path: str | os.PathLike, task: str | None = None, check: bool = True
+        cls,
+        path: str | os.PathLike,
+        task: str | None = None,
+        check: bool = True,
+        features: Sequence[str] | None = None,
     ) -> BinnedModel:
         """Read a model directory (or its configuration JSON) and check its files agree.
 
-        ``check=False`` skips reading the ONNX files' metadata when the configuration names the
-        class labels (for workers of a run whose model was checked once already).
+        ``task`` and ``features`` as :meth:`o2ml.export.o2physics.MlResponseConfig.from_json`
+        takes them (for an O2Physics configuration without o2ml's metadata). ``check=False``
+        skips reading the ONNX files when the configuration names the class labels (for workers
+        of a run whose model was checked once already).
         """
         path = Path(path)
         if not path.exists():
             raise InputFileNotFoundError(f"{path}: no such model directory or configuration.")
         config_path = _find_config(path) if path.is_dir() else path
-        config = MlResponseConfig.from_json(config_path, task)
+        config = MlResponseConfig.from_json(config_path, task, features)
         onnx_paths = [config_path.parent / name for name in config.onnx_files]
         labels = None
         for p in onnx_paths if check or not config.class_labels else []:
+            if not p.exists():
+                raise InputFileNotFoundError(
+                    f"{p}: no such ONNX file ({config_path.name} names it in onnxFileNames; the "
+                    "files must lie beside the configuration)."
+                )
             meta = onnx_export.read_metadata(p)
             stored = meta.get(onnx_export.META_FEATURES)
             if stored is not None and list(stored) != config.features:
@@ -83,9 +112,17 @@ class BinnedModel:
                     f"{p}: the model was trained with features {stored}, but "
                     f"{config_path.name} names {config.features}."
                 )
+            if stored is None:  # a foreign model: at least its input width must agree
+                width = onnx_export.input_width(onnx_export.session(p))
+                if width is not None and width != len(config.features):
+                    raise onnx_export.FeatureOrderError(
+                        f"{p}: the model takes {width} inputs, but {config_path.name} gives "
+                        f"{len(config.features)} features ({config.features})."
+                    )
             labels = labels or meta.get(onnx_export.META_CLASSES)
         labels = list(config.class_labels or labels or range(config.n_classes))
-        return cls(config_path, config, onnx_paths, [str(x) for x in labels])
+        given = None if features is None else tuple(features)
+        return cls(config_path, config, onnx_paths, [str(x) for x in labels], task, given)
 
     @property
     def features(self) -> list[str]:
@@ -93,7 +130,12 @@ class BinnedModel:
 
     @property
     def score_columns(self) -> list[str]:
-        return [score_column(label) for label in self.class_labels]
+        return [score_column(label, i) for i, label in enumerate(self.class_labels)]
+
+    @property
+    def has_xgboost(self) -> bool:
+        """Whether the XGBoost JSON model of every bin is there (o2ml's model directories)."""
+        return all(self.xgboost_path(i).exists() for i in range(len(self.onnx_paths)))
 
     def xgboost_path(self, index: int) -> Path:
         return self.onnx_paths[index].with_suffix(".json")
@@ -111,8 +153,7 @@ class BinnedModel:
     def resolve_backend(self, backend: str) -> str:
         """``auto``: XGBoost when its JSON models are there (fastest in bulk here), else onnxruntime."""
         if backend == "auto":
-            has_json = all(self.xgboost_path(i).exists() for i in range(len(self.onnx_paths)))
-            return "xgboost" if has_json else "onnxruntime"
+            return "xgboost" if self.has_xgboost else "onnxruntime"
         return check_backend(backend)
 
     def check_files(self, backend: str) -> str:

@@ -239,9 +239,20 @@ class AutoencoderModel:
         tmp.unlink()
         meta = self.metadata()
         extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}
+        extra["selection"] = SELECTION_NOTE
         ox._set_metadata(model, ox.model_metadata(self.features, ["mse"], pt_bin, self.seed, extra))
         ox._write(model, path, overwrite=True)
         return model
+
+
+#: what the ONNX file's one output is, and how an O2Physics selector cuts on it
+SELECTION_NOTE = (
+    "output mse [batch]: the mean over the features of (scaled input - reconstruction)^2, features "
+    "clipped and min-max scaled inside the graph (as PWGHF/Core/HfAeToMseXicToPKPi.h computes "
+    "it), so the selector feeds the raw tree values; large = anomalous = signal-like. In "
+    "MlResponse: nClassesMl 1, cutDirMl [1] (CutSmaller: reject a candidate whose MSE is below "
+    "cutsMl)."
+)
 
 
 def load(path: str | os.PathLike) -> AutoencoderModel:

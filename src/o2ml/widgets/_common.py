@@ -221,11 +221,15 @@ def export_config(
     features : sequence of str, optional
         Model input features, in order (``namesInputFeatures``); default the Ds tutorial's.
     onnx_files : sequence of str, optional
-        One model file per pT bin; default ``model_pt<lo>_<hi>.onnx``.
+        One model file per pT bin; default the names
+        :func:`o2ml.export.model_dir.write_model_dir` gives them
+        (``ModelHandler_onnx_<channel>_pT_<lo>_<hi>.onnx``), so that the export names the files
+        of an o2ml model directory.
     task : str, optional
         O2Physics task the configurables belong to (default the Ds selector).
     """
-    from ..export.o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig
+    from ..export.model_dir import channel_of
+    from ..export.o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
     from ..models.bdt import CLASS_LABELS, TUTORIAL_FEATURES
 
     if not choices:
@@ -255,8 +259,9 @@ def export_config(
             row[k] = float(value)
         rows.append(row)
     cut_dir = [CutDirection.CutNot if d is None else d for d in directions]
+    task = DEFAULT_TASK if task is None else task
     if onnx_files is None:
-        onnx_files = [f"model_pt{lo:g}_{hi:g}.onnx" for lo, hi in bins]
+        onnx_files = [onnx_file_name(channel_of(task), lo, hi) for lo, hi in bins]
     class_labels = CLASS_LABELS if class_labels is None else class_labels
     labels = list(class_labels) if class_labels and len(class_labels) == len(columns) else None
     edges = [bins[0][0]] + [hi for _, hi in bins]
@@ -267,7 +272,7 @@ def export_config(
         features=list(TUTORIAL_FEATURES if features is None else features),
         onnx_files=list(onnx_files),
         class_labels=labels,
-        task=DEFAULT_TASK if task is None else task,
+        task=task,
     )
 
 

@@ -170,6 +170,13 @@ class ScanDashboard:
             opts["class_columns"] or first.metadata.get("class_columns") or first.cut_names
         )
         opts["features"] = opts["features"] or first.metadata.get("features")
+        opts["task"] = opts.get("task") or first.metadata.get("task")
+        files = [
+            group[lb].metadata.get("onnx_file")
+            for lb in sorted(group, key=lambda lb: group[lb].pt_min)
+        ]
+        if opts.get("onnx_files") is None and all(files):  # the files the scans' models are in
+            opts["onnx_files"] = files
         return export_config(choices, **opts)
 
     def export(self) -> Path | None:

@@ -1,0 +1,138 @@
+"""o2ml.channels.selectors: the feature names of the O2Physics ML selectors, and their tree columns.
+
+The name lists below are copied from the O2Physics headers (the enum of each MlResponse class,
+which ``setAvailableInputFeatures`` registers in full): a change of the table must be a change of
+O2Physics, checked again against the source named above each list.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from o2ml.channels import (
+    DPLUS_SELECTOR,
+    DS_SELECTOR,
+    LC_SELECTOR,
+    SELECTORS,
+    TUTORIAL_TASK,
+    UnsupportedFeatureError,
+)
+from o2ml.models.bdt import TUTORIAL_FEATURES
+from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
+
+# O2Physics PWGHF/Core/HfMlResponseDsToKKPi.h @ bfbeadc8, enum InputFeaturesDsToKKPi
+DS_NAMES = [
+    "chi2PCA", "decayLength", "decayLengthXY", "decayLengthNormalised", "decayLengthXYNormalised",
+    "maxNormalisedDeltaIP", "cpa", "cpaXY", "ptProng0", "ptProng1", "ptProng2",
+    "impactParameterXY", "impactParameterXY0", "impactParameterXY1", "impactParameterXY2",
+    "impactParameterZ0", "impactParameterZ1", "impactParameterZ2",
+    "nSigTpcPi0", "nSigTpcPi1", "nSigTpcPi2", "nSigTpcKa0", "nSigTpcKa1", "nSigTpcKa2",
+    "nSigTofPi0", "nSigTofPi1", "nSigTofPi2", "nSigTofKa0", "nSigTofKa1", "nSigTofKa2",
+    "nSigTpcTofPi0", "nSigTpcTofPi1", "nSigTpcTofPi2",
+    "nSigTpcTofKa0", "nSigTpcTofKa1", "nSigTpcTofKa2",
+    "nSigTpcKaExpKa0", "nSigTpcPiExpPi2", "nSigTofKaExpKa0", "nSigTofPiExpPi2",
+    "nSigTpcTofKaExpKa0", "nSigTpcTofPiExpPi2", "absCos3PiK", "deltaMassPhi",
+]  # fmt: skip
+
+# O2Physics PWGHF/Core/HfMlResponseLcToPKPi.h @ 1d80ce78, enum InputFeaturesLcToPKPi (the last 12
+# only with VertexerType::KfParticle)
+LC_NAMES = [
+    "ptProng0", "ptProng1", "ptProng2", "impactParameterXY0", "impactParameterXY1",
+    "impactParameterXY2", "impactParameterZ0", "impactParameterZ1", "impactParameterZ2",
+    "decayLength", "decayLengthXY", "decayLengthXYNormalised", "cpa", "cpaXY", "chi2PCA",
+    "tpcNSigmaPr0", "tpcNSigmaKa0", "tpcNSigmaPi0", "tpcNSigmaPr1", "tpcNSigmaKa1", "tpcNSigmaPi1",
+    "tpcNSigmaPr2", "tpcNSigmaKa2", "tpcNSigmaPi2", "tofNSigmaPr0", "tofNSigmaKa0", "tofNSigmaPi0",
+    "tofNSigmaPr1", "tofNSigmaKa1", "tofNSigmaPi1", "tofNSigmaPr2", "tofNSigmaKa2", "tofNSigmaPi2",
+    "tpcTofNSigmaPi0", "tpcTofNSigmaPi1", "tpcTofNSigmaPi2", "tpcTofNSigmaKa0", "tpcTofNSigmaKa1",
+    "tpcTofNSigmaKa2", "tpcTofNSigmaPr0", "tpcTofNSigmaPr1", "tpcTofNSigmaPr2",
+    "tpcNSigmaPrExpPr0", "tpcNSigmaPiExpPi2", "tofNSigmaPrExpPr0", "tofNSigmaPiExpPi2",
+    "tpcTofNSigmaPrExpPr0", "tpcTofNSigmaPiExpPi2",
+    "kfChi2PrimProton", "kfChi2PrimKaon", "kfChi2PrimPion", "kfChi2GeoKaonPion",
+    "kfChi2GeoProtonPion", "kfChi2GeoProtonKaon", "kfDcaKaonPion", "kfDcaProtonPion",
+    "kfDcaProtonKaon", "kfChi2Geo", "kfChi2Topo", "kfDecayLengthNormalised",
+]  # fmt: skip
+
+# O2Physics PWGHF/Core/HfMlResponseDplusToPiKPi.h @ ca85f442, enum InputFeaturesDplusToPiKPi
+DPLUS_NAMES = [
+    "ptProng0", "ptProng1", "ptProng2", "impactParameterXY0", "impactParameterXY1",
+    "impactParameterXY2", "impactParameterZ0", "impactParameterZ1", "impactParameterZ2",
+    "decayLength", "decayLengthXY", "decayLengthNormalised", "decayLengthXYNormalised", "cpa",
+    "cpaXY", "maxNormalisedDeltaIP", "chi2PCA", "tpcNSigmaPi0", "tpcNSigmaKa0", "tpcNSigmaPi1",
+    "tpcNSigmaKa1", "tpcNSigmaPi2", "tpcNSigmaKa2", "tofNSigmaPi0", "tofNSigmaKa0",
+    "tofNSigmaPi1", "tofNSigmaKa1", "tofNSigmaPi2", "tofNSigmaKa2", "tpcTofNSigmaPi0",
+    "tpcTofNSigmaPi1", "tpcTofNSigmaPi2", "tpcTofNSigmaKa0", "tpcTofNSigmaKa1", "tpcTofNSigmaKa2",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("selector", "names", "task"),
+    [
+        (DS_SELECTOR, DS_NAMES, "hf-candidate-selector-ds-to-k-k-pi"),
+        (LC_SELECTOR, LC_NAMES, "hf-candidate-selector-lc"),
+        (DPLUS_SELECTOR, DPLUS_NAMES, "hf-candidate-selector-dplus-to-pi-k-pi"),
+    ],
+)
+def test_each_selector_offers_exactly_the_names_of_its_header(selector, names, task):
+    assert selector.names == names
+    assert selector.task == task and SELECTORS[task] is selector
+    # one column per name at most, and one name per column: the map is invertible
+    assert len(set(selector.columns)) == len(selector.columns)
+    for name in names:
+        feature = selector._by_name[name]
+        if feature.column is not None:
+            assert selector.name_of(feature.column) == name
+            assert selector.column_of(name) == feature.column
+
+
+def test_ds_columns_are_the_tree_creators_and_hold_the_same_values():
+    # the tutorial's seven are all offered by the current header (absCos3PiK, impactParameterXY)
+    assert DS_SELECTOR.names_of(TUTORIAL_FEATURES) == [
+        "cpa", "cpaXY", "decayLength", "decayLengthXY", "deltaMassPhi", "impactParameterXY",
+        "absCos3PiK",
+    ]  # fmt: skip
+    # the tree creator stores |cos^3 theta'| and |m(KK) - m(phi)|, as the selector computes them
+    assert DS_SELECTOR.name_of("fAbsCos3PiK") == "absCos3PiK"
+    assert DS_SELECTOR.name_of("fImpactParameter1") == "impactParameterXY1"  # prong d0(xy)
+    assert DS_SELECTOR.name_of("fNSigTpcTofKa1") == "nSigTpcTofKa1"
+    # every Ds lite column that has a counterpart is in o2ml's table of HfCandDsLites
+    in_table = [c for c in DS_SELECTOR.columns if c in HF_CAND_DS_LITES]
+    assert set(TUTORIAL_FEATURES) <= set(in_table)
+    assert {"fChi2PCA", "fMaxNormalisedDeltaIP", "fDecayLengthXYNormalised"} <= set(in_table)
+
+
+def test_a_column_the_selector_cannot_compute_is_refused_with_the_closest():
+    with pytest.raises(UnsupportedFeatureError, match=r"cannot compute the training column 'fM'"):
+        DS_SELECTOR.name_of("fM")  # the mass is never a feature, and no selector name holds it
+    with pytest.raises(
+        UnsupportedFeatureError, match=r"fImpactParameter0 \(as impactParameterXY0\)"
+    ):
+        DS_SELECTOR.name_of("fImpactParameterNormalised0")
+    with pytest.raises(UnsupportedFeatureError, match="custom task"):
+        LC_SELECTOR.name_of("fDeltaMassPhi")
+
+
+def test_unknown_names_fail_as_mlresponse_does():
+    with pytest.raises(
+        UnsupportedFeatureError,
+        match=r"Input feature cos3PiK not available! Please check your configurables\..*absCos3PiK",
+    ):
+        DS_SELECTOR.column_of("cos3PiK")  # the signed name of older headers
+    with pytest.raises(UnsupportedFeatureError, match="mass hypothesis"):
+        DS_SELECTOR.column_of("nSigTpcKaExpKa0")  # prong 0 or prong 2 by hypothesis: no column
+    with pytest.raises(UnsupportedFeatureError, match="KFParticle"):
+        LC_SELECTOR.column_of("kfChi2Topo")
+
+
+def test_lc_pid_columns_exist_only_for_the_expected_species():
+    # the Lc lite tree stores p and pi for prongs 0 and 2, the kaon for prong 1
+    # (PWGHF/TableProducer/treeCreatorLcToPKPi.cxx)
+    assert LC_SELECTOR.name_of("fNSigTpcPr0") == "tpcNSigmaPr0"
+    assert LC_SELECTOR.name_of("fNSigTpcTofKa1") == "tpcTofNSigmaKa1"
+    assert LC_SELECTOR.table == HF_CAND_LC_LITES.name
+
+
+def test_the_tutorial_task_feeds_a_signed_cos3_no_tree_column_holds():
+    with pytest.raises(UnsupportedFeatureError, match=r"position 6: the task feeds .*signed"):
+        TUTORIAL_TASK.check([*TUTORIAL_FEATURES, "fMaxNormalisedDeltaIP"])
+    with pytest.raises(UnsupportedFeatureError, match="feeds 8 values"):
+        TUTORIAL_TASK.check(TUTORIAL_FEATURES)
