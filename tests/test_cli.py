@@ -32,7 +32,7 @@ def test_info_lists_tables_entries_and_columns(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "O2hfcanddslite (table HfCandDsLites): 100 entries in 4 DF_ folders" in out.stdout
     assert "fDecayLength" in out.stdout and "[cm]" in out.stdout
-    assert "fOriginMcRec                 int8  [MC only]" in out.stdout
+    assert "fOriginMcRec                 int8  [MC; 0 in data]" in out.stdout
 
 
 def test_info_on_parquet(tmp_path):

@@ -14,28 +14,58 @@ def test_tree_names_follow_the_o2_rule():
     assert PID_TRACKS.tree_name == "O2pidtrack"
 
 
-def test_ds_columns_of_physics_reference():
-    cols = HF_CAND_DS_LITES.column_names("data")
-    for c in [
-        "fM",
-        "fPt",
-        "fCpa",
-        "fCpaXY",
-        "fDecayLength",
-        "fDecayLengthXY",
-        "fDeltaMassPhi",
-        "fImpactParameterXY",
-        "fAbsCos3PiK",
-        "fNSigTpcTofKa2",
-        "fMaxNormalisedDeltaIP",
-    ]:
-        assert c in cols
-    assert len(cols) == 40
-    mc = HF_CAND_DS_LITES.column_names("mc")
-    assert mc[-2:] == ["fFlagMcMatchRec", "fOriginMcRec"]
-    assert "fTruthPdgCode" not in mc and "fFlagMcMatchRec" not in cols
-    truth = HF_CAND_DS_LITES.column_names("data", truth=True)
-    assert truth[-2:] == ["fTruthPdgCode", "fTruthOrigin"]
+# O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 1191ccad: DECLARE_SOA_TABLE(HfCandDsLites,
+# "AOD", "HFCANDDSLITE", ...), column for column (branch "f" + the column's name), with C++ types
+DS_LITE = [
+    *[(f"fPtProng{i}", "f4") for i in range(3)], *[(f"fImpactParameter{i}", "f4") for i in range(3)],
+    *[(f"fNSig{d}{s}{i}", "f4") for i in range(3) for d, s in (
+        ("Tpc", "Pi"), ("Tpc", "Ka"), ("Tof", "Pi"), ("Tof", "Ka"), ("TpcTof", "Pi"), ("TpcTof", "Ka"))],
+    ("fIsSelDsToKKPi", "i4"), ("fIsSelDsToPiKK", "i4"), ("fM", "f4"), ("fPt", "f4"), ("fEta", "f4"),
+    ("fPhi", "f4"), ("fY", "f4"), ("fDecayLength", "f4"), ("fDecayLengthXY", "f4"),
+    ("fDecayLengthNormalised", "f4"), ("fDecayLengthXYNormalised", "f4"), ("fCpa", "f4"),
+    ("fCpaXY", "f4"), ("fMaxNormalisedDeltaIP", "f4"), ("fImpactParameterXY", "f4"),
+    ("fDeltaMassPhi", "f4"), ("fAbsCos3PiK", "f4"), ("fChi2PCA", "f4"), ("fCentrality", "f4"),
+    ("fNumContrib", "u2"), ("fFlagMcMatchRec", "i1"), ("fOriginMcRec", "i1"),
+    ("fFlagMcDecayChanRec", "i1"), ("fIsCandidateSwapped", "i1"), ("fSign", "i1"),
+]  # fmt: skip
+
+# O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ 405f5088: HfCandLcLites ("HFCANDLCLITE")
+LC_LITE = [
+    ("fPosX", "f4"), ("fPosY", "f4"), ("fPosZ", "f4"), ("fNProngsContributorsPV", "u1"),
+    ("fBitmapProngsContributorsPV", "u1"), ("fChi2PCA", "f4"), ("fDecayLength", "f4"),
+    ("fDecayLengthXY", "f4"), ("fDecayLengthXYNormalised", "f4"),
+    *[(f"fPtProng{i}", "f4") for i in range(3)], *[(f"fImpactParameter{i}", "f4") for i in range(3)],
+    *[(f"fNSig{c}", "f4") for c in (
+        "TpcPi0", "TpcPr0", "TofPi0", "TofPr0", "TpcKa1", "TofKa1", "TpcPi2", "TpcPr2", "TofPi2",
+        "TofPr2", "TpcTofPi0", "TpcTofPr0", "TpcTofKa1", "TpcTofPi2", "TpcTofPr2")],
+    ("fCandidateSelFlag", "i1"), ("fM", "f4"), ("fPt", "f4"), ("fCpa", "f4"), ("fCpaXY", "f4"),
+    ("fCt", "f4"), ("fEta", "f4"), ("fPhi", "f4"), ("fY", "f4"), ("fFlagMc", "i1"),
+    ("fOriginMcRec", "i1"), ("fIsCandidateSwapped", "i1"), ("fChannel", "i1"), ("fMassKPi", "f4"),
+    ("fMlScoreFirstClass", "f4"), ("fMlScoreSecondClass", "f4"), ("fMlScoreThirdClass", "f4"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "layout"), [(HF_CAND_DS_LITES, DS_LITE), (HF_CAND_LC_LITES, LC_LITE)]
+)
+def test_lite_tables_are_the_tree_creators_column_for_column(table, layout):
+    assert len(layout) == {"HfCandDsLites": 49, "HfCandLcLites": 47}[table.name]
+    for kind in ("mc", "data"):  # the MC columns exist in data files too (filled with 0)
+        names = table.column_names(kind)
+        assert [(c, table[c].dtype) for c in names] == layout, kind
+    truth = table.column_names("data", truth=True)
+    assert truth[len(layout) :] == ["fTruthPdgCode", "fTruthOrigin", "fTruthReflection"]
+    assert all(table[c].truth for c in truth[len(layout) :])
+    assert "fTruthPdgCode" not in table.column_names("mc", truth=True)
+
+
+def test_the_features_o2ml_trains_on_are_lite_columns():
+    from o2ml import lc_analysis
+    from o2ml.models.bdt import TUTORIAL_FEATURES
+
+    assert set(TUTORIAL_FEATURES) <= set(HF_CAND_DS_LITES.column_names("data"))
+    assert set(lc_analysis.LC_FEATURES) <= set(HF_CAND_LC_LITES.column_names("data"))
+    assert PID_TRACKS.column_names("data")[-1] != "fPdgCode"  # o2ml's own table: MC only there
 
 
 def test_lookup_by_table_tree_or_description_any_case():

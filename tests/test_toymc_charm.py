@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from o2ml.channels import is_signal
 from o2ml.physics import constants
 from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
 from o2ml.toymc import charm, lc
@@ -20,21 +22,32 @@ DS_FEATURES = [
 LC_FEATURES = (
     [f"fPtProng{i}" for i in range(3)]
     + [f"fImpactParameter{i}" for i in range(3)]
-    + [f"fImpactParameterZ{i}" for i in range(3)]
     + ["fDecayLengthXY", "fDecayLengthXYNormalised", "fCpa", "fCpaXY", "fChi2PCA"]
-    + [f"fNSig{d}{s}{i}" for d in ("Tpc", "Tof") for s in ("Pr", "Ka", "Pi") for i in range(3)]
+    + ["fNSigTpcPi0", "fNSigTpcPr0", "fNSigTofPi0", "fNSigTofPr0", "fNSigTpcKa1", "fNSigTofKa1"]
+    + ["fNSigTpcPi2", "fNSigTpcPr2", "fNSigTofPi2", "fNSigTofPr2"]
 )
 LC_SIDEBANDS = (2.24, 2.33)  # GeV/c2: sidebands below / above, signal region 2.25-2.32
 
 
+def _split(sample, table: str) -> SimpleNamespace:
+    """The sample with ``mc`` = the MC rows that are signal as O2Physics labels them (``mc_all``:
+    the whole MC file) and ``true`` = the data rows of true decays in their own hypothesis."""
+    d = sample.data
+    true = (d.fTruthPdgCode != 0) & (d.fTruthReflection == 0)
+    return SimpleNamespace(
+        data=d, true=true, mc=sample.mc[is_signal(sample.mc, table)], mc_all=sample.mc,
+        expected_signal=sample.expected_signal,
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def ds():
-    return generate_ds(400_000, 120_000, SEED, with_truth=True)
+    return _split(generate_ds(400_000, 170_000, SEED, with_truth=True), "HfCandDsLites")
 
 
 @pytest.fixture(scope="module")
 def lcs():
-    return generate_lc(600_000, 100_000, SEED, with_truth=True)
+    return _split(generate_lc(600_000, 180_000, SEED, with_truth=True), "HfCandLcLites")
 
 
 def in_pt(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
@@ -81,24 +94,72 @@ def test_ranges_and_conventions(ds, lcs):
     mt = np.hypot(d.fPt.to_numpy(np.float64), constants.mass("Ds"))
     y = np.arcsinh(d.fPt * np.sinh(d.fEta) / mt)
     np.testing.assert_allclose(d.fY, y, atol=1e-5)
-    # MC flags and origins as O2Physics sets them for Ds -> K K pi (DecayType DsToKKPi = 2)
-    assert set(np.unique(m.fFlagMcMatchRec)) == {-4, 4}
+    # the signal of the MC: Ds -> phi pi (DecayChannelMain DsToPiKK = 5, DsToPhiPi = 6)
+    assert set(np.unique(m.fFlagMcMatchRec)) == {-5, 5} and set(m.fFlagMcDecayChanRec) == {6}
     assert set(np.unique(m.fOriginMcRec)) == {1, 2}
     assert abs((m.fOriginMcRec == 1).mean() - charm.DS_MC_PROMPT_FRACTION) < 0.01
-    assert set(np.unique(d.fTruthPdgCode)) == {0, 411, 431} and set(np.unique(d.fTruthOrigin)) == {
-        0,
+    assert set(np.unique(d.fTruthPdgCode)) == {0, 411, 431}
+    assert set(np.unique(d.fTruthOrigin)) == {0, 1, 2}
+    lm = lcs.mc
+    assert set(np.unique(lm.fFlagMc)) == {-17, 17} and set(np.unique(lm.fCandidateSelFlag)) == {
         1,
         2,
     }
-    lm = lcs.mc
-    assert set(np.unique(lm.fFlagMc)) == {-2, 2} and set(np.unique(lm.fCandidateSelFlag)) == {1, 2}
     assert set(np.unique(lcs.data.fTruthPdgCode)) == {0, 4122}
+
+
+def test_ds_rows_as_the_tree_creator_writes_them(ds):
+    """treeCreatorDsToKKPi (O2Physics, V3 layout): one row per passing hypothesis, the other's
+    fIsSel -1; MC flags 0 in data, where fIsCandidateSwapped is the row's hypothesis; in MC the
+    matched channel and charge-signed flags, D+ -> phi pi, and background downsampled by the
+    pseudo-random rule on ptProng0 (docs/physics.md, O2Physics ML selectors)."""
+    d, m = ds.data, ds.mc_all
+    kkpi = d.fIsSelDsToKKPi >= 0
+    assert ((d.fIsSelDsToKKPi == -1) != kkpi).all() and ((d.fIsSelDsToPiKK >= 0) == ~kkpi).all()
+    assert (d.fIsCandidateSwapped == np.where(kkpi, 0, 1)).all()
+    for c in ("fFlagMcMatchRec", "fOriginMcRec", "fFlagMcDecayChanRec"):
+        assert (d[c] == 0).all(), c
+    assert set(np.unique(d.fSign)) == {-1, 1} and d.fNumContrib.min() >= 2
+    flags = m.groupby(["fFlagMcMatchRec", "fFlagMcDecayChanRec"]).size()
+    assert set(flags.index) == {(-5, 6), (5, 6), (-4, 1), (4, 1), (0, 0)}
+    assert (
+        np.sign(m.fFlagMcMatchRec[m.fFlagMcMatchRec != 0]) == m.fSign[m.fFlagMcMatchRec != 0]
+    ).all()
+    for kind, share in charm.DS_MC_COMPOSITION.items():
+        flag = {"ds": 5, "dplus": 4, "bkg": 0}[kind]
+        assert abs((m.fFlagMcMatchRec.abs() == flag).mean() - share) < 0.01, kind
+    bkg = m[m.fFlagMcMatchRec == 0]
+    factor, pt_max = charm.DS_MC_BKG_DOWNSAMPLE
+    frac = bkg.fPtProng0.to_numpy(np.float64) * 1000.0
+    assert ((frac - np.floor(frac) < factor) | (bkg.fPt >= pt_max)).all()
+    assert (bkg.fOriginMcRec == 0).all()
+    # D+ and background of the MC file are no Ds signal; the signal is the true hypothesis
+    assert len(ds.mc) == ((m.fFlagMcMatchRec.abs() == 5) & (m.fOriginMcRec > 0)).sum()
+
+
+def test_reflections_sit_at_the_swapped_hypothesis_mass(ds, lcs):
+    """The wrong mass hypothesis of a true decay: same tracks, masses of prongs 0 and 2 swapped:
+    a broad bump under the peak, the phi selection (Delta m) of the Ds rejects most of it."""
+    d = ds.data
+    refl = d[(d.fTruthReflection == 1) & (d.fTruthPdgCode == 431)]
+    true = d[ds.true & (d.fTruthPdgCode == 431)]
+    assert 0.15 * len(true) < len(refl) < 0.5 * len(true)
+    assert 0.04 < refl.fM.std() < 0.2 and abs(refl.fM.median() - constants.mass("Ds")) < 0.03
+    assert (refl.fDeltaMassPhi < 0.01).mean() < 0.1 < (true.fDeltaMassPhi < 0.01).mean()
+    # Λc: the MC holds both hypotheses of some true decays; the wrong one is no signal
+    mc = lcs.mc_all
+    matched = mc[mc.fFlagMc != 0]
+    wrong = matched[(matched.fIsCandidateSwapped == 0) != (matched.fCandidateSelFlag == 1)]
+    assert abs(len(wrong) / (len(matched) - len(wrong)) - lc.LC_REFLECTION_FRACTION) < 0.03
+    assert wrong.fM.std() > 3 * lcs.mc.fM.std()
+    assert set(lcs.data.fChannel) == {-1} and (lcs.data.fMlScoreFirstClass == -999).all()
+    assert set(mc.fChannel[mc.fFlagMc != 0]) == {0, 24, 25, 26}
 
 
 # ------------------------------------------------------------------ physics sanity
 @pytest.mark.parametrize(("code", "name"), [(431, "Ds"), (411, "Dplus")])
 def test_ds_peaks_at_pdg_mass(ds, code, name):
-    m = ds.data.fM[ds.data.fTruthPdgCode == code]
+    m = ds.data.fM[ds.true & (ds.data.fTruthPdgCode == code)]
     assert abs(m.median() - constants.mass(name)) < 2e-3
     mc = ds.mc.fM.to_numpy(np.float64)
     assert abs(np.median(mc) - constants.mass("Ds")) < 0.5e-3
@@ -110,7 +171,7 @@ def test_peak_widths_grow_with_pt(ds, lcs):
     assert widths[0] < widths[1] < widths[2]
     lc_mc = in_pt(lcs.mc, 2, 4)
     assert abs(lc_mc.fM.median() - constants.mass("Lc")) < 1e-3 and 7e-3 < lc_mc.fM.std() < 9e-3
-    lc_data = lcs.data.fM[lcs.data.fTruthPdgCode == 4122]
+    lc_data = lcs.data.fM[lcs.true]
     assert abs(lc_data.median() - constants.mass("Lc")) < 2e-3
 
 
@@ -156,18 +217,13 @@ def test_phi_vector_meson_angular_distribution(ds):
 
 
 def test_signal_to_background_before_selection(ds, lcs):
-    d = in_pt(ds.data, 2, 4)
-    sb = (d.fTruthPdgCode == 431).sum() / (d.fTruthPdgCode == 0).sum()
-    assert 1e-3 < sb < 1e-2
-    assert abs(sb / charm.DS_SIGNAL_TO_BACKGROUND_2_4 - 1) < 4 / np.sqrt(
-        (d.fTruthPdgCode == 431).sum()
-    )
-    d = in_pt(lcs.data, 2, 4)
-    sb = (d.fTruthPdgCode == 4122).sum() / (d.fTruthPdgCode == 0).sum()
-    assert 5e-4 < sb < 5e-3
-    assert abs(sb / lc.LC_SIGNAL_TO_BACKGROUND_2_4 - 1) < 4 / np.sqrt(
-        (d.fTruthPdgCode == 4122).sum()
-    )
+    for s, code, target in ((ds, 431, charm.DS_SIGNAL_TO_BACKGROUND_2_4),
+                            (lcs, 4122, lc.LC_SIGNAL_TO_BACKGROUND_2_4)):  # fmt: skip
+        rows = (s.data.fPt >= 2) & (s.data.fPt < 4)
+        n_sig = (rows & s.true & (s.data.fTruthPdgCode == code)).sum()
+        sb = n_sig / (rows & (s.data.fTruthPdgCode == 0)).sum()
+        assert 5e-4 < sb < 1e-2
+        assert abs(sb / target - 1) < 4 / np.sqrt(n_sig)
 
 
 @pytest.mark.parametrize("which", ["ds", "lc"])
@@ -181,14 +237,16 @@ def test_expected_signal_matches_realised_counts(ds, lcs, which):
     assert set(e["species"]) == set(species)
     d = s.data
     total = sum(sum(v) for sp in e["species"].values() for v in sp.values()) + sum(e["background"])
-    assert abs(total / len(d) - 1) < 1e-9
+    reflections = {"ds": charm.DS_REFLECTION_FRACTION, "lc": lc.LC_REFLECTION_FRACTION}[which]
+    signal = total - sum(e["background"])
+    assert abs((total + reflections * signal) / len(d) - 1) < 1e-9  # reflections: not in the table
     for lo, hi in ((2, 4), (4, 6), (6, 12)):
         sel = (edges[:-1] >= lo) & (edges[1:] <= hi)
         rows = (d.fPt >= lo) & (d.fPt < hi)
         for name, code in species.items():
             for origin, o in (("prompt", 1), ("nonprompt", 2)):
                 mu = np.asarray(e["species"][name][origin])[sel].sum()
-                n = (rows & (d.fTruthPdgCode == code) & (d.fTruthOrigin == o)).sum()
+                n = (rows & s.true & (d.fTruthPdgCode == code) & (d.fTruthOrigin == o)).sum()
                 assert abs(n - mu) < 4 * np.sqrt(mu) + 1, (name, origin, lo, hi, n, mu)
         mu = np.asarray(e["background"])[sel].sum()
         assert abs((rows & (d.fTruthPdgCode == 0)).sum() - mu) < 4 * np.sqrt(mu)

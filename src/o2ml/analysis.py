@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import io, selection
+from . import channels, io, selection
 from .errors import ColumnNotFoundError
 from .models import bdt
 from .models.bdt import CharmClass, PtBin
@@ -31,6 +31,8 @@ SCORE_COLUMNS = {
 #: signal towards 0, and the interesting cuts sit at 1e-3..1e-1)
 BKG_THRESHOLDS = np.geomspace(1e-4, 1.0, 200)
 TRUTH_COLUMNS = ("fTruthPdgCode", "fTruthOrigin")
+#: the truth column that marks the wrong-hypothesis rows (reflections) of true decays
+REFLECTION_COLUMN = "fTruthReflection"
 ORIGINS = {"prompt": 1, "nonprompt": 2}
 
 
@@ -41,19 +43,29 @@ def read_candidates(
     extra: Sequence[str] = (),
     kind: str = "data",
 ) -> pd.DataFrame:
-    """Mass, pT, the features and ``extra`` columns; MC origin for MC, truth columns if present.
+    """Mass, pT, the features and ``extra`` columns; truth columns of synthetic data if present.
 
-    The features must be finite (NaN or inf raise an error naming column and count).
+    ``kind="mc"``: only the rows that are signal as O2Physics labels them
+    (:func:`o2ml.channels.is_signal`: matched decay channel, prompt or non-prompt origin, the
+    true mass hypothesis), with ``fOriginMcRec``; D+ candidates, reflections and background of
+    the MC file are left out. The features must be finite (NaN or inf raise an error naming
+    column and count).
     """
     files = io.expand_paths(paths)
-    available = set(io.describe_columns(files[0], *io._resolve(table)))
+    declared, tree, label = io._resolve(table)
+    name = declared.name if declared is not None else label
+    available = set(io.describe_columns(files[0], declared, tree, label))
     wanted = ["fM", "fPt", *features, *extra]
     if kind == "mc":
-        wanted.append("fOriginMcRec")
+        wanted += ["fOriginMcRec", *channels.MC_LABEL_COLUMNS.get(name, ())]
     else:
-        wanted += [c for c in TRUTH_COLUMNS if c in available]
+        wanted += [c for c in (*TRUTH_COLUMNS, REFLECTION_COLUMN) if c in available]
     wanted = list(dict.fromkeys(wanted))
-    return io.read_table(files, table, columns=wanted, finite=list(features))
+    df = io.read_table(files, table, columns=wanted, finite=list(features))
+    if kind != "mc":
+        return df
+    keep = list(dict.fromkeys(["fM", "fPt", *features, *extra, "fOriginMcRec"]))
+    return df.loc[channels.is_signal(df, name), keep].reset_index(drop=True)
 
 
 def split_for_training(
@@ -198,9 +210,10 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     species_pdg = {"Ds": 431, "Dplus": 411, "Lc": 4122}[result.species]
     origin_names = result.metadata.get("signal_origins", ["prompt"])
     data_bin = in_bin(data, scan.pt_bin)
-    is_signal = (data_bin["fTruthPdgCode"] == species_pdg) & data_bin["fTruthOrigin"].isin(
-        [ORIGINS[o] for o in origin_names]
-    )
+    true_decay = data_bin["fTruthPdgCode"] == species_pdg
+    if REFLECTION_COLUMN in data_bin:  # the wrong-hypothesis row of a true decay is no signal
+        true_decay &= data_bin[REFLECTION_COLUMN] == 0
+    is_signal = true_decay & data_bin["fTruthOrigin"].isin([ORIGINS[o] for o in origin_names])
     threshold = float(result.thresholds[index, 0])
     passed = data_bin["score_bkg"] < threshold
     lo, hi = result.metadata["window"]
@@ -220,7 +233,7 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     # S refers to the whole sample of the expected-signal table; `scale` is that over the data in hand
     scale = float(result.metadata.get("scale", 1.0))
     s, s_err = float(result.signal[index]) / scale, float(result.signal_error[index]) / scale
-    true_all = int((passed & (data_bin["fTruthPdgCode"] == species_pdg)).sum())
+    true_all = int((passed & true_decay).sum())
     raw, raw_err = float(result.raw_yield[index]), float(result.raw_yield_error[index])
     expected_err = float(np.hypot(s_err, np.sqrt(max(s, 1.0))))
 

@@ -34,7 +34,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
                     if table is not None and name in table:
                         col = table[name]
                         extra = [col.unit] if col.unit else []
-                        extra += ["MC only"] if col.mc else []
+                        if col.mc:
+                            extra.append("MC; 0 in data" if table.mc_in_data else "MC only")
                         extra += ["synthetic truth"] if col.truth else []
                         note = f"  [{', '.join(extra)}]" if extra else ""
                     print(f"    {name:<28} {dtype}{note}")

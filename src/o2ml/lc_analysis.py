@@ -28,17 +28,19 @@ SB_GAP = 0.05
 NSIGMA_CLIP = 10.0
 MISSING = -999.0
 
-#: (HfMlResponseLcToPKPi offers no 3-D normalised decay length: o2ml.channels.LC_SELECTOR)
+#: the Λc lite table's columns that HfMlResponseLcToPKPi computes (o2ml.channels.LC_SELECTOR):
+#: no 3-D normalised decay length or z impact parameters in HfCandLcLites, and nσ only of the
+#: species each prong is taken for (p and pi for prongs 0 and 2, K for prong 1)
 TOPO_FEATURES = [
     "fChi2PCA", "fDecayLength", "fDecayLengthXY", "fDecayLengthXYNormalised", "fCpa", "fCpaXY",
 ]  # fmt: skip
-PRONG_FEATURES = [
-    f"f{name}{i}" for i in range(3) for name in ("PtProng", "ImpactParameter", "ImpactParameterZ")
-]
+PRONG_FEATURES = [f"f{name}{i}" for i in range(3) for name in ("PtProng", "ImpactParameter")]
 NSIGMA_FEATURES = [
-    f"fNSig{det}{s}{i}" for i in range(3) for det in ("Tpc", "Tof") for s in ("Pr", "Ka", "Pi")
-]
-#: the menu of HfMlResponseLcToPKPi.h that tree columns hold (before the sculpting check)
+    "fNSigTpcPi0", "fNSigTpcPr0", "fNSigTofPi0", "fNSigTofPr0", "fNSigTpcKa1", "fNSigTofKa1",
+    "fNSigTpcPi2", "fNSigTpcPr2", "fNSigTofPi2", "fNSigTofPr2", "fNSigTpcTofPi0", "fNSigTpcTofPr0",
+    "fNSigTpcTofKa1", "fNSigTpcTofPi2", "fNSigTpcTofPr2",
+]  # fmt: skip
+#: the feature menu (before the sculpting check): every one a column of HfCandLcLites
 LC_FEATURES = TOPO_FEATURES + PRONG_FEATURES + NSIGMA_FEATURES
 
 

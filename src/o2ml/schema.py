@@ -10,11 +10,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 import pandas as pd
 
 from .errors import SchemaError, TableNotFoundError, did_you_mean
+
+
+class Origin(IntEnum):
+    """``RecoDecay::OriginType`` (O2Physics ``Common/Core/RecoDecay.h``): ``fOriginMcRec``."""
+
+    NONE = 0
+    PROMPT = 1
+    NONPROMPT = 2
+
+
+class DecayChannelMain(IntEnum):
+    """``o2::hf_decay::hf_cand_3prong::DecayChannelMain`` (O2Physics ``PWGHF/Core/DecayChannels.h``
+    @ 3c43b547, explicit numbering): |``fFlagMcMatchRec``| / |``fFlagMc``| of matched 3-prongs,
+    signed with the candidate's charge. (The Ds and D+ values are the same in the earlier
+    implicit numbering; Lc -> pKpi was 11 there, and 2 in the older bitmask scheme.)"""
+
+    DplusToPiKPi = 1
+    DplusToPiKK = 4
+    DsToPiKK = 5
+    LcToPKPi = 17
+
+
+class DecayChannelResonant(IntEnum):
+    """``DecayChannelResonant`` (same file): ``fFlagMcDecayChanRec`` / ``fChannel``; 0 non-resonant."""
+
+    DplusToPhiPi = 1
+    DplusToKstar0K = 2
+    DsToPhiPi = 6
+    DsToKstar0K = 8
+    LcToPKstar0 = 24
+    LcToDeltaplusplusK = 25
+    LcToL1520Pi = 26
 
 
 @dataclass(frozen=True)
@@ -37,6 +70,8 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     doc: str = ""
+    #: MC columns exist in data files too, filled with 0 (as the HF tree creators write them)
+    mc_in_data: bool = False
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +100,8 @@ class Table:
         return [
             c.name
             for c in self.columns
-            if (kind == "mc" or not c.mc) and (not c.truth or (truth and kind == "data"))
+            if (kind == "mc" or not c.mc or self.mc_in_data)
+            and (not c.truth or (truth and kind == "data"))
         ]
 
     def dtypes(self) -> dict[str, np.dtype]:
@@ -97,90 +133,110 @@ def _prongs(stem: str, species: Iterable[str] = ("",), n: int = 3, **kw) -> list
     return [Column(f"{stem}{s}{i}", **kw) for s in species for i in range(n)]
 
 
-#: O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx, table HfCandDsLites
+def _nsigma_ds(prong: int) -> list[Column]:
+    """nσ of one Ds prong as the Ds tree creator orders them: TPC, TOF per species, then TPC+TOF."""
+    return [Column(f"fNSig{det}{s}{prong}") for det, s in (
+        ("Tpc", "Pi"), ("Tpc", "Ka"), ("Tof", "Pi"), ("Tof", "Ka"), ("TpcTof", "Pi"), ("TpcTof", "Ka"),
+    )]  # fmt: skip
+
+
+#: the hidden truth of o2ml's synthetic charm data files (never in real data)
+_CHARM_TRUTH = (
+    Column("fTruthPdgCode", "i4", doc="synthetic truth: PDG code of the true hadron, 0 background", truth=True),
+    Column("fTruthOrigin", "i1", doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt", truth=True),
+    Column(
+        "fTruthReflection", "i1", truth=True,
+        doc="synthetic truth: 1 if the row's mass hypothesis is the wrong one of a true decay",
+    ),
+)  # fmt: skip
+
+#: O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 1191ccad, table HfCandDsLites
+#: ("HFCANDDSLITE"), column for column in its order. One row per mass hypothesis that passes the
+#: selection (the other hypothesis' fIsSel* is -1); the MC columns exist in data files too, filled
+#: with 0 (fIsCandidateSwapped holds the row's hypothesis there: 0 KKpi, 1 piKK).
 HF_CAND_DS_LITES = Table(
     name="HfCandDsLites",
     description="HFCANDDSLITE",
     doc="Ds+ and D+ -> K K pi candidates (O2Physics treeCreatorDsToKKPi, lite table)",
+    mc_in_data=True,
     columns=(
-        Column("fM", unit="GeV/c2", doc="invariant mass KKpi"),
+        *_prongs("fPtProng", unit="GeV/c"),
+        *_prongs("fImpactParameter", unit="cm", doc="prong impact parameter XY (signed)"),
+        *[c for i in range(3) for c in _nsigma_ds(i)],
+        Column("fIsSelDsToKKPi", "i4", doc="selector status of the KKpi hypothesis, -1: other row"),
+        Column("fIsSelDsToPiKK", "i4", doc="selector status of the piKK hypothesis, -1: other row"),
+        Column("fM", unit="GeV/c2", doc="invariant mass with the row's hypothesis"),
         Column("fPt", unit="GeV/c", doc="candidate transverse momentum"),
         Column("fEta"),
         Column("fPhi", unit="rad"),
         Column("fY", doc="rapidity"),
-        Column("fCpa", doc="cosine of the pointing angle"),
-        Column("fCpaXY", doc="cosine of the pointing angle in the transverse plane"),
         Column("fDecayLength", unit="cm"),
         Column("fDecayLengthXY", unit="cm"),
         Column("fDecayLengthNormalised", doc="decay length / its uncertainty"),
         Column("fDecayLengthXYNormalised", doc="XY decay length / its uncertainty"),
-        Column("fImpactParameterXY", unit="cm", doc="candidate impact parameter in XY"),
-        Column("fDeltaMassPhi", unit="GeV/c2", doc="|m(KK) - m(phi)|"),
-        Column("fAbsCos3PiK", doc="|cos^3 theta'(piK)|"),
-        Column(
-            "fMaxNormalisedDeltaIP",
-            doc="max normalised difference of measured and expected prong d0",
-        ),
+        Column("fCpa", doc="cosine of the pointing angle"),
+        Column("fCpaXY", doc="cosine of the pointing angle in the transverse plane"),
+        Column("fMaxNormalisedDeltaIP", doc="signed largest normalised (measured - expected) prong d0"),
+        Column("fImpactParameterXY", unit="cm", doc="candidate impact parameter in XY (signed)"),
+        Column("fDeltaMassPhi", unit="GeV/c2", doc="|m(KK) - m(phi)| of the row's hypothesis"),
+        Column("fAbsCos3PiK", doc="|cos^3 theta'(piK)| of the row's hypothesis"),
         Column("fChi2PCA", unit="cm2", doc="sum of squared distances of the prongs to the vertex"),
-        *_prongs("fPtProng", unit="GeV/c"),
-        *_prongs("fImpactParameter", unit="cm"),
-        *_prongs("fNSigTpc", ("Pi", "Ka")),
-        *_prongs("fNSigTof", ("Pi", "Ka")),
-        *_prongs("fNSigTpcTof", ("Pi", "Ka")),
-        Column(
-            "fFlagMcMatchRec", "i1", doc="+-(1<<DecayType) for matched signal, 0 otherwise", mc=True
-        ),
-        Column("fOriginMcRec", "i1", doc="1 prompt, 2 non-prompt", mc=True),
-        Column(
-            "fTruthPdgCode", "i4", doc="synthetic truth: 431 Ds, 411 D+, 0 background", truth=True
-        ),
-        Column(
-            "fTruthOrigin",
-            "i1",
-            doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt",
-            truth=True,
-        ),
+        Column("fCentrality", doc="centrality percentile (FT0M)"),
+        Column("fNumContrib", "u2", doc="primary-vertex contributors"),
+        Column("fFlagMcMatchRec", "i1", mc=True, doc="sign x hf_decay DecayChannelMain: +-5 Ds, +-4 D+ -> KKpi"),
+        Column("fOriginMcRec", "i1", mc=True, doc="RecoDecay::OriginType: 0 none, 1 prompt, 2 non-prompt"),
+        Column("fFlagMcDecayChanRec", "i1", mc=True, doc="DecayChannelResonant: 6 Ds -> phi pi, 1 D+ -> phi pi"),
+        Column("fIsCandidateSwapped", "i1", doc="MC: 1 if prong 0 is a pion; data: the row's hypothesis"),
+        Column("fSign", "i1", doc="candidate charge"),
+        *_CHARM_TRUTH,
     ),
-)
+)  # fmt: skip
 
-#: Lambda_c+ -> p K pi candidates, the lite layout of O2Physics treeCreatorLcToPKPi
-#: with the feature menu of HfMlResponseLcToPKPi.h
+#: O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ 405f5088, table HfCandLcLites
+#: ("HFCANDLCLITE"), column for column in its order. One row per mass hypothesis that passes
+#: (fCandidateSelFlag 1 pKpi, 2 piKp); prongs 0 and 2 carry p and pi nσ, prong 1 the kaon's. The MC
+#: columns exist in data too (fFlagMc, fOriginMcRec, fIsCandidateSwapped 0; fChannel -1).
 HF_CAND_LC_LITES = Table(
     name="HfCandLcLites",
     description="HFCANDLCLITE",
-    doc="Lambda_c+ -> p K pi candidates (O2Physics treeCreatorLcToPKPi, lite layout)",
+    doc="Lambda_c+ -> p K pi candidates (O2Physics treeCreatorLcToPKPi, lite table)",
+    mc_in_data=True,
     columns=(
-        Column("fM", unit="GeV/c2", doc="invariant mass pKpi"),
-        Column("fPt", unit="GeV/c"),
-        Column("fEta"),
-        Column("fPhi", unit="rad"),
-        Column("fY"),
+        Column("fPosX", unit="cm", doc="primary vertex"),
+        Column("fPosY", unit="cm"),
+        Column("fPosZ", unit="cm"),
+        Column("fNProngsContributorsPV", "u1", doc="prongs that are primary-vertex contributors"),
+        Column("fBitmapProngsContributorsPV", "u1", doc="bit i: prong i is a PV contributor"),
         Column("fChi2PCA", unit="cm2"),
         Column("fDecayLength", unit="cm"),
         Column("fDecayLengthXY", unit="cm"),
-        Column("fDecayLengthNormalised"),
         Column("fDecayLengthXYNormalised"),
+        *_prongs("fPtProng", unit="GeV/c"),
+        *_prongs("fImpactParameter", unit="cm", doc="prong impact parameter XY (signed)"),
+        *_cols(["fNSigTpcPi0", "fNSigTpcPr0", "fNSigTofPi0", "fNSigTofPr0", "fNSigTpcKa1",
+                "fNSigTofKa1", "fNSigTpcPi2", "fNSigTpcPr2", "fNSigTofPi2", "fNSigTofPr2"]),
+        *_cols(["fNSigTpcTofPi0", "fNSigTpcTofPr0", "fNSigTpcTofKa1", "fNSigTpcTofPi2",
+                "fNSigTpcTofPr2"], doc="combined TPC+TOF: sqrt((tpc^2 + tof^2)/2), |tpc| without TOF"),
+        Column("fCandidateSelFlag", "i1", doc="1 << hypothesis: 1 pKpi, 2 piKp"),
+        Column("fM", unit="GeV/c2", doc="invariant mass with the row's hypothesis"),
+        Column("fPt", unit="GeV/c"),
         Column("fCpa"),
         Column("fCpaXY"),
-        *_prongs("fPtProng", unit="GeV/c"),
-        *_prongs("fImpactParameter", unit="cm", doc="prong impact parameter XY"),
-        *_prongs("fImpactParameterZ", unit="cm", doc="prong impact parameter Z"),
-        *_prongs("fNSigTpc", ("Pr", "Ka", "Pi")),
-        *_prongs("fNSigTof", ("Pr", "Ka", "Pi")),
-        Column("fCandidateSelFlag", "i1", doc="1 pKpi, 2 piKp mass hypothesis"),
-        Column("fFlagMc", "i1", doc="+-(1<<DecayType) for matched signal, 0 otherwise", mc=True),
-        Column("fOriginMcRec", "i1", doc="1 prompt, 2 non-prompt", mc=True),
-        Column(
-            "fTruthPdgCode", "i4", doc="synthetic truth: 4122 Lambda_c, 0 background", truth=True
-        ),
-        Column(
-            "fTruthOrigin",
-            "i1",
-            doc="synthetic truth: 0 background, 1 prompt, 2 non-prompt",
-            truth=True,
-        ),
+        Column("fCt", unit="cm", doc="proper decay length"),
+        Column("fEta"),
+        Column("fPhi", unit="rad"),
+        Column("fY"),
+        Column("fFlagMc", "i1", mc=True, doc="sign x hf_decay DecayChannelMain: +-17 Lc -> pKpi"),
+        Column("fOriginMcRec", "i1", mc=True, doc="RecoDecay::OriginType: 0 none, 1 prompt, 2 non-prompt"),
+        Column("fIsCandidateSwapped", "i1", mc=True, doc="1 if prong 0 is not the proton (MC)"),
+        Column("fChannel", "i1", mc=True, doc="DecayChannelResonant (MC; -1 in data)"),
+        Column("fMassKPi", unit="GeV/c2", doc="m(K pi) of the row's hypothesis"),
+        Column("fMlScoreFirstClass", doc="-999 unless the tree creator applied ML"),
+        Column("fMlScoreSecondClass"),
+        Column("fMlScoreThirdClass"),
+        *_CHARM_TRUTH,
     ),
-)
+)  # fmt: skip
 
 #: Tracks with PID information, columns named as in O2Physics track and PID tables
 #: (TracksExtra, pidTPC*, pidTOF*, pidTOFbeta). Missing detector signals are -999, as in O2Physics.

@@ -232,8 +232,7 @@ def _manifest_version(manifest: Path) -> int | None:
 
 
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
-    from ..analysis import split_for_training
-    from ..io import read_table
+    from ..analysis import read_candidates, split_for_training
     from ..models.bdt import (
         TUTORIAL_FEATURES,
         balanced_train_test,
@@ -244,9 +243,9 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     from ..toymc.generate import ensure_sample
 
     sample = ensure_sample("ds", sample_dir, seed=seed, fast=fast)
-    columns = ["fM", "fPt", *TUTORIAL_FEATURES]
-    data = read_table(sample.data, "HfCandDsLites", columns=columns)
-    mc = read_table(sample.mc, "HfCandDsLites", columns=[*columns, "fOriginMcRec"])
+    data = read_candidates(sample.data, "HfCandDsLites", TUTORIAL_FEATURES)
+    data = data[["fM", "fPt", *TUTORIAL_FEATURES]]
+    mc = read_candidates(sample.mc, "HfCandDsLites", TUTORIAL_FEATURES, kind="mc")  # true Ds
     table = load_expected_signal(sample.expected_signal)
     # train on one half, score and scan the other: a model scores its training candidates too well
     data_train, data_eval = split_for_training(data, 0.5, seed=seed)

@@ -1,7 +1,8 @@
 """Per decay channel: what O2Physics' selectors compute, so that an exported model runs there.
 
 :mod:`o2ml.channels.selectors` holds, for each supported ``MlResponse`` selector (Ds, Λc, D⁺),
-its task name and every feature name it offers, mapped to the tree column holding the same value.
+its task name and every feature name it offers, mapped to the tree column holding the same value;
+:mod:`o2ml.channels.signal` which MC rows are signal, as O2Physics labels them.
 """
 
 from .selectors import (
@@ -16,11 +17,13 @@ from .selectors import (
     UnsupportedFeatureError,
     find_selector,
 )
+from .signal import MC_LABEL_COLUMNS, is_signal, row_hypothesis
 
 __all__ = [
     "DPLUS_SELECTOR",
     "DS_SELECTOR",
     "LC_SELECTOR",
+    "MC_LABEL_COLUMNS",
     "SELECTORS",
     "TUTORIAL_TASK",
     "CustomTask",
@@ -28,4 +31,6 @@ __all__ = [
     "Selector",
     "UnsupportedFeatureError",
     "find_selector",
+    "is_signal",
+    "row_hypothesis",
 ]

@@ -462,13 +462,93 @@ def swap_prongs(arr: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------- event, hypotheses, MC output
+NUM_CONTRIB_MEAN = (
+    25.0  # mean primary-vertex contributors of a pp collision with a candidate (choice)
+)
+NUM_CONTRIB_SHAPE = 2.0  # negative-binomial shape of that distribution (choice: broad, as pp)
+
+
+def event_columns(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Collision columns the lite tables carry: FT0M centrality (%) and PV contributors."""
+    p = NUM_CONTRIB_SHAPE / (NUM_CONTRIB_SHAPE + NUM_CONTRIB_MEAN)
+    return {
+        "fCentrality": rng.uniform(0.0, 100.0, n),
+        "fNumContrib": 2 + rng.negative_binomial(NUM_CONTRIB_SHAPE, p, n),
+    }
+
+
+def swapped_mass(
+    m: np.ndarray,
+    pt: np.ndarray,
+    cosh_eta: np.ndarray,
+    pti: np.ndarray,
+    prong_cosh_eta: np.ndarray,
+    true_masses: tuple[float, float],
+) -> np.ndarray:
+    """Invariant mass of a 3-prong with the masses of prongs 0 and 2 exchanged (the other mass
+    hypothesis of the same tracks): the momenta do not change, the energies of prongs 0 and 2 do,
+    m'^2 = m^2 + 2 E dE + dE^2 with E the candidate's energy and dE the change of their sum.
+
+    ``true_masses`` are the masses of prongs 0 and 2 in the true hypothesis (floats or arrays).
+    """
+    m0, m2 = true_masses
+    pc = np.broadcast_to(prong_cosh_eta, pti.shape)  # per prong, or the candidate's for all
+    p0, p2 = pti[0] * pc[0], pti[2] * pc[2]
+    d_e = (np.sqrt(p0 * p0 + m2 * m2) - np.sqrt(p0 * p0 + m0 * m0)) + (
+        np.sqrt(p2 * p2 + m0 * m0) - np.sqrt(p2 * p2 + m2 * m2)
+    )
+    p = pt * cosh_eta
+    e = np.sqrt(p * p + m * m)
+    return np.sqrt(np.maximum(m * m + 2.0 * e * d_e + d_e * d_e, 0.0))
+
+
+def collect_rows(
+    rng: np.random.Generator,
+    n: int,
+    make: Callable[[np.random.Generator, int], dict],
+    keep: Callable[[dict], np.ndarray],
+    acceptance: float = 1.0,
+) -> dict[str, np.ndarray]:
+    """``n`` rows of ``make(rng, m)`` that pass ``keep(columns)`` (a boolean mask): drawn in
+    rounds of about ``n / acceptance`` candidates until enough pass, in drawing order."""
+    parts, have = [], 0
+    while have < n:
+        cols = make(rng, int((n - have) / max(acceptance, 1e-3) * 1.2) + 64)
+        chosen = np.flatnonzero(keep(cols))[: n - have]
+        parts.append({k: np.asarray(v)[..., chosen] for k, v in cols.items()})
+        have += chosen.size
+    if not parts:
+        return make(rng, 0)
+    return {k: np.concatenate([p[k] for p in parts], axis=-1) for k in parts[0]}
+
+
+def downsampled(factor: float, pt_max: float) -> Callable[[dict], np.ndarray]:
+    """An O2Physics tree creator's background downsampling as a ``keep`` rule: a candidate below
+    ``pt_max`` is written only if ``ptProng0 * 1000 - int(ptProng0 * 1000) < factor``
+    (``downSampleBkgFactor``; its pseudo-random number from the prong pT)."""
+
+    def keep(cols: dict) -> np.ndarray:
+        # on the float32 values the table stores, as the tree creator reads them
+        frac = cols["fPtProng0"].astype(np.float32).astype(np.float64) * 1000.0
+        return (cols["fPt"].astype(np.float32) >= pt_max) | (frac - np.floor(frac) < factor)
+
+    return keep
+
+
+def in_window(lo: float, hi: float) -> Callable[[dict], np.ndarray]:
+    """A ``keep`` rule: the candidate's mass inside the window the candidate creator keeps."""
+    return lambda cols: (cols["fM"] >= lo) & (cols["fM"] <= hi)
+
+
 # ---------------------------------------------------------------- assembly
 class Columns:
     """Preallocated columns of a table, in the schema dtypes; components fill rows by slice/index."""
 
     def __init__(self, table: Table, names: Sequence[str], n: int):
         self.names = list(names)
-        self.cols = {c: np.empty(n, dtype=table[c].dtype) for c in self.names}
+        # zeros: a column no component fills (an MC flag in data) holds 0, as O2Physics writes it
+        self.cols = {c: np.zeros(n, dtype=table[c].dtype) for c in self.names}
 
     def put(self, rows: slice | np.ndarray, part: dict[str, np.ndarray]) -> None:
         for c in self.names:

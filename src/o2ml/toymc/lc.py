@@ -1,19 +1,24 @@
-"""Synthetic Λc+ -> p K pi candidates in the ``HfCandLcLites`` layout.
+"""Synthetic Λc+ -> p K pi candidates in the O2Physics ``HfCandLcLites`` layout.
 
-The layout follows O2Physics treeCreatorLcToPKPi with the feature menu of HfMlResponseLcToPKPi.h.
+The files hold what ``treeCreatorLcToPKPi`` writes (its lite table, column for column): one row
+per mass hypothesis that passes (``fCandidateSelFlag`` 1 pKpi, 2 piKp); data files carry the MC
+columns filled with 0 (``fChannel`` -1) and the reflections of true decays (the other
+hypothesis, at its mass); MC files hold true Λc+ in both hypotheses (the wrong one is a
+reflection: ``fIsCandidateSwapped`` does not match the row) and downsampled background.
 
 Λc+ has c tau = 60.75 um, so the signal is barely displaced (<L> ~ 80 um at 3 GeV/c, vertex
 resolution ~40 um): what makes it stand out of the broad combinatorial background is the
 combination of a proton, a kaon and a pion that point back to one slightly displaced vertex.
-Prongs are in track order: proton first for ``fCandidateSelFlag`` = 1 (pKpi), last for 2 (piKp).
+Prongs are in track order: proton first for a true pKpi decay, last for piKp.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..physics import constants
-from ..schema import HF_CAND_LC_LITES
+from ..schema import HF_CAND_LC_LITES, DecayChannelMain, DecayChannelResonant, Origin
 from . import _kinematics as K
 from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
 
@@ -28,8 +33,32 @@ LC_SB_PT_RANGE = (2.0, 4.0)  # GeV/c; pT range in which LC_SIGNAL_TO_BACKGROUND_
 LC_PEAK_WINDOW = 0.025  # GeV/c2; |m - m(Λc)| window quoted in the note of expected_signal
 LC_NONPROMPT_FRACTION = 0.10  # non-prompt share of Λc in 1-24 GeV/c (approx., FONLL-like)
 LC_MC_PROMPT_FRACTION = 0.5  # MC file: 50 % prompt, 50 % non-prompt (enriched MC)
-LC_FLAG_MC = 1 << 1  # O2Physics hf_cand_3prong::DecayType::LcToPKPi = 1 -> fFlagMc = +-2
-LC_PKPI_FRACTION = 0.5  # share of candidates with the proton as prong0 (fCandidateSelFlag = 1)
+LC_PKPI_FRACTION = 0.5  # share of true decays with the proton as prong0 (pKpi track order)
+
+# ---------------------------------------------------------------- tree-creator output (MC flags)
+LC_FLAG_MC = int(DecayChannelMain.LcToPKPi)  # |fFlagMc| of Λc+ -> p K pi (17)
+#: resonant channels of the MC (fChannel) and their shares among Λc -> p K pi (PDG: p K*0 1.96 %,
+#: Delta++ K 1.08 %, Lambda(1520) pi ~0.6 %, of 6.28 % in all; the rest non-resonant, 0)
+LC_CHANNELS = {
+    int(DecayChannelResonant.LcToPKstar0): 0.31,
+    int(DecayChannelResonant.LcToDeltaplusplusK): 0.17,
+    int(DecayChannelResonant.LcToL1520Pi): 0.10,
+    0: 0.42,
+}
+#: share of true decays whose other mass hypothesis also passes (a reflection row; choice)
+LC_REFLECTION_FRACTION = 0.3
+#: rows of the MC file that are true decays in their own hypothesis; reflections follow them
+#: (LC_REFLECTION_FRACTION of those), the rest is background (choice)
+LC_MC_SIGNAL_SHARE = 0.55
+#: downSampleBkgFactor and downSampleBkgPtMax of the MC background (tree creator default pT max)
+LC_MC_BKG_DOWNSAMPLE = (0.1, 100.0)
+LC_PV_SIGMA_XY = 0.003  # cm; spread of the primary-vertex position (beam spot; choice)
+LC_PV_SIGMA_Z = 6.0  # cm; spread of the primary vertex along the beam (choice)
+#: probability that a prong is a primary-vertex contributor: decay prongs rarely are; prongs of
+#: primary-track combinatorics often, displaced ones seldom (choices)
+LC_CONTRIBUTOR_PROBABILITY = {"signal": 0.05, "primary": 0.5, "displaced": 0.1}
+KSTAR0_MASS, KSTAR0_WIDTH = 0.89555, 0.0473  # GeV/c2; K*(892)0 (PDG)
+ML_SCORE_UNDEFINED = -999.0  # the tree creator's fMlScore* unless it applied ML
 
 # ------------------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n
 LC_PROMPT_SPECTRUM = (3.0, 2.8)  # (p0 GeV/c, n): baryon spectrum, peak near 2.1 GeV/c (approx.)
@@ -50,7 +79,7 @@ LC_BKG_CHI2_FACTOR = 3.0  # chi2PCA of displaced combinations (tracks from diffe
 LC_BKG_PRONG_OPENING = 0.40  # GeV/c; same mass window -> open like decays, a bit wider
 LC_BKG_SPECIES = {"pi": 0.86, "K": 0.10, "p": 0.04}  # inclusive low-pT hadron mix in pp (approx.)
 
-_CLASSES = ("bkg", "prompt", "nonprompt")
+_CLASSES = ("bkg", "prompt", "nonprompt", "reflection")
 
 
 def _spectra() -> dict[str, PtSpectrum]:
@@ -62,42 +91,82 @@ def _spectra() -> dict[str, PtSpectrum]:
 
 
 def lc_class_probabilities() -> dict[str, float]:
-    """Per-candidate class probabilities of the data file, fixed by LC_SIGNAL_TO_BACKGROUND_2_4."""
+    """Per-row class probabilities of the data file, fixed by LC_SIGNAL_TO_BACKGROUND_2_4."""
     sp = _spectra()
     lo, hi = LC_SB_PT_RANGE
     f_np = LC_NONPROMPT_FRACTION
     a = (1 - f_np) * sp["prompt"].fraction(lo, hi) + f_np * sp["nonprompt"].fraction(lo, hi)
     t = LC_SIGNAL_TO_BACKGROUND_2_4 * sp["bkg"].fraction(lo, hi)
-    s = t / (a + t)  # solves s a = t (1 - s)
-    return {"bkg": 1.0 - s, "prompt": (1 - f_np) * s, "nonprompt": f_np * s}
+    s = t / (a + t * (1.0 + LC_REFLECTION_FRACTION))  # solves s a = t (1 - s (1 + f_refl))
+    return {
+        "bkg": 1.0 - s * (1.0 + LC_REFLECTION_FRACTION),
+        "prompt": (1 - f_np) * s,
+        "nonprompt": f_np * s,
+        "reflection": LC_REFLECTION_FRACTION * s,
+    }
 
 
-def _columns(rng, topo: dict, pt, eta, phi, species, pkpi) -> dict:
-    """HfCandLcLites columns from a topology; prongs 0 and 2 exchanged for the piKp hypothesis."""
-    swap = ~pkpi
-    pti, d0, d0z, cosh_eta, species = (
-        K.swap_prongs(a, swap)
-        for a in (topo["pti"], topo["d0xy"], topo["d0z"], topo["cosh_eta"], species)
+def _mass_kpi(rng: np.random.Generator, m: np.ndarray, channel: np.ndarray | None) -> np.ndarray:
+    """m(K pi) of the row's hypothesis: the K*0 Breit-Wigner for p K*0 decays, else flat in
+    m(K pi)^2 over the 3-body range (phase space)."""
+    m_k, m_pi, m_p = constants.mass("K"), constants.mass("pi"), constants.mass("p")
+    lo2, hi2 = (m_k + m_pi) ** 2, np.maximum(m - m_p, m_k + m_pi + 1e-3) ** 2
+    out = np.sqrt(lo2 + (hi2 - lo2) * rng.random(m.size))
+    if channel is not None:
+        kstar = np.flatnonzero(channel == int(DecayChannelResonant.LcToPKstar0))
+        out[kstar] = K.breit_wigner(rng, kstar.size, KSTAR0_MASS, KSTAR0_WIDTH, m_k + m_pi, 1.4)
+    return out
+
+
+def _columns(rng, topo: dict, pt, eta, phi, species, proton_first, contributor_p) -> dict:
+    """HfCandLcLites columns of a topology; prongs 0 and 2 exchanged where the proton is last."""
+    pti, d0, cosh_eta, species = (
+        K.swap_prongs(a, ~proton_first)
+        for a in (topo["pti"], topo["d0xy"], topo["cosh_eta"], species)
     )
     tpc, tof = K.pid_nsigma(rng, pti, cosh_eta, species, ("p", "K", "pi"))
+    n = pt.size
+    m0 = constants.mass("Lc")
+    contributes = rng.random((3, n)) < contributor_p
+    bitmap = (contributes * np.array([[1], [2], [4]])).sum(axis=0)
     cols = {
-        "fPt": pt, "fEta": eta, "fPhi": phi, "fY": K.rapidity(pt, eta, constants.mass("Lc")),
+        "fPosX": LC_PV_SIGMA_XY * rng.standard_normal(n),
+        "fPosY": LC_PV_SIGMA_XY * rng.standard_normal(n),
+        "fPosZ": LC_PV_SIGMA_Z * rng.standard_normal(n),
+        "fNProngsContributorsPV": contributes.sum(axis=0),
+        "fBitmapProngsContributorsPV": bitmap,
+        "fPt": pt, "fEta": eta, "fPhi": phi, "fY": K.rapidity(pt, eta, m0),
         "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
-        "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
-        "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"], "fCandidateSelFlag": np.where(pkpi, 1, 2),
+        "fDecayLengthXYNormalised": topo["Lxynorm"], "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
+        "fCt": topo["L"] * m0 / (pt * np.cosh(eta)),
+        **{f"fMlScore{c}Class": np.full(n, ML_SCORE_UNDEFINED) for c in ("First", "Second", "Third")},
+        "fChannel": np.full(n, -1, np.int8),
+        "_pti": pti, "_cosh_eta": cosh_eta, "_prong0_pion": species[0] == 0,
     }  # fmt: skip
     for i in range(3):
         cols[f"fPtProng{i}"] = pti[i]
         cols[f"fImpactParameter{i}"] = d0[i]
-        cols[f"fImpactParameterZ{i}"] = d0z[i]
-        for h, s in (("p", "Pr"), ("K", "Ka"), ("pi", "Pi")):
+    for i, sps in ((0, ("Pi", "Pr")), (1, ("Ka",)), (2, ("Pi", "Pr"))):
+        for s in sps:
+            h = {"Pi": "pi", "Ka": "K", "Pr": "p"}[s]
             cols[f"fNSigTpc{s}{i}"] = tpc[h][i]
             cols[f"fNSigTof{s}{i}"] = tof[h][i]
+            cols[f"fNSigTpcTof{s}{i}"] = K.combine_nsigma(tpc[h][i], tof[h][i])
     return cols
 
 
-def pkpi_signal(rng: np.random.Generator, pt: np.ndarray, nonprompt: np.ndarray) -> dict:
-    """HfCandLcLites feature columns of reconstructed Λc+ -> p K pi (data signal and MC alike)."""
+def pkpi_signal(
+    rng: np.random.Generator,
+    pt: np.ndarray,
+    nonprompt: np.ndarray,
+    *,
+    reflection: bool = False,
+) -> dict:
+    """HfCandLcLites columns of reconstructed Λc+ -> p K pi (data signal and MC alike).
+
+    With ``reflection`` the rows are the other mass hypothesis of true decays: the prongs are the
+    same, the mass is that of the swapped hypothesis and m(K pi) that of a wrong pair.
+    """
     n = pt.size
     m0 = constants.mass("Lc")
     eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
@@ -109,14 +178,29 @@ def pkpi_signal(rng: np.random.Generator, pt: np.ndarray, nonprompt: np.ndarray)
         alpha=LC_PRONG_ALPHA, opening=LC_PRONG_OPENING, with_z=True,
     )  # fmt: skip
     species = np.array([[2], [1], [0]], dtype=np.int8)  # p, K, pi (indices into K.SPECIES)
-    cols = _columns(rng, topo, pt, eta, phi, species, rng.random(n) < LC_PKPI_FRACTION)
-    cols["fM"] = m0 + K.mass_sigma(pt) * rng.standard_normal(n)
+    proton_first = rng.random(n) < LC_PKPI_FRACTION
+    p_contrib = LC_CONTRIBUTOR_PROBABILITY["signal"]
+    cols = _columns(rng, topo, pt, eta, phi, species, proton_first, p_contrib)
+    channel = rng.choice(list(LC_CHANNELS), n, p=list(LC_CHANNELS.values())).astype(np.int8)
+    mass = m0 + K.mass_sigma(pt) * rng.standard_normal(n)
+    hypothesis = np.where(proton_first, 1, 2)  # fCandidateSelFlag of the true hypothesis
+    if reflection:
+        m_p, m_pi = constants.mass("p"), constants.mass("pi")
+        true_masses = (np.where(proton_first, m_p, m_pi), np.where(proton_first, m_pi, m_p))
+        mass = K.swapped_mass(mass, pt, np.cosh(eta), cols["_pti"], cols["_cosh_eta"], true_masses)
+        hypothesis = 3 - hypothesis
+        cols["fMassKPi"] = _mass_kpi(rng, mass, None)
+    else:
+        cols["fMassKPi"] = _mass_kpi(rng, mass, channel)
+    cols["fM"] = mass
+    cols["fCandidateSelFlag"] = hypothesis
     cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"])
+    cols["_channel"] = channel
     return cols
 
 
 def pkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
-    """HfCandLcLites feature columns of combinatorial p K pi background."""
+    """HfCandLcLites columns of combinatorial p K pi background."""
     n = pt.size
     eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
     phi = rng.uniform(0.0, 2.0 * np.pi, n)
@@ -129,21 +213,41 @@ def pkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
         alpha=None, opening=LC_BKG_PRONG_OPENING, with_z=True,
     )  # fmt: skip
     species = K.species_indices(rng, (3, n), LC_BKG_SPECIES)
-    cols = _columns(rng, topo, pt, eta, phi, species, rng.random(n) < LC_PKPI_FRACTION)
+    p_contrib = np.where(
+        displaced, LC_CONTRIBUTOR_PROBABILITY["displaced"], LC_CONTRIBUTOR_PROBABILITY["primary"]
+    )
+    cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), p_contrib)
+    cols["fCandidateSelFlag"] = np.where(rng.random(n) < LC_PKPI_FRACTION, 1, 2)
     cols["fM"] = K.sample_exp_mass(rng, n, LC_MASS_MIN, LC_MASS_MAX, LC_BKG_MASS_SLOPE)
+    cols["fMassKPi"] = _mass_kpi(rng, cols["fM"], None)
     cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, LC_BKG_CHI2_FACTOR, 1.0))
     return cols
+
+
+def _reflections(sp: dict, nonprompt_fraction: float):
+    """``make(rng, m)``: wrong-hypothesis rows of true decays, inside the mass window."""
+
+    def make(rng: np.random.Generator, m: int) -> dict:
+        nonprompt = rng.random(m) < nonprompt_fraction
+        cols = pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, reflection=True)
+        cols["_origin"] = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT).astype(np.int8)
+        return cols
+
+    return make
 
 
 def generate_lc(
     n_data: int, n_mc: int, seed: int, *, with_truth: bool = False, progress: bool = False
 ) -> CharmSample:
-    """Synthetic ``HfCandLcLites`` data (background + Λc) and MC (reconstructed Λc) files.
+    """Synthetic ``HfCandLcLites`` data and MC files, as the O2Physics tree creator writes them.
 
     Same conventions as :func:`o2ml.toymc.charm.generate_ds`: deterministic in ``seed``,
-    independent streams for data and MC, truth columns ``fTruthPdgCode`` (4122/0) and
-    ``fTruthOrigin`` (0/1/2) on request. MC: ``fOriginMcRec`` 1 prompt / 2 non-prompt
-    (LC_MC_PROMPT_FRACTION prompt), ``fFlagMc`` = +-LC_FLAG_MC (random sign).
+    independent streams for data and MC, truth columns ``fTruthPdgCode`` (4122/0),
+    ``fTruthOrigin`` (0/1/2) and ``fTruthReflection`` on request. MC: true Λc+ (``fFlagMc`` +-17,
+    ``fOriginMcRec`` 1/2, LC_MC_PROMPT_FRACTION prompt, ``fChannel`` its resonant channel) in
+    their own hypothesis and, for LC_REFLECTION_FRACTION of them, in the other one
+    (``fIsCandidateSwapped`` then disagrees with ``fCandidateSelFlag``), and background
+    downsampled as the tree creator does (LC_MC_BKG_DOWNSAMPLE).
     """
     step = K.stage_bar(progress, 4, "Λc toy MC")
     seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "mc"])
@@ -161,27 +265,68 @@ def generate_lc(
     K.run_chunks(seeds["bkg"], n_data, bkg_job)
     step("background")
     rng = np.random.default_rng(seeds["signal"])
-    idx = np.flatnonzero(cls > 0)
+    idx = np.flatnonzero((cls == 1) | (cls == 2))
     nonprompt = cls[idx] == 2
     out.put(idx, pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt))
-    out.put(slice(None), {"fTruthPdgCode": np.where(cls > 0, 4122, 0), "fTruthOrigin": cls})
+    refl = np.flatnonzero(cls == 3)
+    window = K.in_window(LC_MASS_MIN, LC_MASS_MAX)
+    cols = K.collect_rows(rng, refl.size, _reflections(sp, LC_NONPROMPT_FRACTION), window)
+    out.put(refl, cols)
+    origin = np.where(cls == 3, 0, cls).astype(np.int8)
+    origin[refl] = cols["_origin"]
+    out.put(slice(None), {
+        "fTruthPdgCode": np.where(cls > 0, 4122, 0), "fTruthOrigin": origin,
+        "fTruthReflection": (cls == 3).astype(np.int8),
+    })  # fmt: skip
     step("signal")
     data = out.frame()
     step("data")
+    mc = _lc_mc(seeds["mc"], n_mc, sp)
+    step("mc")
+    return CharmSample(data=data, mc=mc, expected_signal=lc_expected_signal(n_data))
 
+
+def _mc_flags(rng: np.random.Generator, cols: dict, origin: np.ndarray) -> dict:
+    """O2Physics' MC columns of matched Λc rows (the matching's sign, origin, swap, channel)."""
+    n = origin.size
+    cols["fFlagMc"] = np.where(rng.random(n) < 0.5, -LC_FLAG_MC, LC_FLAG_MC)
+    cols["fOriginMcRec"] = origin
+    cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
+    cols["fChannel"] = cols["_channel"]
+    return cols
+
+
+def _lc_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
+    """The MC file: true Λc in both hypotheses (the wrong one for some), downsampled background."""
     mc_out = K.Columns(HF_CAND_LC_LITES, HF_CAND_LC_LITES.column_names("mc"), n_mc)
+    s_kinds, s_signal, s_refl, s_bkg = seq.spawn(4)
+    shares = [LC_MC_SIGNAL_SHARE, LC_MC_SIGNAL_SHARE * LC_REFLECTION_FRACTION]
+    kinds = K.draw_classes(np.random.default_rng(s_kinds), n_mc, [*shares, 1 - sum(shares)])
 
     def mc_job(rng: np.random.Generator, rows: slice) -> None:
-        m = rows.stop - rows.start
-        nonprompt = rng.random(m) >= LC_MC_PROMPT_FRACTION
+        sel = np.arange(rows.start, rows.stop)[kinds[rows] == 0]
+        nonprompt = rng.random(sel.size) >= LC_MC_PROMPT_FRACTION
         cols = pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt)
-        cols["fFlagMc"] = np.where(rng.random(m) < 0.5, LC_FLAG_MC, -LC_FLAG_MC)
-        cols["fOriginMcRec"] = np.where(nonprompt, 2, 1)
-        mc_out.put(rows, cols)
+        origin = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT).astype(np.int8)
+        mc_out.put(sel, _mc_flags(rng, cols, origin))
 
-    K.run_chunks(seeds["mc"], n_mc, mc_job)
-    step("mc")
-    return CharmSample(data=data, mc=mc_out.frame(), expected_signal=lc_expected_signal(n_data))
+    K.run_chunks(s_signal, n_mc, mc_job)
+    rng = np.random.default_rng(s_refl)
+    refl = np.flatnonzero(kinds == 1)
+    window = K.in_window(LC_MASS_MIN, LC_MASS_MAX)
+    cols = K.collect_rows(rng, refl.size, _reflections(sp, 1 - LC_MC_PROMPT_FRACTION), window)
+    mc_out.put(refl, _mc_flags(rng, cols, cols["_origin"]))
+    bkg = np.flatnonzero(kinds == 2)
+    factor, pt_max = LC_MC_BKG_DOWNSAMPLE
+    cols = K.collect_rows(
+        np.random.default_rng(s_bkg), bkg.size,
+        lambda rng, m: pkpi_background(rng, sp["bkg"].sample(rng, m)),
+        K.downsampled(factor, pt_max), acceptance=factor,
+    )  # fmt: skip
+    cols["fChannel"] = np.zeros(bkg.size, np.int8)  # MC: not matched; flags and origin stay 0
+    cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
+    mc_out.put(bkg, cols)
+    return mc_out.frame()
 
 
 def _signal_pt(rng: np.random.Generator, sp: dict, nonprompt: np.ndarray) -> np.ndarray:
