@@ -26,7 +26,7 @@ FAST_SIZES = {"ds": (200_000, 40_000), "lc": (120_000, 20_000), "pid": (60_000, 
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 2  # 2: the tree creators' exact lite tables, MC flags, reflections, MC background
+GENERATOR_VERSION = 2  # 2: the tree creators' lite tables, MC flags, reflections, MC bkg
 
 
 def sample_files(sample: str) -> list[str]:
