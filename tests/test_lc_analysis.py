@@ -72,3 +72,20 @@ def test_scan_and_summary_on_the_fast_sample():
     assert out["max_significance"] > 0
     assert 0 < out["signal_efficiency_at_max"] <= 1
     assert out["plateau_width_efficiency"] >= 0
+
+
+def test_data_mc_check_sees_a_shifted_simulation_and_not_a_faithful_one():
+    rng = np.random.default_rng(3)
+    n = 4000
+
+    def sample(shift: float) -> pd.DataFrame:
+        return pd.DataFrame({
+            "fM": rng.choice([2.15, 2.40], n),  # both sidebands
+            "fCpa": rng.normal(0.9 + shift, 0.05, n), "fDecayLength": rng.exponential(0.01, n),
+        })  # fmt: skip
+
+    data = sample(0.0)
+    faithful = L.data_mc_check(data, sample(0.0), ["fCpa", "fDecayLength"], seed=1)
+    shifted = L.data_mc_check(data, sample(0.03), ["fCpa", "fDecayLength"], seed=1)
+    assert abs(faithful - 0.5) < 0.03  # nothing to learn: a fair coin within its spread
+    assert shifted > 0.6  # a 0.6 sigma shift of one feature is found

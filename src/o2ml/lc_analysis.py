@@ -162,6 +162,35 @@ def bdt_training_set(
     return BinaryTrainingSet(x_tr, y_tr, w, x_te, y_te)
 
 
+def data_mc_check(
+    data: pd.DataFrame, mc_background: pd.DataFrame, features: Sequence[str], *, seed: int = 42
+) -> float:
+    """ROC AUC of a classifier that tells MC background from data, both in the sidebands.
+
+    The BDT learns MC signal against *data* sidebands: where MC and data differ, it can learn that
+    difference instead of signal vs background. MC background candidates (``fOriginMcRec`` 0, as a
+    tree creator writes them) against data sidebands, on the same features, measure that: 0.5
+    means the classifier finds nothing to tell them apart (cross-validated, 3 folds).
+    """
+    from sklearn.model_selection import cross_val_score
+    from xgboost import XGBClassifier
+
+    a = data[sidebands(data["fM"])][list(features)]
+    b = mc_background[sidebands(mc_background["fM"])][list(features)]
+    n = min(len(a), len(b), 20_000)
+    if n < 100:
+        raise EmptySelectionError(
+            f"data/MC check: {len(a)} data and {len(b)} MC sideband candidates; need 100 of each."
+        )
+    rng = np.random.default_rng(seed)
+    x = pd.concat([a.iloc[rng.permutation(len(a))[:n]], b.iloc[rng.permutation(len(b))[:n]]])
+    y = np.r_[np.zeros(n, int), np.ones(n, int)]
+    clf = XGBClassifier(
+        n_estimators=100, max_depth=3, learning_rate=0.1, random_state=seed, n_jobs=1
+    )
+    return float(np.mean(cross_val_score(clf, x, y, cv=3, scoring="roc_auc")))
+
+
 def roc_auc(signal_scores: np.ndarray, background_scores: np.ndarray) -> float:
     """ROC AUC of a score that is larger for signal."""
     from sklearn.metrics import roc_auc_score
@@ -186,9 +215,14 @@ def scan_model(
     *,
     label: str,
     signal_origins: Sequence[str] = ("prompt", "nonprompt"),
+    scale: float = 1.0,
     progress: bool = False,
 ) -> selection.ScanResult:
-    """Expected significance of ``column > threshold`` (BDT probability or AE MSE) in a pT bin."""
+    """Expected significance of ``column > threshold`` (BDT probability or AE MSE) in a pT bin.
+
+    ``data`` and ``mc`` must be candidates the models were not trained on; ``scale`` is the
+    whole data sample over ``data`` (the expected signal refers to the whole sample).
+    """
     from .analysis import mc_by_origin
     from .physics.massfit import fit_peak
 
@@ -200,7 +234,7 @@ def scan_model(
         d["fM"].to_numpy(), {column: d[column].to_numpy()}, by_origin,
         {column: (">", np.asarray(thresholds))}, expected=expected, pt_range=pt_range,
         peak=fit_peak(m["fM"].to_numpy()), species="Lc", signal_origins=signal_origins,
-        sidebands=sideband_edges(), progress=progress,
+        sidebands=sideband_edges(), scale=scale, progress=progress,
         metadata={"pt_bin": list(pt_range), "model": label},
     )  # fmt: skip
 
