@@ -89,3 +89,14 @@ def test_data_mc_check_sees_a_shifted_simulation_and_not_a_faithful_one():
     shifted = L.data_mc_check(data, sample(0.03), ["fCpa", "fDecayLength"], seed=1)
     assert abs(faithful - 0.5) < 0.03  # nothing to learn: a fair coin within its spread
     assert shifted > 0.6  # a 0.6 sigma shift of one feature is found
+
+
+def test_sideband_shape_pull_sees_a_cut_that_tilts_the_background():
+    rng = np.random.default_rng(5)
+    mass = rng.uniform(2.14, 2.44, 200_000)
+    flat = rng.random(mass.size) < 0.2  # a cut that does not look at the mass
+    tilted = rng.random(mass.size) < np.where(mass < L.LC_MASS, 0.22, 0.18)  # keeps more below
+    assert abs(L.sideband_shape_pull(mass, flat)) < 3
+    assert L.sideband_shape_pull(mass, tilted) > 5
+    with pytest.raises(EmptySelectionError, match="sculpting check"):
+        L.sideband_shape_pull(mass, np.zeros(mass.size, bool))

@@ -191,6 +191,26 @@ def data_mc_check(
     return float(np.mean(cross_val_score(clf, x, y, cv=3, scoring="roc_auc")))
 
 
+def sideband_shape_pull(mass: np.ndarray, passed: np.ndarray, gap: float = SB_GAP) -> float:
+    """Does a cut change the background mass shape? The pull of the share of low-sideband
+    candidates among the sideband candidates that pass, against the share before the cut.
+
+    The background under the peak is interpolated from the sidebands: a cut that keeps
+    relatively more of one sideband than of the other tilts the shape (sculpting). Binomial
+    error of the passing share, with the correlation of a subset (|pull| < 3: no sign of it).
+    """
+    mass, passed = np.asarray(mass), np.asarray(passed, dtype=bool)
+    side = sidebands(mass, gap)
+    low = mass < LC_MASS
+    n_all, n_cut = int(side.sum()), int((side & passed).sum())
+    if n_cut < 10:
+        raise EmptySelectionError(f"sculpting check: {n_cut} sideband candidates pass; need 10.")
+    f_all = (side & low).sum() / n_all
+    f_cut = (side & low & passed).sum() / n_cut
+    sigma = np.sqrt(f_all * (1 - f_all) * max(1 / n_cut - 1 / n_all, 1e-12))
+    return float((f_cut - f_all) / sigma)
+
+
 def roc_auc(signal_scores: np.ndarray, background_scores: np.ndarray) -> float:
     """ROC AUC of a score that is larger for signal."""
     from sklearn.metrics import roc_auc_score
