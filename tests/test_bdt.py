@@ -151,3 +151,42 @@ def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
                  study_name=name, ranges=kw["ranges"])  # fmt: skip
     assert bdt.stored_study("x", {"a": 1}, 3, db) == (name, 2)
     assert bdt.study_name("x", {"a": 1}) != bdt.study_name("x", {"a": 2})
+
+
+def test_a_wall_time_budget_runs_until_spent_and_a_rerun_adds_nothing(tmp_path):
+    """tuning_plan(budget_s=...): trials until the budget is spent (Optuna's timeout), the
+    study marked spent, and the same settings again run no trial (same best parameters)."""
+    data, mc = toy_samples()
+    from o2ml import analysis
+
+    first = analysis.train_bin(
+        data, mc, PtBin(2, 4), FEATURES, seed=3, max_per_class=300, n_trials=1, storage=None,
+        optuna_per_class=100, ranges={"max_depth": (2, 3), "n_estimators": (5, 10)},
+    )  # fmt: skip
+    db = str(tmp_path / "optuna.db")
+    ranges = {"max_depth": (2, 3), "n_estimators": (5, 10)}
+
+    def run(plan):
+        study = bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test, storage=db,
+                             ranges=ranges, nfold=2, **plan.kwargs())  # fmt: skip
+        plan.finish(study)
+        return study
+
+    plan = bdt.tuning_plan("b", {"a": 1}, db, budget_s=1.5)
+    assert plan.n_trials is None and plan.timeout == pytest.approx(1.5)
+    study = run(plan)
+    spent = bdt.tuning_seconds(study)
+    longest = max((t.datetime_complete - t.datetime_start).total_seconds() for t in study.trials)
+    assert len(study.trials) >= 2 and 1.0 <= spent <= 1.5 + longest + 0.5, (
+        len(study.trials),
+        spent,
+    )
+    again = bdt.tuning_plan("b", {"a": 1}, db, budget_s=1.5)
+    assert (again.study_name, again.n_trials, again.timeout) == (plan.study_name, 0, None)
+    assert run(again).trials == study.trials  # spent: nothing added
+    # another budget is another study; a trial count is the reproducible alternative
+    assert bdt.tuning_plan("b", {"a": 1}, db, budget_s=3).study_name != plan.study_name
+    counted = bdt.tuning_plan("b", {"a": 1}, db, n_trials=2)
+    assert (counted.n_trials, counted.timeout) == (2, None)
+    with pytest.raises(ValueError, match="exactly one"):
+        bdt.tuning_plan("b", {}, db)

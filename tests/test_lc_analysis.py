@@ -100,3 +100,24 @@ def test_sideband_shape_pull_sees_a_cut_that_tilts_the_background():
     assert L.sideband_shape_pull(mass, tilted) > 5
     with pytest.raises(EmptySelectionError, match="sculpting check"):
         L.sideband_shape_pull(mass, np.zeros(mass.size, bool))
+
+
+def test_equal_rejection_reads_each_roc_at_the_same_background_efficiency():
+    """Two scores on different scales, one a monotonic transform of the other, give the same
+    efficiencies; a better score gives a higher one; too few background candidates: an error."""
+    rng = np.random.default_rng(1)
+    sig = pd.DataFrame({"a": rng.normal(2, 1, 5000)})
+    bkg = pd.DataFrame({"a": rng.normal(0, 1, 20000)})
+    for df in (sig, bkg):
+        df["b"] = np.exp(df["a"])  # same ranking, other scale
+        df["c"] = df["a"] + rng.normal(0, 2, len(df))  # a worse score
+    out = L.at_equal_rejection(sig, bkg, {"A": "a", "B": "b", "C": "c"}, (0.1, 0.01))
+    np.testing.assert_allclose(out["A signal eff."], out["B signal eff."], atol=1e-3)
+    assert (out["A signal eff."] > out["C signal eff."] + 5 * out["A error"]).all()
+    # Gaussian truth: 1 - Φ(z_b - 2), z_b the background quantile
+    from scipy.stats import norm
+
+    expected = 1 - norm.cdf(norm.ppf(1 - np.array([0.1, 0.01])) - 2)
+    np.testing.assert_allclose(out["A signal eff."], expected, atol=4 * out["A error"].max())
+    with pytest.raises(EmptySelectionError, match="expected >= 10"):
+        L.at_equal_rejection(sig, bkg.iloc[:500], {"A": "a"}, (0.01,))

@@ -170,3 +170,20 @@ def test_measure_reports_time_and_memory():
     assert m.wall_s >= 0.05
     frame = table.frame()
     assert frame.loc[("AE", "training"), "n"] == 10
+
+
+def test_early_stopping_ends_a_converged_training_and_the_epoch_limit_does_not_count():
+    """converged: early stopping (patience epochs within min_delta of the best) ended it; a
+    training cut by the epoch limit while the loss still falls is not converged."""
+    x = _toy(4000)
+    feats = list(x.columns)
+    cut = ae.fit(x, feats, ae.AutoencoderConfig(hidden=(8,), bottleneck=2, epochs=3,
+                                                 learning_rate=1e-4), progress=False)  # fmt: skip
+    assert len(cut.history["val_loss"]) == 3 and not cut.converged
+    cfg = ae.AutoencoderConfig(hidden=(8,), bottleneck=2, epochs=400, patience=4, min_delta=1e-2,
+                               learning_rate=1e-2, batch_size=256)  # fmt: skip
+    done = ae.fit(x, feats, cfg, progress=False)
+    val = done.history["val_loss"]
+    assert done.converged and len(val) < 400
+    assert min(val[-4:]) >= min(val[:-4]) * (1 - 1e-2) - 1e-7  # the last 4 epochs gained < 1 %
+    assert val[done.best_epoch - 1] == min(val)

@@ -219,6 +219,36 @@ def roc_auc(signal_scores: np.ndarray, background_scores: np.ndarray) -> float:
     return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
 
 
+def at_equal_rejection(
+    signal: pd.DataFrame,
+    background: pd.DataFrame,
+    scores: Mapping[str, str],
+    background_efficiencies: Sequence[float] = (0.1, 0.01),
+) -> pd.DataFrame:
+    """Signal efficiency of each model at the same background efficiency (ROC read at fixed x).
+
+    ``scores`` maps a model name to its score column (larger = more signal-like). The threshold
+    keeps the given fraction of ``background``; the error is binomial on the signal count. Two
+    scores on different scales (a probability and an MSE) compare fairly here.
+    """
+    rows = []
+    n_s = len(signal)
+    for frac in background_efficiencies:
+        if frac * len(background) < 10:
+            raise EmptySelectionError(
+                f"equal-rejection comparison: a background efficiency of {frac:g} keeps "
+                f"{frac * len(background):.1f} of {len(background)} candidates; expected >= 10."
+            )
+        row = {"background efficiency": frac}
+        for name, col in scores.items():
+            thr = np.quantile(background[col].to_numpy(), 1 - frac)
+            eff = float(np.mean(signal[col].to_numpy() > thr))
+            row[f"{name} signal eff."] = eff
+            row[f"{name} error"] = float(np.sqrt(eff * (1 - eff) / max(n_s, 1)))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("background efficiency")
+
+
 def quantile_thresholds(background_scores: np.ndarray, n: int = 150) -> np.ndarray:
     """Thresholds that keep a log-spaced fraction (1 .. 1e-4) of the background above them."""
     kept = np.geomspace(1.0, 1e-4, n)

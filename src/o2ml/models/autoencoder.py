@@ -71,9 +71,10 @@ class AutoencoderConfig:
     bottleneck: int = 4
     learning_rate: float = 3e-3
     batch_size: int = 2048
-    epochs: int = 12
+    epochs: int = 12  # the most epochs; early stopping usually ends sooner
     patience: int = 3  # early stopping: epochs without validation improvement
     val_fraction: float = 0.1
+    min_delta: float = 0.0  # relative: an epoch improves if val < best * (1 - min_delta)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -173,6 +174,22 @@ class AutoencoderModel:
     seed: int
     clip: dict[str, tuple[float, float]] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        """True when early stopping ended the training (``patience`` epochs without a relative
+        improvement of the validation loss above ``min_delta``), not the epoch limit."""
+        val = self.history.get("val_loss", [])
+        if len(val) <= self.config.patience:
+            return False
+        best_before = min(val[: -self.config.patience])
+        return min(val[-self.config.patience :]) >= best_before * (1 - self.config.min_delta) - 1e-7
+
+    @property
+    def best_epoch(self) -> int:
+        """1-based epoch of the lowest validation loss (its weights are the model's)."""
+        val = self.history.get("val_loss", [])
+        return int(np.argmin(val)) + 1 if val else 0
 
     def score(
         self, df: pd.DataFrame | np.ndarray, batch_size: int = 65536, device: str | None = None
@@ -314,7 +331,9 @@ def fit(
     -------
     AutoencoderModel
         Trained with Adam on the mean MSE, a ``val_fraction`` validation split, early stopping
-        after ``patience`` epochs without improvement (the best epoch's weights are kept).
+        after ``patience`` epochs without a relative improvement above ``min_delta`` (the best
+        epoch's weights are kept); ``model.converged`` says whether early stopping, not the
+        epoch limit, ended it.
     """
     from tqdm.auto import tqdm
 
@@ -361,7 +380,7 @@ def fit(
         history["train_loss"].append(total / len(order))
         history["val_loss"].append(val)
         bar.set_postfix(train=f"{history['train_loss'][-1]:.3g}", val=f"{val:.3g}")
-        if val < best - 1e-7:
+        if val < best * (1 - config.min_delta) - 1e-7:
             best, stale = val, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
@@ -384,6 +403,8 @@ def optimize(
     study_name: str = "o2ml-autoencoder",
     space: Mapping = OPTUNA_SPACE,
     epochs: int = 10,
+    patience: int = 3,
+    min_delta: float = 0.0,
     clip: Mapping[str, tuple[float, float]] | None = None,
     seed: int = 42,
     timeout: float | None = None,
@@ -414,6 +435,8 @@ def optimize(
             learning_rate=trial.suggest_float("learning_rate", *space["learning_rate"], log=True),
             batch_size=trial.suggest_categorical("batch_size", list(space["batch_size"])),
             epochs=epochs,
+            patience=patience,
+            min_delta=min_delta,
         )
         model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
         if signal is None:
@@ -426,14 +449,18 @@ def optimize(
     return study
 
 
-def best_config(study, epochs: int | None = None) -> AutoencoderConfig:
-    """The :class:`AutoencoderConfig` of a study's best trial (``epochs`` for the final fit)."""
+def best_config(study, epochs: int | None = None, **settings) -> AutoencoderConfig:
+    """The :class:`AutoencoderConfig` of a study's best trial (``epochs`` for the final fit).
+
+    ``settings`` sets other training fields (``patience``, ``min_delta``, ``val_fraction``).
+    """
     p = study.best_params
     cfg = AutoencoderConfig(
         hidden=(p["hidden1"], p["hidden2"]),
         bottleneck=p["bottleneck"],
         learning_rate=p["learning_rate"],
         batch_size=p["batch_size"],
+        **settings,
     )
     if epochs is not None:
         cfg.epochs = epochs

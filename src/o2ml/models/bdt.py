@@ -326,6 +326,94 @@ def stored_study(
     return name, max(0, n_trials - len_trials(storage, name))
 
 
+def stored_budget(
+    prefix: str, settings: Mapping, seconds: float, storage: str | os.PathLike | None
+) -> tuple[str, float]:
+    """Like :func:`stored_study` for a wall-time budget: the study's name and the seconds left.
+
+    A study of a budget runs ``optimize(..., n_trials=None, timeout=left)`` and is then marked
+    spent (:func:`close_budget`): a re-run of the same settings runs no trial (same best
+    parameters), an interrupted one gets the rest of its budget. The trials a budget buys
+    depend on the machine; :func:`tuning_seconds` and the study's trial count say what it got.
+    """
+    name = study_name(prefix, {**settings, "budget_s": seconds})
+    study = _load(storage, name)
+    if study is None:
+        return name, float(seconds)
+    if study.user_attrs.get("budget_spent"):
+        return name, 0.0
+    return name, max(0.0, float(seconds) - tuning_seconds(study))
+
+
+def close_budget(study) -> None:
+    """Mark a budget study spent (see :func:`stored_budget`)."""
+    study.set_user_attr("budget_spent", True)
+
+
+@dataclass
+class TuningPlan:
+    """What one Optuna run still has to do: a trial count, or a wall-time budget.
+
+    ``optimize(..., **plan.kwargs())`` runs it; ``plan.finish(study)`` marks a budget spent.
+    """
+
+    study_name: str
+    n_trials: int | None
+    timeout: float | None
+    budget_s: float | None = None
+
+    def kwargs(self) -> dict:
+        return {"study_name": self.study_name, "n_trials": self.n_trials, "timeout": self.timeout}
+
+    def finish(self, study) -> None:
+        if self.budget_s is not None:
+            close_budget(study)
+
+
+def tuning_plan(
+    prefix: str,
+    settings: Mapping,
+    storage: str | os.PathLike | None,
+    *,
+    n_trials: int | None = None,
+    budget_s: float | None = None,
+) -> TuningPlan:
+    """A stored study's plan: exactly ``n_trials`` trials (reproducible on any machine) or as
+    many as ``budget_s`` seconds of wall time buy (a fair budget between two models; the count
+    then depends on the machine). Give exactly one of them. A re-run of finished settings runs
+    nothing (:func:`stored_study`, :func:`stored_budget`).
+    """
+    if (n_trials is None) == (budget_s is None):
+        raise ValueError("tuning_plan: give exactly one of n_trials and budget_s")
+    if n_trials is not None:
+        name, todo = stored_study(prefix, settings, n_trials, storage)
+        return TuningPlan(name, todo, None)
+    name, left = stored_budget(prefix, settings, budget_s, storage)
+    return TuningPlan(name, None if left > 0 else 0, left if left > 0 else None, budget_s)
+
+
+def tuning_seconds(study) -> float:
+    """Wall time of a study's finished trials, summed (stored studies included)."""
+    return float(
+        sum(
+            (t.datetime_complete - t.datetime_start).total_seconds()
+            for t in study.trials
+            if t.datetime_complete is not None and t.datetime_start is not None
+        )
+    )
+
+
+def _load(storage, name):
+    import optuna
+
+    if storage is None:
+        return None
+    try:
+        return optuna.load_study(study_name=name, storage=_storage_url(storage))
+    except KeyError:
+        return None
+
+
 def fingerprint(*frames: pd.DataFrame | pd.Series | np.ndarray) -> str:
     """SHA-256 (16 hex digits) of the content of data frames / arrays, e.g. a training set."""
     digest = hashlib.sha256()
@@ -340,14 +428,8 @@ def fingerprint(*frames: pd.DataFrame | pd.Series | np.ndarray) -> str:
 
 def len_trials(storage: str | os.PathLike | None, study_name: str) -> int:
     """Trials already in a stored study (0 if it does not exist yet or lives in memory)."""
-    import optuna
-
-    if storage is None:
-        return 0
-    try:
-        return len(optuna.load_study(study_name=study_name, storage=_storage_url(storage)).trials)
-    except KeyError:
-        return 0
+    study = _load(storage, study_name)
+    return 0 if study is None else len(study.trials)
 
 
 def save_model(
