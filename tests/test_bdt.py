@@ -190,3 +190,57 @@ def test_a_wall_time_budget_runs_until_spent_and_a_rerun_adds_nothing(tmp_path):
     assert (counted.n_trials, counted.timeout) == (2, None)
     with pytest.raises(ValueError, match="exactly one"):
         bdt.tuning_plan("b", {}, db)
+
+
+def test_class_balance_shares_as_the_o2physics_macro():
+    """share="equal": every class at the smallest; "all_signal": all signal and
+    min(n_bkg, bkg_factor x n_signal) background (PWGHF/D2H/Macros/ML/train_models.py);
+    class_weights: equal total weight per class, mean 1."""
+    data, mc = toy_samples()
+    handlers = bdt.class_handlers(data, mc.iloc[:1500], PtBin(2, 6))
+    n = {c: h.get_n_cand() for c, h in handlers.items()}
+    n_sig = n[bdt.CharmClass.PROMPT] + n[bdt.CharmClass.NONPROMPT]
+    assert n[bdt.CharmClass.BACKGROUND] > n_sig  # the toy has more sideband than signal
+
+    def counts(tt):
+        y = np.r_[tt[1], tt[3]]
+        return {int(c): int((y == int(c)).sum()) for c in handlers}
+
+    assert set(counts(bdt.balanced_train_test(handlers, seed=1)).values()) == {min(n.values())}
+    alls = counts(bdt.balanced_train_test(handlers, seed=1, share="all_signal", bkg_factor=0.5))
+    assert alls[1] == n[bdt.CharmClass.PROMPT] and alls[2] == n[bdt.CharmClass.NONPROMPT]
+    assert alls[0] == int(0.5 * n_sig)
+    capped = counts(
+        bdt.balanced_train_test(handlers, seed=1, share="all_signal", max_per_class=100)
+    )
+    assert set(capped.values()) == {100}
+    with pytest.raises(errors.O2mlError, match="'equal' or 'all_signal'"):
+        bdt.balanced_train_test(handlers, seed=1, share="some")
+    y = np.r_[np.zeros(300), np.ones(100), np.full(50, 2)].astype(int)
+    w = bdt.class_weights(y)
+    assert w.mean() == pytest.approx(1.0)
+    assert [w[y == c].sum() for c in range(3)] == pytest.approx([150.0] * 3)
+
+
+def test_heldout_auc_compares_models_on_the_same_candidates():
+    """A model without its best feature loses AUC on held-out candidates; the paired bootstrap
+    error of the difference is smaller than either model's own error."""
+    from o2ml import analysis
+
+    data, mc = toy_samples()
+    b = PtBin(2, 6)
+    handlers = bdt.class_handlers(data.iloc[::2], mc.iloc[::2], b)
+    tt = bdt.balanced_train_test(handlers, seed=0)
+    full = bdt.model_handler(FEATURES, {"n_estimators": 30, "max_depth": 3}, seed=0)
+    full.fit(tt[0], tt[1])
+    weak = bdt.model_handler(["fAbsCos3PiK"], {"n_estimators": 30, "max_depth": 3}, seed=0)
+    weak.fit(tt[0], tt[1])
+    out = analysis.heldout_auc(
+        {"full": full, "weak": weak}, data.iloc[1::2], mc.iloc[1::2], b, FEATURES, n_boot=100
+    )
+    assert list(out.index) == ["full", "weak"]
+    assert out.loc["full", "ROC AUC (ovo)"] > out.loc["weak", "ROC AUC (ovo)"] + 0.05
+    assert out.loc["weak", "difference"] == pytest.approx(
+        out.loc["weak", "ROC AUC (ovo)"] - out.loc["full", "ROC AUC (ovo)"]
+    )
+    assert 0 < out.loc["weak", "difference error"] < out.loc[["full", "weak"], "error"].sum()

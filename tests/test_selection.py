@@ -624,3 +624,22 @@ def test_scan_result_bad_files(tmp_path):
 def test_plateau_dict_round_trip():
     p = find_plateau(THR, Z, Z_ERR)
     assert Plateau.from_dict(p.to_dict()) == p
+
+
+def test_cut_variation_spread_against_its_statistical_expectation(scan):
+    """Without a systematic effect the RMS over the plateau is of the size Barlow's
+    sqrt(mean |σ_i² - σ_ref²|) predicts; a threshold-dependent bias makes it much larger."""
+    import dataclasses
+
+    cv = cut_variation(scan, origins=["prompt"])
+    var = cv.corrected_yield_error[cv.on_plateau] ** 2
+    assert cv.statistical_rms == pytest.approx(np.sqrt(np.mean(var - var.min())))
+    assert cv.statistical_relative_rms == pytest.approx(cv.statistical_rms / cv.mean)
+    assert 0 < cv.rms < 2.5 * cv.statistical_rms, (cv.rms, cv.statistical_rms)
+    # a raw yield that drifts by 20 % across the plateau (a mismodelled efficiency)
+    on = np.flatnonzero(cv.on_plateau)
+    drift = np.ones(scan.n_points)
+    drift[on] = np.linspace(0.9, 1.1, len(on))
+    biased = dataclasses.replace(scan, raw_yield=scan.raw_yield * drift)
+    cv_b = cut_variation(biased, origins=["prompt"])
+    assert cv_b.rms > 2.5 * cv_b.statistical_rms, (cv_b.rms, cv_b.statistical_rms)

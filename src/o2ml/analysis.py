@@ -34,6 +34,7 @@ TRUTH_COLUMNS = ("fTruthPdgCode", "fTruthOrigin")
 #: the truth column that marks the wrong-hypothesis rows (reflections) of true decays
 REFLECTION_COLUMN = "fTruthReflection"
 ORIGINS = {"prompt": 1, "nonprompt": 2}
+WORKING_POINTS = ("most_efficient", "centre", "max")
 
 
 def read_candidates(
@@ -118,6 +119,16 @@ class BinScan:
     peak: PeakFit
     bdt: selection.ScanResult
     reference: selection.ScanResult | None
+    #: which plateau point is the working point: ``most_efficient`` (its loose edge: the
+    #: largest efficiency, the lowest S/B), ``centre`` (its middle: robust against a shift of
+    #: the plateau between data and MC) or ``max`` (the maximum significance)
+    working_point: str = "most_efficient"
+
+    def __post_init__(self) -> None:
+        if self.working_point not in WORKING_POINTS:
+            raise ValueError(
+                f"working point: expected one of {WORKING_POINTS}, found {self.working_point!r}"
+            )
 
     @property
     def best_index(self) -> int:
@@ -125,10 +136,12 @@ class BinScan:
 
     @property
     def chosen_index(self) -> int:
-        """The most efficient threshold on the significance plateau (else the maximum)."""
+        """The working point's index (:attr:`working_point`; the maximum without a plateau)."""
         plateau = self.bdt.plateau
-        if plateau is None:
+        if plateau is None or self.working_point == "max":
             return self.best_index
+        if self.working_point == "centre":
+            return (plateau.i_lo + plateau.i_hi) // 2
         return int(np.argmin(np.abs(self.bdt.thresholds[:, 0] - plateau.most_efficient_threshold)))
 
 
@@ -147,13 +160,14 @@ def scan_bin(
     fit_raw_yield: bool = True,
     progress: bool = False,
     metadata: Mapping | None = None,
+    working_point: str = "most_efficient",
 ) -> BinScan:
     """Expected significance vs background-score threshold in one pT bin, and the reference cuts.
 
     ``data`` and ``mc`` must carry the score columns (:func:`add_scores`); ``scale`` converts
     the data in hand to the sample the expected signal refers to (1 for the whole file).
     ``metadata`` goes into the BDT scan (e.g. ``features``, ``task``, ``onnx_file``: what the
-    dashboards' export writes).
+    dashboards' export writes). ``working_point``: see :attr:`BinScan.working_point`.
     """
     data_bin, mc_bin = in_bin(data, pt_bin), in_bin(mc, pt_bin)
     by_origin = mc_by_origin(mc_bin)
@@ -182,7 +196,7 @@ def scan_bin(
     reference = None
     if reference_cuts:
         reference = selection.evaluate_cuts(reference_cuts, data_bin, by_origin, **common)
-    return BinScan(pt_bin, peak, bdt, reference)
+    return BinScan(pt_bin, peak, bdt, reference, working_point)
 
 
 def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict:
@@ -194,7 +208,8 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
       the window fraction, vs those that pass the cut in the signal window. This tests the
       method (efficiency transfer from MC to data) without the sample's own Poisson fluctuation.
     - ``raw_yield``: the signal yield of the S+B fit of the data mass spectrum after the cut, vs
-      the true number of signal candidates (all origins: the fit cannot tell them apart).
+      the true number of signal candidates (all origins: the fit cannot tell them apart); the
+      pull's error leaves out the signal's own Poisson variance, which the true count shares.
     - ``expected``: the expected signal of the table (the analysis' prediction S, divided by the
       scan's ``scale`` for the part of the data in hand) vs the true count in the window; its
       error includes the Poisson fluctuation of the sample.
@@ -236,6 +251,10 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     true_all = int((passed & true_decay).sum())
     raw, raw_err = float(result.raw_yield[index]), float(result.raw_yield_error[index])
     expected_err = float(np.hypot(s_err, np.sqrt(max(s, 1.0))))
+    # the fit's error includes the Poisson fluctuation of the signal itself, which the true count
+    # of this sample shares: against that count the error is sqrt(σ_fit² - N_true) (floored at
+    # one candidate), or the pulls of a toy ensemble come out narrower than 1
+    raw_err_given_truth = float(np.sqrt(max(raw_err**2 - true_all, 1.0)))
 
     def pull(estimate: float, error: float, truth: float) -> float:
         return (estimate - truth) / error if np.isfinite(estimate) and error > 0 else float("nan")
@@ -249,7 +268,7 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
         "raw_yield": raw,
         "raw_yield_error": raw_err,
         "true_all_origins": true_all,
-        "pull_raw_yield": pull(raw, raw_err, true_all),
+        "pull_raw_yield": pull(raw, raw_err_given_truth, true_all),
         "expected_in_window": s,
         "expected_error": expected_err,
         "pull_expected": pull(s, expected_err, true_in_window),
@@ -305,9 +324,18 @@ def train_bin(
     ranges: Mapping | None = None,
     optuna_per_class: int | None = None,
     sidebands: tuple[float, float] = bdt.DS_SIDEBANDS,
+    share: str = "equal",
+    bkg_factor: float = 1.0,
+    weighted: bool = False,
     progress: bool = False,
 ) -> TrainedBin:
     """Train the model of one pT bin: balanced classes, optional Optuna search, then the final fit.
+
+    ``share``/``bkg_factor``: the class balance of O2Physics' ``train_models.py``
+    (:func:`o2ml.models.bdt.balanced_train_test`); ``weighted=True`` gives every class the same
+    total weight in the final fit (:func:`o2ml.models.bdt.class_weights`), useful with
+    ``share="all_signal"``. The Optuna search cross-validates on at most ``optuna_per_class``
+    candidates per class, unweighted.
 
     With ``n_trials`` > 0 and a ``storage``, the study ``<study_name>-<key>`` is used, where the key
     encodes the settings (:func:`o2ml.models.bdt.study_name`: training set, ranges, trials, Optuna
@@ -316,7 +344,9 @@ def train_bin(
     used.
     """
     handlers = bdt.class_handlers(data, mc, pt_bin, sidebands=sidebands)
-    train_test = bdt.balanced_train_test(handlers, seed=seed, max_per_class=max_per_class)
+    train_test = bdt.balanced_train_test(
+        handlers, seed=seed, max_per_class=max_per_class, share=share, bkg_factor=bkg_factor
+    )
     model = bdt.model_handler(features, params, seed=seed)
     study = None
     if n_trials > 0:
@@ -342,5 +372,180 @@ def train_bin(
             progress=progress,
             sample_per_class=optuna_per_class,
         )
-    model.fit(train_test[0], train_test[1])
+    weights = bdt.class_weights(train_test[1]) if weighted else None
+    model.fit(train_test[0], train_test[1], sample_weight=weights)
     return TrainedBin(pt_bin, handlers, train_test, model, study)
+
+
+def heldout_auc(
+    models: Mapping[str, object],
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    pt_bin: PtBin,
+    features: Sequence[str],
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    sidebands: tuple[float, float] = bdt.DS_SIDEBANDS,
+) -> pd.DataFrame:
+    """One-vs-one ROC AUC of several models on the same held-out candidates of a pT bin.
+
+    Classes as in training (data sidebands, prompt and non-prompt MC), from candidates no model
+    saw. ``error`` is the bootstrap spread; ``difference`` (to the first model) has a paired
+    bootstrap error (the same resampled candidates for both), much smaller than either error.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    handlers = bdt.class_handlers(data, mc, pt_bin, sidebands=sidebands)
+    x = pd.concat([h.get_data_frame()[list(features)] for h in handlers.values()])
+    y = np.concatenate([np.full(h.get_n_cand(), int(c)) for c, h in handlers.items()])
+    scores = {name: m.predict(x, output_margin=False) for name, m in models.items()}
+    rng = np.random.default_rng(seed)
+    boot = {name: [] for name in models}
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if len(np.unique(y[idx])) < len(handlers):
+            continue
+        for name, p in scores.items():
+            boot[name].append(roc_auc_score(y[idx], p[idx], multi_class="ovo"))
+    first = next(iter(models))
+    rows = {}
+    for name, p in scores.items():
+        b = np.array(boot[name])
+        rows[name] = {
+            "candidates": len(y),
+            "ROC AUC (ovo)": float(roc_auc_score(y, p, multi_class="ovo")),
+            "error": float(b.std()),
+            "difference": 0.0,
+            "difference error": 0.0,
+        }
+        if name != first:
+            d = b - np.array(boot[first])
+            rows[name]["difference"] = rows[name]["ROC AUC (ovo)"] - rows[first]["ROC AUC (ovo)"]
+            rows[name]["difference error"] = float(d.std())
+    return pd.DataFrame(rows).T
+
+
+@dataclass
+class AfterCut:
+    """The data mass spectrum of one pT bin after a cut, and its fit (signal, D+, background)."""
+
+    counts: np.ndarray
+    edges: np.ndarray
+    fit: object  # o2ml.physics.massfit.MassFit
+    threshold: float
+    pt_bin: PtBin
+
+    @property
+    def significance_of(self) -> dict[str, float]:
+        """Yield / error of each fitted peak (``signal`` = the Ds, ``dplus``)."""
+        out = {"signal": self.fit.raw_yield / self.fit.raw_yield_error}
+        if "n_dplus" in self.fit.names:
+            out["dplus"] = self.fit["n_dplus"] / self.fit.error("n_dplus")
+        return out
+
+
+def fit_after_cut(
+    data: pd.DataFrame, scan: BinScan, index: int | None = None, *, dplus: bool = True
+) -> AfterCut:
+    """Fit the mass spectrum of the candidates that pass the BDT cut at ``index`` (default: the
+    chosen threshold): the scan's binning, peak shape and background model, with the D+ -> KKπ
+    peak as a Gaussian of free yield (``dplus=True``) so that both peaks are measured."""
+    from .physics.massfit import fit_signal
+
+    index = scan.chosen_index if index is None else index
+    meta = scan.bdt.metadata
+    threshold = float(scan.bdt.thresholds[index, 0])
+    data_bin = in_bin(data, scan.pt_bin)
+    edges = np.asarray(meta["mass_edges"], dtype=float)
+    counts, _ = np.histogram(data_bin.loc[data_bin["score_bkg"] < threshold, "fM"], edges)
+    fit = fit_signal(
+        counts, edges, mean=meta["mean"], sigma=meta["sigma"], mean_error=meta["mean_error"],
+        sigma_error=meta["sigma_error"], shape=meta.get("raw_yield_shape") or "constrained",
+        background=meta["background_model"],
+        dplus=tuple(meta["dplus_peak"]) if dplus else None,
+    )  # fmt: skip
+    return AfterCut(counts, edges, fit, threshold, scan.pt_bin)
+
+
+def origin_working_points(
+    mc: pd.DataFrame,
+    scan: BinScan,
+    index: int | None = None,
+    *,
+    prompt_keep: float = 0.9,
+    nonprompt_keep: float = 0.5,
+) -> pd.DataFrame:
+    """Prompt- and non-prompt-enhanced working points from the non-prompt score.
+
+    On top of the background cut at ``index`` (default: the chosen one), ``score_nonprompt < a``
+    keeps ``prompt_keep`` of the prompt candidates (prompt-enhanced) and ``score_nonprompt > b``
+    keeps ``nonprompt_keep`` of the non-prompt ones (non-prompt-enhanced). Per working point:
+    MC efficiencies of both origins (``mc`` scored, held out) and the non-prompt fraction of the
+    selected signal, f_np = N_np ε_np / (N_p ε_p + N_np ε_np), N from the expected-signal table
+    of the scan. This is how a prompt or a non-prompt (beauty-feed-down) measurement selects.
+    """
+    index = scan.chosen_index if index is None else index
+    threshold = float(scan.bdt.thresholds[index, 0])
+    expected = scan.bdt.metadata["expected_signal"]
+    by_origin = {o: df for o, df in mc_by_origin(in_bin(mc, scan.pt_bin)).items()}
+    passed = {o: df[df["score_bkg"] < threshold] for o, df in by_origin.items()}
+    a = float(np.quantile(passed["prompt"]["score_nonprompt"], prompt_keep))
+    b = float(np.quantile(passed["nonprompt"]["score_nonprompt"], 1 - nonprompt_keep))
+    cuts = {
+        "background cut only": lambda s: np.ones(len(s), bool),
+        "prompt-enhanced": lambda s: s < a,
+        "non-prompt-enhanced": lambda s: s > b,
+    }
+    rows = {}
+    for name, cut in cuts.items():
+        eff = {
+            o: float(cut(passed[o]["score_nonprompt"].to_numpy()).sum() / max(len(by_origin[o]), 1))
+            for o in ("prompt", "nonprompt")
+        }
+        n_p, n_np = expected["prompt"] * eff["prompt"], expected["nonprompt"] * eff["nonprompt"]
+        rows[name] = {
+            "score_nonprompt cut": {"prompt-enhanced": f"< {a:.3g}",
+                                    "non-prompt-enhanced": f"> {b:.3g}"}.get(name, "none"),
+            "prompt eff": eff["prompt"],
+            "non-prompt eff": eff["nonprompt"],
+            "f_np": n_np / (n_p + n_np) if n_p + n_np > 0 else np.nan,
+        }  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
+def closure_ensemble(
+    trained: Mapping[PtBin, TrainedBin],
+    mc: pd.DataFrame,
+    features: Sequence[str],
+    thresholds: Mapping[PtBin, float],
+    *,
+    seeds: Sequence[int],
+    n_data: int,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Closure pulls on an ensemble of independent synthetic data samples (one per seed).
+
+    Each toy is a fresh ``HfCandDsLites`` data sample of ``n_data`` candidates with its truth
+    (:func:`o2ml.toymc.charm.generate_ds`); the trained models score it, the bin is scanned at its
+    fixed threshold with the held-out ``mc`` for the efficiencies, and :func:`closure` gives the
+    pulls. Over the ensemble the pulls of an unbiased estimate with correct errors have mean 0
+    and width 1: one sample's three pulls cannot show that.
+    """
+    from tqdm.auto import tqdm
+
+    from .toymc.charm import generate_ds
+
+    mc_scored = {b: add_scores(in_bin(mc, b), t.model, features) for b, t in trained.items()}
+    rows = []
+    for seed in tqdm(seeds, desc="toys", disable=not progress, leave=False):
+        toy = generate_ds(n_data, 1, int(seed), with_truth=True)
+        for b, t in trained.items():
+            d = add_scores(in_bin(toy.data, b), t.model, features)
+            scan = scan_bin(
+                d, mc_scored[b], toy.expected_signal, b,
+                thresholds=np.array([thresholds[b]]), reference_cuts=None,
+            )  # fmt: skip
+            c = closure(d, scan, index=0)
+            rows.append({"seed": int(seed), "pT bin": b.label, **c})
+    return pd.DataFrame(rows)

@@ -136,17 +136,44 @@ def balanced_train_test(
     seed: int,
     test_size: float = 0.5,
     max_per_class: int | None = None,
+    *,
+    share: str = "equal",
+    bkg_factor: float = 1.0,
 ) -> list:
-    """hipe4ml ``train_test_generator`` on classes downsampled to the smallest (or ``max_per_class``).
+    """hipe4ml ``train_test_generator`` on the classes shared as O2Physics' ``train_models.py`` does.
 
+    ``share="equal"``: every class downsampled to the smallest (or ``max_per_class``).
+    ``share="all_signal"`` (the macro's ``class_balance.share``): every signal candidate, and
+    ``min(n_bkg, bkg_factor x n_signal)`` background ones (``max_per_class`` caps each class).
     Returns ``[X_train, y_train, X_test, y_test]`` as hipe4ml's ModelHandler expects.
     """
-    n = min(h.get_n_cand() for h in handlers.values())
+    sizes = {c: h.get_n_cand() for c, h in handlers.items()}
+    if share == "equal":
+        n = min(sizes.values())
+        want = {c: n for c in handlers}
+    elif share == "all_signal":
+        n_signal = sum(v for c, v in sizes.items() if c != CharmClass.BACKGROUND)
+        want = {
+            c: min(v, int(bkg_factor * n_signal)) if c == CharmClass.BACKGROUND else v
+            for c, v in sizes.items()
+        }
+    else:
+        raise O2mlError(f"class balance share: expected 'equal' or 'all_signal', found {share!r}.")
     if max_per_class is not None:
-        n = min(n, max_per_class)
-    balanced = [h.get_subset(size=n, rndm_state=seed) for h in handlers.values()]
+        want = {c: min(v, max_per_class) for c, v in want.items()}
+    subsets = [h.get_subset(size=want[c], rndm_state=seed) for c, h in handlers.items()]
     labels = [int(c) for c in handlers]
-    return train_test_generator(balanced, labels, test_size=test_size, random_state=seed)
+    return train_test_generator(subsets, labels, test_size=test_size, random_state=seed)
+
+
+def class_weights(y: np.ndarray) -> np.ndarray:
+    """Per-candidate weights that give every class the same total weight (mean weight 1)."""
+    y = np.asarray(y).astype(int)
+    counts = np.bincount(y)
+    present = counts > 0
+    per_class = np.zeros(len(counts))
+    per_class[present] = len(y) / (present.sum() * counts[present])
+    return per_class[y]
 
 
 def model_handler(

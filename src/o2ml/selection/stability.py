@@ -3,7 +3,11 @@
 Corrected yield = scale x raw yield / efficiency, where the raw yield comes from a signal +
 background fit of the data mass histogram after each cut (``scan_significance(...,
 fit_raw_yield=True)``) and the efficiency is the MC efficiency of the signal mixture. Its RMS
-over the significance plateau measures the systematic uncertainty of the selection.
+over the significance plateau measures the systematic uncertainty of the selection -- once it
+is compared with what statistics alone would give: the samples after two cuts are nested (the
+tighter one a subset of the looser one), so the difference of their yields fluctuates with
+variance |σ_i² - σ_ref²| (R. Barlow, "Systematic errors: facts and fictions", Durham IPPP
+workshop 2002, arXiv:hep-ex/0207026). ``statistical_rms`` is that expectation.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class CutVariation:
         Expected signal of the same origins (before selection) from the generator's table.
     origins : tuple of str
         Origins in the efficiency.
+    statistical_rms, statistical_relative_rms : float
+        The RMS that the statistical fluctuation of nested samples alone would give:
+        sqrt(mean over the plateau of |σ_i² - σ_ref²|), σ_ref the smallest corrected-yield
+        error on the plateau (Barlow). ``rms`` well above it points to a systematic effect.
     """
 
     thresholds: np.ndarray
@@ -58,6 +66,8 @@ class CutVariation:
     relative_rms: float
     expected: float
     origins: tuple[str, ...]
+    statistical_rms: float = math.nan
+    statistical_relative_rms: float = math.nan
 
 
 def cut_variation(
@@ -120,10 +130,13 @@ def cut_variation(
         )
     index = np.arange(result.n_points)
     on = plateau.contains(index) & np.isfinite(corrected)
+    stat = math.nan
     if on.any():
         mean = float(corrected[on].mean())
         rms = float(np.sqrt(np.mean((corrected[on] - mean) ** 2)))
         relative = rms / mean if mean != 0 else math.nan
+        var = corrected_err[on] ** 2
+        stat = float(np.sqrt(np.mean(np.abs(var - var.min()))))
     else:
         mean = rms = relative = math.nan
     return CutVariation(
@@ -140,4 +153,6 @@ def cut_variation(
         relative_rms=relative,
         expected=float(n.sum()),
         origins=tuple(origins),
+        statistical_rms=stat,
+        statistical_relative_rms=stat / mean if mean and np.isfinite(mean) else math.nan,
     )
