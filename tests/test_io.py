@@ -127,9 +127,9 @@ def test_undeclared_tree_read_by_its_name(tmp_path):
 def test_pid_packed_cluster_sizes_are_unsigned(tmp_path):
     n = 10
     df = pd.DataFrame({c: np.zeros(n, PID_TRACKS[c].dtype) for c in PID_TRACKS.column_names("mc")})
-    df["fItsClusterSizes"] = np.uint32(0xFFFFFFF)
+    df["fITSClusterSizes"] = np.uint32(0xFFFFFFF)
     path = io.write_table(df, tmp_path / "pid_mc.root", PID_TRACKS)
-    assert io.read_table(path, PID_TRACKS)["fItsClusterSizes"].dtype == np.uint32
+    assert io.read_table(path, PID_TRACKS)["fITSClusterSizes"].dtype == np.uint32
 
 
 # ------------------------------------------------------------------------------------ errors

@@ -134,7 +134,7 @@ def test_missing_detectors_are_kept_with_indicators():
 def test_nan_beta_is_a_missing_tof_and_every_track_gets_probabilities(small_model):
     df = generate_pid(500, 5, "data")
     df.loc[:10, "fBeta"] = np.nan
-    df.loc[20:30, "fItsClusterSizes"] = 0
+    df.loc[20:30, "fITSClusterSizes"] = 0
     X = dann.build_inputs(df)
     assert (X[:11, 3] == -999).all()
     proba = small_model.predict_proba(X)

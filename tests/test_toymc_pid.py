@@ -119,7 +119,7 @@ def test_tpc_mean_dedx_near_half_gev(mc, k):
 
 
 def test_tpc_clusters(mc):
-    ncls = mc["fTPCNCls"].to_numpy()
+    ncls = mc["fTpcNClsFound"].to_numpy()
     assert ncls.min() >= 60 and ncls.max() <= 159
     assert 0.85 < (ncls > 120).mean() < 0.95  # most tracks good, some low quality
 
@@ -164,12 +164,17 @@ def test_tof_beta_resolution_pions_1gev(mc, data, domain):
     sel = window(df, 1.0, 0.05) & (labels(df) == 1) & (df["fBeta"].to_numpy() > 0)
     beta = df["fBeta"].to_numpy(np.float64)[sel]
     rel = beta / det.expected_beta(df["fP"].to_numpy(np.float64)[sel], "pi") - 1.0
-    assert 0.004 < rel.std() < 0.008
+    core = 1.4826 * np.median(np.abs(rel - np.median(rel)))  # robust: mismatches are a tail
+    assert 0.004 < core < 0.008
+    # TOF_MISMATCH of the hits carry a random time: a tail far outside the Gaussian core
+    tail = np.mean(np.abs(rel) > 6 * core)
+    assert 0.5 * pid.TOF_MISMATCH < tail < 1.5 * pid.TOF_MISMATCH, tail
     # time and beta consistent: c * t * beta is a track length of a few metres
     length = det.SPEED_OF_LIGHT_CM_PS * df["fTOFSignal"].to_numpy(np.float64)[sel] * beta
     assert np.all((length > 365) & (length < 700))
     # nsigma with the nominal (MC) resolution: unit width in MC, 75/65 in data
     ns = df["fTOFNSigmaPi"].to_numpy()[sel]
+    ns = ns[np.abs(rel) < 6 * core]  # the Gaussian part (no mismatched hits)
     width = {"mc": 1.0, "data": pid.TOF_RESOLUTION_DATA_PS / pid.TOF_RESOLUTION_MC_PS}[domain]
     assert ns.std() == pytest.approx(width, rel=0.05)
     assert abs(ns.mean()) < 0.1
@@ -177,7 +182,7 @@ def test_tof_beta_resolution_pions_1gev(mc, data, domain):
 
 # ---------------------------------------------------------------------------------- ITS2
 def test_its_cluster_sizes_layout(mc):
-    sizes = its.unpack_cluster_sizes(mc["fItsClusterSizes"].to_numpy())
+    sizes = its.unpack_cluster_sizes(mc["fITSClusterSizes"].to_numpy())
     assert sizes.max() == its.MAX_CLUSTER_SIZE  # saturation reached (low-p protons, tail)
     hits = its.n_hits(sizes)
     assert hits.min() >= pid.ITS_MIN_HITS
@@ -191,7 +196,7 @@ ITS_DATA_MEANS = {0.3: (2.07, 4.26, 8.57), 0.5: (1.87, 2.87, 4.83), 1.0: (1.76, 
 
 def its_estimator(df: pd.DataFrame) -> np.ndarray:
     return its.mean_cluster_size_cos_lambda(
-        df["fItsClusterSizes"].to_numpy(), df["fEta"].to_numpy()
+        df["fITSClusterSizes"].to_numpy(), df["fEta"].to_numpy()
     )
 
 
@@ -232,7 +237,7 @@ def test_its_realised_resolution_follows_response(mc, data, domain, params):
 def features(df: pd.DataFrame) -> np.ndarray:
     beta = df["fBeta"].to_numpy(np.float64)
     beta[beta == pid.MISSING] = np.nan
-    layers = its.unpack_cluster_sizes(df["fItsClusterSizes"].to_numpy()).astype(np.float64)
+    layers = its.unpack_cluster_sizes(df["fITSClusterSizes"].to_numpy()).astype(np.float64)
     cols = [df["fTPCSignal"], beta, df["fP"], df["fEta"]]
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols] + [layers])
 
@@ -257,3 +262,22 @@ def test_mc_trained_classifier_loses_accuracy_on_data(mc, data):
     assert acc_mc > 0.95
     assert acc_mc - acc_data >= 0.03  # the domain gap
     assert acc_data > 0.85  # a shift, not a scramble
+
+
+# ---------------------------------------------------------------------------------- V0 daughters
+@pytest.mark.parametrize("domain", ["mc", "data"])
+def test_v0_daughters_have_their_species_and_measured_contamination(mc, data, domain):
+    """fV0Tag: K0S daughters are pions, Lambda legs a proton (by charge) and a pion, conversions
+    electrons, each sample contaminated by random tracks (V0_CONTAMINATION, mostly pions)."""
+    df = {"mc": mc, "data": data}[domain]
+    tag, sp, sign = df["fV0Tag"].to_numpy(), labels(df), df["fSign"].to_numpy()
+    codes = pid.V0_CODES
+    k0s = sp[tag == codes["K0S"]]
+    assert np.mean(k0s == 1) > 0.97  # pions (the contamination is mostly pions too)
+    lam_p = sp[(tag == codes["Lambda"]) & (sign > 0)]
+    alam_p = sp[(tag == codes["antiLambda"]) & (sign < 0)]
+    for legs in (lam_p, alam_p):
+        assert 0.75 < np.mean(legs == 3) < 0.97, np.mean(legs == 3)  # protons, + random tracks
+    gam = sp[tag == codes["gamma"]]
+    assert 0.9 < np.mean(gam == 0) < 0.99
+    assert df["fV0Tag"].dtype == np.int8 and set(np.unique(tag)) <= set(codes.values())

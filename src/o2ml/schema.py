@@ -238,8 +238,14 @@ HF_CAND_LC_LITES = Table(
     ),
 )  # fmt: skip
 
-#: Tracks with PID information, columns named as in O2Physics track and PID tables
-#: (TracksExtra, pidTPC*, pidTOF*, pidTOFbeta). Missing detector signals are -999, as in O2Physics.
+#: Tracks with PID information. Where they overlap, the columns are those of the O2Physics PID-ML
+#: tables (Tools/PIDML/pidMl.h: PidTracksData / PidTracksMc, whose PidTracksMcMl subset holds
+#: fTPCSignal, fTOFSignal, fBeta, fP, fPt, fSign (float), fPdgCode): same names and types, fTgl,
+#: fTpcNClsFound (int16) and the pidTPC / pidTOF nσ fTPCNSigma* / fTOFNSigma* included. Extras of
+#: o2ml: fEta and fPhi (O2 computes them from the track parameters; PIDML stores fPx, fPy, fPz),
+#: fITSClusterSizes (the O2 TracksExtra column, not in PIDML), fV0Tag (a V0 finder's output) and
+#: the truth column. Missing TOF is -999 here, as in O2Physics' PID tables (PIDML's producer
+#: writes NaN instead; docs/physics.md).
 PID_TRACKS = Table(
     name="PidTracks",
     description="PIDTRACK",
@@ -250,16 +256,22 @@ PID_TRACKS = Table(
         Column("fEta"),
         Column("fPhi", unit="rad"),
         Column("fTgl", doc="tan(lambda) = pz/pt"),
-        Column("fSign", "i1"),
+        Column("fSign", doc="track charge, float as in PIDML"),
         Column(
-            "fItsClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest"
+            "fITSClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest"
         ),
         Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx"),
-        Column("fTPCNCls", "u1", doc="found TPC clusters"),
+        Column("fTpcNClsFound", "i2", doc="found TPC clusters"),
         Column("fBeta", doc="TOF beta, -999 without TOF"),
         Column("fTOFSignal", unit="ps", doc="TOF time, -999 without TOF"),
         *_cols([f"fTPCNSigma{s}" for s in ("El", "Pi", "Ka", "Pr")]),
         *_cols([f"fTOFNSigma{s}" for s in ("El", "Pi", "Ka", "Pr")], doc="-999 without TOF"),
+        Column(
+            "fV0Tag",
+            "i1",
+            doc="o2ml extra: daughter of a selected V0 candidate, 0 none, 1 K0S -> pi+ pi-, "
+            "2 Lambda -> p pi-, 3 anti-Lambda -> pbar pi+, 4 photon conversion -> e+ e-",
+        ),
         Column("fPdgCode", "i4", doc="MC true PDG code", mc=True),
         Column("fTruthPdgCode", "i4", doc="synthetic truth: PDG code of the track", truth=True),
     ),

@@ -41,7 +41,7 @@ LAYER_FEATURES = [f"fItsClusterSizeL{i}" for i in range(its.N_LAYERS)]
 #: model inputs in order (the ONNX input columns): raw values, missing ones as in O2Physics
 FEATURES = ["fP", "fEta", "fTPCSignal", "fBeta", *LAYER_FEATURES]
 #: table columns the features are built from
-TRACK_COLUMNS = ["fP", "fEta", "fTPCSignal", "fBeta", "fItsClusterSizes"]
+TRACK_COLUMNS = ["fP", "fEta", "fTPCSignal", "fBeta", "fITSClusterSizes"]
 #: MC truth of simulated tracks (the labels the classifier is trained with)
 MC_LABEL_COLUMN = "fPdgCode"
 #: hidden truth of the synthetic data (real data have none)
@@ -89,7 +89,7 @@ def build_inputs(df: pd.DataFrame, source: str = "tracks") -> np.ndarray:
         raise NonFiniteError(f"{source}: NaN or inf in DANN input columns: {'; '.join(bad)}.")
     beta = df["fBeta"].to_numpy().astype(np.float32)
     out[:, 3] = np.where(np.isfinite(beta), beta, MISSING_BETA)
-    out[:, 4:] = its.unpack_cluster_sizes(df["fItsClusterSizes"].to_numpy())
+    out[:, 4:] = its.unpack_cluster_sizes(df["fITSClusterSizes"].to_numpy())
     return out
 
 

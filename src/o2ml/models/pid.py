@@ -41,10 +41,13 @@ from .pid_tagging import (
     TAG_NEIGHBOURS,
     TRUTH_COLUMN,
     TagCuts,
+    combine_tags,
     has_truth,
     quality_mask,
     species_from_pdg,
     tag_species,
+    tag_tof,
+    tag_v0,
     tagging_composition,
     true_species,
 )
@@ -67,7 +70,7 @@ FEATURES = [
     "fMeanItsClSizeCosLambda",
 ]
 #: table columns the features are built from
-TRACK_COLUMNS = ["fP", "fEta", "fPhi", "fItsClusterSizes"]
+TRACK_COLUMNS = ["fP", "fEta", "fPhi", "fITSClusterSizes"]
 #: XGBoost settings (hist trees; early stopping picks the number of trees)
 DEFAULT_PARAMS = {
     "n_estimators": 1000,
@@ -91,7 +94,7 @@ def build_features(df: pd.DataFrame, source: str = "tracks") -> pd.DataFrame:
     """
     _require(df, TRACK_COLUMNS, "The ITS PID features")
     check_finite(df, ["fP", "fEta", "fPhi"], source)
-    sizes = its.unpack_cluster_sizes(df["fItsClusterSizes"].to_numpy())
+    sizes = its.unpack_cluster_sizes(df["fITSClusterSizes"].to_numpy())
     hits = np.count_nonzero(sizes, axis=1)
     total = sizes.sum(axis=1, dtype=np.float64)
     mean = np.divide(total, hits, out=np.zeros_like(total), where=hits > 0)
@@ -110,9 +113,9 @@ def build_features(df: pd.DataFrame, source: str = "tracks") -> pd.DataFrame:
 
 def baseline_estimator(df: pd.DataFrame) -> np.ndarray:
     """The classical ITS PID estimator: truncated-mean cluster size x cos(lambda) (O2Physics)."""
-    _require(df, ["fItsClusterSizes", "fEta"], "The truncated-mean estimator")
+    _require(df, ["fITSClusterSizes", "fEta"], "The truncated-mean estimator")
     return its.mean_cluster_size_cos_lambda(
-        df["fItsClusterSizes"].to_numpy(), df["fEta"].to_numpy()
+        df["fITSClusterSizes"].to_numpy(), df["fEta"].to_numpy()
     )
 
 
@@ -120,8 +123,8 @@ def baseline_nsigma(
     df: pd.DataFrame, params: its.ITSResponseParams = its.ITS_PARAMS_DATA
 ) -> dict[str, np.ndarray]:
     """nsigma_ITS of every species with the O2Physics response parametrisation ``params``."""
-    _require(df, ["fItsClusterSizes", "fEta", "fP"], "The ITS nsigma")
-    packed, eta, p = (df[c].to_numpy() for c in ("fItsClusterSizes", "fEta", "fP"))
+    _require(df, ["fITSClusterSizes", "fEta", "fP"], "The ITS nsigma")
+    packed, eta, p = (df[c].to_numpy() for c in ("fITSClusterSizes", "fEta", "fP"))
     return {s: its.its_nsigma(packed, np.abs(p), eta, s, params) for s in SPECIES}
 
 
@@ -376,12 +379,15 @@ __all__ = [
     "baseline_nsigma",
     "beta_target",
     "build_features",
+    "combine_tags",
     "has_truth",
     "quality_mask",
     "species_from_pdg",
     "species_masses",
     "split_tracks",
     "tag_species",
+    "tag_tof",
+    "tag_v0",
     "tagging_composition",
     "train_beta_regressor",
     "true_species",

@@ -235,3 +235,27 @@ __all__ = [
     "species_curves",
     "training_curve",
 ]
+
+
+def purity_vs_efficiency(
+    curves: pd.DataFrame, momenta: Sequence[float], species: Sequence[str] = ("pi", "K", "p")
+) -> go.Figure:
+    """Purity vs efficiency of |nσ| < cut (one point per cut), per species (columns) and momentum
+    bin (rows, the bins whose centre is nearest each of ``momenta``), one line per method."""
+    centres = np.unique(curves["p"].to_numpy())
+    picked = [float(centres[np.argmin(np.abs(centres - m))]) for m in momenta]
+    df = curves[curves["p"].isin(picked) & curves["species"].isin(species)].copy()
+    if df.empty:
+        raise EmptySelectionError(f"no purity/efficiency points at p = {list(momenta)} GeV/c.")
+    df["bin"] = df["p"].map(lambda c: f"p ≈ {c:.2f} GeV/c")
+    fig = px.line(
+        df.sort_values("cut"), x="efficiency", y="purity", color="method", facet_col="species",
+        facet_row="bin", markers=True, hover_data=["cut"], category_orders={"species": list(species)},
+    )  # fmt: skip
+    fig.update_yaxes(range=[0.0, 1.02])
+    fig.update_xaxes(range=[0.0, 1.02])
+    fig.update_layout(
+        title="Purity vs efficiency of |nσ| < cut (cut 0.25 … 6), evaluation tracks, truth branch",
+        height=260 * len(picked),
+    )
+    return fig

@@ -85,12 +85,12 @@ class TagCuts:
 
 def quality_mask(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
     """Tracks passing the quality cuts: TPC clusters, ITS hits and p <= p_max."""
-    require_columns(df, ["fP", "fTPCNCls", "fItsClusterSizes"], "The track-quality selection")
+    require_columns(df, ["fP", "fTpcNClsFound", "fITSClusterSizes"], "The track-quality selection")
     p = np.abs(df["fP"].to_numpy())
-    hits = its.n_hits(df["fItsClusterSizes"].to_numpy())
+    hits = its.n_hits(df["fITSClusterSizes"].to_numpy())
     return (
         (p <= cuts.p_max)
-        & (df["fTPCNCls"].to_numpy() >= cuts.min_tpc_clusters)
+        & (df["fTpcNClsFound"].to_numpy() >= cuts.min_tpc_clusters)
         & (hits >= cuts.min_its_hits)
     )
 
@@ -124,6 +124,79 @@ def tag_species(
         n_pass += sel
     tags[n_pass > 1] = -1
     return tags
+
+
+#: TOF neighbours: the species whose time of flight is close at the same momentum
+TOF_NEIGHBOURS: dict[str, tuple[str, ...]] = {
+    "e": ("pi",),
+    "pi": ("e", "K"),
+    "K": ("pi", "p"),
+    "p": ("K",),
+}
+#: fV0Tag code -> species of the track (by its charge): K0S -> pi pi, Lambda -> p+ pi-,
+#: anti-Lambda -> p- pi+, photon conversion -> e e (o2ml.toymc.pid.V0_CODES)
+V0_LEGS = {1: ("pi", "pi"), 2: ("p", "pi"), 3: ("pi", "p"), 4: ("e", "e")}  # (positive, negative)
+
+
+def tag_tof(
+    df: pd.DataFrame,
+    cuts: TagCuts = TagCuts(),
+    neighbours: Mapping[str, Sequence[str]] = TOF_NEIGHBOURS,
+    tpc_consistency: float = 3.0,
+) -> np.ndarray:
+    """TOF tag: label 0..3 or -1. A track with a TOF signal passing :func:`quality_mask` is tagged
+    ``s`` when |nσ_TOF(s)| < ``cuts.own``, |nσ_TOF(n)| > ``cuts.neighbour`` for its TOF
+    neighbours and |nσ_TPC(s)| < ``tpc_consistency`` (the TPC must not contradict it). TOF
+    separates where the TPC bands cross (π and K near 1 GeV/c), but only above its ~0.5 GeV/c
+    turn-on."""
+    require_columns(
+        df,
+        [f"fTOFNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES]
+        + [f"fTPCNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES]
+        + ["fBeta"],
+        "TOF tagging",
+    )
+    has_tof = df["fBeta"].to_numpy() > 0
+    good = quality_mask(df, cuts) & has_tof
+    tof = {s: np.abs(df[f"fTOFNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
+    tpc = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
+    tags = np.full(len(df), -1, dtype=np.int8)
+    n_pass = np.zeros(len(df), dtype=np.int8)
+    for k, s in enumerate(SPECIES):
+        sel = good & (tof[s] < cuts.own) & (tpc[s] < tpc_consistency)
+        for n in neighbours.get(s, ()):
+            sel &= tof[n] > cuts.neighbour
+        tags[sel] = k
+        n_pass += sel
+    tags[n_pass > 1] = -1
+    return tags
+
+
+def tag_v0(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
+    """V0-daughter tag: label 0..3 or -1, from ``fV0Tag`` and the track's charge (:data:`V0_LEGS`).
+
+    Topology and the V0 mass tag the track without any PID of its own: the cleanest sample ALICE
+    has (K0S -> ππ, Λ -> pπ, γ -> ee), limited only by the combinatorial background under the V0
+    peak."""
+    require_columns(df, ["fV0Tag", "fSign"], "V0 tagging")
+    code = df["fV0Tag"].to_numpy()
+    positive = df["fSign"].to_numpy() > 0
+    tags = np.full(len(df), -1, dtype=np.int8)
+    for c, (pos, neg) in V0_LEGS.items():
+        sel = code == c
+        tags[sel & positive] = SPECIES.index(pos)
+        tags[sel & ~positive] = SPECIES.index(neg)
+    tags[~quality_mask(df, cuts)] = -1
+    return tags
+
+
+def combine_tags(*tags: np.ndarray) -> np.ndarray:
+    """One tag per track from several taggers, the first that tags it wins (e.g. V0, TOF, TPC)."""
+    out = np.full(len(tags[0]), -1, dtype=np.int8)
+    for t in tags:
+        free = out < 0
+        out[free] = t[free]
+    return out
 
 
 def tagging_composition(
@@ -170,12 +243,17 @@ __all__ = [
     "NSIGMA_SUFFIX",
     "SPECIES",
     "TAG_NEIGHBOURS",
+    "TOF_NEIGHBOURS",
     "TRUTH_COLUMN",
+    "V0_LEGS",
     "TagCuts",
+    "combine_tags",
     "has_truth",
     "quality_mask",
     "species_from_pdg",
     "tag_species",
+    "tag_tof",
+    "tag_v0",
     "tagging_composition",
     "true_species",
 ]

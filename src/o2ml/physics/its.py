@@ -1,6 +1,6 @@
 """ITS2 cluster-size PID, as O2Physics computes it (``Common/DataModel/PIDResponseITS.h``).
 
-* ``fItsClusterSizes`` packs the cluster size of each of the 7 ITS2 layers in 4 bits, layer 0 in the
+* ``fITSClusterSizes`` packs the cluster size of each of the 7 ITS2 layers in 4 bits, layer 0 in the
   lowest bits; 0 means no hit in that layer, 15 is the largest size that fits.
 * The PID estimator is the truncated mean of the layer sizes (hit layers only, the largest dropped)
   times cos(lambda) = 1/cosh(eta), which corrects for the longer path through the sensor.
@@ -21,7 +21,7 @@ from .detectors import as_float_array, as_mass
 
 # ITS2 has 7 layers: 3 inner barrel, 4 outer barrel
 N_LAYERS = 7
-# bits per layer in fItsClusterSizes (O2 AnalysisDataModel, TracksExtra)
+# bits per layer in fITSClusterSizes (O2 AnalysisDataModel, TracksExtra)
 BITS_PER_LAYER = 4
 # largest cluster size that fits in 4 bits
 MAX_CLUSTER_SIZE = (1 << BITS_PER_LAYER) - 1
@@ -70,7 +70,7 @@ def pack_cluster_sizes(sizes: ArrayLike) -> np.ndarray:
 
 
 def unpack_cluster_sizes(packed: ArrayLike) -> np.ndarray:
-    """Per-layer sizes, shape (..., 7), uint8, from packed ``fItsClusterSizes`` values."""
+    """Per-layer sizes, shape (..., 7), uint8, from packed ``fITSClusterSizes`` values."""
     packed = np.asarray(packed).astype(np.uint32)
     shifts = np.arange(N_LAYERS, dtype=np.uint32) * BITS_PER_LAYER
     return ((packed[..., None] >> shifts) & MAX_CLUSTER_SIZE).astype(np.uint8)
@@ -92,7 +92,7 @@ def n_hits(sizes_or_packed: ArrayLike) -> np.ndarray:
 def truncated_mean(sizes_or_packed: ArrayLike) -> np.ndarray:
     """Truncated mean cluster size: mean of the hit layers (size > 0) with the largest dropped.
 
-    Takes per-layer sizes of shape (..., 7) or packed ``fItsClusterSizes``. Like
+    Takes per-layer sizes of shape (..., 7) or packed ``fITSClusterSizes``. Like
     ``ITSResponse::averageClusterSize``; where O2Physics divides 0/0 (a single hit) we return that
     size, and 0 for tracks without ITS hits.
     """

@@ -26,7 +26,7 @@ FAST_SIZES = {"ds": (200_000, 40_000), "lc": (120_000, 20_000), "pid": (60_000, 
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 2  # 2: the tree creators' lite tables, MC flags, reflections, MC bkg
+GENERATOR_VERSION = 3  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
 
 
 def sample_files(sample: str) -> list[str]:

@@ -82,6 +82,9 @@ TOF_TURN_ON_PT = 0.55
 # width (GeV/c) of the logistic turn-on in pT (documented choice: smooth, missing not at random);
 # tracks with pT < 0.3 B r / 2 ~ 0.28 GeV/c curl up before the TOF radius and never reach it
 TOF_TURN_ON_WIDTH = 0.07
+# share of TOF hits matched to the wrong track (a random time: the non-Gaussian tail of TOF PID;
+# documented choice, ALICE quotes a few per cent in pp); drawn from its own random stream
+TOF_MISMATCH = 0.02
 # value of the TOF columns for tracks without a TOF signal (O2Physics convention, schema)
 MISSING = -999.0
 
@@ -104,9 +107,20 @@ ITS_CALIBRATION_TRACKS = 4000
 # seed of the tabulation (fixed, so every call of generate_pid sees the same table)
 ITS_CALIBRATION_SEED = 20240917
 
+# ------------------------------------------------------------------------ V0 daughters
+# Share of each true species that is the daughter of a selected V0 candidate (documented choices:
+# pions from K0S decays, protons from Lambda, photon-conversion electrons; the pion of a Lambda
+# decay is rarer), and the combinatorial contamination of each V0 sample under its mass peak
+# (choices close to ALICE Run 3 V0 selections: K0S ~97 % pure, Lambda ~90 %, conversions ~95 %)
+V0_FRACTIONS = {"K0S": {"pi": 0.06}, "Lambda": {"p": 0.12, "pi": 0.01}, "gamma": {"e": 0.45}}
+V0_CONTAMINATION = {"K0S": 0.03, "Lambda": 0.10, "gamma": 0.05}
+#: fV0Tag codes
+V0_CODES = {"none": 0, "K0S": 1, "Lambda": 2, "antiLambda": 3, "gamma": 4}
 DOMAINS = ("mc", "data")
 
-_STAGES = ("kinematics", "TPC", "TOF", "ITS2", "table")
+_STAGES = ("kinematics", "TPC", "TOF", "ITS2", "table")  # progress-bar stages
+#: one random stream each; streams added later go at the end, so earlier ones keep their draws
+_STREAMS = (*_STAGES, "V0", "TOF mismatch")
 _NS = ("El", "Pi", "Ka", "Pr")  # suffixes of the nsigma columns, in SPECIES order
 _N_QUANTILES = 16384  # points of the tabulated pT quantile functions
 
@@ -174,7 +188,7 @@ def _its_cluster_sizes(
 ) -> np.ndarray:
     """Packed cluster sizes whose truncated mean x cos(lambda) follows the response ``params``.
 
-    ``masses`` holds each track's true mass. Returns uint32 ``fItsClusterSizes``.
+    ``masses`` holds each track's true mass. Returns uint32 ``fITSClusterSizes``.
     """
     grid, g_mean, g_var = its_layer_calibration()
     inv_cosl = np.cosh(eta)
@@ -233,7 +247,7 @@ def generate_pid(
     is_data = domain == "data"
     streams = [
         np.random.Generator(np.random.PCG64(s))
-        for s in np.random.SeedSequence([int(seed), DOMAINS.index(domain)]).spawn(len(_STAGES))
+        for s in np.random.SeedSequence([int(seed), DOMAINS.index(domain)]).spawn(len(_STREAMS))
     ]
     bar = tqdm(total=len(_STAGES), desc=f"generate_pid({domain})", disable=not progress)
     species_masses = [mass(s) for s in SPECIES]
@@ -289,6 +303,9 @@ def generate_pid(
     inv_beta = np.stack([1.0 / det.expected_beta(p32, mk) for mk in species_masses])
     t_per_beta = length / det.SPEED_OF_LIGHT_CM_PS
     time = t_per_beta * inv_beta[species, rows] + sigma_t * rng.standard_normal(n)
+    mismatch_rng = streams[6]  # its own stream: the other tracks keep their times
+    mismatch = mismatch_rng.random(n) < TOF_MISMATCH
+    time = np.where(mismatch, t_per_beta * mismatch_rng.uniform(1.0, 1.6, n), time)
     beta = np.where(has_tof, det.tof_beta(length, time), MISSING)
     tof_signal = np.where(has_tof, time, MISSING)
     # nsigma with the nominal (MC) time resolution, as det.tof_nsigma
@@ -305,6 +322,9 @@ def generate_pid(
     cluster_sizes = _its_cluster_sizes(rng, p32, eta.astype(np.float32), masses32, params)
     bar.update()
 
+    # ---- V0 daughters (own random stream: the other columns do not change)
+    v0_tag = _v0_tags(streams[5], species, sign)
+
     # ---- table
     pdg = _pdg_codes(species, sign)
     values = {
@@ -314,13 +334,14 @@ def generate_pid(
         "fPhi": phi,
         "fTgl": tgl,
         "fSign": sign,
-        "fItsClusterSizes": cluster_sizes,
+        "fITSClusterSizes": cluster_sizes,
         "fTPCSignal": tpc_signal,
-        "fTPCNCls": ncls,
+        "fTpcNClsFound": ncls,
         "fBeta": beta,
         "fTOFSignal": tof_signal,
         **{f"fTPCNSigma{s}": v for s, v in tpc_nsigma.items()},
         **{f"fTOFNSigma{s}": v for s, v in tof_nsigma.items()},
+        "fV0Tag": v0_tag,
         "fPdgCode": pdg,
         "fTruthPdgCode": pdg,
     }
@@ -330,6 +351,34 @@ def generate_pid(
     bar.update()
     bar.close()
     return frame
+
+
+def _v0_tags(rng: np.random.Generator, species: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """fV0Tag of each track: true V0 daughters (V0_FRACTIONS) plus, per V0 type, random tracks
+    of any species (the combinatorial background under the V0 mass peak, V0_CONTAMINATION)."""
+    n = len(species)
+    tag = np.zeros(n, np.int8)
+    k = {s: SPECIES.index(s) for s in SPECIES}
+    u = rng.random(n)
+    for v0, shares in V0_FRACTIONS.items():
+        for s, share in shares.items():
+            sel = (species == k[s]) & (tag == 0) & (u < share)
+            if v0 == "Lambda":  # Lambda -> p+ pi-, anti-Lambda -> p- pi+
+                positive_lambda = (sign > 0) == (s == "p")
+                tag[sel] = np.where(
+                    positive_lambda[sel], V0_CODES["Lambda"], V0_CODES["antiLambda"]
+                )
+            else:
+                tag[sel] = V0_CODES[v0]
+            u = rng.random(n)
+    for v0, contamination in V0_CONTAMINATION.items():
+        codes = (V0_CODES["Lambda"], V0_CODES["antiLambda"]) if v0 == "Lambda" else (V0_CODES[v0],)
+        for code in codes:
+            n_true = int((tag == code).sum())
+            n_fake = round(n_true * contamination / (1.0 - contamination))
+            free = np.flatnonzero(tag == 0)
+            tag[rng.choice(free, size=min(n_fake, free.size), replace=False)] = code
+    return tag
 
 
 def species_index(pdg_codes: np.ndarray | pd.Series) -> np.ndarray:
