@@ -220,6 +220,11 @@ class Tracks:
     X: np.ndarray  # raw inputs [n, len(FEATURES)], float32
     y: np.ndarray | None  # labels 0..3 (-1: other particle); None without truth (real data)
     source: str = "tracks"
+    #: truth-free labels from V0 daughters (K0S -> pi, Lambda -> p pi, gamma -> e; -1 untagged),
+    #: None when the table has no fV0Tag: what real data offer to judge a model
+    tags: np.ndarray | None = None
+    #: the table the inputs came from (nσ, V0 tags, ... for the classical PID baseline)
+    frame: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -235,7 +240,9 @@ class Tracks:
 
     def take(self, index: np.ndarray) -> Tracks:
         y = None if self.y is None else self.y[index]
-        return Tracks(self.domain, self.X[index], y, self.source)
+        tags = None if self.tags is None else self.tags[index]
+        frame = None if self.frame is None else self.frame.iloc[index]
+        return Tracks(self.domain, self.X[index], y, self.source, tags, frame)
 
     def split(self, test_fraction: float = 0.5, seed: int = 42) -> tuple[Tracks, Tracks]:
         """Deterministic random (training, test) split, original order kept in each."""
@@ -265,15 +272,24 @@ def read_tracks(
     """
     from ..io import read_table
 
-    df = read_table(path, "PidTracks")
-    source = str(path)
+    return tracks_from_frame(read_table(path, "PidTracks"), domain, label_column, str(path))
+
+
+def tracks_from_frame(
+    df: pd.DataFrame, domain: str, label_column: str | None = None, source: str = "tracks"
+) -> Tracks:
+    """:func:`read_tracks` of a table already in memory (e.g. a generated sample)."""
+    from .pid_tagging import tag_v0
+
     check_domain(df, domain, source)
     X = build_inputs(df, source)
+    tags = tag_v0(df).astype(np.int64) if "fV0Tag" in df.columns else None
+    df = df.reset_index(drop=True)
     if label_column is None:
         label_column = MC_LABEL_COLUMN if domain == "mc" else TRUTH_COLUMN
         if domain == "data" and label_column not in df.columns:
-            return Tracks(domain, X, None, source)
-    return Tracks(domain, X, labels_from(df, label_column, source), source)
+            return Tracks(domain, X, None, source, tags, df)
+    return Tracks(domain, X, labels_from(df, label_column, source), source, tags, df)
 
 
 __all__ = [
@@ -296,4 +312,5 @@ __all__ = [
     "fit_standardisation",
     "labels_from",
     "read_tracks",
+    "tracks_from_frame",
 ]

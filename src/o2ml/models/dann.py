@@ -45,6 +45,7 @@ from ._dann_data import (
     check_feature_matrix,
     fit_standardisation,
     read_tracks,
+    tracks_from_frame,
 )
 from ._dann_eval import (
     domain_probe_accuracy,
@@ -53,6 +54,7 @@ from ._dann_eval import (
     scores_vs_p,
     seed_table,
     species_scores,
+    v0_macro_f1,
 )
 from ._dann_net import (
     DANNConfig,
@@ -416,6 +418,8 @@ __all__ = [
     "scores_vs_p",
     "seed_table",
     "species_scores",
+    "tracks_from_frame",
     "train_baseline",
     "train_dann",
+    "v0_macro_f1",
 ]

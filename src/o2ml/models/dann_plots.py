@@ -255,3 +255,23 @@ __all__ = [
     "physical_inputs",
     "scores_vs_p_figure",
 ]
+
+
+def identified_dedx(selected: Mapping[str, Tracks], title: str) -> go.Figure:
+    """TPC dE/dx vs p of the tracks each model identifies as one species, one panel per model:
+    the truth-free look at what a selection really contains (other species show as bands)."""
+    names = list(selected)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True)
+    for col, name in enumerate(names, start=1):
+        t = selected[name]
+        p = t.X[:, FEATURES.index("fP")]
+        dedx = t.X[:, FEATURES.index("fTPCSignal")]
+        fig.add_trace(
+            go.Histogram2d(x=np.log10(p), y=dedx, nbinsx=80, nbinsy=80, colorscale="Viridis",
+                           showscale=col == len(names), ybins={"start": 0, "end": 400}),
+            1, col,
+        )  # fmt: skip
+        fig.update_xaxes(title_text="log10 p (GeV/c)", row=1, col=col)
+    fig.update_yaxes(title_text="TPC dE/dx", row=1, col=1)
+    fig.update_layout(title=title, height=380)
+    return fig

@@ -215,6 +215,7 @@ def generate_pid(
     domain: str = "mc",
     *,
     with_truth: bool = False,
+    fractions: tuple[float, float, float, float] | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Generate ``n`` charged tracks with TPC, TOF and ITS2 PID information.
@@ -230,6 +231,9 @@ def generate_pid(
         ``"mc"`` (simulation response, with ``fPdgCode``) or ``"data"``.
     with_truth
         For ``data``: add the hidden truth column ``fTruthPdgCode``. Ignored for ``mc``.
+    fractions
+        Species abundances e, π, K, p (default :data:`SPECIES_FRACTIONS`): other values make a
+        sample with *label shift* (other abundances, the same detector response).
     progress
         Show a progress bar over the generation stages.
 
@@ -254,7 +258,12 @@ def generate_pid(
 
     # ---- kinematics
     rng = streams[0]
-    species = rng.choice(len(SPECIES), size=n, p=SPECIES_FRACTIONS).astype(np.int8)
+    fr = np.asarray(SPECIES_FRACTIONS if fractions is None else fractions, float)
+    if fr.shape != (len(SPECIES),) or (fr < 0).any() or not fr.sum() > 0:
+        raise ValueError(
+            f"fractions: expected {len(SPECIES)} non-negative abundances, not {fractions}"
+        )
+    species = rng.choice(len(SPECIES), size=n, p=fr / fr.sum()).astype(np.int8)
     pt = np.empty(n)
     for k in range(len(SPECIES)):  # loop over 4 species, not over tracks
         sel = species == k
