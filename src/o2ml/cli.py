@@ -135,6 +135,16 @@ def _add_model_options(p) -> None:
     )
 
 
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from .workflow import prepare
+
+    report = prepare(args.config, overwrite=args.overwrite)
+    for line in report.config.unknown:
+        print(f"o2ml prepare: warning: {line} (not used)", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
 def _not_yet(name: str):
     def run(args: argparse.Namespace) -> int:
         print(f"o2ml {name}: not available yet in o2ml {__version__}.", file=sys.stderr)
@@ -176,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser(
+        "prepare",
+        help="split tree-creator MC into Bkg/Prompt/Nonprompt files (O2Physics config_preparation_*.yml)",
+    )
+    p.add_argument("config", metavar="CONFIG.yml", help="an O2Physics D2H preparation config")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=_cmd_prepare)
 
     _add_apply(sub)
     _add_bench(sub)

@@ -58,6 +58,10 @@ class PathNotAllowedError(O2mlError, PermissionError):
     """A path given by a served page's URL lies outside the folder its server allows."""
 
 
+class ConfigError(O2mlError, ValueError):
+    """A configuration file (YAML of the O2Physics macros, ...) lacks a key or holds a wrong value."""
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` names from ``candidates`` that look like ``name`` (case-insensitive)."""
     candidates = list(candidates)

@@ -412,8 +412,13 @@ def write_table(
     folders: int = 1,
     overwrite: bool = False,
     metadata: dict | None = None,
+    conform: bool = True,
 ) -> Path:
     """Write ``df`` as ``table`` to a ROOT file (``DF_1 .. DF_<folders>``) or a parquet file.
+
+    ``folders=0`` writes one flat tree at the top of the ROOT file, as RDataFrame's ``Snapshot``
+    does (the outputs of the O2Physics preparation macro). ``conform=False`` writes the columns
+    of ``df`` as they are, even under the tree name of a declared table.
 
     The format follows the extension (``.root`` or ``.parquet``). The file is written under a
     temporary name and renamed when complete, so an interrupted write never leaves a partial file,
@@ -427,9 +432,9 @@ def write_table(
         raise O2mlError(f"{path}: cannot tell the format; use a .root or .parquet extension.")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
-    if folders < 1:
-        raise ValueError(f"folders must be >= 1, not {folders}")
-    if declared is not None:
+    if folders < 0:
+        raise ValueError(f"folders must be >= 0, not {folders}")
+    if declared is not None and conform:
         arrays = declared.conform(df, source=f"writing {path}")
     else:
         arrays = {c: np.ascontiguousarray(df[c].to_numpy()) for c in df.columns}
@@ -458,6 +463,8 @@ def _write_root(
     edges = np.linspace(0, n, folders + 1).astype(int)
     # ZSTD level 1: smaller than ROOT's default ZLIB and ~8x faster to write (benchmarks/bench_generate.py)
     with uproot.recreate(path, compression=uproot.ZSTD(1)) as f:
+        if folders == 0:  # one flat tree, as RDataFrame's Snapshot writes it
+            f.mktree(tree, {c: a.dtype for c, a in arrays.items()}).extend(arrays)
         for i in range(folders):
             lo, hi = edges[i], edges[i + 1]
             # mktree: a TTree, as O2 writes (plain assignment would write an RNTuple)

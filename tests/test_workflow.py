@@ -1,0 +1,159 @@
+"""o2ml.workflow: C++ expressions, the O2Physics D2H YAML configs, and `o2ml prepare`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from o2ml import analysis, io
+from o2ml.cli import main
+from o2ml.errors import ColumnNotFoundError, ConfigError, SelectionSyntaxError
+from o2ml.toymc.generate import ensure_sample
+from o2ml.workflow import Expression, conjunction, load_config, prepare
+from o2ml.workflow.prepare import PREPARE_SCHEMA
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "config_preparation_DsToKKPi.yml"
+
+
+# ------------------------------------------------------------------------------- expressions
+@pytest.fixture()
+def frame():
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"fM": rng.uniform(1.6, 2.2, 500), "fA": rng.integers(-2, 3, 500).astype(float),
+         "fB": rng.normal(0, 2, 500), "fFlag": rng.integers(-6, 7, 500)}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "python"),
+    [
+        (
+            "fM < 1.82 || (1.92 < fM && fM < 2.00)",
+            lambda d: (d.fM < 1.82) | ((1.92 < d.fM) & (d.fM < 2.0)),
+        ),
+        # && binds tighter than ||, as in C++
+        ("fA > 0 || fB > 1 && fM < 1.8", lambda d: (d.fA > 0) | ((d.fB > 1) & (d.fM < 1.8))),
+        # ! binds tighter than a comparison: (!fA) > 0, not !(fA > 0)
+        ("!fA > 0", lambda d: (d.fA == 0).astype(int) > 0),
+        ("!(fA > 0) && !(fB < -1)", lambda d: ~(d.fA > 0) & ~(d.fB < -1)),
+        ("abs(fFlag) == 5 || std::abs(fB) > 3", lambda d: (d.fFlag.abs() == 5) | (d.fB.abs() > 3)),
+        ("fA + fB * 2 >= 1 - fM / 2", lambda d: d.fA + d.fB * 2 >= 1 - d.fM / 2),
+        ("-fB < 0 && fA != 0", lambda d: (-d.fB < 0) & (d.fA != 0)),
+        ("fFlag == (fB < 0)", lambda d: d.fFlag == (d.fB < 0).astype(int)),
+        ("sqrt(fM * fM) > 1.9f", lambda d: d.fM > 1.9),
+    ],
+)
+def test_cpp_expressions_follow_cpp_precedence(frame, text, python):
+    np.testing.assert_array_equal(Expression(text).mask(frame), python(frame).to_numpy())
+
+
+def test_expression_errors_name_the_expression_and_position(frame):
+    for text, what in [("fM <", "end of the expression"), ("foo(fM) > 1", "unknown function"),
+                       ("fM $ 2", "character 4"), ("(fM > 1", r"expected '\)'"), ("", "empty")]:  # fmt: skip
+        with pytest.raises(SelectionSyntaxError, match=what):
+            Expression(text)
+    with pytest.raises(ColumnNotFoundError, match=r"fMM.*Did you mean .fM."):
+        Expression("fMM > 1").mask(frame)
+    both = conjunction(["fM > 1.8", "fA > 0 || fB > 0"])
+    assert both.text == "(fM > 1.8) && (fA > 0 || fB > 0)"
+    assert conjunction([]) is None and conjunction(None) is None
+    assert Expression("fB > 0 && fM < 2").columns == ["fB", "fM"]
+
+
+# ------------------------------------------------------------------------------- configs
+def test_configs_load_python_tuples_safely_and_keep_lines(tmp_path):
+    cfg = tmp_path / "c.yml"
+    cfg.write_text(
+        "channel: Ds\nml:\n  ranges: {max_depth: !!python/tuple [2, 3], eta: !!python/tuple [0.03, 0.06]}\n"
+        "colour: red\n"
+    )
+    c = load_config(cfg, {"channel": ((str,), True), "ml": {"ranges": ((dict,), True)}}, "test")
+    assert c.get("ml.ranges") == {"max_depth": (2, 3), "eta": (0.03, 0.06)}
+    assert isinstance(c.get("ml.ranges")["max_depth"][0], int)  # Optuna picks int from it
+    assert c.lines["ml.ranges"] == 3 and c.unknown == [f"{cfg}, line 4: unknown key 'colour'"]
+    evil = tmp_path / "evil.yml"
+    evil.write_text("channel: !!python/object/apply:os.system ['echo hacked']\n")
+    with pytest.raises(ConfigError, match="not a valid YAML"):
+        load_config(evil, {"channel": ((str,), True)}, "test")
+
+
+def test_config_errors_name_key_file_and_line(tmp_path):
+    text = EXAMPLE.read_text()
+    bad = tmp_path / "bad.yml"
+    bad.write_text(text.replace("col_tag: &col_tag fOriginMcRec", "col_tag: &col_tag 12"))
+    with pytest.raises(
+        ConfigError, match=rf"{bad}, line \d+: key 'col_tag': expected a string, found 12"
+    ):
+        load_config(bad, PREPARE_SCHEMA, "preparation config")
+    bad.write_text(text.replace("filt_bkg_mass:", "filt_bkg_mas:"))
+    with pytest.raises(
+        ConfigError, match=r"expected the key 'filt_bkg_mass' .*Did you mean 'filt_bkg_mas'"
+    ):
+        load_config(bad, PREPARE_SCHEMA, "preparation config")
+    bad.write_text(text.replace("    tree_name: O2hfcanddslite\n", ""))
+    with pytest.raises(
+        ConfigError, match=r"line \d+: expected the key 'prepare_samples.input.tree_name'"
+    ):
+        load_config(bad, PREPARE_SCHEMA, "preparation config")
+
+
+# ------------------------------------------------------------------------------- prepare
+def _config(tmp_path: Path, mc: Path, **replace) -> Path:
+    text = (
+        EXAMPLE.read_text()
+        .replace("../data/ds_mc.root", str(mc))
+        .replace("../output/prepared", str(tmp_path / "out"))
+    )
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(text)
+    return cfg
+
+
+def test_prepare_writes_the_classes_as_the_macro_labels_them(tmp_path):
+    """Bkg = fOriginMcRec 0 in the sidebands, Prompt/Nonprompt = 1/2, the example's preselection
+    keeps O2Physics' Ds signal: exactly the candidates o2ml's own reader calls signal. Every DF_
+    folder is read; outputs are flat trees without the removed columns."""
+    s = ensure_sample("ds", fast=True)
+    report = prepare(_config(tmp_path, s.mc))
+    counts = {label: n for _, label, n in report.outputs}
+    mc = analysis.read_candidates(s.mc, "HfCandDsLites", [], kind="mc")
+    assert counts["Prompt"] == int((mc.fOriginMcRec == 1).sum())
+    assert counts["Nonprompt"] == int((mc.fOriginMcRec == 2).sum())
+    raw = io.read_table(s.mc, "HfCandDsLites", columns=["fM", "fOriginMcRec"])
+    sb = (raw.fOriginMcRec == 0) & ((raw.fM < 1.75) | (raw.fM > 2.10))
+    assert counts["Bkg"] == int(sb.sum()) > 0
+    for path, label, n in report.outputs:
+        assert path == tmp_path / "out" / f"{label}_DsToKKPi.root"
+        (info,) = io.describe(path)
+        assert info.tree == "treeMLDsToKKPi" and info.paths == ("treeMLDsToKKPi;1",)
+        assert info.entries == n and "fOriginMcRec" not in info.columns and "fM" in info.columns
+    bkg = io.read_table(tmp_path / "out" / "Bkg_DsToKKPi.root", "treeMLDsToKKPi", columns=["fM"])
+    assert ((bkg.fM < 1.75) | (bkg.fM > 2.10)).all()
+
+
+def test_prepare_refuses_to_replace_outputs_and_reports_bad_columns(tmp_path, capsys):
+    s = ensure_sample("ds", fast=True)
+    cfg = _config(tmp_path, s.mc)
+    assert main(["prepare", str(cfg)]) == 0
+    first = (tmp_path / "out" / "Bkg_DsToKKPi.root").read_bytes()
+    assert main(["prepare", str(cfg)]) == 2
+    assert "exist; pass overwrite (--overwrite)" in capsys.readouterr().err
+    assert (tmp_path / "out" / "Bkg_DsToKKPi.root").read_bytes() == first
+    assert main(["prepare", str(cfg), "--overwrite"]) == 0
+    bad = _config(tmp_path, s.mc, **{"    *col_tag\n": "    *col_tag, fNoSuchColumn\n"})
+    assert main(["prepare", str(bad), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "key 'cols_to_remove'" in err and "fNoSuchColumn" in err, err
+    extra = _config(
+        tmp_path, s.mc, **{"channel: DsToKKPi\n": "channel: DsToKKPi\nseed_split: 42\n"}
+    )
+    assert main(["prepare", str(extra), "--overwrite"]) == 0
+    assert "unknown key 'seed_split' (not used)" in capsys.readouterr().err
