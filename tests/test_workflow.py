@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from o2ml import analysis, io
 from o2ml.cli import main
 from o2ml.errors import ColumnNotFoundError, ConfigError, SelectionSyntaxError
 from o2ml.toymc.generate import ensure_sample
-from o2ml.workflow import Expression, conjunction, load_config, prepare
+from o2ml.workflow import Expression, conjunction, load_config, prepare, train
 from o2ml.workflow.prepare import PREPARE_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,3 +159,143 @@ def test_prepare_refuses_to_replace_outputs_and_reports_bad_columns(tmp_path, ca
     )
     assert main(["prepare", str(extra), "--overwrite"]) == 0
     assert "unknown key 'seed_split' (not used)" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- train
+TRAIN_EXAMPLE = REPO / "examples" / "config_training_DsToKKPi.yml"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """The FAST Ds MC prepared by the example config."""
+    d = tmp_path_factory.mktemp("prepared")
+    s = ensure_sample("ds", fast=True)
+    cfg = d / "prep.yml"
+    cfg.write_text(
+        EXAMPLE.read_text().replace("../data/ds_mc.root", str(s.mc)).replace("../output/prepared", str(d / "out"))
+    )  # fmt: skip
+    prepare(cfg)
+    return d / "out"
+
+
+def _train_config(tmp_path: Path, prepared: Path, **replace) -> Path:
+    text = TRAIN_EXAMPLE.read_text().replace("../output/prepared/", f"{prepared}/")
+    text = text.replace("../output/trainings/Ds", str(tmp_path / "trainings"))
+    text = text.replace('"n_estimators": 800', '"n_estimators": 40')  # small and quick
+    text = text.replace('extension: ["pdf", "png"]', 'extension: ["png"]')
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    cfg = tmp_path / "train.yml"
+    cfg.write_text(text)
+    return cfg
+
+
+def test_train_writes_the_macro_outputs_and_a_deployable_model(tmp_path, prepared):
+    """Per pT bin the macro's plots, log, test-set parquet (Labels + ML_output_<label>), the model
+    as ONNX and XGBoost JSON (no pickle); the classes balanced as 'equal' takes them (head rows);
+    the MlResponse twin of the written configuration gives the ONNX scores of the test set."""
+    import xgboost as xgb
+
+    from o2ml.export import o2physics
+
+    report = train(_train_config(tmp_path, prepared), progress=False)
+    assert [(b.lo, b.hi) for b in report.bins] == [(2, 4), (4, 6), (6, 12)]
+    for b in report.bins:
+        names = {p.name for p in b.folder.iterdir()}
+        tag = f"pT_{b.lo:g}_{b.hi:g}"
+        expected = {
+            f"DistributionsAll_{tag}.png", f"CorrMatrixBkg_{tag}.png", f"MLOutputDistrPrompt_{tag}.png",
+            f"ROCCurveAll_{tag}.png", f"ROCCurveTrainTest_{tag}.pdf", f"PrecisionRecallAll_{tag}.pdf",
+            "FeatureImportance_Nonprompt_DsToKKPi.png", "FeatureImportanceAll_DsToKKPi.png", "log.txt",
+            f"DsToKKPi_ModelApplied_{tag}.parquet.gzip", f"ModelHandler_onnx_DsToKKPi_{tag}.onnx",
+            f"ModelHandler_DsToKKPi_{tag}.json",
+        }  # fmt: skip
+        assert expected <= names, expected - names
+        assert not [n for n in names if n.endswith((".pickle", ".pkl"))]
+        used = (b.folder / "log.txt").read_text().split("used for training and testing")[1]
+        counts = [int(n) for n in re.findall(r"(?:Bkg|Prompt|Nonprompt): (\d+)", used)[:3]]
+        n_all = sum(counts)  # sklearn puts ceil(test_fraction x n) in the test set
+        assert len(set(counts)) == 1 and sum(b.n_train.values()) == n_all - math.ceil(0.3 * n_all)
+        test = pd.read_parquet(b.folder / f"DsToKKPi_ModelApplied_{tag}.parquet.gzip")
+        assert list(test.columns) == [
+            "fPt",
+            "fM",
+            "Labels",
+            "ML_output_Bkg",
+            "ML_output_Prompt",
+            "ML_output_Nonprompt",
+        ]
+        assert ((test.fPt >= b.lo) & (test.fPt < b.hi)).all()
+        np.testing.assert_allclose(test.filter(like="ML_output").sum(axis=1), 1, atol=1e-5)
+        assert b.roc_auc_test > 0.85, b
+        log = (b.folder / "log.txt").read_text()
+        assert "Number of available candidates" in log and "Model hyperparameters" in log
+        clf = xgb.XGBClassifier()
+        clf.load_model(b.folder / f"ModelHandler_DsToKKPi_{tag}.json")
+        assert clf.get_params()["n_estimators"] == 40
+        assert clf.get_params()["subsample"] is None  # only the config's hyper-parameters
+    twin = o2physics.MlResponse.from_json(report.mlresponse)
+    b = report.bins[0]
+    tag = f"pT_{b.lo:g}_{b.hi:g}"
+    test = pd.read_parquet(b.folder / f"DsToKKPi_ModelApplied_{tag}.parquet.gzip")
+    feats = io.read_table(prepared / "Prompt_DsToKKPi.root", "treeMLDsToKKPi")
+    x = feats[(feats.fPt >= 2) & (feats.fPt < 4)].iloc[:200]
+    cfg = load_config(_train_config(tmp_path, prepared), {}, "training config")
+    features = cfg.get("ml.training_vars")
+    scores = twin.get_model_output(x[features], x["fPt"].to_numpy())
+    clf = xgb.XGBClassifier()
+    clf.load_model(b.folder / f"ModelHandler_DsToKKPi_{tag}.json")
+    np.testing.assert_allclose(scores, clf.predict_proba(x[features]), atol=1e-5)
+
+
+def test_train_with_optuna_all_signal_and_the_cli(tmp_path, prepared, capsys):
+    """hyper_pars_opt.activate: a stored Optuna study per bin over the config's tuple ranges
+    (ints stay ints); all_signal keeps every signal candidate; a re-run needs --overwrite."""
+    cfg = _train_config(
+        tmp_path, prepared,
+        **{"activate: false": "activate: true", "ntrials: 25": "ntrials: 2", "share: equal": "share: all_signal",
+           '"n_estimators": !!python/tuple [400, 2000]': '"n_estimators": !!python/tuple [20, 40]',
+           "pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 6]", "bkg_factor: [1., 1., 1.]": "bkg_factor: [1.]"},
+    )  # fmt: skip
+    text = cfg.read_text()
+    start = text.index("  hyper_pars: [")
+    end = text.index("]\n", text.index("hist}", start)) + 2
+    cfg.write_text(
+        text[:start]
+        + '  hyper_pars: [{"max_depth": 3, "n_estimators": 40, "tree_method": hist}]\n'
+        + text[end:]
+    )
+    assert main(["train", str(cfg), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "pT 2-6" in out and "MlResponse configuration" in out
+    import optuna
+
+    db = f"sqlite:///{tmp_path / 'trainings' / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(db)
+    assert summary.n_trials == 2
+    study = optuna.load_study(study_name=summary.study_name, storage=db)
+    assert all(isinstance(t.params["max_depth"], int) for t in study.trials)
+    assert all(20 <= t.params["n_estimators"] <= 40 for t in study.trials)
+    prompt = io.read_table(prepared / "Prompt_DsToKKPi.root", "treeMLDsToKKPi", columns=["fPt"])
+    log = (tmp_path / "trainings" / "pt2_6" / "log.txt").read_text()
+    assert f"Prompt: {int(((prompt.fPt >= 2) & (prompt.fPt < 6)).sum())}" in log  # all signal kept
+    assert main(["train", str(cfg), "-q"]) == 2
+    assert "is not empty; pass --overwrite" in capsys.readouterr().err
+
+
+def test_train_config_errors_name_the_key_and_line(tmp_path, prepared, capsys):
+    bad = _train_config(tmp_path, prepared, **{"bkg_factor: [1., 1., 1.]": "bkg_factor: [1.]",
+                                               "share: equal": "share: all_signal"})  # fmt: skip
+    assert main(["train", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "key 'data_prep.class_balance.bkg_factor'" in err and "one factor per pT bin (3)" in err
+    assert f"{bad}, line" in err
+    gone = _train_config(tmp_path, prepared, **{f"{prepared}/": f"{tmp_path}/nowhere/"})
+    assert main(["train", str(gone)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "key 'data_prep.indirs.Bkg'" in err
+        and "Bkg_DsToKKPi.root" in err
+        and "o2ml prepare" in err
+    )

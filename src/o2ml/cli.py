@@ -145,6 +145,16 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .workflow import train
+
+    report = train(args.config, overwrite=args.overwrite, progress=not args.quiet)
+    for line in report.config.unknown:
+        print(f"o2ml train: warning: {line} (not used)", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
 def _not_yet(name: str):
     def run(args: argparse.Namespace) -> int:
         print(f"o2ml {name}: not available yet in o2ml {__version__}.", file=sys.stderr)
@@ -195,10 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=_cmd_prepare)
 
+    p = sub.add_parser(
+        "train",
+        help="train one model per pT bin (O2Physics config_training_*.yml): plots, ONNX, JSON",
+    )
+    p.add_argument("config", metavar="CONFIG.yml", help="an O2Physics D2H training config")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of earlier runs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+
     _add_apply(sub)
     _add_bench(sub)
     for name, text in [
-        ("train", "train the models of an analysis"),
         ("scan", "scan score thresholds: efficiency, expected significance, plateau"),
         ("export", "export models to ONNX and the O2Physics MlResponse configuration"),
     ]:

@@ -1,0 +1,429 @@
+"""``o2ml train``: the O2Physics D2H training config (``config_training_*.yml``) in o2ml.
+
+Follows ``PWGHF/D2H/Macros/ML/train_models.py`` step by step: per class the files
+``<indir>/<Label>_<channel>.root`` (tree ``data_prep.tree_name``; ``.parquet.gzip`` when it is
+null), pT bins ``[lo, hi)`` of ``name_pt_var``, the class balance (``equal``: every class cut to
+the smallest, ``all_signal``: all signal and ``min(n_bkg, (n_prompt + n_nonprompt) x
+bkg_factor[i])`` background, rows from the head as the macro takes them), labels 0/1/2, sklearn
+``train_test_split(test_size=test_fraction, random_state=seed_split)``, an XGBoost classifier with
+``hyper_pars[i]`` (Optuna over ``hyper_par_ranges`` first when ``hyper_pars_opt.activate``:
+5-fold cross-validated ``roc_auc`` / ``roc_auc_{ovo|ovr}[_weighted]``, ``ntrials``,
+``timeout``), the macro's plots in every ``plots.extension`` and its log, per bin in
+``output.dir/pt{lo}_{hi}``. ``n_jobs`` of ``hyper_pars`` holds unless ``$O2ML_THREADS`` is set.
+Different on purpose: the model is stored as ONNX (input ``input``
+``[batch, n]``, o2ml's metadata) and XGBoost JSON, never as a pickle; the test set's parquet is
+gzip-compressed as its name says; the Optuna study is stored (``optuna.db`` in ``output.dir``)
+so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` configuration
+(``o2physics/dpl-config_<task>.json`` with the ONNX files), with cuts that keep every candidate
+until thresholds are chosen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import channels, io
+from .. import config as o2ml_config
+from ..errors import ConfigError, EmptySelectionError
+from .config import Config, load_config
+
+_S, _L, _D, _B, _N = (str,), (list,), (dict,), (bool,), (int, float)
+_NONE = type(None)
+#: the keys train_models.py reads (types, required)
+TRAIN_SCHEMA = {
+    "channel": (_S, True),
+    "seed_split": ((int,), True),
+    "labels": (_L, True),
+    "data_prep": {
+        "indirs": (_D, True),
+        "tree_name": ((str, _NONE), True),
+        "pt_bins_limits": (_L, True),
+        "name_pt_var": (_S, True),
+        "downsample_bkg_factor": (_N, True),
+        "class_balance": {"share": (_S, True), "bkg_factor": (_L, True)},
+        "test_fraction": ((float,), True),
+    },
+    "ml": {
+        "raw_output": (_B, True),
+        "roc_auc_approach": (_S, True),
+        "roc_auc_average": (_S, True),
+        "training_vars": (_L, True),
+        "hyper_pars": (_L, True),
+        "hyper_pars_opt": {
+            "activate": (_B, True),
+            "ntrials": ((int,), True),
+            "njobs": ((int,), True),
+            "timeout": ((int, float, _NONE), True),
+            "hyper_par_ranges": (_D, True),
+        },
+    },
+    "output": {"dir": (_S, True), "log_file": (_S, True), "column_to_save_list": (_L, True)},
+    "plots": {"extra_columns": (_L, True), "extension": (_L, True)},
+}
+#: the macro's figures that it saves as pdf only (ROCCurveTrainTest, PrecisionRecallAll)
+PDF_ONLY = ("ROCCurveTrainTest", "PrecisionRecallAll")
+
+
+@dataclass
+class BinResult:
+    lo: float
+    hi: float
+    folder: Path
+    n_train: dict[str, int]
+    roc_auc_test: float
+    roc_auc_train: float
+    params: dict
+    files: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class TrainReport:
+    config: Config
+    bins: list[BinResult] = field(default_factory=list)
+    mlresponse: Path | None = None
+    note: str = ""
+
+    def summary(self) -> str:
+        lines = [
+            f"pT {b.lo:g}-{b.hi:g}: train {b.n_train}, ROC AUC test {b.roc_auc_test:.4f} "
+            f"(train {b.roc_auc_train:.4f}), {len(b.files)} files in {b.folder}"
+            for b in self.bins
+        ]
+        if self.mlresponse is not None:
+            lines.append(f"MlResponse configuration: {self.mlresponse}")
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+
+def _path(config: Config, text: str) -> Path:
+    p = Path(os.path.expandvars(os.path.expanduser(str(text))))
+    return p if p.is_absolute() else config.path.parent / p
+
+
+def _read_class(config: Config, label: str, dirs, tree: str | None, columns) -> pd.DataFrame:
+    channel = config.get("channel")
+    key = f"data_prep.indirs.{label}"
+    if not isinstance(dirs, list) or not dirs:
+        raise config.error(key, f"expected a list of folders, found {dirs!r}.")
+    suffix = ".root" if tree is not None else ".parquet.gzip"
+    files = [_path(config, d) / f"{label}_{channel}{suffix}" for d in dirs]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise config.error(
+            key, f"expected the files {missing} (o2ml prepare writes them), not found."
+        )
+    if tree is None:
+        frames = [pd.read_parquet(f, columns=list(columns)) for f in files]
+        return pd.concat(frames, ignore_index=True)
+    return io.read_table(files, tree, columns=list(columns))
+
+
+def _save(fig, folder: Path, stem: str, extensions, files: list[Path]) -> None:
+    for ext in extensions:
+        p = folder / f"{stem}.{ext}"
+        fig.savefig(p)
+        files.append(p)
+
+
+def _scorer(approach: str, average: str, binary: bool) -> str:
+    if binary:
+        return "roc_auc"
+    return f"roc_auc_{approach}" + ("_weighted" if average == "weighted" else "")
+
+
+def train(
+    path: str | os.PathLike, *, overwrite: bool = False, progress: bool = False
+) -> TrainReport:
+    """Run a training configuration; see the module docstring."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import xgboost as xgb
+    from hipe4ml import plot_utils
+    from hipe4ml.model_handler import ModelHandler
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from ..export import model_dir
+    from ..export import onnx as onnx_export
+    from ..models import bdt
+
+    config = load_config(path, TRAIN_SCHEMA, "training config")
+    get = config.get
+    labels = list(get("labels"))
+    indirs = get("data_prep.indirs")
+    binary = indirs.get(labels[2]) is None if len(labels) > 2 else True
+    if not binary and len(labels) != 3:
+        raise config.error("labels", f"expected [Bkg, Prompt, Nonprompt], found {labels}.")
+    classes = labels[:2] if binary else labels
+    for lab in labels:
+        if lab not in indirs:
+            raise config.error("data_prep.indirs", f"expected an entry for the label {lab!r}.")
+    limits = [float(x) for x in get("data_prep.pt_bins_limits")]
+    bins = list(itertools.pairwise(limits))
+    share = get("data_prep.class_balance.share")
+    if share not in ("equal", "all_signal"):
+        raise config.error(
+            "data_prep.class_balance.share", f"expected 'equal' or 'all_signal', found {share!r}."
+        )
+    bkg_factor = get("data_prep.class_balance.bkg_factor")
+    if share == "all_signal" and len(bkg_factor) != len(bins):
+        raise config.error(
+            "data_prep.class_balance.bkg_factor",
+            f"expected one factor per pT bin ({len(bins)}), found {bkg_factor}.",
+        )
+    test_frac = float(get("data_prep.test_fraction"))
+    if not 0 < test_frac < 1:
+        raise config.error(
+            "data_prep.test_fraction", f"expected a number in ]0, 1[, found {test_frac}."
+        )
+    hyper = get("ml.hyper_pars")
+    if len(hyper) != len(bins) or not all(isinstance(h, dict) for h in hyper):
+        raise config.error(
+            "ml.hyper_pars", f"expected one mapping per pT bin ({len(bins)}), found {len(hyper)}."
+        )
+    features = list(get("ml.training_vars"))
+    pt_var = get("data_prep.name_pt_var")
+    save_cols = list(get("output.column_to_save_list"))
+    draw = list(dict.fromkeys([*get("plots.extra_columns"), *features]))
+    columns = list(dict.fromkeys([pt_var, *features, *save_cols, *draw]))
+    tree = get("data_prep.tree_name")
+    frames = {lab: _read_class(config, lab, indirs[lab], tree, columns) for lab in classes}
+    out = _path(config, get("output.dir"))
+    extensions = list(get("plots.extension"))
+    opt = get("ml.hyper_pars_opt")
+    seed = int(get("seed_split"))
+    report = TrainReport(config)
+    models = {}
+    for i, (lo, hi) in enumerate(bins):
+        folder = out / f"pt{lo:g}_{hi:g}"
+        if folder.exists() and any(folder.iterdir()) and not overwrite:
+            raise ConfigError(
+                f"{config.where('output.dir')}: {folder} is not empty; pass --overwrite to replace its files."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        sliced = {lab: df[(df[pt_var] >= lo) & (df[pt_var] < hi)] for lab, df in frames.items()}
+        n = {lab: len(df) for lab, df in sliced.items()}
+        if min(n.values()) == 0:
+            raise EmptySelectionError(
+                f"{config.path}: pT {lo:g}-{hi:g}: no candidates of {[k for k, v in n.items() if v == 0]}."
+            )
+        bkg_lab, sig_labs = classes[0], classes[1:]
+        log = [
+            f"\nNumber of available candidates in {lo:g} < pT < {hi:g} GeV/c: \n"
+            + "".join(f"   {k}: {v}\n" for k, v in n.items())
+        ]
+        if share == "equal":
+            keep = {lab: min(n.values()) for lab in classes}
+            log.append(
+                "\nKeep the same number of candidates for each class, chosen as the minimal number of candidates among all classes."
+            )
+        else:
+            n_bkg = int(min(n[bkg_lab], sum(n[s] for s in sig_labs) * float(bkg_factor[i])))
+            keep = {bkg_lab: n_bkg, **{s: n[s] for s in sig_labs}}
+            log.append(
+                f"\nKeep all {' and '.join(sig_labs)} and use {n_bkg} bkg candidates for training and testing ({1 - test_frac:g}-{test_frac:g})"
+            )
+        bkg_fraction = keep[bkg_lab] / n[bkg_lab] * float(get("data_prep.downsample_bkg_factor"))
+        log.append(
+            f"\nFraction of original (i.e. from original dataset) bkg candidates used for ML: {100 * bkg_fraction:.2f}%"
+        )
+        tot = pd.concat([sliced[lab].iloc[: keep[lab]] for lab in classes], ignore_index=True)
+        y = np.concatenate([np.full(keep[lab], k) for k, lab in enumerate(classes)])
+        x_tr, x_te, y_tr, y_te = train_test_split(tot, y, test_size=test_frac, random_state=seed)
+        if len(np.unique(y_te)) != len(classes):
+            raise EmptySelectionError(
+                f"{config.path}: pT {lo:g}-{hi:g}: the test set lacks a class; more candidates needed."
+            )
+        log.append(
+            "\nNumber of candidates used for training and testing: \n"
+            + "".join(f"   {lab}: {keep[lab]}\n" for lab in classes)
+        )
+        files: list[Path] = []
+
+        def save(fig, stem, exts=extensions, folder=folder, files=files):
+            _save(fig, folder, stem, exts, files)
+
+        tag = f"pT_{lo:g}_{hi:g}"
+        df_list = [sliced[lab] for lab in classes]
+        plot_utils.plot_distr(
+            df_list,
+            draw,
+            100,
+            classes,
+            figsize=(12, 7),
+            alpha=0.3,
+            log=True,
+            grid=False,
+            density=True,
+        )
+        plt.subplots_adjust(left=0.06, bottom=0.06, right=0.99, top=0.96, hspace=0.55, wspace=0.55)
+        save(plt.gcf(), f"DistributionsAll_{tag}")
+        plt.close("all")
+        for fig, lab in zip(plot_utils.plot_corr(df_list, draw, classes), classes, strict=True):
+            save(fig, f"CorrMatrix{lab}_{tag}")
+        plt.close("all")
+
+        params = dict(hyper[i])
+        if os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
+            params["n_jobs"] = o2ml_config.threads()
+        # exactly the config's hyper-parameters (XGBoost defaults for the rest), as the macro
+        handler = ModelHandler(xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed})
+        tt = [x_tr, y_tr, x_te, y_te]
+        if opt["activate"]:
+            ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
+            plan = bdt.tuning_plan(
+                f"{get('channel')}_{tag}",
+                {"train": bdt.fingerprint(x_tr[features], y_tr), "ranges": ranges, "seed": seed},
+                out / "optuna.db",
+                n_trials=int(opt["ntrials"]),
+            )
+            study = bdt.optimize(
+                handler,
+                tt,
+                ranges=ranges,
+                scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), binary),
+                nfold=5,
+                seed=seed,
+                storage=out / "optuna.db",
+                timeout=opt["timeout"],
+                progress=progress,
+                **{k: v for k, v in plan.kwargs().items() if k != "timeout"},
+            )
+            log.append(
+                f"\nOptuna hyper-parameters optimisation: {len(study.trials)} trials, best cross-validated score {study.best_value:.4f}"
+            )
+        handler.fit(x_tr[features], y_tr)
+        log.append(f"\nModel hyperparameters:\n {handler.get_model_params()}")
+        p_te = handler.predict(x_te, output_margin=False)
+        p_tr = handler.predict(x_tr, output_margin=False)
+        auc = dict(
+            average=get("ml.roc_auc_average"),
+            **({} if binary else {"multi_class": get("ml.roc_auc_approach")}),
+        )
+        auc_te, auc_tr = roc_auc_score(y_te, p_te, **auc), roc_auc_score(y_tr, p_tr, **auc)
+        log.append(f"\nROC AUC: test {auc_te:.4f}, train {auc_tr:.4f}")
+        (folder / get("output.log_file")).write_text("".join(log) + "\n", encoding="utf-8")
+        files.append(folder / get("output.log_file"))
+
+        test_df = x_te.loc[:, save_cols].copy()
+        test_df["Labels"] = y_te
+        if binary:
+            test_df["ML_output"] = p_te
+        else:
+            for k, lab in enumerate(classes):
+                test_df[f"ML_output_{lab}"] = p_te[:, k]
+        pq = folder / f"{get('channel')}_ModelApplied_{tag}.parquet.gzip"
+        test_df.to_parquet(pq, compression="gzip")
+        files.append(pq)
+        clf = handler.get_original_model()
+        pt_bin = bdt.PtBin(lo, hi)
+        files.append(
+            bdt.save_model(
+                clf,
+                folder / f"ModelHandler_{get('channel')}_{tag}.json",
+                features=features,
+                class_labels=classes,
+                pt_bin=pt_bin,
+                seed=seed,
+                overwrite=True,
+            )
+        )
+        onnx_path = folder / f"ModelHandler_onnx_{get('channel')}_{tag}.onnx"
+        onnx_export.xgboost_to_onnx(
+            clf,
+            features,
+            onnx_path,
+            class_labels=classes,
+            pt_bin=[lo, hi],
+            seed=seed,
+            overwrite=True,
+        )
+        files.append(onnx_path)
+
+        figs = plot_utils.plot_output_train_test(
+            handler, tt, 80, get("ml.raw_output"), classes, True, density=True
+        )
+        for fig, lab in zip(
+            figs if isinstance(figs, list) else [figs],
+            classes if not binary else [""],
+            strict=False,
+        ):
+            save(fig, f"MLOutputDistr{lab}_{tag}")
+        save(
+            plot_utils.plot_roc(
+                y_te, p_te, None, classes, get("ml.roc_auc_average"), get("ml.roc_auc_approach")
+            ),
+            f"ROCCurveAll_{tag}",
+        )
+        save(
+            plot_utils.plot_roc_train_test(
+                y_te,
+                p_te,
+                y_tr,
+                p_tr,
+                None,
+                classes,
+                get("ml.roc_auc_average"),
+                get("ml.roc_auc_approach"),
+            ),
+            f"ROCCurveTrainTest_{tag}",
+            ["pdf"],
+        )
+        save(
+            plot_utils.plot_precision_recall(y_te, p_te, classes),
+            f"PrecisionRecallAll_{tag}",
+            ["pdf"],
+        )
+        plt.close("all")
+        imp = plot_utils.plot_feature_imp(
+            x_te[features], y_te, handler, classes, n_sample=min(len(x_te), 2000)
+        )
+        n_plot = len(classes) if not binary else 1
+        for k, fig in enumerate(imp):
+            name = (
+                f"FeatureImportance_{classes[k] if not binary else ''}_{get('channel')}"
+                if k < n_plot
+                else f"FeatureImportanceAll_{get('channel')}"
+            )
+            save(fig, name)
+        plt.close("all")
+        models[pt_bin] = clf
+        report.bins.append(
+            BinResult(
+                lo,
+                hi,
+                folder,
+                {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
+                float(auc_te),
+                float(auc_tr),
+                handler.get_model_params(),
+                files,
+            )
+        )
+
+    selector = next((s for s in channels.SELECTORS.values() if s.channel == get("channel")), None)
+    if selector is None:
+        report.note = f"no O2Physics selector of channel {get('channel')!r} is known to o2ml: no MlResponse configuration written."
+        return report
+    n_cls = len(classes)
+    cut_dir = model_dir.BACKGROUND_CUT[:n_cls]
+    try:
+        report.mlresponse = model_dir.write_model_dir(
+            models, features, out / "o2physics", cuts=[[1.0] + [0.0] * (n_cls - 1)] * len(bins),
+            cut_dir=cut_dir, class_labels=classes, seed=seed, task=selector.task, overwrite=True,
+        )  # fmt: skip
+    except channels.UnsupportedFeatureError as err:
+        report.note = f"no MlResponse configuration for {selector.task}: {err}"
+    return report
+
+
+__all__ = ["TRAIN_SCHEMA", "TrainReport", "train"]
