@@ -295,7 +295,5 @@ def test_train_config_errors_name_the_key_and_line(tmp_path, prepared, capsys):
     assert main(["train", str(gone)]) == 2
     err = capsys.readouterr().err
     assert (
-        "key 'data_prep.indirs.Bkg'" in err
-        and "Bkg_DsToKKPi.root" in err
-        and "o2ml prepare" in err
+        "key 'data_prep.indirs.Bkg'" in err and "Bkg_DsToKKPi.root" in err and "o2ml prepare" in err
     )

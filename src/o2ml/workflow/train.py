@@ -276,7 +276,9 @@ def train(
         if os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
             params["n_jobs"] = o2ml_config.threads()
         # exactly the config's hyper-parameters (XGBoost defaults for the rest), as the macro
-        handler = ModelHandler(xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed})
+        handler = ModelHandler(
+            xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed}
+        )
         tt = [x_tr, y_tr, x_te, y_te]
         if opt["activate"]:
             ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
