@@ -174,3 +174,18 @@ def test_full_run_models_do_not_overtrain(scans):
             y_train, trained.model.predict(x_train, output_margin=False), multi_class="ovo"
         )
         assert auc_train - trained.roc_auc() < 0.03, (b, auc_train, trained.roc_auc())
+
+
+def test_prompt_score_removes_nonprompt_faster(scans):
+    """The tutorial's prompt-score study: both efficiencies fall with the cut, the non-prompt one
+    faster, and they are the MC fractions counted directly."""
+    for b, (_, _, scan, m) in scans.items():
+        study = analysis.efficiency_vs_score(m, scan, [0.0, 0.5, 0.9])
+        eff = study.pivot(index="threshold", columns="origin", values="efficiency")
+        assert (np.diff(eff["prompt"]) <= 0).all() and (np.diff(eff["nonprompt"]) <= 0).all()
+        ratio = eff["nonprompt"] / eff["prompt"]
+        assert ratio.iloc[-1] < ratio.iloc[0], (b, ratio)
+        cut = scan.bdt.thresholds[scan.chosen_index, 0]
+        prompt = analysis.in_bin(m, b).query("fOriginMcRec == 1")
+        direct = ((prompt.score_bkg < cut) & (prompt.score_prompt > 0.5)).mean()
+        assert eff.loc[0.5, "prompt"] == pytest.approx(direct)

@@ -150,6 +150,11 @@ def test_a_foreign_configuration_without_o2ml_metadata_maps_names_back(models, t
         twin.is_selected_ml(X, np.full(50, 3.0)),
         MlResponse.from_json(out / "o2physics.json").is_selected_ml(X, np.full(50, 3.0)),
     )
+    # given tree columns must be those the selector feeds for namesInputFeatures
+    assert MlResponseConfig.from_json(path, features=FEATURES).features == FEATURES
+    swapped = [FEATURES[1], FEATURES[0], *FEATURES[2:]]
+    with pytest.raises(onnx_export.FeatureOrderError, match="the selector would feed the model"):
+        MlResponseConfig.from_json(path, features=swapped)
     # an unknown name stops MlResponse at initialisation; the twin fails the same way
     section["namesInputFeatures"]["values"][3] = "cos3PiK"
     path.write_text(json.dumps({o2physics.DEFAULT_TASK: section}))

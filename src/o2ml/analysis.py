@@ -549,3 +549,27 @@ def closure_ensemble(
             c = closure(d, scan, index=0)
             rows.append({"seed": int(seed), "pT bin": b.label, **c})
     return pd.DataFrame(rows)
+
+
+def efficiency_vs_score(
+    mc: pd.DataFrame,
+    scan: BinScan,
+    thresholds: Sequence[float],
+    *,
+    column: str = "score_prompt",
+    index: int | None = None,
+) -> pd.DataFrame:
+    """The tutorial's prompt-score study: MC efficiency of each origin vs a cut ``column >
+    threshold``, on top of the background cut at ``index`` (default: the chosen one)."""
+    index = scan.chosen_index if index is None else index
+    cut = float(scan.bdt.thresholds[index, 0])
+    rows = []
+    for name, df in mc_by_origin(in_bin(mc, scan.pt_bin)).items():
+        passed = df["score_bkg"].to_numpy() < cut
+        score = df[column].to_numpy()
+        n = max(len(df), 1)
+        for t in thresholds:
+            k = int((passed & (score > t)).sum())
+            rows.append({"origin": name, "threshold": float(t), "efficiency": k / n,
+                         "error": float(np.sqrt(max(k, 1) * (1 - k / n))) / n})  # fmt: skip
+    return pd.DataFrame(rows)

@@ -311,6 +311,14 @@ class MlResponseConfig:
         )
         if features is not None:
             columns = [str(f) for f in features]
+            if names is not None and selector is not None:
+                expected = selector.columns_of(names)  # the values the selector feeds
+                if expected != columns:
+                    raise onnx_export.FeatureOrderError(
+                        f"{where}: namesInputFeatures {names} are the tree columns {expected} "
+                        f"(o2ml.channels, {selector.ml_response}); the given features {columns} are "
+                        "not: the selector would feed the model other values."
+                    )
         elif names is not None and selector is not None:
             columns = selector.columns_of(names)  # fails on unknown names as MlResponse does
             if recorded is not None and recorded != columns:
