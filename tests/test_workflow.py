@@ -297,3 +297,102 @@ def test_train_config_errors_name_the_key_and_line(tmp_path, prepared, capsys):
     assert (
         "key 'data_prep.indirs.Bkg'" in err and "Bkg_DsToKKPi.root" in err and "o2ml prepare" in err
     )
+
+
+# ------------------------------------------------------------------------------- export
+def test_export_writes_the_plateau_choice_or_a_thresholds_file(tmp_path, capsys):
+    """o2ml export: each bin's most efficient plateau point, or a thresholds file, into the
+    MlResponse configuration the dashboards write (same exporter), with the scans' ONNX files."""
+    import json
+
+    from dashboard_helpers import make_toy_inputs
+
+    from o2ml.export.o2physics import CutDirection, MlResponseConfig
+
+    toy = make_toy_inputs(tmp_path / "scans")
+    for p in (toy.candidates, toy.expected_path):  # only the scans stay in the folder
+        p.rename(tmp_path / p.name)
+    out = tmp_path / "plateau.json"
+    assert main(["export", "--scan", str(tmp_path / "scans"), "--plateau", "--out", str(out)]) == 0
+    config = MlResponseConfig.from_json(out, features=toy.scans[0].metadata.get("features"))
+    for row, s in zip(config.cuts, toy.scans, strict=True):
+        i = s.plateau.i_most_efficient
+        assert row[:2] == pytest.approx(list(s.thresholds[i]))
+    assert config.cut_dir[:2] == [CutDirection.CutGreater, CutDirection.CutSmaller]
+    assert config.bins_pt == [toy.scans[0].pt_min] + [s.pt_max for s in toy.scans]
+    chosen = {f"{s.pt_min:g}-{s.pt_max:g}": {"score_bkg": ["<", 0.1], "score_prompt": [">", 0.5]}
+              for s in toy.scans}  # fmt: skip
+    thr = tmp_path / "thresholds.json"
+    thr.write_text(json.dumps(chosen))
+    out2 = tmp_path / "chosen.json"
+    assert (
+        main(
+            [
+                "export",
+                "--scan",
+                str(tmp_path / "scans"),
+                "--thresholds",
+                str(thr),
+                "--out",
+                str(out2),
+            ]
+        )
+        == 0
+    )
+    config2 = MlResponseConfig.from_json(out2, features=toy.scans[0].metadata.get("features"))
+    assert all(row[:2] == [0.1, 0.5] for row in config2.cuts)
+    assert main(["export", "--scan", str(tmp_path / "scans"), "--plateau", "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    thr.write_text(json.dumps({"1-2": {"score_bkg": ["<", 0.1]}}))
+    assert (
+        main(
+            [
+                "export",
+                "--scan",
+                str(tmp_path / "scans"),
+                "--thresholds",
+                str(thr),
+                "--out",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
+    assert "thresholds for pT bins [(1.0, 2.0)]" in capsys.readouterr().err
+    thr.write_text(json.dumps({"two-four": {"score_bkg": ["<", 0.1]}}))
+    assert (
+        main(
+            [
+                "export",
+                "--scan",
+                str(tmp_path / "scans"),
+                "--thresholds",
+                str(thr),
+                "--out",
+                str(tmp_path / "x.json"),
+            ]
+        )
+        == 2
+    )
+    assert "expected 'lo-hi'" in capsys.readouterr().err
+
+
+def test_a_cut_on_the_background_score_alone_exports_all_three_classes():
+    """A 1-D scan of score_bkg (notebook 01's) belongs to a 3-class model: its export must give
+    MlResponse three classes (CutGreater on the background, no cut on the others)."""
+    from types import SimpleNamespace
+
+    from o2ml.export.choices import CLASS_COLUMNS, class_columns_of, config_from_choices
+    from o2ml.export.o2physics import CutDirection
+
+    bkg_only = SimpleNamespace(metadata={}, cut_names=["score_bkg"])
+    assert class_columns_of(bkg_only) == list(CLASS_COLUMNS)
+    other = SimpleNamespace(metadata={}, cut_names=["mse"])
+    assert class_columns_of(other) == ["mse"]
+    recorded = SimpleNamespace(metadata={"class_columns": ["a", "b"]}, cut_names=["a"])
+    assert class_columns_of(recorded) == ["a", "b"]
+    config = config_from_choices(
+        {(2.0, 4.0): {"score_bkg": ("<", 0.05)}}, class_columns=class_columns_of(bkg_only)
+    )
+    assert config.cut_dir == [CutDirection.CutGreater, CutDirection.CutNot, CutDirection.CutNot]
+    assert config.cuts == [[0.05, 0.0, 0.0]]

@@ -155,6 +155,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .workflow.export import export
+
+    path = export(
+        args.scan, args.out, thresholds=args.thresholds, task=args.task, overwrite=args.overwrite
+    )
+    print(f"wrote {path}")
+    return 0
+
+
 def _not_yet(name: str):
     def run(args: argparse.Namespace) -> int:
         print(f"o2ml {name}: not available yet in o2ml {__version__}.", file=sys.stderr)
@@ -216,9 +226,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_apply(sub)
     _add_bench(sub)
+    p = sub.add_parser(
+        "export", help="the O2Physics MlResponse configuration of thresholds chosen on saved scans"
+    )
+    p.add_argument(
+        "--scan", required=True, metavar="DIR", help="folder of scan files (one per pT bin)"
+    )
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--thresholds", metavar="FILE", help='JSON {"lo-hi": {column: [dir, value]}}')
+    how.add_argument(
+        "--plateau", action="store_true", help="each bin's most efficient plateau point"
+    )
+    p.add_argument("--out", required=True, metavar="JSON", help="the configuration to write")
+    p.add_argument("--task", default=None, help="O2Physics task (default: the scans' task)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.set_defaults(func=_cmd_export)
+
     for name, text in [
         ("scan", "scan score thresholds: efficiency, expected significance, plateau"),
-        ("export", "export models to ONNX and the O2Physics MlResponse configuration"),
     ]:
         p = sub.add_parser(name, help=f"{text} (coming)")
         p.set_defaults(func=_not_yet(name))

@@ -58,6 +58,10 @@ class PathNotAllowedError(O2mlError, PermissionError):
     """A path given by a served page's URL lies outside the folder its server allows."""
 
 
+class DashboardError(O2mlError):
+    """A dashboard or an export cannot do what was asked (export without thresholds, unknown scan...)."""
+
+
 class ConfigError(O2mlError, ValueError):
     """A configuration file (YAML of the O2Physics macros, ...) lacks a key or holds a wrong value."""
 

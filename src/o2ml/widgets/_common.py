@@ -11,20 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import html
-import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import numpy as np
 
+from ..errors import DashboardError as DashboardError  # re-exported for the widgets
 from ..errors import O2mlError
 
+# the export of chosen thresholds lives in o2ml.export.choices (o2ml export uses it too)
+from ..export.choices import CLASS_COLUMNS as CLASS_COLUMNS
+from ..export.choices import config_from_choices
+from ..export.choices import cut_direction as cut_direction
+
+#: the dashboards' name of :func:`o2ml.export.choices.config_from_choices`
+export_config = config_from_choices
+
 if TYPE_CHECKING:  # the export and model modules import onnx and xgboost: slow for a dashboard
-    from ..export.o2physics import CutDirection, MlResponseConfig
+    from ..export.o2physics import MlResponseConfig
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 #: colours of successive curves (plotly's default sequence)
@@ -38,8 +46,6 @@ COLORS = (
     "#e377c2",
     "#17becf",
 )
-#: the score columns of a 3-class model, in the order of :class:`o2ml.models.bdt.CharmClass`
-CLASS_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
 
 _AXIS = {
     "showline": True,
@@ -174,106 +180,6 @@ def error_panel(error: BaseException | str, title: str = "The dashboard cannot s
     )
     widget.add_class("o2ml-error-panel")
     return widget
-
-
-class DashboardError(O2mlError):
-    """A dashboard cannot do what was asked (export without thresholds, unknown scan...)."""
-
-
-# --------------------------------------------------------------------------------------------
-# O2Physics export
-# --------------------------------------------------------------------------------------------
-def cut_direction(direction: str) -> CutDirection:
-    """``MlResponse`` direction of a keep-cut: ``score < t`` keeps what ``CutGreater`` keeps.
-
-    (``CutGreater`` rejects score > cut, i.e. keeps score <= cut; the two differ only for a
-    score exactly at the threshold.)
-    """
-    from ..export.o2physics import CutDirection
-
-    if direction in ("<", "<="):
-        return CutDirection.CutGreater
-    if direction in (">", ">="):
-        return CutDirection.CutSmaller
-    raise DashboardError(f"export: expected a cut direction <, <=, > or >=, found {direction!r}.")
-
-
-def export_config(
-    choices: Mapping[tuple[float, float], Mapping[str, tuple[str, float]]],
-    *,
-    class_columns: Sequence[str] = CLASS_COLUMNS,
-    class_labels: Sequence[str] | None = None,
-    features: Sequence[str] | None = None,
-    onnx_files: Sequence[str] | None = None,
-    task: str | None = None,
-) -> MlResponseConfig:
-    """``MlResponse`` configurables for thresholds chosen per pT bin.
-
-    Parameters
-    ----------
-    choices : mapping (pt_min, pt_max) -> {score column: (direction, threshold)}
-        The chosen cuts of each pT bin; the bins must be contiguous.
-    class_columns : sequence of str
-        Score column of each model output class, in the model's order.
-    class_labels : sequence of str, optional
-        Names of the classes (``cutsMl`` column labels); default those of
-        :class:`o2ml.models.bdt.CharmClass` for 3 classes.
-    features : sequence of str, optional
-        Model input features, in order (``namesInputFeatures``); default the Ds tutorial's.
-    onnx_files : sequence of str, optional
-        One model file per pT bin; default the names
-        :func:`o2ml.export.model_dir.write_model_dir` gives them
-        (``ModelHandler_onnx_<channel>_pT_<lo>_<hi>.onnx``), so that the export names the files
-        of an o2ml model directory.
-    task : str, optional
-        O2Physics task the configurables belong to (default the Ds selector).
-    """
-    from ..export.model_dir import channel_of
-    from ..export.o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
-    from ..models.bdt import CLASS_LABELS, TUTORIAL_FEATURES
-
-    if not choices:
-        raise DashboardError("export: no thresholds recorded yet; record one per pT bin first.")
-    bins = sorted(choices)
-    for (_, hi), (lo, _) in itertools.pairwise(bins):
-        if not math.isclose(hi, lo):
-            raise DashboardError(
-                f"export: expected contiguous pT bins, found {[f'{a:g}-{b:g}' for a, b in bins]}; "
-                "record thresholds for the missing bins."
-            )
-    columns = list(class_columns)
-    directions: list[CutDirection | None] = [None] * len(columns)
-    rows = []
-    for b in bins:
-        row = [0.0] * len(columns)
-        for column, (direction, value) in choices[b].items():
-            if column not in columns:
-                raise DashboardError(
-                    f"export: cut on {column!r}, expected one of the class columns {columns}."
-                )
-            k = columns.index(column)
-            d = cut_direction(direction)
-            if directions[k] not in (None, d):
-                raise DashboardError(f"export: cuts on {column!r} change direction between bins.")
-            directions[k] = d
-            row[k] = float(value)
-        rows.append(row)
-    cut_dir = [CutDirection.CutNot if d is None else d for d in directions]
-    task = DEFAULT_TASK if task is None else task
-    if onnx_files is None:
-        onnx_files = [onnx_file_name(channel_of(task), lo, hi) for lo, hi in bins]
-    class_labels = CLASS_LABELS if class_labels is None else class_labels
-    labels = list(class_labels) if class_labels and len(class_labels) == len(columns) else None
-    edges = [bins[0][0]] + [hi for _, hi in bins]
-    return MlResponseConfig(
-        bins_pt=edges,
-        cut_dir=cut_dir,
-        cuts=rows,
-        features=list(TUTORIAL_FEATURES if features is None else features),
-        onnx_files=list(onnx_files),
-        class_labels=labels,
-        task=task,
-    )
 
 
 class ExportPanel:

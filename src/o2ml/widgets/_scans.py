@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import numpy as np
 
+from ..export.choices import class_columns_of
 from ..selection import ScanResult
 from ._common import (
     DashboardError,
@@ -166,9 +167,7 @@ class ScanDashboard:
             }
         first = next(iter(group.values()))
         opts = dict(self._export_options)
-        opts["class_columns"] = (
-            opts["class_columns"] or first.metadata.get("class_columns") or first.cut_names
-        )
+        opts["class_columns"] = opts["class_columns"] or class_columns_of(first)
         opts["features"] = opts["features"] or first.metadata.get("features")
         opts["task"] = opts.get("task") or first.metadata.get("task")
         files = [
