@@ -396,3 +396,55 @@ def test_a_cut_on_the_background_score_alone_exports_all_three_classes():
     )
     assert config.cut_dir == [CutDirection.CutGreater, CutDirection.CutNot, CutDirection.CutNot]
     assert config.cuts == [[0.05, 0.0, 0.0]]
+
+
+# ------------------------------------------------------------------------------- the chain
+def test_prepare_train_scan_export_from_configs_to_o2physics(tmp_path, prepared, capsys):
+    """The analyser's four commands: the example configs (paths changed) through prepare, train,
+    scan and export give scan files the dashboards open and an MlResponse configuration whose
+    twin applies the trained models."""
+    import json
+
+    from o2ml.export.o2physics import MlResponse
+    from o2ml.selection import ScanResult
+    from o2ml.widgets import EfficiencyCurves, SignificancePlateau
+
+    cfg = _train_config(
+        tmp_path, prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
+    )
+    text = cfg.read_text()
+    start = text.index("  hyper_pars: [")
+    end = text.index("]\n", text.index("hist}", start)) + 2
+    one = '{"max_depth": 3, "n_estimators": 40, "tree_method": hist}'
+    cfg.write_text(text[:start] + f"  hyper_pars: [{one}, {one}]\n" + text[end:])
+    assert main(["train", str(cfg), "-q"]) == 0
+    s = ensure_sample("ds", fast=True)
+    model = tmp_path / "trainings" / "o2physics"
+    scans = tmp_path / "scans"
+    args = ["scan", "--model", str(model), "--data", str(s.data), "--mc", str(s.mc),
+            "--expected-signal", str(s.expected_signal), "--out", str(scans)]  # fmt: skip
+    assert main(args) == 0
+    files = sorted(scans.glob("scan_pt*.json"))
+    assert [f.name for f in files] == ["scan_pt2_4.json", "scan_pt4_6.json"]
+    loaded = [ScanResult.load(f) for f in files]
+    assert all(r.plateau is not None and np.isfinite(r.significance).any() for r in loaded)
+    assert loaded[0].metadata["onnx_file"] == "ModelHandler_onnx_DsToKKPi_pT_2_4.onnx"
+    SignificancePlateau({f"{r.pt_min:g}-{r.pt_max:g}": r for r in loaded})
+    EfficiencyCurves(loaded[0])
+    assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    out = tmp_path / "dpl-config.json"
+    assert main(["export", "--scan", str(scans), "--plateau", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    section = doc["hf-candidate-selector-ds-to-k-k-pi"]
+    assert section["onnxFileNames"]["values"] == [r.metadata["onnx_file"] for r in loaded]
+    for name in section["onnxFileNames"]["values"]:  # the deployable folder: JSON + its ONNX files
+        (tmp_path / name).write_bytes((model / name).read_bytes())
+    twin = MlResponse.from_json(out)
+    cand = io.read_table(s.data, "HfCandDsLites").query("fPt >= 2 and fPt < 6").iloc[:500]
+    features = loaded[0].metadata["features"]
+    selected = twin.is_selected_ml(cand[features], cand["fPt"].to_numpy())
+    cut = {2: loaded[0].thresholds[loaded[0].plateau.i_most_efficient, 0],
+           4: loaded[1].thresholds[loaded[1].plateau.i_most_efficient, 0]}  # fmt: skip
+    scores = twin.get_model_output(cand[features], cand["fPt"].to_numpy())[:, 0]
+    lo = np.where(cand["fPt"].to_numpy() < 4, 2, 4)
+    np.testing.assert_array_equal(selected, scores <= np.vectorize(cut.get)(lo))

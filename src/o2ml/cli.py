@@ -165,12 +165,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(name: str):
-    def run(args: argparse.Namespace) -> int:
-        print(f"o2ml {name}: not available yet in o2ml {__version__}.", file=sys.stderr)
-        return 3
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from .workflow.scan import scan
 
-    return run
+    written = scan(
+        args.model, args.data, args.mc, args.out, expected_signal=args.expected_signal,
+        task=args.task, features=_features(args), table=args.table, backend=args.backend,
+        overwrite=args.overwrite,
+    )  # fmt: skip
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,11 +247,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.set_defaults(func=_cmd_export)
 
-    for name, text in [
-        ("scan", "scan score thresholds: efficiency, expected significance, plateau"),
-    ]:
-        p = sub.add_parser(name, help=f"{text} (coming)")
-        p.set_defaults(func=_not_yet(name))
+    p = sub.add_parser(
+        "scan", help="expected significance vs threshold per pT bin of a model: scan files"
+    )
+    _add_model_options(p)
+    p.add_argument("--data", required=True, nargs="+", metavar="FILE", help="data files or globs")
+    p.add_argument("--mc", required=True, nargs="+", metavar="FILE", help="MC files or globs")
+    p.add_argument(
+        "--expected-signal", required=True, metavar="JSON", help="expected signal per pT bin"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for scan_pt<lo>_<hi>.json")
+    p.add_argument("--table", default=None, help="the candidates' table (default: the task's)")
+    p.add_argument("--backend", default="auto", help="auto, xgboost or onnxruntime")
+    p.add_argument("--overwrite", action="store_true", help="replace existing scan files")
+    p.set_defaults(func=_cmd_scan)
     return parser
 
 
