@@ -281,7 +281,7 @@ def test_train_with_optuna_all_signal_and_the_cli(tmp_path, prepared, capsys):
     log = (tmp_path / "trainings" / "pt2_6" / "log.txt").read_text()
     assert f"Prompt: {int(((prompt.fPt >= 2) & (prompt.fPt < 6)).sum())}" in log  # all signal kept
     assert main(["train", str(cfg), "-q"]) == 2
-    assert "is not empty; pass --overwrite" in capsys.readouterr().err
+    assert "not empty; pass --overwrite" in capsys.readouterr().err
 
 
 def test_train_config_errors_name_the_key_and_line(tmp_path, prepared, capsys):

@@ -203,12 +203,14 @@ def train(
     seed = int(get("seed_split"))
     report = TrainReport(config)
     models = {}
+    folders = [out / f"pt{lo:g}_{hi:g}" for lo, hi in bins]
+    used = [str(f) for f in folders if f.exists() and any(f.iterdir())]
+    if used and not overwrite:  # checked before any file is written
+        raise ConfigError(
+            f"{config.where('output.dir')}: {used} not empty; pass --overwrite to replace their files."
+        )
     for i, (lo, hi) in enumerate(bins):
-        folder = out / f"pt{lo:g}_{hi:g}"
-        if folder.exists() and any(folder.iterdir()) and not overwrite:
-            raise ConfigError(
-                f"{config.where('output.dir')}: {folder} is not empty; pass --overwrite to replace its files."
-            )
+        folder = folders[i]
         folder.mkdir(parents=True, exist_ok=True)
         sliced = {lab: df[(df[pt_var] >= lo) & (df[pt_var] < hi)] for lab, df in frames.items()}
         n = {lab: len(df) for lab, df in sliced.items()}
