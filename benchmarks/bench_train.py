@@ -1,0 +1,132 @@
+"""`o2ml train` vs a hipe4ml reference of O2Physics' train_models.py, same config and data.
+
+The reference follows the macro (PWGHF/D2H/Macros/ML/train_models.py) step by step: hipe4ml
+TreeHandler per class file, pT slices, 'equal' head rows, sklearn train_test_split, a ModelHandler
+with the config's hyper_pars, train_test_model, and the macro's plots (distributions,
+correlations, output train/test, ROC, ROC train/test, precision-recall, SHAP feature importance
+on the whole test set) and ONNX; it writes no pickle. Both run on the example configs of
+examples/ after `o2ml prepare`, on the synthetic Ds sample. Prints wall time and test ROC AUC
+per pT bin and the ratio of the totals (the issue's goal: >= 2x less time at equal AUC ±0.003).
+Run: .venv/bin/python benchmarks/bench_train.py [--fast] [--trees N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def reference(cfg: dict, indir: Path, out: Path) -> dict[tuple, tuple[float, float]]:
+    """The macro's steps with hipe4ml; {pT bin: (seconds, test ROC AUC)}."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
+    import xgboost as xgb
+    from hipe4ml import plot_utils
+    from hipe4ml.model_handler import ModelHandler
+    from hipe4ml.tree_handler import TreeHandler
+    from sklearn.model_selection import train_test_split
+
+    from o2ml.export.onnx import xgboost_to_onnx
+
+    labels, channel = cfg["labels"], cfg["channel"]
+    dp, ml = cfg["data_prep"], cfg["ml"]
+    handlers = {
+        lab: TreeHandler(str(indir / f"{lab}_{channel}.root"), dp["tree_name"]) for lab in labels
+    }
+    limits = dp["pt_bins_limits"]
+    bins = list(itertools.pairwise(limits))
+    for h in handlers.values():
+        h.slice_data_frame(dp["name_pt_var"], bins, True)
+    draw = list(dict.fromkeys([*cfg["plots"]["extra_columns"], *ml["training_vars"]]))
+    result = {}
+    for i, (lo, hi) in enumerate(bins):
+        t0 = time.perf_counter()
+        d = out / f"pt{lo}_{hi}"
+        d.mkdir(parents=True, exist_ok=True)
+        dfs = [handlers[lab].get_slice(i) for lab in labels]
+        n = min(len(df) for df in dfs)
+        tot = pd.concat([df[:n] for df in dfs], sort=True)
+        y = np.concatenate([np.full(n, k) for k in range(len(labels))])
+        x_tr, x_te, y_tr, y_te = train_test_split(
+            tot, y, test_size=dp["test_fraction"], random_state=cfg["seed_split"]
+        )
+        tt = [x_tr, y_tr, x_te, y_te]
+        plot_utils.plot_distr(dfs, draw, 100, labels, figsize=(12, 7), alpha=0.3, log=True,
+                              grid=False, density=True)  # fmt: skip
+        plt.savefig(d / "DistributionsAll.png")
+        for k, fig in enumerate(plot_utils.plot_corr(dfs, draw, labels)):
+            fig.savefig(d / f"CorrMatrix{labels[k]}.png")
+        plt.close("all")
+        hdl = ModelHandler(xgb.XGBClassifier(), ml["training_vars"], ml["hyper_pars"][i])
+        p_te = hdl.train_test_model(tt, True, output_margin=False, average="macro",
+                                    multi_class_opt="ovo")  # fmt: skip
+        p_tr = hdl.predict(x_tr, False)
+        for k, fig in enumerate(plot_utils.plot_output_train_test(hdl, tt, 80, False, labels, True,
+                                                                  density=True)):  # fmt: skip
+            fig.savefig(d / f"MLOutputDistr{labels[k]}.png")
+        plot_utils.plot_roc(y_te, p_te, None, labels, "macro", "ovo").savefig(d / "ROC.png")
+        plot_utils.plot_roc_train_test(y_te, p_te, y_tr, p_tr, None, labels, "macro",
+                                       "ovo").savefig(d / "ROCTrainTest.pdf")  # fmt: skip
+        plot_utils.plot_precision_recall(y_te, p_te, labels).savefig(d / "PrecisionRecall.pdf")
+        plt.close("all")
+        for k, fig in enumerate(plot_utils.plot_feature_imp(x_te[x_tr.columns], y_te, hdl, labels)):
+            fig.savefig(d / f"FeatureImportance_{k}.png")
+        plt.close("all")
+        xgboost_to_onnx(hdl.get_original_model(), ml["training_vars"], d / "model.onnx",
+                        class_labels=labels, overwrite=True)  # fmt: skip
+        from sklearn.metrics import roc_auc_score
+
+        auc = roc_auc_score(y_te, p_te, multi_class="ovo", average="macro")
+        result[lo, hi] = (time.perf_counter() - t0, float(auc))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fast", action="store_true", help="the small synthetic sample")
+    parser.add_argument("--trees", type=int, default=None, help="n_estimators of every bin")
+    args = parser.parse_args()
+    from o2ml.toymc.generate import ensure_sample
+    from o2ml.workflow import load_config, prepare, train
+
+    s = ensure_sample("ds", fast=args.fast)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        prep = (REPO / "examples" / "config_preparation_DsToKKPi.yml").read_text()
+        (tmp / "prep.yml").write_text(prep.replace("../data/ds_mc.root", str(s.mc))
+                                      .replace("../output/prepared", str(tmp / "prepared")))  # fmt: skip
+        prepare(tmp / "prep.yml")
+        text = (REPO / "examples" / "config_training_DsToKKPi.yml").read_text()
+        text = text.replace("../output/prepared/", f"{tmp / 'prepared'}/")
+        text = text.replace("../output/trainings/Ds", str(tmp / "o2ml"))
+        text = text.replace('extension: ["pdf", "png"]', 'extension: ["png"]')
+        if args.trees:
+            text = text.replace('"n_estimators": 800', f'"n_estimators": {args.trees}')
+        (tmp / "train.yml").write_text(text)
+        cfg = load_config(tmp / "train.yml", {}, "training config").data
+        t0 = time.perf_counter()
+        report = train(tmp / "train.yml")
+        t_o2ml = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ref = reference(cfg, tmp / "prepared", tmp / "reference")
+        t_ref = time.perf_counter() - t0
+    print(f"{'pT bin':>8} {'o2ml AUC':>9} {'ref AUC':>9}  {'ref s':>7}")
+    for b in report.bins:
+        s_ref, auc_ref = ref[b.lo, b.hi]
+        print(f"{b.lo:g}-{b.hi:g}".rjust(8), f"{b.roc_auc_test:9.4f} {auc_ref:9.4f}  {s_ref:7.1f}")
+    print(f"total wall time: o2ml train {t_o2ml:.1f} s, hipe4ml reference {t_ref:.1f} s "
+          f"(reference / o2ml = {t_ref / t_o2ml:.2f}x; the goal is >= 2x)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
