@@ -186,6 +186,7 @@ def _train_config(tmp_path: Path, prepared: Path, **replace) -> Path:
     for old, new in replace.items():
         assert old in text, old
         text = text.replace(old, new)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cfg = tmp_path / "train.yml"
     cfg.write_text(text)
     return cfg
@@ -448,3 +449,30 @@ def test_prepare_train_scan_export_from_configs_to_o2physics(tmp_path, prepared,
     scores = twin.get_model_output(cand[features], cand["fPt"].to_numpy())[:, 0]
     lo = np.where(cand["fPt"].to_numpy() < 4, 2, 4)
     np.testing.assert_array_equal(selected, scores <= np.vectorize(cut.get)(lo))
+
+
+def test_train_bins_in_parallel_on_dask_give_the_same_models(tmp_path, prepared):
+    """--workers 2: the pT bins as tasks of a local dask cluster (127.0.0.1, two processes),
+    the same test-set scores as the sequential run."""
+    seq = _train_config(
+        tmp_path / "seq", prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
+    )
+    par = _train_config(
+        tmp_path / "par", prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
+    )
+    for cfg in (seq, par):
+        text = cfg.read_text()
+        start = text.index("  hyper_pars: [")
+        end = text.index("]\n", text.index("hist}", start)) + 2
+        one = '{"max_depth": 3, "n_estimators": 30, "tree_method": hist}'
+        cfg.write_text(text[:start] + f"  hyper_pars: [{one}, {one}]\n" + text[end:])
+    a = train(seq)
+    b = train(par, workers=2)
+    assert [(r.lo, r.hi) for r in b.bins] == [(2, 4), (4, 6)]
+    for ra, rb in zip(a.bins, b.bins, strict=True):
+        assert ra.roc_auc_test == rb.roc_auc_test and ra.n_train == rb.n_train
+        name = f"DsToKKPi_ModelApplied_pT_{ra.lo:g}_{ra.hi:g}.parquet.gzip"
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(ra.folder / name), pd.read_parquet(rb.folder / name)
+        )
+    assert b.mlresponse is not None and b.mlresponse.exists()

@@ -148,7 +148,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .workflow import train
 
-    report = train(args.config, overwrite=args.overwrite, progress=not args.quiet)
+    report = train(
+        args.config, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers
+    )
     for line in report.config.unknown:
         print(f"o2ml train: warning: {line} (not used)", file=sys.stderr)
     print(report.summary())
@@ -226,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("config", metavar="CONFIG.yml", help="an O2Physics D2H training config")
     p.add_argument("--overwrite", action="store_true", help="replace the files of earlier runs")
+    p.add_argument(
+        "--workers", type=int, default=1, help="pT bins in parallel on a local dask cluster"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
 

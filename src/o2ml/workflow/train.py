@@ -138,25 +138,8 @@ def _scorer(approach: str, average: str, binary: bool) -> str:
     return f"roc_auc_{approach}" + ("_weighted" if average == "weighted" else "")
 
 
-def train(
-    path: str | os.PathLike, *, overwrite: bool = False, progress: bool = False
-) -> TrainReport:
-    """Run a training configuration; see the module docstring."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import xgboost as xgb
-    from hipe4ml import plot_utils
-    from hipe4ml.model_handler import ModelHandler
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
-
-    from ..export import model_dir
-    from ..export import onnx as onnx_export
-    from ..models import bdt
-
-    config = load_config(path, TRAIN_SCHEMA, "training config")
+def _settings(config: Config) -> dict:
+    """The checked settings of a training configuration (errors name key, file and line)."""
     get = config.get
     labels = list(get("labels"))
     indirs = get("data_prep.indirs")
@@ -196,224 +179,299 @@ def train(
     draw = list(dict.fromkeys([*get("plots.extra_columns"), *features]))
     columns = list(dict.fromkeys([pt_var, *features, *save_cols, *draw]))
     tree = get("data_prep.tree_name")
-    frames = {lab: _read_class(config, lab, indirs[lab], tree, columns) for lab in classes}
     out = _path(config, get("output.dir"))
     extensions = list(get("plots.extension"))
     opt = get("ml.hyper_pars_opt")
     seed = int(get("seed_split"))
-    report = TrainReport(config)
-    models = {}
     folders = [out / f"pt{lo:g}_{hi:g}" for lo, hi in bins]
-    used = [str(f) for f in folders if f.exists() and any(f.iterdir())]
+    return {
+        "classes": classes, "binary": binary, "share": share, "bkg_factor": bkg_factor,
+        "test_frac": test_frac, "seed": seed, "features": features, "draw": draw,
+        "extensions": extensions, "save_cols": save_cols, "hyper": hyper, "opt": opt, "out": out,
+        "bins": bins, "folders": folders, "columns": columns, "tree": tree, "pt_var": pt_var,
+        "indirs": indirs,
+    }  # fmt: skip
+
+
+def _train_bin(
+    config: Config, i: int, sliced: dict, progress: bool = False, n_jobs: int | None = None
+):
+    """Train, test and plot pT bin ``i`` (a dask task when bins run in parallel); returns the
+    classifier and its :class:`BinResult`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import xgboost as xgb
+    from hipe4ml import plot_utils
+    from hipe4ml.model_handler import ModelHandler
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from ..export import onnx as onnx_export
+    from ..models import bdt
+
+    get = config.get
+    st = _settings(config)
+    classes, binary, share, bkg_factor = st["classes"], st["binary"], st["share"], st["bkg_factor"]
+    test_frac, seed, features, draw = st["test_frac"], st["seed"], st["features"], st["draw"]
+    extensions, save_cols, hyper, opt, out = (
+        st["extensions"],
+        st["save_cols"],
+        st["hyper"],
+        st["opt"],
+        st["out"],
+    )
+    lo, hi = st["bins"][i]
+    folder = st["folders"][i]
+    folder.mkdir(parents=True, exist_ok=True)
+    n = {lab: len(df) for lab, df in sliced.items()}
+    if min(n.values()) == 0:
+        raise EmptySelectionError(
+            f"{config.path}: pT {lo:g}-{hi:g}: no candidates of {[k for k, v in n.items() if v == 0]}."
+        )
+    bkg_lab, sig_labs = classes[0], classes[1:]
+    log = [
+        f"\nNumber of available candidates in {lo:g} < pT < {hi:g} GeV/c: \n"
+        + "".join(f"   {k}: {v}\n" for k, v in n.items())
+    ]
+    if share == "equal":
+        keep = {lab: min(n.values()) for lab in classes}
+        log.append(
+            "\nKeep the same number of candidates for each class, chosen as the minimal number of candidates among all classes."
+        )
+    else:
+        n_bkg = int(min(n[bkg_lab], sum(n[s] for s in sig_labs) * float(bkg_factor[i])))
+        keep = {bkg_lab: n_bkg, **{s: n[s] for s in sig_labs}}
+        log.append(
+            f"\nKeep all {' and '.join(sig_labs)} and use {n_bkg} bkg candidates for training and testing ({1 - test_frac:g}-{test_frac:g})"
+        )
+    bkg_fraction = keep[bkg_lab] / n[bkg_lab] * float(get("data_prep.downsample_bkg_factor"))
+    log.append(
+        f"\nFraction of original (i.e. from original dataset) bkg candidates used for ML: {100 * bkg_fraction:.2f}%"
+    )
+    tot = pd.concat([sliced[lab].iloc[: keep[lab]] for lab in classes], ignore_index=True)
+    y = np.concatenate([np.full(keep[lab], k) for k, lab in enumerate(classes)])
+    x_tr, x_te, y_tr, y_te = train_test_split(tot, y, test_size=test_frac, random_state=seed)
+    if len(np.unique(y_te)) != len(classes):
+        raise EmptySelectionError(
+            f"{config.path}: pT {lo:g}-{hi:g}: the test set lacks a class; more candidates needed."
+        )
+    log.append(
+        "\nNumber of candidates used for training and testing: \n"
+        + "".join(f"   {lab}: {keep[lab]}\n" for lab in classes)
+    )
+    files: list[Path] = []
+
+    def save(fig, stem, exts=extensions, folder=folder, files=files):
+        _save(fig, folder, stem, exts, files)
+
+    tag = f"pT_{lo:g}_{hi:g}"
+    df_list = [sliced[lab] for lab in classes]
+    plot_utils.plot_distr(
+        df_list,
+        draw,
+        100,
+        classes,
+        figsize=(12, 7),
+        alpha=0.3,
+        log=True,
+        grid=False,
+        density=True,
+    )
+    plt.subplots_adjust(left=0.06, bottom=0.06, right=0.99, top=0.96, hspace=0.55, wspace=0.55)
+    save(plt.gcf(), f"DistributionsAll_{tag}")
+    plt.close("all")
+    for fig, lab in zip(plot_utils.plot_corr(df_list, draw, classes), classes, strict=True):
+        save(fig, f"CorrMatrix{lab}_{tag}")
+    plt.close("all")
+
+    params = dict(hyper[i])
+    if n_jobs is not None:  # bins in parallel share the cores
+        params["n_jobs"] = n_jobs
+    elif os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
+        params["n_jobs"] = o2ml_config.threads()
+    # exactly the config's hyper-parameters (XGBoost defaults for the rest), as the macro
+    handler = ModelHandler(
+        xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed}
+    )
+    tt = [x_tr, y_tr, x_te, y_te]
+    if opt["activate"]:
+        ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
+        plan = bdt.tuning_plan(
+            f"{get('channel')}_{tag}",
+            {"train": bdt.fingerprint(x_tr[features], y_tr), "ranges": ranges, "seed": seed},
+            out / "optuna.db",
+            n_trials=int(opt["ntrials"]),
+        )
+        study = bdt.optimize(
+            handler,
+            tt,
+            ranges=ranges,
+            scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), binary),
+            nfold=5,
+            seed=seed,
+            storage=out / "optuna.db",
+            timeout=opt["timeout"],
+            progress=progress,
+            **{k: v for k, v in plan.kwargs().items() if k != "timeout"},
+        )
+        log.append(
+            f"\nOptuna hyper-parameters optimisation: {len(study.trials)} trials, best cross-validated score {study.best_value:.4f}"
+        )
+    handler.fit(x_tr[features], y_tr)
+    log.append(f"\nModel hyperparameters:\n {handler.get_model_params()}")
+    p_te = handler.predict(x_te, output_margin=False)
+    p_tr = handler.predict(x_tr, output_margin=False)
+    auc = dict(
+        average=get("ml.roc_auc_average"),
+        **({} if binary else {"multi_class": get("ml.roc_auc_approach")}),
+    )
+    auc_te, auc_tr = roc_auc_score(y_te, p_te, **auc), roc_auc_score(y_tr, p_tr, **auc)
+    log.append(f"\nROC AUC: test {auc_te:.4f}, train {auc_tr:.4f}")
+    (folder / get("output.log_file")).write_text("".join(log) + "\n", encoding="utf-8")
+    files.append(folder / get("output.log_file"))
+
+    test_df = x_te.loc[:, save_cols].copy()
+    test_df["Labels"] = y_te
+    if binary:
+        test_df["ML_output"] = p_te
+    else:
+        for k, lab in enumerate(classes):
+            test_df[f"ML_output_{lab}"] = p_te[:, k]
+    pq = folder / f"{get('channel')}_ModelApplied_{tag}.parquet.gzip"
+    test_df.to_parquet(pq, compression="gzip")
+    files.append(pq)
+    clf = handler.get_original_model()
+    pt_bin = bdt.PtBin(lo, hi)
+    files.append(
+        bdt.save_model(
+            clf,
+            folder / f"ModelHandler_{get('channel')}_{tag}.json",
+            features=features,
+            class_labels=classes,
+            pt_bin=pt_bin,
+            seed=seed,
+            overwrite=True,
+        )
+    )
+    onnx_path = folder / f"ModelHandler_onnx_{get('channel')}_{tag}.onnx"
+    onnx_export.xgboost_to_onnx(
+        clf,
+        features,
+        onnx_path,
+        class_labels=classes,
+        pt_bin=[lo, hi],
+        seed=seed,
+        overwrite=True,
+    )
+    files.append(onnx_path)
+
+    figs = plot_utils.plot_output_train_test(
+        handler, tt, 80, get("ml.raw_output"), classes, True, density=True
+    )
+    for fig, lab in zip(
+        figs if isinstance(figs, list) else [figs],
+        classes if not binary else [""],
+        strict=False,
+    ):
+        save(fig, f"MLOutputDistr{lab}_{tag}")
+    save(
+        plot_utils.plot_roc(
+            y_te, p_te, None, classes, get("ml.roc_auc_average"), get("ml.roc_auc_approach")
+        ),
+        f"ROCCurveAll_{tag}",
+    )
+    save(
+        plot_utils.plot_roc_train_test(
+            y_te,
+            p_te,
+            y_tr,
+            p_tr,
+            None,
+            classes,
+            get("ml.roc_auc_average"),
+            get("ml.roc_auc_approach"),
+        ),
+        f"ROCCurveTrainTest_{tag}",
+        ["pdf"],
+    )
+    save(
+        plot_utils.plot_precision_recall(y_te, p_te, classes),
+        f"PrecisionRecallAll_{tag}",
+        ["pdf"],
+    )
+    plt.close("all")
+    imp = plot_utils.plot_feature_imp(
+        x_te[features], y_te, handler, classes, n_sample=min(len(x_te), 2000)
+    )
+    n_plot = len(classes) if not binary else 1
+    for k, fig in enumerate(imp):
+        name = (
+            f"FeatureImportance_{classes[k] if not binary else ''}_{get('channel')}"
+            if k < n_plot
+            else f"FeatureImportanceAll_{get('channel')}"
+        )
+        save(fig, name)
+    plt.close("all")
+    return clf, (
+        BinResult(
+            lo,
+            hi,
+            folder,
+            {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
+            float(auc_te),
+            float(auc_tr),
+            handler.get_model_params(),
+            files,
+        )
+    )
+
+
+def train(
+    path: str | os.PathLike, *, overwrite: bool = False, progress: bool = False, workers: int = 1
+) -> TrainReport:
+    """Run a training configuration; see the module docstring. ``workers`` > 1 trains the pT
+    bins in parallel on a local dask cluster of that many processes (one thread each)."""
+    from ..export import model_dir
+    from ..models import bdt
+
+    config = load_config(path, TRAIN_SCHEMA, "training config")
+    st = _settings(config)
+    used = [str(f) for f in st["folders"] if f.exists() and any(f.iterdir())]
     if used and not overwrite:  # checked before any file is written
         raise ConfigError(
             f"{config.where('output.dir')}: {used} not empty; pass --overwrite to replace their files."
         )
-    for i, (lo, hi) in enumerate(bins):
-        folder = folders[i]
-        folder.mkdir(parents=True, exist_ok=True)
-        sliced = {lab: df[(df[pt_var] >= lo) & (df[pt_var] < hi)] for lab, df in frames.items()}
-        n = {lab: len(df) for lab, df in sliced.items()}
-        if min(n.values()) == 0:
-            raise EmptySelectionError(
-                f"{config.path}: pT {lo:g}-{hi:g}: no candidates of {[k for k, v in n.items() if v == 0]}."
-            )
-        bkg_lab, sig_labs = classes[0], classes[1:]
-        log = [
-            f"\nNumber of available candidates in {lo:g} < pT < {hi:g} GeV/c: \n"
-            + "".join(f"   {k}: {v}\n" for k, v in n.items())
-        ]
-        if share == "equal":
-            keep = {lab: min(n.values()) for lab in classes}
-            log.append(
-                "\nKeep the same number of candidates for each class, chosen as the minimal number of candidates among all classes."
-            )
-        else:
-            n_bkg = int(min(n[bkg_lab], sum(n[s] for s in sig_labs) * float(bkg_factor[i])))
-            keep = {bkg_lab: n_bkg, **{s: n[s] for s in sig_labs}}
-            log.append(
-                f"\nKeep all {' and '.join(sig_labs)} and use {n_bkg} bkg candidates for training and testing ({1 - test_frac:g}-{test_frac:g})"
-            )
-        bkg_fraction = keep[bkg_lab] / n[bkg_lab] * float(get("data_prep.downsample_bkg_factor"))
-        log.append(
-            f"\nFraction of original (i.e. from original dataset) bkg candidates used for ML: {100 * bkg_fraction:.2f}%"
-        )
-        tot = pd.concat([sliced[lab].iloc[: keep[lab]] for lab in classes], ignore_index=True)
-        y = np.concatenate([np.full(keep[lab], k) for k, lab in enumerate(classes)])
-        x_tr, x_te, y_tr, y_te = train_test_split(tot, y, test_size=test_frac, random_state=seed)
-        if len(np.unique(y_te)) != len(classes):
-            raise EmptySelectionError(
-                f"{config.path}: pT {lo:g}-{hi:g}: the test set lacks a class; more candidates needed."
-            )
-        log.append(
-            "\nNumber of candidates used for training and testing: \n"
-            + "".join(f"   {lab}: {keep[lab]}\n" for lab in classes)
-        )
-        files: list[Path] = []
+    frames = {
+        lab: _read_class(config, lab, st["indirs"][lab], st["tree"], st["columns"])
+        for lab in st["classes"]
+    }
+    pt = st["pt_var"]
+    slices = [
+        {lab: df[(df[pt] >= lo) & (df[pt] < hi)] for lab, df in frames.items()}
+        for lo, hi in st["bins"]
+    ]
+    if workers > 1 and len(slices) > 1:
+        from dask.distributed import Client, LocalCluster
 
-        def save(fig, stem, exts=extensions, folder=folder, files=files):
-            _save(fig, folder, stem, exts, files)
-
-        tag = f"pT_{lo:g}_{hi:g}"
-        df_list = [sliced[lab] for lab in classes]
-        plot_utils.plot_distr(
-            df_list,
-            draw,
-            100,
-            classes,
-            figsize=(12, 7),
-            alpha=0.3,
-            log=True,
-            grid=False,
-            density=True,
-        )
-        plt.subplots_adjust(left=0.06, bottom=0.06, right=0.99, top=0.96, hspace=0.55, wspace=0.55)
-        save(plt.gcf(), f"DistributionsAll_{tag}")
-        plt.close("all")
-        for fig, lab in zip(plot_utils.plot_corr(df_list, draw, classes), classes, strict=True):
-            save(fig, f"CorrMatrix{lab}_{tag}")
-        plt.close("all")
-
-        params = dict(hyper[i])
-        if os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
-            params["n_jobs"] = o2ml_config.threads()
-        # exactly the config's hyper-parameters (XGBoost defaults for the rest), as the macro
-        handler = ModelHandler(
-            xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed}
-        )
-        tt = [x_tr, y_tr, x_te, y_te]
-        if opt["activate"]:
-            ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
-            plan = bdt.tuning_plan(
-                f"{get('channel')}_{tag}",
-                {"train": bdt.fingerprint(x_tr[features], y_tr), "ranges": ranges, "seed": seed},
-                out / "optuna.db",
-                n_trials=int(opt["ntrials"]),
-            )
-            study = bdt.optimize(
-                handler,
-                tt,
-                ranges=ranges,
-                scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), binary),
-                nfold=5,
-                seed=seed,
-                storage=out / "optuna.db",
-                timeout=opt["timeout"],
-                progress=progress,
-                **{k: v for k, v in plan.kwargs().items() if k != "timeout"},
-            )
-            log.append(
-                f"\nOptuna hyper-parameters optimisation: {len(study.trials)} trials, best cross-validated score {study.best_value:.4f}"
-            )
-        handler.fit(x_tr[features], y_tr)
-        log.append(f"\nModel hyperparameters:\n {handler.get_model_params()}")
-        p_te = handler.predict(x_te, output_margin=False)
-        p_tr = handler.predict(x_tr, output_margin=False)
-        auc = dict(
-            average=get("ml.roc_auc_average"),
-            **({} if binary else {"multi_class": get("ml.roc_auc_approach")}),
-        )
-        auc_te, auc_tr = roc_auc_score(y_te, p_te, **auc), roc_auc_score(y_tr, p_tr, **auc)
-        log.append(f"\nROC AUC: test {auc_te:.4f}, train {auc_tr:.4f}")
-        (folder / get("output.log_file")).write_text("".join(log) + "\n", encoding="utf-8")
-        files.append(folder / get("output.log_file"))
-
-        test_df = x_te.loc[:, save_cols].copy()
-        test_df["Labels"] = y_te
-        if binary:
-            test_df["ML_output"] = p_te
-        else:
-            for k, lab in enumerate(classes):
-                test_df[f"ML_output_{lab}"] = p_te[:, k]
-        pq = folder / f"{get('channel')}_ModelApplied_{tag}.parquet.gzip"
-        test_df.to_parquet(pq, compression="gzip")
-        files.append(pq)
-        clf = handler.get_original_model()
-        pt_bin = bdt.PtBin(lo, hi)
-        files.append(
-            bdt.save_model(
-                clf,
-                folder / f"ModelHandler_{get('channel')}_{tag}.json",
-                features=features,
-                class_labels=classes,
-                pt_bin=pt_bin,
-                seed=seed,
-                overwrite=True,
-            )
-        )
-        onnx_path = folder / f"ModelHandler_onnx_{get('channel')}_{tag}.onnx"
-        onnx_export.xgboost_to_onnx(
-            clf,
-            features,
-            onnx_path,
-            class_labels=classes,
-            pt_bin=[lo, hi],
-            seed=seed,
-            overwrite=True,
-        )
-        files.append(onnx_path)
-
-        figs = plot_utils.plot_output_train_test(
-            handler, tt, 80, get("ml.raw_output"), classes, True, density=True
-        )
-        for fig, lab in zip(
-            figs if isinstance(figs, list) else [figs],
-            classes if not binary else [""],
-            strict=False,
-        ):
-            save(fig, f"MLOutputDistr{lab}_{tag}")
-        save(
-            plot_utils.plot_roc(
-                y_te, p_te, None, classes, get("ml.roc_auc_average"), get("ml.roc_auc_approach")
-            ),
-            f"ROCCurveAll_{tag}",
-        )
-        save(
-            plot_utils.plot_roc_train_test(
-                y_te,
-                p_te,
-                y_tr,
-                p_tr,
-                None,
-                classes,
-                get("ml.roc_auc_average"),
-                get("ml.roc_auc_approach"),
-            ),
-            f"ROCCurveTrainTest_{tag}",
-            ["pdf"],
-        )
-        save(
-            plot_utils.plot_precision_recall(y_te, p_te, classes),
-            f"PrecisionRecallAll_{tag}",
-            ["pdf"],
-        )
-        plt.close("all")
-        imp = plot_utils.plot_feature_imp(
-            x_te[features], y_te, handler, classes, n_sample=min(len(x_te), 2000)
-        )
-        n_plot = len(classes) if not binary else 1
-        for k, fig in enumerate(imp):
-            name = (
-                f"FeatureImportance_{classes[k] if not binary else ''}_{get('channel')}"
-                if k < n_plot
-                else f"FeatureImportanceAll_{get('channel')}"
-            )
-            save(fig, name)
-        plt.close("all")
-        models[pt_bin] = clf
-        report.bins.append(
-            BinResult(
-                lo,
-                hi,
-                folder,
-                {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
-                float(auc_te),
-                float(auc_tr),
-                handler.get_model_params(),
-                files,
-            )
-        )
-
+        with LocalCluster(n_workers=min(workers, len(slices)), threads_per_worker=1,
+                          processes=True, dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+            futures = [
+                client.submit(_train_bin, config, i, s, False, 1, pure=False)
+                for i, s in enumerate(slices)
+            ]
+            results = client.gather(futures)
+    else:
+        results = [_train_bin(config, i, s, progress) for i, s in enumerate(slices)]
+    report = TrainReport(config)
+    models = {}
+    for clf, result in results:
+        models[bdt.PtBin(result.lo, result.hi)] = clf
+        report.bins.append(result)
+    get = config.get
+    classes, bins, out, seed = st["classes"], st["bins"], st["out"], st["seed"]
+    features = st["features"]
     selector = next((s for s in channels.SELECTORS.values() if s.channel == get("channel")), None)
     if selector is None:
         report.note = f"no O2Physics selector of channel {get('channel')!r} is known to o2ml: no MlResponse configuration written."
