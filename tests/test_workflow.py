@@ -433,6 +433,21 @@ def test_prepare_train_scan_export_from_configs_to_o2physics(tmp_path, prepared,
     SignificancePlateau({f"{r.pt_min:g}-{r.pt_max:g}": r for r in loaded})
     EfficiencyCurves(loaded[0])
     assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    # a task of no known channel: no MC signal definition or mass peaks to scan with
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    config_file = next(model.glob("dpl-config_*.json"))
+    doc = json.loads(config_file.read_text())
+    section = doc["hf-candidate-selector-ds-to-k-k-pi"]
+    (custom / "dpl-config.json").write_text(json.dumps({"my-own-task": section}))
+    for name in section["onnxFileNames"]["values"]:
+        (custom / name).write_bytes((model / name).read_bytes())
+    features = ",".join(loaded[0].metadata["features"])
+    bad = ["scan", "--model", str(custom / "dpl-config.json"), "--features", features,
+           "--data", str(s.data), "--mc", str(s.mc), "--expected-signal", str(s.expected_signal),
+           "--out", str(tmp_path / "scans2")]  # fmt: skip
+    assert main(bad) == 2
+    assert "o2ml scans the channels ['DsToKKPi', 'LcToPKPi']" in capsys.readouterr().err
     out = tmp_path / "dpl-config.json"
     assert main(["export", "--scan", str(scans), "--plateau", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())

@@ -42,14 +42,13 @@ def scan(
     binned = BinnedModel.load(model, task, features=features)
     selector = channels.find_selector(binned.config.task)
     channel = selector.channel if selector is not None else None
-    if table is None:
-        if channel not in CHANNEL_TABLES:
-            raise ConfigError(
-                f"{binned.config_path}: o2ml does not know the table of task {binned.config.task!r}; "
-                "give it (--table)."
-            )
-        table = CHANNEL_TABLES[channel][0]
-    species = CHANNEL_TABLES.get(channel, (None, "Ds"))[1]
+    if channel not in CHANNEL_TABLES:  # the MC signal definition and the peaks are per channel
+        raise ConfigError(
+            f"{binned.config_path}: task {binned.config.task!r}: o2ml scans the channels "
+            f"{sorted(CHANNEL_TABLES)} (their tree creators' MC labels and mass peaks)."
+        )
+    table = table or CHANNEL_TABLES[channel][0]
+    species = CHANNEL_TABLES[channel][1]
     extra = list(selection.DS_REFERENCE_CUTS) if species == "Ds" else []
     data_df = analysis.read_candidates(data, table, binned.features, extra)
     mc_df = analysis.read_candidates(mc, table, binned.features, extra, kind="mc")
