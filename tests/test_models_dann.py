@@ -285,7 +285,7 @@ def test_seed_table_and_scores_vs_p():
     y = np.array([1, 1, 1, 2, 2, 3, 0, -1])
     pred = np.array([1, 1, 2, 2, 1, 3, 0, 3])
     table = dann.seed_table({"baseline": (y, pred)})
-    # the seed's three species, then the electrons (their purity is part of the result)
+    # the three species of Kabus' table (CHEP 2023), then the electrons (their purity counts)
     assert list(table.columns.get_level_values(0).unique()) == ["π", "p", "K", "e", "all"]
     assert table.loc["baseline", ("π", "purity")] == pytest.approx(2 / 3)
     assert table.loc["baseline", ("π", "efficiency")] == pytest.approx(2 / 3)

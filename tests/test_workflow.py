@@ -192,6 +192,15 @@ def _train_config(tmp_path: Path, prepared: Path, **replace) -> Path:
     return cfg
 
 
+def _small_hyper_pars(cfg: Path, n_bins: int, trees: int) -> None:
+    """Replace the config's hyper_pars by n_bins small models (quick trainings)."""
+    text = cfg.read_text()
+    start = text.index("  hyper_pars: [")
+    end = text.index("]\n", text.index("hist}", start)) + 2
+    one = f'{{"max_depth": 3, "n_estimators": {trees}, "tree_method": hist}}'
+    cfg.write_text(text[:start] + f"  hyper_pars: [{', '.join([one] * n_bins)}]\n" + text[end:])
+
+
 def test_train_writes_the_macro_outputs_and_a_deployable_model(tmp_path, prepared):
     """Per pT bin the macro's plots, log, test-set parquet (Labels + ML_output_<label>), the model
     as ONNX and XGBoost JSON (no pickle); the classes balanced as 'equal' takes them (head rows);
@@ -259,14 +268,7 @@ def test_train_with_optuna_all_signal_and_the_cli(tmp_path, prepared, capsys):
            '"n_estimators": !!python/tuple [400, 2000]': '"n_estimators": !!python/tuple [20, 40]',
            "pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 6]", "bkg_factor: [1., 1., 1.]": "bkg_factor: [1.]"},
     )  # fmt: skip
-    text = cfg.read_text()
-    start = text.index("  hyper_pars: [")
-    end = text.index("]\n", text.index("hist}", start)) + 2
-    cfg.write_text(
-        text[:start]
-        + '  hyper_pars: [{"max_depth": 3, "n_estimators": 40, "tree_method": hist}]\n'
-        + text[end:]
-    )
+    _small_hyper_pars(cfg, n_bins=1, trees=40)
     assert main(["train", str(cfg), "-q"]) == 0
     out = capsys.readouterr().out
     assert "pT 2-6" in out and "MlResponse configuration" in out
@@ -413,11 +415,7 @@ def test_prepare_train_scan_export_from_configs_to_o2physics(tmp_path, prepared,
     cfg = _train_config(
         tmp_path, prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
     )
-    text = cfg.read_text()
-    start = text.index("  hyper_pars: [")
-    end = text.index("]\n", text.index("hist}", start)) + 2
-    one = '{"max_depth": 3, "n_estimators": 40, "tree_method": hist}'
-    cfg.write_text(text[:start] + f"  hyper_pars: [{one}, {one}]\n" + text[end:])
+    _small_hyper_pars(cfg, n_bins=2, trees=40)
     assert main(["train", str(cfg), "-q"]) == 0
     s = ensure_sample("ds", fast=True)
     model = tmp_path / "trainings" / "o2physics"
@@ -476,11 +474,7 @@ def test_train_bins_in_parallel_on_dask_give_the_same_models(tmp_path, prepared)
         tmp_path / "par", prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
     )
     for cfg in (seq, par):
-        text = cfg.read_text()
-        start = text.index("  hyper_pars: [")
-        end = text.index("]\n", text.index("hist}", start)) + 2
-        one = '{"max_depth": 3, "n_estimators": 30, "tree_method": hist}'
-        cfg.write_text(text[:start] + f"  hyper_pars: [{one}, {one}]\n" + text[end:])
+        _small_hyper_pars(cfg, n_bins=2, trees=30)
     a = train(seq)
     b = train(par, workers=2)
     assert [(r.lo, r.hi) for r in b.bins] == [(2, 4), (4, 6)]
@@ -491,3 +485,21 @@ def test_train_bins_in_parallel_on_dask_give_the_same_models(tmp_path, prepared)
             pd.read_parquet(ra.folder / name), pd.read_parquet(rb.folder / name)
         )
     assert b.mlresponse is not None and b.mlresponse.exists()
+
+
+def test_train_reads_parquet_inputs_and_names_a_missing_column(tmp_path, prepared, capsys):
+    """tree_name null: <Label>_<channel>.parquet.gzip inputs (the macro's other format); a
+    training variable the files lack is an error naming the key and the file."""
+    pq_dir = tmp_path / "pq"
+    pq_dir.mkdir()
+    for lab in ("Bkg", "Prompt", "Nonprompt"):
+        df = io.read_table(prepared / f"{lab}_DsToKKPi.root", "treeMLDsToKKPi")
+        df.drop(columns="fChi2PCA").to_parquet(pq_dir / f"{lab}_DsToKKPi.parquet.gzip")
+    cfg = _train_config(tmp_path, prepared, **{f"{prepared}/": f"{pq_dir}/",
+                                               "tree_name: treeMLDsToKKPi": "tree_name: null"})  # fmt: skip
+    assert main(["train", str(cfg), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "key 'data_prep.indirs.Bkg'" in err
+        and "Bkg_DsToKKPi.parquet.gzip has no columns ['fChi2PCA']" in err
+    )

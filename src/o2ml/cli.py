@@ -135,14 +135,18 @@ def _add_model_options(p) -> None:
     )
 
 
+def _report(command: str, report) -> int:
+    """Print a workflow report: the config's unknown keys as warnings, then its summary."""
+    for line in report.config.unknown:
+        print(f"o2ml {command}: warning: {line} (not used)", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from .workflow import prepare
 
-    report = prepare(args.config, overwrite=args.overwrite)
-    for line in report.config.unknown:
-        print(f"o2ml prepare: warning: {line} (not used)", file=sys.stderr)
-    print(report.summary())
-    return 0
+    return _report("prepare", prepare(args.config, overwrite=args.overwrite))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -151,10 +155,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     report = train(
         args.config, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers
     )
-    for line in report.config.unknown:
-        print(f"o2ml train: warning: {line} (not used)", file=sys.stderr)
-    print(report.summary())
-    return 0
+    return _report("train", report)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

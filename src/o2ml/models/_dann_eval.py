@@ -24,7 +24,7 @@ from ..physics.pid_performance import selection_performance
 from ._dann_data import SPECIES, Tracks
 
 #: species printed as in that table
-SEED_TABLE_SPECIES = ("pi", "p", "K", "e")  # the seed's three, then the electrons
+SEED_TABLE_SPECIES = ("pi", "p", "K", "e")  # the table's three (Kabus, CHEP 2023), then e
 #: species names as printed
 SPECIES_LABELS = {"e": "e", "pi": "π", "K": "K", "p": "p"}
 

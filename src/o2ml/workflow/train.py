@@ -120,6 +120,13 @@ def _read_class(config: Config, label: str, dirs, tree: str | None, columns) -> 
             key, f"expected the files {missing} (o2ml prepare writes them), not found."
         )
     if tree is None:
+        import pyarrow.parquet as pq
+
+        for f in files:  # a clear error, not pyarrow's, for a column the file lacks
+            have = pq.read_schema(f).names
+            missing = [c for c in columns if c not in have]
+            if missing:
+                raise config.error(key, f"{f} has no columns {missing}.")
         frames = [pd.read_parquet(f, columns=list(columns)) for f in files]
         return pd.concat(frames, ignore_index=True)
     return io.read_table(files, tree, columns=list(columns))
