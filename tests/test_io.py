@@ -280,3 +280,22 @@ def test_metadata_travels_with_the_file(tmp_path, suffix):
     assert io.file_metadata(plain) is None
     with pytest.raises(errors.InputFileNotFoundError, match="no such file"):
         io.file_metadata(tmp_path / f"missing{suffix}")
+
+
+def test_iter_table_reads_every_folder_in_chunks_and_checks_columns(tmp_path):
+    """iter_table gives the rows of read_table (all DF_ folders, ROOT and parquet) in chunks of
+    at most `step`; a missing column names the file and the table."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"fM": rng.random(2500), "fPt": rng.random(2500) * 10})
+    root = io.write_table(df, tmp_path / "c.root", HF_CAND_DS_LITES, folders=3, conform=False)
+    pq = io.write_table(df, tmp_path / "c.parquet", HF_CAND_DS_LITES, conform=False)
+    for path in (root, pq):
+        chunks = list(io.iter_table(path, HF_CAND_DS_LITES, ["fM", "fPt"], step=400))
+        assert max(len(c) for c in chunks) <= 400 and len(chunks) >= 7
+        pd.testing.assert_frame_equal(
+            pd.concat(chunks, ignore_index=True),
+            io.read_table(path, HF_CAND_DS_LITES, columns=["fM", "fPt"]),
+            check_dtype=False,
+        )
+        with pytest.raises(errors.ColumnNotFoundError, match="has no column 'fCpa'"):
+            next(io.iter_table(path, HF_CAND_DS_LITES, ["fM", "fCpa"]))

@@ -643,3 +643,43 @@ def test_cut_variation_spread_against_its_statistical_expectation(scan):
     biased = dataclasses.replace(scan, raw_yield=scan.raw_yield * drift)
     cv_b = cut_variation(biased, origins=["prompt"])
     assert cv_b.rms > 2.5 * cv_b.statistical_rms, (cv_b.rms, cv_b.statistical_rms)
+
+
+def test_scan_histograms_add_chunks_save_and_refuse_bad_files(tmp_path):
+    """Histograms filled in two chunks equal those filled at once; saved and loaded they give
+    the same scan; a wrong file, a foreign .npz and an existing output are clear errors."""
+    from o2ml.errors import BadFileError, OutputExistsError
+    from o2ml.selection import parse_cuts
+    from o2ml.selection.histograms import ScanHistograms
+
+    rng = np.random.default_rng(3)
+    mass = rng.uniform(1.7, 2.1, 20_000)
+    scores = {"score_bkg": rng.random(20_000)}
+    cuts = parse_cuts({"score_bkg": ("<", np.linspace(0.05, 1, 20))})
+    edges = np.linspace(1.7, 2.1, 101)
+    whole = ScanHistograms.empty(cuts, edges, pt_range=(2, 4))
+    whole.fill_data(mass, scores)
+    a, b = (ScanHistograms.empty(cuts, edges, pt_range=(2, 4)) for _ in range(2))
+    a.fill_data(mass[:7000], {"score_bkg": scores["score_bkg"][:7000]})
+    b.fill_data(mass[7000:], {"score_bkg": scores["score_bkg"][7000:]})
+    mc = {"score_bkg": rng.random(3000) ** 3}
+    for h in (whole, a):
+        h.fill_mc("prompt", mc)
+    added = a + b
+    np.testing.assert_array_equal(added.data, whole.data)
+    assert added.n_data == whole.n_data == 20_000
+    path = added.save(tmp_path / "grid_pt2_4.npz")
+    loaded = ScanHistograms.load(path)
+    np.testing.assert_array_equal(loaded.data, whole.data)
+    assert loaded.mc["prompt"][2] == 3000
+    with pytest.raises(OutputExistsError, match="grid_pt2_4.npz: the file exists"):
+        added.save(path)
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(BadFileError, match=r"bad.npz: expected a ScanHistograms .npz file"):
+        ScanHistograms.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "other.npz", x=np.arange(3))
+    with pytest.raises(BadFileError, match="other.npz: expected a ScanHistograms header"):
+        ScanHistograms.load(tmp_path / "other.npz")
+    other = ScanHistograms.empty(cuts, edges, pt_range=(4, 6))
+    with pytest.raises(ScanInputError, match="expected the same pT bin"):
+        whole + other

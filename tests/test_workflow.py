@@ -503,3 +503,111 @@ def test_train_reads_parquet_inputs_and_names_a_missing_column(tmp_path, prepare
         "key 'data_prep.indirs.Bkg'" in err
         and "Bkg_DsToKKPi.parquet.gzip has no columns ['fChi2PCA']" in err
     )
+
+
+# -------------------------------------------------------------------------------- scan
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, prepared):
+    """The O2Physics configuration of a quick 2-bin training of the example config."""
+    d = tmp_path_factory.mktemp("trained")
+    cfg = _train_config(
+        d, prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
+    )
+    _small_hyper_pars(cfg, n_bins=2, trees=30)
+    train(cfg)
+    return d / "trainings" / "o2physics"
+
+
+def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, trained):
+    """o2ml scan fills histograms chunk by chunk (here 3000 rows, files as dask tasks): the
+    scan files equal those of one chunk, and the significance scan of every bin equals
+    notebook 01's in-memory scan (analysis.scan_bin) of the same candidates; the grid equals
+    the threshold dashboard's grid built from the candidates."""
+    from o2ml.inference import BinnedModel
+    from o2ml.models.bdt import PtBin
+    from o2ml.selection import ScanResult, load_expected_signal
+    from o2ml.selection.histograms import ScanHistograms
+    from o2ml.widgets import ScanGrid
+    from o2ml.workflow.scan import scan
+
+    s = ensure_sample("ds", fast=True)
+    common = dict(expected_signal=s.expected_signal)
+    whole = scan(trained, s.data, s.mc, tmp_path / "a", step=10**9, **common)
+    chunked = scan(trained, s.data, s.mc, tmp_path / "c", step=3000, **common)
+    twice = scan(trained, [s.data, s.data], s.mc, tmp_path / "b", step=3000, workers=2, **common)
+    names = sorted(p.name for p in whole)
+    assert names == sorted(p.name for p in chunked) == sorted(p.name for p in twice)
+    assert "grid_pt2_4.npz" in names and "scan_pt4_6.json" in names
+    binned = BinnedModel.load(trained)
+    scorers = binned.scorers("auto")
+    data = analysis.read_candidates(s.data, "HfCandDsLites", binned.features)
+    mc = analysis.read_candidates(s.mc, "HfCandDsLites", binned.features, kind="mc")
+    for df in (data, mc):
+        sc = binned.score(df, scorers)
+        for col, name in zip(
+            sc.columns, ("score_bkg", "score_prompt", "score_nonprompt"), strict=True
+        ):
+            df[name] = sc[col].to_numpy()
+    data, mc = (df[(df["fPt"] >= 2) & (df["fPt"] < 6)] for df in (data, mc))  # binsPtMl
+    expected = load_expected_signal(s.expected_signal)
+    for lo, hi in [(2, 4), (4, 6)]:
+        a = ScanResult.load(tmp_path / "a" / f"scan_pt{lo}_{hi}.json")
+        b = ScanResult.load(tmp_path / "b" / f"scan_pt{lo}_{hi}.json")
+        ref = analysis.scan_bin(data, mc, expected, PtBin(lo, hi), reference_cuts=None).bdt
+        np.testing.assert_array_equal(a.thresholds, ref.thresholds)
+        np.testing.assert_array_equal(a.significance, ref.significance)
+        np.testing.assert_array_equal(a.raw_yield, ref.raw_yield)
+        assert a.plateau.i_most_efficient == ref.plateau.i_most_efficient
+        c = ScanResult.load(tmp_path / "c" / f"scan_pt{lo}_{hi}.json")
+        np.testing.assert_array_equal(c.significance, a.significance)
+        # the same data twice in b (two dask tasks): twice the candidates, same MC efficiencies
+        assert b.metadata["n_data_scanned"] == 2 * a.metadata["n_data_scanned"]
+        np.testing.assert_array_equal(b.efficiencies["prompt"], a.efficiencies["prompt"])
+        ga = ScanHistograms.load(tmp_path / "a" / f"grid_pt{lo}_{hi}.npz")
+        gb = ScanHistograms.load(tmp_path / "b" / f"grid_pt{lo}_{hi}.npz")
+        np.testing.assert_array_equal(gb.data, 2 * ga.data)
+        gc = ScanHistograms.load(tmp_path / "c" / f"grid_pt{lo}_{hi}.npz")
+        np.testing.assert_array_equal(gc.data, ga.data)
+        peak = {(float(lo), float(hi)): ga.metadata["peak"]}
+        from_files = ScanGrid.from_histograms([ga], expected, peaks=peak)
+        from_frames = ScanGrid(data, mc, expected, pt_bins=[(lo, hi)], peaks=peak)
+        for idx in [(0, 0), (10, 50), (33, 99)]:
+            x, y = from_files.point(0, idx)["result"], from_frames.point(0, idx)["result"]
+            assert x.significance[0] == y.significance[0] or (
+                np.isnan(x.significance[0]) and np.isnan(y.significance[0])
+            )
+            assert x.efficiencies["prompt"][0] == y.efficiencies["prompt"][0]
+
+
+def test_threshold_dashboard_opens_a_scan_folder_without_candidates(tmp_path, trained):
+    """threshold_scan_app(scan_path=...) shows the o2ml scan histograms (no candidates read);
+    its export names the model's features and ONNX files; a folder without grids is a clear
+    error panel, and a URL may not choose a folder outside the data root."""
+    import ipywidgets
+
+    from o2ml.apps import threshold_scan_app
+    from o2ml.widgets import ThresholdScanner
+    from o2ml.workflow.scan import scan
+
+    s = ensure_sample("ds", fast=True)
+    out = tmp_path / "root" / "scans"
+    scan(trained, s.data, s.mc, out, expected_signal=s.expected_signal)
+    app = threshold_scan_app(scan_path=out, export_dir=tmp_path / "exports")
+    assert isinstance(app, ThresholdScanner)
+    assert app.pt_bins == [(2.0, 4.0), (4.0, 6.0)]
+    assert np.isfinite(app.result.significance[0])
+    for i in range(len(app.pt_bins)):
+        app.bin_selector.value = i
+        app.record()
+    config = app.export_config()
+    assert config.onnx_files == [
+        f"ModelHandler_onnx_DsToKKPi_pT_{a}_{b}.onnx" for a, b in ((2, 4), (4, 6))
+    ]
+    by_url = threshold_scan_app(query="scan=scans", data_root=tmp_path / "root")
+    assert isinstance(by_url, ThresholdScanner)
+    refused = threshold_scan_app(query="scan=../..", data_root=tmp_path / "root")
+    assert isinstance(refused, ipywidgets.Widget) and not isinstance(refused, ThresholdScanner)
+    assert "give a path inside it" in refused.value
+    (tmp_path / "root" / "empty").mkdir()
+    missing = threshold_scan_app(scan_path=tmp_path / "root" / "empty")
+    assert "grid_pt*.npz" in missing.value

@@ -153,8 +153,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .workflow import train
 
     report = train(
-        args.config, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers
-    )
+        args.config, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers,
+        scheduler=args.scheduler,
+    )  # fmt: skip
     return _report("train", report)
 
 
@@ -174,7 +175,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     written = scan(
         args.model, args.data, args.mc, args.out, expected_signal=args.expected_signal,
         task=args.task, features=_features(args), table=args.table, backend=args.backend,
-        overwrite=args.overwrite,
+        overwrite=args.overwrite, step=args.step, workers=args.workers, scheduler=args.scheduler,
     )  # fmt: skip
     for path in written:
         print(f"wrote {path}")
@@ -229,9 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("config", metavar="CONFIG.yml", help="an O2Physics D2H training config")
     p.add_argument("--overwrite", action="store_true", help="replace the files of earlier runs")
-    p.add_argument(
-        "--workers", type=int, default=1, help="pT bins in parallel on a local dask cluster"
-    )
+    _add_dask_options(p, "pT bins in parallel on a local dask cluster of N processes")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)
 
@@ -262,12 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--expected-signal", required=True, metavar="JSON", help="expected signal per pT bin"
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for scan_pt<lo>_<hi>.json")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for scan_pt*.json and grid_pt*.npz"
+    )
     p.add_argument("--table", default=None, help="the candidates' table (default: the task's)")
     p.add_argument("--backend", default="auto", help="auto, xgboost or onnxruntime")
     p.add_argument("--overwrite", action="store_true", help="replace existing scan files")
+    p.add_argument(
+        "--step", type=int, default=1_000_000, help="candidates per chunk (memory: one chunk)"
+    )
+    _add_dask_options(p, "files as tasks of a local dask cluster of N processes")
     p.set_defaults(func=_cmd_scan)
     return parser
+
+
+def _add_dask_options(p: argparse.ArgumentParser, workers_help: str) -> None:
+    p.add_argument("--workers", type=int, default=1, metavar="N", help=workers_help)
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="join the dask scheduler at ADDRESS (tcp://host:port: SWAN's, a batch system's)",
+    )  # fmt: skip
 
 
 def _add_apply(sub) -> None:

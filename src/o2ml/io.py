@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,19 +256,9 @@ def _read_parquet(
     path: Path, table: Table | None, tree: str, table_label: str, columns: list[str] | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     pf = _parquet_file(path)
-    stored = (pf.schema_arrow.metadata or {}).get(PARQUET_TABLE_KEY)
-    if stored is not None:
-        stored_name = stored.decode()
-        wanted_names = {tree.lower(), table_label.lower()}
-        if table is not None:
-            wanted_names |= {table.name.lower(), table.tree_name.lower()}
-        if stored_name.lower() not in wanted_names:
-            raise TableNotFoundError(
-                f"{path}: table {table_label} (tree {tree}) not found; the file holds: {stored_name}."
-            )
     available = pf.schema_arrow.names
     wanted = available if columns is None else columns
-    _check_columns(path, table_label, wanted, available)
+    _read_parquet_check(path, table, tree, table_label, wanted)
     try:
         data = pf.read(columns=wanted)
     except Exception as err:
@@ -384,6 +374,73 @@ def read_table(
     if finite:
         check_finite(df, finite, f"{source}, table {label}")
     return df
+
+
+def iter_table(
+    paths: Paths,
+    table: str | Table,
+    columns: Sequence[str],
+    *,
+    step: int = 1_000_000,
+    finite: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read one table in chunks of at most ``step`` rows: every file, every ``DF_`` folder.
+
+    Memory stays that of one chunk whatever the number of candidates (``o2ml scan``); the
+    columns are checked in every file as :func:`read_table` checks them. No chunk is empty.
+    """
+    declared, tree, label = _resolve(table)
+    wanted = list(dict.fromkeys(columns))
+    for path in expand_paths(paths):
+        if _format(path) == "parquet":
+            _read_parquet_check(path, declared, tree, label, wanted)
+            try:
+                batches = _parquet_file(path).iter_batches(batch_size=step, columns=wanted)
+                chunks = (b.to_pandas() for b in batches)
+                yield from _checked(chunks, finite, f"{path}, table {label}")
+            except O2mlError:
+                raise
+            except Exception as err:
+                raise BadFileError(f"{path}: cannot read the parquet data ({err}).") from None
+            continue
+        with _open_root(path) as f:
+            keys = _tree_paths(path, f, tree, label)
+            for key in keys:
+                _check_columns(path, label, wanted, list(f[key].keys()))
+                try:
+                    arrays = f[key].iterate(wanted, step_size=step, library="np")
+                    chunks = (pd.DataFrame(a, copy=False) for a in arrays)
+                    yield from _checked(chunks, finite, f"{path}:{key}, table {label}")
+                except O2mlError:
+                    raise
+                except Exception as err:
+                    raise BadFileError(
+                        f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
+                        "the file is probably truncated or corrupted."
+                    ) from None
+
+
+def _checked(chunks, finite, source: str) -> Iterator[pd.DataFrame]:
+    for df in chunks:
+        if len(df):
+            if finite:
+                check_finite(df, finite, source)
+            yield df
+
+
+def _read_parquet_check(path: Path, declared, tree: str, label: str, wanted: list[str]) -> None:
+    """The checks of :func:`_read_parquet` (table name, columns) without reading data."""
+    pf = _parquet_file(path)
+    stored = (pf.schema_arrow.metadata or {}).get(PARQUET_TABLE_KEY)
+    if stored is not None:
+        names = {tree.lower(), label.lower()}
+        if declared is not None:
+            names |= {declared.name.lower(), declared.tree_name.lower()}
+        if stored.decode().lower() not in names:
+            raise TableNotFoundError(
+                f"{path}: table {label} (tree {tree}) not found; the file holds: {stored.decode()}."
+            )
+    _check_columns(path, label, wanted, pf.schema_arrow.names)
 
 
 def _unknown_names(selection: str, available: list[str]) -> str:

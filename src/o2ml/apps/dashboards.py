@@ -47,6 +47,7 @@ __all__ = [
     "efficiency_curves_app",
     "ensure_demo_inputs",
     "load_candidates",
+    "load_grid",
     "load_scans",
     "make_scans",
     "significance_plateau_app",
@@ -226,22 +227,61 @@ def _error(err: BaseException):
     return error_panel(err)
 
 
+def load_grid(folder: str | os.PathLike):
+    """The threshold dashboard's :class:`~o2ml.widgets.ScanGrid` from an ``o2ml scan`` folder
+    (``grid_pt*.npz`` and ``expected_signal.json``), and the export options its metadata names."""
+    from ..selection.histograms import ScanHistograms
+    from ..widgets import ScanGrid
+
+    folder = Path(folder)
+    files = sorted(folder.glob("grid_pt*.npz")) if folder.is_dir() else []
+    if not files:
+        raise InputFileNotFoundError(
+            f"{folder}: expected the grid_pt*.npz files of `o2ml scan`, found none."
+        )
+    hists = sorted((ScanHistograms.load(f) for f in files), key=lambda h: h.pt_range)
+    meta = hists[0].metadata
+    # a file beside the histograms (a name only: metadata never leads out of the folder)
+    expected_path = folder / Path(str(meta.get("expected_signal", "expected_signal.json"))).name
+    expected = load_expected_signal(expected_path)
+    peaks = {}
+    for f, h in zip(files, hists, strict=True):
+        if "peak" not in h.metadata:
+            raise BadFileError(f"{f}: expected the signal peak in the metadata, found none.")
+        peaks[h.pt_range] = h.metadata["peak"]
+    grid = ScanGrid.from_histograms(
+        hists, expected, peaks=peaks, species=str(meta.get("species", "Ds"))
+    )
+    options = {
+        "features": meta.get("features"),
+        "task": meta.get("task"),
+        "class_columns": meta.get("class_columns") or ["score_bkg"],
+        "onnx_files": [h.metadata.get("onnx_file") for h in hists]
+        if all(h.metadata.get("onnx_file") for h in hists)
+        else None,
+    }
+    return grid, options
+
+
 @_quiet
 def threshold_scan_app(
     candidates_path: str | os.PathLike | None = None,
     expected_signal_path: str | os.PathLike | None = None,
     *,
+    scan_path: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
     export_dir: str | os.PathLike | None = None,
     query: str | None = None,
     **options: Any,
 ):
-    """The ThresholdScanner on a scored-candidates file (default: the demo inputs).
+    """The ThresholdScanner on a scored-candidates file, or on the histograms of an ``o2ml scan``
+    folder (``scan_path``: any number of candidates, a few MiB in memory); default the demo inputs.
 
-    ``candidates_path``, ``expected_signal_path``, ``data_root``, ``export_dir``: the starter's
-    parameters (else ``$O2ML_CANDIDATES``, ``$O2ML_EXPECTED_SIGNAL``, ``$O2ML_DATA_ROOT``,
-    ``$O2ML_EXPORT_DIR``). The page URL (``query``, default ``$QUERY_STRING``) may choose
-    ``candidates`` and ``expected_signal`` inside the data root only (:mod:`o2ml.apps.serving`).
+    ``candidates_path``, ``expected_signal_path``, ``scan_path``, ``data_root``, ``export_dir``:
+    the starter's parameters (else ``$O2ML_CANDIDATES``, ``$O2ML_EXPECTED_SIGNAL``,
+    ``$O2ML_SCAN``, ``$O2ML_DATA_ROOT``, ``$O2ML_EXPORT_DIR``); candidates win over a scan
+    folder. The page URL (``query``, default ``$QUERY_STRING``) may choose ``candidates`` and
+    ``expected_signal``, or ``scan``, inside the data root only (:mod:`o2ml.apps.serving`).
     """
     from ..widgets import ThresholdScanner
 
@@ -249,11 +289,26 @@ def threshold_scan_app(
         url = url_parameters(query)
         candidates_path = starter_parameter("candidates", candidates_path)
         expected_signal_path = starter_parameter("expected_signal", expected_signal_path)
-        default_folder = (
-            demo_directory() if candidates_path is None else Path(candidates_path).parent
-        )
+        scan_path = starter_parameter("scan", scan_path)
+        given = candidates_path if candidates_path is not None else scan_path
+        default_folder = demo_directory() if given is None else _folder_of(given)
         root = DataRoot.choose(data_root, default_folder)
         exports = export_directory(export_dir, default_folder)
+        use_grid = "scan" in url or ("candidates" not in url and candidates_path is None
+                                     and scan_path is not None)  # fmt: skip
+        if use_grid:
+            folder = Path(root.confine(url["scan"]) if "scan" in url else scan_path)
+            if "scan" in url:  # no link in the folder may lead out of the data root
+                inside = [*folder.glob("grid_pt*.npz"), *folder.glob("scan*.json"),
+                          folder / "expected_signal.json"]  # fmt: skip
+                root.confine_files(url["scan"], [f for f in inside if f.exists()])
+            grid, stored = load_grid(folder)
+            scans = _scan_files(folder) if any(Path(folder).glob("scan*.json")) else []
+            initial = _plateau_choices(load_scans(scans)) if scans else {}
+            return ThresholdScanner.from_grid(
+                grid, initial=initial, export_dir=exports,
+                export_name="ml_config_threshold_scan", **{**stored, **options},
+            )  # fmt: skip
         initial = {}
         if "candidates" in url:
             candidates_path = root.confine(url["candidates"])
@@ -280,6 +335,11 @@ def threshold_scan_app(
         )  # fmt: skip
     except O2mlError as err:
         return _error(err)
+
+
+def _folder_of(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p if p.is_dir() else p.parent
 
 
 def _plateau_choices(scans: dict[str, ScanResult]) -> dict:

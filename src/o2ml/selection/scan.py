@@ -14,7 +14,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
-from ._binning import count_below
 from ._errors import ScanInputError
 from ._estimate import (
     DplusMode,
@@ -23,24 +22,15 @@ from ._estimate import (
     _estimate,
     _expected_counts,
     _metadata,
+    _Settings,
     _settings,
 )
-from .efficiency import (
-    Cuts,
-    Efficiency,
-    ScoreCut,
-    Scores,
-    _column,
-    _same_length,
-    _weights_array,
-    parse_cuts,
-    passing,
-    points_shape,
-)
+from .efficiency import Cuts, Efficiency, Scores, parse_cuts
+from .histograms import ScanHistograms
 from .plateau import find_plateau
 from .result import ScanResult
 
-__all__ = ["scan_significance"]
+__all__ = ["scan_histograms", "scan_significance"]
 
 
 def scan_significance(
@@ -146,46 +136,92 @@ def scan_significance(
     )  # fmt: skip
     expected_n = _expected_counts(expected, species, pt_range)
     _check_origins(mc_scores, signal_origins, expected_n, species)
-    parsed = parse_cuts(cuts)
-    varying = [k for k, c in enumerate(parsed) if len(c.thresholds) > 1]
-    scan_axis = None
-    if not grid and len(varying) == 1:
-        scan_axis = varying[0]
-        c = parsed[scan_axis]
-        parsed[scan_axis] = ScoreCut(c.column, c.direction, np.unique(c.thresholds))
-    shape = points_shape(parsed, grid)
-
-    # data: one cumulative histogram, mass bins (with under/overflow) x thresholds
-    columns = [_column(data_scores, c.column, "data scores") for c in parsed]
-    for col, c in zip(columns, parsed, strict=True):
-        if len(col) != len(mass):
-            raise ScanInputError(
-                f"data scores: expected {len(mass)} values (one per mass) in {c.column!r}, found {len(col)}."
-            )
-    n_mass = len(settings.edges) - 1
-    mass_index = count_below(settings.edges, mass, "right")
-    counts, _ = passing(columns, parsed, extra=(mass_index, n_mass + 2), grid=grid)
-    counts = counts.reshape(n_mass + 2, -1).T  # (points, mass bins)
-    hists = counts[:, 1 : n_mass + 1]
-    n_data = len(mass)
-
-    efficiencies: dict[str, Efficiency] = {}
-    n_mc: dict[str, int] = {}
+    # one cumulative histogram of the data (mass bins x thresholds) and the MC sums passing
+    hists = ScanHistograms.empty(parse_cuts(cuts), settings.edges, pt_range=pt_range, grid=grid)
+    hists.fill_data(mass, data_scores)
     for origin, scores in mc_scores.items():
-        source = f"MC {origin} scores"
-        cols = [_column(scores, c.column, source) for c in parsed]
-        n = n_mc[origin] = _same_length(cols, [c.column for c in parsed], source)
-        w = _weights_array(None if mc_weights is None else mc_weights.get(origin), n, source)
-        passed, passed_sq = passing(cols, parsed, weights=w, grid=grid)
-        total = float(n) if w is None else float(w.sum())
-        total_sq = float(n) if w is None else float((w * w).sum())
-        if not total > 0:
-            raise ScanInputError(f"{source}: expected candidates, found none.")
-        efficiencies[origin] = Efficiency(passed.ravel(), passed_sq.ravel(), total, total_sq)
+        hists.fill_mc(origin, scores, None if mc_weights is None else mc_weights.get(origin))
+        if not hists.mc[origin][2] > 0:
+            raise ScanInputError(f"MC {origin} scores: expected candidates, found none.")
+    return _result(
+        hists, settings, expected, expected_n, species=species, signal_origins=signal_origins,
+        plateau_fraction=plateau_fraction, plateau_nsigma=plateau_nsigma, metadata=metadata,
+        progress=progress,
+    )  # fmt: skip
 
-    est = _estimate(hists, efficiencies, expected_n, signal_origins, settings, progress)
+
+def scan_histograms(
+    hists: ScanHistograms,
+    *,
+    expected: Mapping[str, Any],
+    peak: PeakFit | Sequence[float],
+    species: str = "Ds",
+    signal_origins: Sequence[str] = ("prompt",),
+    n_sigma: float = 2.0,
+    background: BackgroundModel = "expo",
+    dplus: DplusMode | None = None,
+    dplus_peak: tuple[float, float] | None = None,
+    sidebands: tuple[float, float] | None = None,
+    exclude_nsigma: float = 3.0,
+    scale: float = 1.0,
+    min_sideband_counts: float = 1.0,
+    fit_raw_yield: bool = False,
+    raw_yield_shape: SignalShape = "fixed",
+    plateau_fraction: float = 0.95,
+    plateau_nsigma: float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> ScanResult:
+    """The scan of filled :class:`ScanHistograms`: what :func:`scan_significance` gives on the
+    same candidates (same mass edges), without them."""
+    if not hists.n_data:
+        lo, hi = hists.pt_range
+        raise ScanInputError(f"data: expected candidates in {lo:g} < pT < {hi:g}, found none.")
+    settings = _settings(
+        np.empty(0), peak, n_sigma=n_sigma, background=background, dplus=dplus,
+        species=species, dplus_peak=dplus_peak, sidebands=sidebands,
+        exclude_nsigma=exclude_nsigma, mass_edges=hists.mass_edges, scale=scale,
+        min_sideband_counts=min_sideband_counts, fit_raw_yield=fit_raw_yield,
+        raw_yield_shape=raw_yield_shape,
+    )  # fmt: skip
+    expected_n = _expected_counts(expected, species, hists.pt_range)
+    _check_origins(hists.mc, signal_origins, expected_n, species)
+    for origin, (_, _, total, _) in hists.mc.items():
+        if not total > 0:
+            raise ScanInputError(f"MC {origin} scores: expected candidates, found none.")
+    return _result(
+        hists, settings, expected, expected_n, species=species, signal_origins=signal_origins,
+        plateau_fraction=plateau_fraction, plateau_nsigma=plateau_nsigma, metadata=metadata,
+        progress=progress,
+    )  # fmt: skip
+
+
+def _result(
+    hists: ScanHistograms,
+    settings: _Settings,
+    expected: Mapping[str, Any],
+    expected_n: Mapping[str, float],
+    *,
+    species: str,
+    signal_origins: Sequence[str],
+    plateau_fraction: float,
+    plateau_nsigma: float | None,
+    metadata: Mapping[str, Any] | None,
+    progress: bool,
+) -> ScanResult:
+    parsed, grid = hists.cuts, hists.grid
+    varying = [k for k, c in enumerate(parsed) if len(c.thresholds) > 1]
+    scan_axis = varying[0] if not grid and len(varying) == 1 else None
+    shape = hists.points
+    n_mass = len(settings.edges) - 1
+    counts = hists.data.reshape(n_mass + 2, -1).T  # (points, mass bins)
+    efficiencies = hists.efficiencies()
+    est = _estimate(
+        counts[:, 1 : n_mass + 1], efficiencies, expected_n, signal_origins, settings, progress
+    )
     eff_values = {o: e.values for o, e in efficiencies.items()}
     eff_errors = {o: e.errors for o, e in efficiencies.items()}
+    n_data = hists.n_data
     data_eff = Efficiency(counts.sum(axis=1), counts.sum(axis=1), float(n_data), float(n_data))
     if n_data:
         eff_values["data"], eff_errors["data"] = data_eff.values, data_eff.errors
@@ -205,19 +241,13 @@ def scan_significance(
         )  # fmt: skip
 
     meta = _metadata(
-        "grid" if grid else "scan",
-        settings,
-        expected,
-        expected_n,
-        signal_origins,
-        n_data,
-        n_mc,
-        metadata,
-    )
+        "grid" if grid else "scan", settings, expected, expected_n, signal_origins, n_data,
+        hists.n_mc, metadata,
+    )  # fmt: skip
     return ScanResult(
         species=species,
-        pt_min=pt_range[0],
-        pt_max=pt_range[1],
+        pt_min=hists.pt_range[0],
+        pt_max=hists.pt_range[1],
         cut_names=[c.column for c in parsed],
         cut_directions=[c.direction for c in parsed],
         thresholds=thresholds,

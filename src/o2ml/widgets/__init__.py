@@ -9,11 +9,13 @@
   yield versus threshold (cut-variation stability).
 
 Each is built from a DataFrame of scored candidates or from :class:`o2ml.selection.ScanResult`
-objects and reads no file (:mod:`o2ml.apps` does that); ``.thresholds`` and ``.result``
+objects (the ThresholdScanner also from a :class:`ScanGrid` of saved histograms,
+:meth:`ThresholdScanner.from_grid`) and reads no file (:mod:`o2ml.apps` does that); ``.thresholds`` and ``.result``
 expose the state, ``.widget`` is the top ipywidget, and the object displays itself.
 """
 
 from ._common import DashboardError, export_config, fmt
+from ._grid import ScanGrid
 from .efficiency import EfficiencyCurves
 from .plateau import SignificancePlateau
 from .scanner import DEFAULT_CUTS, ThresholdScanner
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_CUTS",
     "DashboardError",
     "EfficiencyCurves",
+    "ScanGrid",
     "SignificancePlateau",
     "ThresholdScanner",
     "export_config",

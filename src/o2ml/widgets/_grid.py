@@ -23,33 +23,17 @@ import pandas as pd
 from ..errors import EmptySelectionError
 from ..physics.massfit import MassFit, MassFitError, PeakFit, fit_background, fit_peak
 from ..selection import Efficiency, ScanInputError, ScanResult, significance
-from ..selection._binning import count_below
 from ..selection._estimate import _Settings, _settings
-from ..selection.efficiency import _column, class_efficiencies, parse_cuts, passing
+from ..selection.efficiency import _column, parse_cuts
 from ..selection.expected import expected_signal, validate_expected_signal
+from ..selection.histograms import GRID_CUTS as DEFAULT_CUTS
+from ..selection.histograms import ScanHistograms
 
 if TYPE_CHECKING:
     from ..models.bdt import PtBin
 
 __all__ = ["DEFAULT_CUTS", "ORIGIN_NAMES", "BinGrid", "ScanGrid"]
 
-#: 3-class default: background score < t (finer at small t) and prompt score > t (0 ... 0.99)
-DEFAULT_CUTS: dict[str, tuple[str, np.ndarray]] = {
-    "score_bkg": (
-        "<",
-        np.unique(
-            np.round(
-                np.r_[
-                    [0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05],
-                    [0.06, 0.07, 0.08, 0.09],
-                    np.linspace(0.1, 1.0, 19),
-                ],
-                6,
-            )
-        ),
-    ),
-    "score_prompt": (">", np.round(np.linspace(0.0, 0.99, 100), 6)),
-}
 #: MC origin codes of O2Physics (``fOriginMcRec``)
 ORIGIN_NAMES = {1: "prompt", 2: "nonprompt"}
 
@@ -205,11 +189,66 @@ class ScanGrid:
             fit_raw_yield=False,
             raw_yield_shape="fixed",
         )
-        n_mass = len(settings.edges) - 1
-        mass_index = count_below(settings.edges, m, "right")
-        counts, _ = passing(
-            [s[sel] for s in scores], self.cuts, extra=(mass_index, n_mass + 2), grid=True
-        )
+        hists = ScanHistograms.empty(self.cuts, settings.edges, pt_range=b, grid=True)
+        hists.fill_data(m, {c.column: s[sel] for c, s in zip(self.cuts, scores, strict=True)})
+        for o in dict.fromkeys(origin[mc_sel]):
+            if o in expected["species"].get(self.species, {}):
+                keep = mc_sel & (origin == o)
+                hists.fill_mc(o, {c: v[keep] for c, v in mc_scores.items()})
+        return self._bin(hists, expected, settings)
+
+    @classmethod
+    def from_histograms(
+        cls,
+        histograms: Sequence[ScanHistograms],
+        expected: Mapping[str, Any],
+        *,
+        peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]],
+        species: str = "Ds",
+        signal_origins: Sequence[str] = ("prompt",),
+        n_sigma: float = 2.0,
+        background: str = "expo",
+        sidebands: tuple[float, float] | None = None,
+        scale: float = 1.0,
+    ) -> ScanGrid:
+        """The grid of saved :class:`~o2ml.selection.histograms.ScanHistograms` (``o2ml scan``):
+        one per pT bin, each on the full threshold grid, with each bin's signal peak."""
+        if not histograms:
+            raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
+        validate_expected_signal(expected)
+        self = cls.__new__(cls)
+        first = histograms[0]
+        self.cuts = list(first.cuts)
+        self.grids = {c.column: c.thresholds for c in self.cuts}
+        self.species, self.signal_origins = species, tuple(signal_origins)
+        self.pt_bins = [h.pt_range for h in histograms]
+        self.bins = []
+        for h in histograms:
+            if not h.grid or [c.column for c in h.cuts] != [c.column for c in self.cuts]:
+                raise ScanInputError(
+                    f"ScanHistograms of {h.pt_range}: expected the threshold grid of "
+                    f"{[c.column for c in self.cuts]}, found cuts {[c.column for c in h.cuts]} "
+                    f"(grid={h.grid})."
+                )
+            if h.pt_range not in peaks:
+                raise ScanInputError(f"peaks: expected the peak of {h.pt_range}, found none.")
+            settings = _settings(
+                np.empty(0), peaks[h.pt_range], n_sigma=n_sigma, background=background,
+                dplus=None, species=species, dplus_peak=None, sidebands=sidebands,
+                exclude_nsigma=3.0, mass_edges=h.mass_edges, scale=scale,
+                min_sideband_counts=1.0, fit_raw_yield=False, raw_yield_shape="fixed",
+            )  # fmt: skip
+            self.bins.append(self._bin(h, expected, settings))
+        self._cache = {}
+        return self
+
+    def _bin(
+        self, hists: ScanHistograms, expected: Mapping[str, Any], settings: _Settings
+    ) -> BinGrid:
+        lo, hi = hists.pt_range
+        label = f"{lo:g} < pT < {hi:g} GeV/c"
+        if not hists.n_data:
+            raise EmptySelectionError(f"data: expected candidates in {label}, found none.")
         species = expected["species"]
         if self.species not in species:
             raise ScanInputError(
@@ -218,22 +257,18 @@ class ScanGrid:
         expected_n = {
             o: expected_signal(expected, self.species, o, lo, hi) for o in species[self.species]
         }
-        origins = [o for o in expected_n if o]
-        mc_in = mc_sel & np.isin(origin, origins)
-        effs = class_efficiencies(
-            {c: v[mc_in] for c, v in mc_scores.items()},
-            origin[mc_in],
-            self.cuts,
-            grid=True,
-            source=f"MC in {label}",
-        )
+        effs = {
+            o: Efficiency(p, p2, float(t), float(t2))
+            for o, (p, p2, t, t2) in hists.mc.items()
+            if t > 0
+        }
         missing = [o for o in self.signal_origins if o not in effs or o not in expected_n]
         if missing:
             raise EmptySelectionError(
                 f"MC: expected candidates of signal origins {list(self.signal_origins)} in "
                 f"{label}, found origins {sorted(effs)}."
             )
-        return BinGrid(b, settings, counts, dict(effs), expected_n, int(m.size))
+        return BinGrid(hists.pt_range, settings, hists.data, effs, expected_n, hists.n_data)
 
     def _estimate(self, b: BinGrid, idx: tuple[int, ...]) -> dict[str, Any]:
         """S, B and significance at one grid point, as ``scan_significance`` computes them."""

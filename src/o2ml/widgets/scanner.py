@@ -118,15 +118,41 @@ class ThresholdScanner:
             scale=scale,
             peaks=peaks,
         )
+        self._setup(
+            initial, export_dir, export_name, class_columns=class_columns,
+            class_labels=class_labels, features=features, onnx_files=onnx_files, task=task,
+        )  # fmt: skip
+
+    @classmethod
+    def from_grid(
+        cls,
+        grid: ScanGrid,
+        *,
+        initial: Mapping[Any, Any] | None = None,
+        class_columns: Sequence[str] = CLASS_COLUMNS,
+        class_labels: Sequence[str] | None = None,
+        features: Sequence[str] | None = None,
+        onnx_files: Sequence[str] | None = None,
+        task: str | None = None,
+        export_dir: str | Path = ".",
+        export_name: str = "ml_config",
+    ) -> ThresholdScanner:
+        """The dashboard on a precomputed :class:`ScanGrid`, e.g.
+        :meth:`ScanGrid.from_histograms` of the files ``o2ml scan`` writes: no candidates in
+        memory, whatever their number."""
+        self = cls.__new__(cls)
+        self._live = False
+        self.grid = grid
+        self._setup(
+            initial, export_dir, export_name, class_columns=class_columns,
+            class_labels=class_labels, features=features, onnx_files=onnx_files, task=task,
+        )  # fmt: skip
+        return self
+
+    def _setup(self, initial, export_dir, export_name, **export_options: Any) -> None:
         self.cuts, self.grids, self.bins = self.grid.cuts, self.grid.grids, self.grid.bins
         self.pt_bins, self.signal_origins = self.grid.pt_bins, self.grid.signal_origins
-        self._export_options = {
-            "class_columns": class_columns,
-            "class_labels": class_labels,
-            "features": features,
-            "onnx_files": onnx_files,
-            "task": task,
-        }
+        self._export_options = export_options
         self.recorded: dict[tuple[float, float], dict[str, tuple[str, float]]] = {}
         self._build_ui(initial or {}, export_dir, export_name)
         self._update()

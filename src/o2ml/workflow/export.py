@@ -23,14 +23,16 @@ from ..selection import ScanResult
 
 
 def load_scans(directory: str | os.PathLike) -> list[ScanResult]:
-    """Every scan file (``*.json``, ``*.parquet``) in ``directory``, by pT bin."""
+    """Every scan file (``scan*.json``, ``scan*.parquet``) in ``directory``, by pT bin."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InputFileNotFoundError(f"{directory}: no such folder of scans.")
-    files = sorted([*directory.glob("*.json"), *directory.glob("*.parquet")])
+    files = sorted([*directory.glob("scan*.json"), *directory.glob("scan*.parquet")])
     scans = [ScanResult.load(f) for f in files]
     if not scans:
-        raise InputFileNotFoundError(f"{directory}: no scan files (*.json, *.parquet) found.")
+        raise InputFileNotFoundError(
+            f"{directory}: no scan files (scan*.json, scan*.parquet) found."
+        )
     keys = [(s.pt_min, s.pt_max) for s in scans]
     doubles = sorted({k for k in keys if keys.count(k) > 1})
     if doubles:

@@ -1,28 +1,160 @@
-"""``o2ml scan``: expected significance vs threshold per pT bin for a deployable model.
+"""``o2ml scan``: expected significance vs threshold per pT bin, streamed over any number of files.
 
 Scores data and MC candidates with any model ``o2ml apply`` takes (an o2ml model folder or an
-O2Physics ``MlResponse`` configuration with its ONNX files), then, per bin of ``binsPtMl``, scans
-the background-score threshold as notebook 01 does (:func:`o2ml.analysis.scan_bin`: MC
-efficiencies, background from a fit of the data sidebands, the expected signal table) and saves
-one scan file per bin (``scan_pt<lo>_<hi>.json``), which the dashboards and ``o2ml export``
-open. Candidates are read into memory here; streaming them in chunks is the next step.
+O2Physics ``MlResponse`` configuration with its ONNX files) chunk by chunk
+(:func:`o2ml.io.iter_table`: every file, every ``DF_`` folder, ``step`` rows at a time) and
+fills, per bin of ``binsPtMl``, cumulative histograms
+(:class:`o2ml.selection.histograms.ScanHistograms`): memory is that of one chunk and the
+histograms, whatever the number of candidates. With ``workers`` > 1 or a ``scheduler``, every
+file is a dask task and the histograms of the files are added.
+
+Two passes over the data: the first reads only mass and pT (each bin's mass range, the edges
+of the mass histograms, as the in-memory scan takes them); the second scores and fills. The MC
+is read once: its signal candidates (:func:`o2ml.channels.is_signal`) fill the efficiency sums
+and give the peak (a Gaussian fit of their mass, kept per bin: MC samples are small).
+
+Written to ``out``, per bin:
+
+* ``scan_pt<lo>_<hi>.json``: the background-score scan of notebook 01
+  (:func:`o2ml.analysis.scan_bin`: same thresholds, fits and plateau; the rectangular reference
+  cuts are not scanned), which the plateau and efficiency dashboards and ``o2ml export`` open;
+* ``grid_pt<lo>_<hi>.npz``: the histograms on the threshold dashboard's full grid
+  (:data:`o2ml.selection.histograms.GRID_CUTS`), which the threshold dashboard opens;
+
+and ``expected_signal.json``, a copy of the expected-signal table the scans used.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from .. import analysis, channels, selection
-from ..errors import ConfigError, OutputExistsError
+import numpy as np
+
+from .. import channels, io, selection
+from ..analysis import BKG_THRESHOLDS, ORIGINS
+from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
-from ..models.bdt import PtBin
+from ..physics.massfit import fit_peak
+from ..schema import find_table
+from ..selection.histograms import GRID_CUTS, ScanHistograms
+from ._dask import client
 
 #: the tree creator's table and the species of each selector channel
 CHANNEL_TABLES = {"DsToKKPi": ("HfCandDsLites", "Ds"), "LcToPKPi": ("HfCandLcLites", "Lc")}
 #: model output i is this score column (O2Physics and o2ml order: background, prompt, non-prompt)
 POSITIONAL = ("score_bkg", "score_prompt", "score_nonprompt")
+EXPECTED_NAME = "expected_signal.json"
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a task needs to score and fill one file (sent to dask workers)."""
+
+    model: str
+    task: str | None
+    features: tuple[str, ...] | None
+    backend: str
+    table: str
+    bins: tuple[tuple[float, float], ...]
+    n_classes: int
+    step: int
+
+
+_SCORERS: dict = {}
+
+
+def _model(job: _Job):
+    key = (job.model, job.task, job.features, job.backend)
+    if key not in _SCORERS:  # once per process
+        binned = BinnedModel.load(job.model, job.task, features=job.features, check=False)
+        _SCORERS.clear()
+        _SCORERS[key] = (binned, binned.scorers(job.backend))
+    return _SCORERS[key]
+
+
+def _cuts(n_classes: int):
+    columns = POSITIONAL[:n_classes] if n_classes > 2 else POSITIONAL[:1]
+    one = selection.parse_cuts({"score_bkg": ("<", BKG_THRESHOLDS)})
+    grid = selection.parse_cuts({c: GRID_CUTS[c] for c in columns if c in GRID_CUTS})
+    return one, grid
+
+
+def _mass_ranges(job: _Job, path: str) -> list[tuple[float, float, int]]:
+    """Pass 1 over a data file: (min mass, max mass, count) per pT bin."""
+    out = [(np.inf, -np.inf, 0)] * len(job.bins)
+    for df in io.iter_table(path, job.table, ["fM", "fPt"], step=job.step):
+        pt, m = df["fPt"].to_numpy(), df["fM"].to_numpy()
+        for i, (lo, hi) in enumerate(job.bins):
+            sel = m[(pt >= lo) & (pt < hi)]
+            if sel.size:
+                a, b, n = out[i]
+                out[i] = (min(a, float(sel.min())), max(b, float(sel.max())), n + sel.size)
+    return out
+
+
+def _scored(job: _Job, path: str, extra: Sequence[str]):
+    binned, scorers = _model(job)
+    columns = ["fM", "fPt", *binned.features, *extra]
+    for df in io.iter_table(path, job.table, columns, step=job.step, finite=binned.features):
+        scores = binned.score(df, scorers)
+        for i, col in enumerate(scores.columns[: len(POSITIONAL)]):
+            df[POSITIONAL[i]] = scores[col].to_numpy()
+        yield df
+
+
+def _fill_data(job: _Job, path: str, edges: list[np.ndarray]) -> list[list[ScanHistograms]]:
+    """Pass 2 over a data file: [1-D, grid] histograms per pT bin."""
+    one, grid = _cuts(job.n_classes)
+    out = [
+        [ScanHistograms.empty(one, e, pt_range=b), ScanHistograms.empty(grid, e, pt_range=b, grid=True)]
+        for b, e in zip(job.bins, edges, strict=True)
+    ]  # fmt: skip
+    for df in _scored(job, path, ()):
+        pt = df["fPt"].to_numpy()
+        for (lo, hi), hists in zip(job.bins, out, strict=True):
+            part = df[(pt >= lo) & (pt < hi)]
+            for h in hists:
+                h.fill_data(part["fM"].to_numpy(), part)
+    return out
+
+
+def _fill_mc(job: _Job, path: str, edges: list[np.ndarray]):
+    """An MC file: [1-D, grid] histograms per pT bin, and the signal masses per bin."""
+    one, grid = _cuts(job.n_classes)
+    declared = find_table(job.table)
+    name = declared.name if declared is not None else job.table
+    out = [
+        [ScanHistograms.empty(one, e, pt_range=b), ScanHistograms.empty(grid, e, pt_range=b, grid=True)]
+        for b, e in zip(job.bins, edges, strict=True)
+    ]  # fmt: skip
+    masses: list[list[np.ndarray]] = [[] for _ in job.bins]
+    label_columns = ["fOriginMcRec", *channels.MC_LABEL_COLUMNS.get(name, ())]
+    for df in _scored(job, path, list(dict.fromkeys(label_columns))):
+        df = df[channels.is_signal(df, name)]
+        pt, origin = df["fPt"].to_numpy(), df["fOriginMcRec"].to_numpy()
+        for i, (lo, hi) in enumerate(job.bins):
+            in_bin = (pt >= lo) & (pt < hi)
+            masses[i].append(df["fM"].to_numpy()[in_bin])
+            for o, code in ORIGINS.items():
+                part = df[in_bin & (origin == code)]
+                for h in out[i]:
+                    h.fill_mc(o, part)
+    return out, [np.concatenate(m) if m else np.empty(0) for m in masses]
+
+
+def _total(parts: list[list[list[ScanHistograms]]]) -> list[list[ScanHistograms]]:
+    return [[sum(hs[1:], hs[0]) for hs in zip(*per_bin, strict=True)] for per_bin in zip(*parts, strict=True)]  # fmt: skip
+
+
+def _run(c, fn, job, files, *args):
+    if c is None:
+        return [fn(job, str(f), *args) for f in files]
+    return c.gather([c.submit(fn, job, str(f), *args, pure=False) for f in files])
 
 
 def scan(
@@ -37,8 +169,11 @@ def scan(
     table: str | None = None,
     backend: str = "auto",
     overwrite: bool = False,
+    step: int = 1_000_000,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> list[Path]:
-    """Scan every pT bin of ``model`` on ``data`` / ``mc`` files and write the scan files."""
+    """Scan every pT bin of ``model`` on ``data`` / ``mc`` files; returns the files written."""
     binned = BinnedModel.load(model, task, features=features)
     selector = channels.find_selector(binned.config.task)
     channel = selector.channel if selector is not None else None
@@ -49,37 +184,64 @@ def scan(
         )
     table = table or CHANNEL_TABLES[channel][0]
     species = CHANNEL_TABLES[channel][1]
-    extra = list(selection.DS_REFERENCE_CUTS) if species == "Ds" else []
-    data_df = analysis.read_candidates(data, table, binned.features, extra)
-    mc_df = analysis.read_candidates(mc, table, binned.features, extra, kind="mc")
-    scorers = binned.scorers(backend)
-    for df in (data_df, mc_df):
-        scores = binned.score(df, scorers)
-        for i, col in enumerate(scores.columns[: len(POSITIONAL)]):
-            df[POSITIONAL[i]] = scores[col].to_numpy()
     expected = selection.load_expected_signal(expected_signal)
     out = Path(out)
-    edges = binned.config.bins_pt
-    targets = [out / f"scan_pt{lo:g}_{hi:g}.json" for lo, hi in itertools.pairwise(edges)]
-    existing = [str(t) for t in targets if t.exists()]
+    bins = tuple(itertools.pairwise(float(e) for e in binned.config.bins_pt))
+    stems = [f"pt{lo:g}_{hi:g}" for lo, hi in bins]
+    targets = [out / f"scan_{s}.json" for s in stems] + [out / f"grid_{s}.npz" for s in stems]
+    existing = [str(t) for t in [*targets, out / EXPECTED_NAME] if t.exists()]
     if existing and not overwrite:
         raise OutputExistsError(
             f"{existing}: the scan files exist; pass --overwrite to replace them."
         )
+    binned.check_files(backend)
+    given = None if features is None else tuple(features)
+    job = _Job(str(model), task, given, backend, table, bins, binned.config.n_classes, int(step))
+    data_files, mc_files = io.expand_paths(data), io.expand_paths(mc)
+    with client(workers, scheduler) as c:
+        ranges = _run(c, _mass_ranges, job, data_files)
+        edges = []
+        for i, (lo, hi) in enumerate(bins):
+            mins, maxs, ns = zip(*(r[i] for r in ranges), strict=True)
+            if not sum(ns):
+                raise EmptySelectionError(
+                    f"{data_files[0]}: table {table}: expected data candidates in "
+                    f"{lo:g} < pT < {hi:g} GeV/c, found none."
+                )
+            top = np.nextafter(max(maxs), np.inf)
+            edges.append(np.linspace(min(mins), top, 101))  # as scan_significance's default
+        data_h = _total(_run(c, _fill_data, job, data_files, edges))
+        mc_parts = _run(c, _fill_mc, job, mc_files, edges)
+    mc_h = _total([p[0] for p in mc_parts])
+    masses = [np.concatenate([p[1][i] for p in mc_parts]) for i in range(len(bins))]
+    out.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, target in enumerate(targets):
-        b = PtBin(edges[i], edges[i + 1])
+    for i, (lo, hi) in enumerate(bins):
+        one, grid = (d + m for d, m in zip(data_h[i], mc_h[i], strict=True))
+        if masses[i].size < 10:
+            raise EmptySelectionError(
+                f"{mc_files[0]}: table {table}: expected MC signal candidates in {lo:g} < pT < "
+                f"{hi:g} GeV/c to fit the peak, found {masses[i].size}."
+            )
+        peak = fit_peak(masses[i])
         about = {
             "features": binned.features, "task": binned.config.task,
             "onnx_file": binned.onnx_paths[i].name, "model": str(model),
             "class_columns": list(POSITIONAL[: binned.config.n_classes]),
         }  # fmt: skip
-        result = analysis.scan_bin(
-            data_df, mc_df, expected, b, species=species, metadata=about,
-            reference_cuts=selection.DS_REFERENCE_CUTS if species == "Ds" else None,
+        result = one.scan(
+            expected=expected, peak=peak, species=species, fit_raw_yield=True,
+            metadata={"pt_bin": [lo, hi], "model": "BDT", **about},
         )  # fmt: skip
-        written.append(result.bdt.save(target, overwrite=True))
+        written.append(result.save(out / f"scan_{stems[i]}.json", overwrite=True))
+        grid.metadata.update(
+            about, species=species, expected_signal=EXPECTED_NAME,
+            peak=[peak.mean, peak.sigma, peak.mean_error, peak.sigma_error],
+        )  # fmt: skip
+        written.append(grid.save(out / f"grid_{stems[i]}.npz", overwrite=True))
+    shutil.copyfile(expected_signal, out / EXPECTED_NAME)
+    written.append(out / EXPECTED_NAME)
     return written
 
 
-__all__ = ["CHANNEL_TABLES", "scan"]
+__all__ = ["CHANNEL_TABLES", "EXPECTED_NAME", "scan"]

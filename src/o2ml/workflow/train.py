@@ -31,6 +31,7 @@ import pandas as pd
 from .. import channels, io
 from .. import config as o2ml_config
 from ..errors import ConfigError, EmptySelectionError
+from ._dask import client
 from .config import Config, load_config
 
 _S, _L, _D, _B, _N = (str,), (list,), (dict,), (bool,), (int, float)
@@ -436,10 +437,16 @@ def _train_bin(
 
 
 def train(
-    path: str | os.PathLike, *, overwrite: bool = False, progress: bool = False, workers: int = 1
+    path: str | os.PathLike,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> TrainReport:
     """Run a training configuration; see the module docstring. ``workers`` > 1 trains the pT
-    bins in parallel on a local dask cluster of that many processes (one thread each)."""
+    bins in parallel on a local dask cluster of that many processes (one thread each);
+    ``scheduler`` (an address) runs them on an existing dask cluster instead."""
     from ..export import model_dir
     from ..models import bdt
 
@@ -459,18 +466,15 @@ def train(
         {lab: df[(df[pt] >= lo) & (df[pt] < hi)] for lab, df in frames.items()}
         for lo, hi in st["bins"]
     ]
-    if workers > 1 and len(slices) > 1:
-        from dask.distributed import Client, LocalCluster
-
-        with LocalCluster(n_workers=min(workers, len(slices)), threads_per_worker=1,
-                          processes=True, dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+    with client(min(workers, len(slices)), scheduler) as c:
+        if c is None:
+            results = [_train_bin(config, i, s, progress) for i, s in enumerate(slices)]
+        else:
             futures = [
-                client.submit(_train_bin, config, i, s, False, 1, pure=False)
+                c.submit(_train_bin, config, i, s, False, 1, pure=False)
                 for i, s in enumerate(slices)
             ]
-            results = client.gather(futures)
-    else:
-        results = [_train_bin(config, i, s, progress) for i, s in enumerate(slices)]
+            results = c.gather(futures)
     report = TrainReport(config)
     models = {}
     for clf, result in results:

@@ -1,0 +1,37 @@
+"""The dask cluster of a workflow command: none, a local one, or an existing one joined."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from ..errors import ConfigError
+
+
+@contextlib.contextmanager
+def client(workers: int = 1, scheduler: str | None = None) -> Iterator[object | None]:
+    """A ``dask.distributed.Client``: of the scheduler at ``scheduler`` (``tcp://host:port``:
+    SWAN's, a batch system's), else of a local cluster of ``workers`` processes (one thread
+    each) when ``workers`` > 1, else ``None`` (run here)."""
+    if scheduler is None and workers <= 1:
+        yield None
+        return
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            c = Client(scheduler, timeout=30)
+        except OSError as err:
+            raise ConfigError(
+                f"--scheduler {scheduler}: expected a running dask scheduler, found none ({err})."
+            ) from None
+        with c:
+            yield c
+        return
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
