@@ -611,3 +611,50 @@ def test_threshold_dashboard_opens_a_scan_folder_without_candidates(tmp_path, tr
     (tmp_path / "root" / "empty").mkdir()
     missing = threshold_scan_app(scan_path=tmp_path / "root" / "empty")
     assert "grid_pt*.npz" in missing.value
+
+
+def test_train_resumes_after_a_killed_bin_and_shares_studies_across_dask_tasks(
+    tmp_path, prepared, capsys
+):
+    """A bin without its finished marker (a worker killed mid-bin) is trained again by
+    --resume while finished bins are kept untouched, and the report equals a fresh run's;
+    with two dask workers on 127.0.0.1 the Optuna trials of a bin run as njobs tasks on one
+    stored study (distinct samplers: no duplicated trial)."""
+    import optuna
+
+    from o2ml.workflow.train import DONE
+
+    cfg = _train_config(
+        tmp_path, prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}
+    )
+    _small_hyper_pars(cfg, n_bins=2, trees=30)
+    fresh = train(cfg)
+    first, second = (r.folder for r in fresh.bins)
+    kept = {f: f.stat().st_mtime_ns for f in first.iterdir()}
+    (second / DONE).unlink()  # the second bin's worker died before finishing
+    (second / "log.txt").unlink()
+    assert main(["train", str(cfg), "-q"]) == 2
+    assert "--resume to keep the bins" in capsys.readouterr().err
+    resumed = train(cfg, resume=True)
+    assert {f: f.stat().st_mtime_ns for f in first.iterdir()} == kept  # not trained again
+    assert (second / DONE).exists() and (second / "log.txt").exists()
+    for a, b in zip(fresh.bins, resumed.bins, strict=True):
+        assert (a.roc_auc_test, a.n_train) == (b.roc_auc_test, b.n_train)
+    assert resumed.mlresponse is not None and resumed.mlresponse.exists()
+
+    tuned = _train_config(
+        tmp_path / "tuned", prepared,
+        **{"activate: false": "activate: true", "ntrials: 25": "ntrials: 4", "njobs: 4": "njobs: 2",
+           '"n_estimators": !!python/tuple [400, 2000]': '"n_estimators": !!python/tuple [20, 40]',
+           "pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 6]", "bkg_factor: [1., 1., 1.]": "bkg_factor: [1.]"},
+    )  # fmt: skip
+    _small_hyper_pars(tuned, n_bins=1, trees=30)
+    report = train(tuned, workers=2)
+    db = f"sqlite:///{tmp_path / 'tuned' / 'trainings' / 'optuna.db'}"
+    (summary,) = optuna.get_all_study_summaries(db)
+    study = optuna.load_study(study_name=summary.study_name, storage=db)
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finished) == 4
+    assert len({tuple(sorted(t.params.items())) for t in finished}) == 4
+    log = (report.bins[0].folder / "log.txt").read_text()
+    assert "Optuna hyper-parameters optimisation: 4 trials" in log

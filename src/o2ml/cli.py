@@ -154,7 +154,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     report = train(
         args.config, overwrite=args.overwrite, progress=not args.quiet, workers=args.workers,
-        scheduler=args.scheduler,
+        scheduler=args.scheduler, resume=args.resume,
     )  # fmt: skip
     return _report("train", report)
 
@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("config", metavar="CONFIG.yml", help="an O2Physics D2H training config")
     p.add_argument("--overwrite", action="store_true", help="replace the files of earlier runs")
+    p.add_argument(
+        "--resume", action="store_true",
+        help="keep the pT bins an earlier run of this config finished; train the others",
+    )  # fmt: skip
     _add_dask_options(p, "pT bins in parallel on a local dask cluster of N processes")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_train)

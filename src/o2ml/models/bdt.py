@@ -214,6 +214,7 @@ def optimize(
     progress: bool = False,
     sample_per_class: int | None = None,
     cost_aware: bool = False,
+    worker: int = 0,
 ):
     """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
 
@@ -223,7 +224,9 @@ def optimize(
     resumed and shared by many workers. Running again with the same ``study_name`` adds
     ``n_trials`` trials. ``sample_per_class`` optimises on a random subset of the training set
     (at most that many candidates per class): faster, and the best parameters carry over.
-    ``ranges`` defaults to :data:`OPTUNA_RANGES`.
+    ``ranges`` defaults to :data:`OPTUNA_RANGES`. ``worker``: the index of one of several
+    processes running trials of the same stored study at once (their samplers must differ; the
+    cross-validation folds stay those of ``seed``).
 
     ``cost_aware=True`` runs :func:`o2ml.models.cost_aware.optimize_cost_aware` instead (ranges
     by default :data:`~o2ml.models.cost_aware.COST_RANGES`): two objectives, the ROC AUC and the
@@ -272,7 +275,7 @@ def optimize(
             np.mean(cross_val_score(model, x_train[columns], y_train, cv=folds, scoring=scoring))
         )
 
-    study = open_study(storage, study_name, seed)
+    study = open_study(storage, study_name, seed, worker=worker)
     study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
     handler.set_model_params({**fixed, **study.best_params})
     return study
@@ -297,11 +300,14 @@ def open_study(
     study_name: str,
     seed: int,
     directions: Sequence[str] | None = None,
+    *,
+    worker: int = 0,
 ):
     """Create or resume a maximising Optuna study in ``storage`` (None: in memory).
 
     The sampler's seed depends on the study and on its trials so far: studies of different pT
     bins explore differently, and a resumed study does not replay the trials it already has.
+    ``worker`` > 0 shifts the sampler's seed (tasks that start together on one study).
     ``directions`` (e.g. ``["maximize", "minimize"]``) makes a multi-objective study instead; a
     stored study with other directions is an error, not a silent mix.
     """
@@ -314,7 +320,10 @@ def open_study(
         direction="maximize" if directions is None else None,
         directions=None if directions is None else list(directions),
         sampler=optuna.samplers.TPESampler(
-            seed=seed + zlib.crc32(study_name.encode()) % 100_000 + len_trials(storage, study_name)
+            seed=seed
+            + zlib.crc32(study_name.encode()) % 100_000
+            + len_trials(storage, study_name)
+            + 1_000_003 * worker
         ),
         load_if_exists=True,
     )

@@ -21,6 +21,7 @@ until thresholds are chosen.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,8 @@ TRAIN_SCHEMA = {
     "output": {"dir": (_S, True), "log_file": (_S, True), "column_to_save_list": (_L, True)},
     "plots": {"extra_columns": (_L, True), "extension": (_L, True)},
 }
+#: a pT bin's folder holds this file once the bin is finished (what a resumed run keeps)
+DONE = "o2ml_bin_done.json"
 #: the macro's figures that it saves as pdf only (ROCCurveTrainTest, PrecisionRecallAll)
 PDF_ONLY = ("ROCCurveTrainTest", "PrecisionRecallAll")
 
@@ -201,38 +204,15 @@ def _settings(config: Config) -> dict:
     }  # fmt: skip
 
 
-def _train_bin(
-    config: Config, i: int, sliced: dict, progress: bool = False, n_jobs: int | None = None
-):
-    """Train, test and plot pT bin ``i`` (a dask task when bins run in parallel); returns the
-    classifier and its :class:`BinResult`."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import xgboost as xgb
-    from hipe4ml import plot_utils
-    from hipe4ml.model_handler import ModelHandler
-    from sklearn.metrics import roc_auc_score
+def _split(config: Config, st: dict, i: int, sliced: dict):
+    """The macro's class balance and train/test split of pT bin ``i``: (x_tr, x_te, y_tr,
+    y_te, log lines)."""
     from sklearn.model_selection import train_test_split
 
-    from ..export import onnx as onnx_export
-    from ..models import bdt
-
     get = config.get
-    st = _settings(config)
-    classes, binary, share, bkg_factor = st["classes"], st["binary"], st["share"], st["bkg_factor"]
-    test_frac, seed, features, draw = st["test_frac"], st["seed"], st["features"], st["draw"]
-    extensions, save_cols, hyper, opt, out = (
-        st["extensions"],
-        st["save_cols"],
-        st["hyper"],
-        st["opt"],
-        st["out"],
-    )
+    classes, share, bkg_factor = st["classes"], st["share"], st["bkg_factor"]
+    test_frac, seed = st["test_frac"], st["seed"]
     lo, hi = st["bins"][i]
-    folder = st["folders"][i]
-    folder.mkdir(parents=True, exist_ok=True)
     n = {lab: len(df) for lab, df in sliced.items()}
     if min(n.values()) == 0:
         raise EmptySelectionError(
@@ -269,6 +249,97 @@ def _train_bin(
         "\nNumber of candidates used for training and testing: \n"
         + "".join(f"   {lab}: {keep[lab]}\n" for lab in classes)
     )
+    return x_tr, x_te, y_tr, y_te, log
+
+
+def _tune(config: Config, st: dict, i: int, handler, tt, *, progress=False, worker=0, share=None):
+    """The Optuna study of pT bin ``i`` (``optuna.db`` beside the bins: an RDB study that tasks
+    share and a re-run resumes); runs the trials it still lacks, or ``share`` of them at most
+    (one of several tasks on the same study). Sets the best parameters; returns the study."""
+    from ..models import bdt
+
+    get, opt, seed = config.get, st["opt"], st["seed"]
+    lo, hi = st["bins"][i]
+    x_tr, y_tr = tt[0], tt[1]
+    ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
+    plan = bdt.tuning_plan(
+        f"{get('channel')}_pT_{lo:g}_{hi:g}",
+        {"train": bdt.fingerprint(x_tr[st["features"]], y_tr), "ranges": ranges, "seed": seed},
+        st["out"] / "optuna.db",
+        n_trials=int(opt["ntrials"]),
+    )
+    kwargs = {k: v for k, v in plan.kwargs().items() if k != "timeout"}
+    if share is not None:
+        kwargs["n_trials"] = min(share, kwargs["n_trials"])
+    return bdt.optimize(
+        handler, tt, ranges=ranges,
+        scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), st["binary"]),
+        nfold=5, seed=seed, storage=st["out"] / "optuna.db", timeout=opt["timeout"],
+        progress=progress, worker=worker, **kwargs,
+    )  # fmt: skip
+
+
+def _handler(st: dict, i: int, n_jobs: int | None):
+    """hipe4ml's ModelHandler of bin ``i`` with exactly the config's hyper-parameters (XGBoost
+    defaults for the rest), as the macro."""
+    import xgboost as xgb
+    from hipe4ml.model_handler import ModelHandler
+
+    params = dict(st["hyper"][i])
+    if n_jobs is not None:  # bins in parallel share the cores
+        params["n_jobs"] = n_jobs
+    elif os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
+        params["n_jobs"] = o2ml_config.threads()
+    seed = st["seed"]
+    return ModelHandler(
+        xgb.XGBClassifier(random_state=seed), st["features"], {**params, "random_state": seed}
+    )
+
+
+def _init_storage(out: Path) -> None:
+    import optuna
+
+    out.mkdir(parents=True, exist_ok=True)
+    optuna.storages.RDBStorage(f"sqlite:///{(out / 'optuna.db').resolve()}")
+
+
+def _tune_task(config: Config, i: int, sliced: dict, worker: int, n_tasks: int) -> int:
+    """One of ``n_tasks`` dask tasks sharing the Optuna study of bin ``i``: its share of the
+    trials; returns the trials the study holds after it."""
+    st = _settings(config)
+    x_tr, x_te, y_tr, y_te, _ = _split(config, st, i, sliced)
+    n = int(st["opt"]["ntrials"])
+    share = n // n_tasks + (worker < n % n_tasks)
+    study = _tune(
+        config, st, i, _handler(st, i, 1), [x_tr, y_tr, x_te, y_te], worker=worker, share=share
+    )
+    return len(study.trials)
+
+
+def _train_bin(
+    config: Config, i: int, sliced: dict, progress: bool = False, n_jobs: int | None = None
+):
+    """Train, test and plot pT bin ``i`` (a dask task when bins run in parallel); returns the
+    classifier and its :class:`BinResult`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from hipe4ml import plot_utils
+    from sklearn.metrics import roc_auc_score
+
+    from ..export import onnx as onnx_export
+    from ..models import bdt
+
+    get = config.get
+    st = _settings(config)
+    classes, binary, seed, features = st["classes"], st["binary"], st["seed"], st["features"]
+    draw, extensions, save_cols, opt = st["draw"], st["extensions"], st["save_cols"], st["opt"]
+    lo, hi = st["bins"][i]
+    folder = st["folders"][i]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DONE).unlink(missing_ok=True)  # a bin is finished when its marker is written
+    x_tr, x_te, y_tr, y_te, log = _split(config, st, i, sliced)
     files: list[Path] = []
 
     def save(fig, stem, exts=extensions, folder=folder, files=files):
@@ -294,36 +365,10 @@ def _train_bin(
         save(fig, f"CorrMatrix{lab}_{tag}")
     plt.close("all")
 
-    params = dict(hyper[i])
-    if n_jobs is not None:  # bins in parallel share the cores
-        params["n_jobs"] = n_jobs
-    elif os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
-        params["n_jobs"] = o2ml_config.threads()
-    # exactly the config's hyper-parameters (XGBoost defaults for the rest), as the macro
-    handler = ModelHandler(
-        xgb.XGBClassifier(random_state=seed), features, {**params, "random_state": seed}
-    )
+    handler = _handler(st, i, n_jobs)
     tt = [x_tr, y_tr, x_te, y_te]
     if opt["activate"]:
-        ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
-        plan = bdt.tuning_plan(
-            f"{get('channel')}_{tag}",
-            {"train": bdt.fingerprint(x_tr[features], y_tr), "ranges": ranges, "seed": seed},
-            out / "optuna.db",
-            n_trials=int(opt["ntrials"]),
-        )
-        study = bdt.optimize(
-            handler,
-            tt,
-            ranges=ranges,
-            scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), binary),
-            nfold=5,
-            seed=seed,
-            storage=out / "optuna.db",
-            timeout=opt["timeout"],
-            progress=progress,
-            **{k: v for k, v in plan.kwargs().items() if k != "timeout"},
-        )
+        study = _tune(config, st, i, handler, tt, progress=progress)
         log.append(
             f"\nOptuna hyper-parameters optimisation: {len(study.trials)} trials, best cross-validated score {study.best_value:.4f}"
         )
@@ -422,18 +467,52 @@ def _train_bin(
         )
         save(fig, name)
     plt.close("all")
-    return clf, (
-        BinResult(
-            lo,
-            hi,
-            folder,
-            {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
-            float(auc_te),
-            float(auc_tr),
-            handler.get_model_params(),
-            files,
-        )
-    )
+    result = BinResult(
+        lo, hi, folder, {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
+        float(auc_te), float(auc_tr), handler.get_model_params(), files,
+    )  # fmt: skip
+    _mark_done(config, result)
+    return clf, result
+
+
+def _fingerprint(config: Config) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(config.path).read_bytes()).hexdigest()[:16]
+
+
+def _mark_done(config: Config, r: BinResult) -> None:
+    """Write the bin's marker last: a bin without it is unfinished (a killed worker's)."""
+    doc = {
+        "config": _fingerprint(config), "lo": r.lo, "hi": r.hi, "n_train": r.n_train,
+        "roc_auc_test": r.roc_auc_test, "roc_auc_train": r.roc_auc_train,
+        "params": r.params, "files": [f.name for f in r.files],
+    }  # fmt: skip
+    tmp = r.folder / (DONE + ".part")
+    tmp.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, r.folder / DONE)
+
+
+def _finished(config: Config, st: dict, i: int):
+    """(classifier, BinResult) of a bin an earlier run of the same config finished, or None."""
+    from ..models import bdt
+
+    folder = st["folders"][i]
+    try:
+        doc = json.loads((folder / DONE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if doc.get("config") != _fingerprint(config):
+        return None
+    lo, hi = st["bins"][i]
+    model = folder / f"ModelHandler_{config.get('channel')}_pT_{lo:g}_{hi:g}.json"
+    files = [folder / name for name in doc["files"]]
+    if not all(f.exists() for f in files):
+        return None
+    clf, _ = bdt.load_model(model)
+    result = BinResult(lo, hi, folder, doc["n_train"], doc["roc_auc_test"],
+                       doc["roc_auc_train"], doc["params"], files)  # fmt: skip
+    return clf, result
 
 
 def train(
@@ -443,19 +522,31 @@ def train(
     progress: bool = False,
     workers: int = 1,
     scheduler: str | None = None,
+    resume: bool = False,
 ) -> TrainReport:
-    """Run a training configuration; see the module docstring. ``workers`` > 1 trains the pT
-    bins in parallel on a local dask cluster of that many processes (one thread each);
-    ``scheduler`` (an address) runs them on an existing dask cluster instead."""
+    """Run a training configuration; see the module docstring.
+
+    ``workers`` > 1 trains the pT bins in parallel on a local dask cluster of that many
+    processes (one thread each); ``scheduler`` (an address) runs them on an existing dask
+    cluster instead. On a cluster, Optuna's trials of a bin run as ``hyper_pars_opt.njobs``
+    tasks sharing the bin's study (``optuna.db``, an RDB storage). ``resume``: keep the bins an
+    earlier run of the same config finished (their marker file), train the others again; the
+    Optuna studies keep their finished trials too."""
     from ..export import model_dir
     from ..models import bdt
 
     config = load_config(path, TRAIN_SCHEMA, "training config")
     st = _settings(config)
-    used = [str(f) for f in st["folders"] if f.exists() and any(f.iterdir())]
-    if used and not overwrite:  # checked before any file is written
+    done = {i: _finished(config, st, i) for i in range(len(st["bins"]))} if resume else {}
+    done = {i: r for i, r in done.items() if r is not None}
+    used = [
+        str(f) for i, f in enumerate(st["folders"])
+        if i not in done and f.exists() and any(f.iterdir())
+    ]  # fmt: skip
+    if used and not (overwrite or resume):  # checked before any file is written
         raise ConfigError(
-            f"{config.where('output.dir')}: {used} not empty; pass --overwrite to replace their files."
+            f"{config.where('output.dir')}: {used} not empty; pass --overwrite to replace their "
+            "files, or --resume to keep the bins an earlier run finished."
         )
     frames = {
         lab: _read_class(config, lab, st["indirs"][lab], st["tree"], st["columns"])
@@ -466,15 +557,24 @@ def train(
         {lab: df[(df[pt] >= lo) & (df[pt] < hi)] for lab, df in frames.items()}
         for lo, hi in st["bins"]
     ]
-    with client(min(workers, len(slices)), scheduler) as c:
+    todo = [i for i in range(len(slices)) if i not in done]
+    opt = st["opt"]
+    n_tasks = max(1, int(opt["njobs"])) if opt["activate"] else 1
+    with client(min(workers, max(len(todo), 1) * n_tasks), scheduler) as c:
         if c is None:
-            results = [_train_bin(config, i, s, progress) for i, s in enumerate(slices)]
+            trained = {i: _train_bin(config, i, slices[i], progress) for i in todo}
         else:
-            futures = [
-                c.submit(_train_bin, config, i, s, False, 1, pure=False)
-                for i, s in enumerate(slices)
-            ]
-            results = c.gather(futures)
+            if n_tasks > 1:  # the trials of a bin: n_tasks tasks on the bin's one stored study
+                _init_storage(st["out"])  # created once here, not by tasks at the same time
+                c.gather([
+                    c.submit(_tune_task, config, i, slices[i], k, n_tasks, pure=False)
+                    for i in todo for k in range(n_tasks)
+                ])  # fmt: skip
+            futures = {
+                i: c.submit(_train_bin, config, i, slices[i], False, 1, pure=False) for i in todo
+            }
+            trained = dict(zip(futures, c.gather(list(futures.values())), strict=True))
+    results = [done[i] if i in done else trained[i] for i in range(len(slices))]
     report = TrainReport(config)
     models = {}
     for clf, result in results:
