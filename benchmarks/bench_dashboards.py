@@ -68,7 +68,10 @@ def voila(env: dict[str, str], log: Path):
     cmd = [voila_bin, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
            f"--port={port}", "--Voila.port_retries=0", "--no-browser"]  # fmt: skip
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=out,
+        # byte code cached as in an installed environment (pip compiles it at install time);
+        # with PYTHONDONTWRITEBYTECODE every kernel compiles o2ml and its imports again (~4 s)
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        proc = subprocess.Popen(cmd, env={**base, **env}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         try:
             deadline = time.monotonic() + 120

@@ -1,5 +1,6 @@
 """Cross-checks with real ROOT (PyPI wheel ``root``, ROOT 6.40): ROOT reads what o2ml writes as
-the O2Physics macros do, and RDataFrame's ``Filter`` of a config's own C++ expressions selects
+the O2Physics macros do (the synthetic samples, the ``prepare`` outputs, the ROOT outputs of
+``o2ml apply``), and RDataFrame's ``Filter`` of a config's own C++ expressions selects
 exactly what ``o2ml prepare`` selects (PWGHF/D2H/Macros/ML/prepare_samples.py does it that way)."""
 
 from __future__ import annotations
@@ -77,3 +78,51 @@ def test_rdataframe_on_the_config_gives_the_candidates_of_o2ml_prepare(tmp_path)
             np.asarray(list(masses)), io.read_table(path, "treeMLDsToKKPi", columns=["fM"])["fM"]
         )
         f.Close()
+
+
+def test_root_reads_the_scored_outputs_of_o2ml_apply(tmp_path):
+    """The ROOT outputs of `o2ml apply` (one per input, DF_ folders as O2 writes) read with a
+    TChain over the folders and RDataFrame: the same candidates, masses and scores as o2ml reads,
+    and RDataFrame's Filter on a score column selects what pandas selects."""
+    from o2ml.inference import apply_files
+    from o2ml.inference.apply import OUTPUT_TABLE
+
+    s = ensure_sample("ds", fast=True)
+    model = _quick_model(tmp_path / "model")
+    report = apply_files(model, [s.data], tmp_path / "scored", fmt="root", scheduler="synchronous",
+                         progress=False)  # fmt: skip
+    (result,) = report.results
+    assert result.status == "written"
+    ours = io.read_table(result.output, OUTPUT_TABLE)
+    rdf = ROOT.RDataFrame(_chain(Path(result.output), OUTPUT_TABLE))  # tree O2mlscores
+    assert rdf.Count().GetValue() == len(ours) == result.entries
+    score = next(c for c in ours.columns if c.startswith("score"))  # the background class
+    for column in ("fM", score):
+        values = np.asarray(list(rdf.Take["float"](column)))
+        np.testing.assert_array_equal(values, ours[column].to_numpy(np.float32))
+    cut = f"{score} < 0.05 && fPt >= 2"
+    expected = int(((ours[score] < np.float32(0.05)) & (ours["fPt"] >= 2)).sum())
+    assert rdf.Filter(cut).Count().GetValue() == expected > 0
+
+
+def _quick_model(folder: Path) -> Path:
+    """A small 3-class model directory of the generated Ds sample (two pT bins)."""
+    import xgboost as xgb
+
+    from o2ml.export import model_dir
+    from o2ml.models import bdt
+
+    s = ensure_sample("ds", fast=True)
+    features = ["fCpa", "fDecayLength", "fImpactParameterXY"]
+    mc = io.read_table(s.mc, "HfCandDsLites")
+    models = {}
+    for b in (bdt.PtBin(2, 6), bdt.PtBin(6, 12)):
+        part = mc[(mc["fPt"] >= b.lo) & (mc["fPt"] < b.hi)]
+        y = np.where(part["fOriginMcRec"] == 0, 0, np.where(part["fOriginMcRec"] == 1, 1, 2))
+        clf = xgb.XGBClassifier(n_estimators=20, max_depth=3, random_state=1, n_jobs=1)
+        clf.fit(part[features], y)
+        models[b] = clf
+    return model_dir.write_model_dir(
+        models, features, folder, cuts=[[0.5, 0.0, 0.0]] * 2,
+        class_labels=["Bkg", "Prompt", "Nonprompt"],
+    )  # fmt: skip

@@ -300,6 +300,14 @@ def test_train_config_errors_name_the_key_and_line(tmp_path, prepared, capsys):
     assert (
         "key 'data_prep.indirs.Bkg'" in err and "Bkg_DsToKKPi.root" in err and "o2ml prepare" in err
     )
+    ranges = _train_config(
+        tmp_path / "ranges", prepared,
+        **{'"max_depth": !!python/tuple [2, 3]': '"max_depth": !!python/tuple [2, 3, 4]'},
+    )  # fmt: skip
+    assert main(["train", str(ranges)]) == 2
+    err = capsys.readouterr().err
+    assert "key 'ml.hyper_pars_opt.hyper_par_ranges'" in err and "(low, high)" in err
+    assert "[2, 3, 4]" in err or "(2, 3, 4)" in err
 
 
 # ------------------------------------------------------------------------------- export

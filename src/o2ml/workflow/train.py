@@ -16,6 +16,12 @@ gzip-compressed as its name says; the Optuna study is stored (``optuna.db`` in `
 so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` configuration
 (``o2physics/dpl-config_<task>.json`` with the ONNX files), with cuts that keep every candidate
 until thresholds are chosen.
+
+Scale-out: ``workers`` / ``scheduler`` run the pT bins as dask tasks (a local cluster, or an
+existing one joined by address) and, when ``hyper_pars_opt.activate``, the Optuna trials of a
+bin as ``njobs`` tasks sharing its stored study. Every finished bin writes a marker last
+(:data:`DONE`); ``resume=True`` (``--resume``) keeps those bins and trains the others again,
+so a killed worker costs only its unfinished bin.
 """
 
 from __future__ import annotations
@@ -193,6 +199,14 @@ def _settings(config: Config) -> dict:
     out = _path(config, get("output.dir"))
     extensions = list(get("plots.extension"))
     opt = get("ml.hyper_pars_opt")
+    for name, pair in opt["hyper_par_ranges"].items():
+        ok = isinstance(pair, (list, tuple)) and len(pair) == 2
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair)
+        if not (ok and pair[0] <= pair[1]):
+            raise config.error(
+                "ml.hyper_pars_opt.hyper_par_ranges",
+                f"expected {name!r}: (low, high) with low <= high, found {pair!r}.",
+            )
     seed = int(get("seed_split"))
     folders = [out / f"pt{lo:g}_{hi:g}" for lo, hi in bins]
     return {
