@@ -680,6 +680,13 @@ def test_scan_histograms_add_chunks_save_and_refuse_bad_files(tmp_path):
     np.savez(tmp_path / "other.npz", x=np.arange(3))
     with pytest.raises(BadFileError, match="other.npz: expected a ScanHistograms header"):
         ScanHistograms.load(tmp_path / "other.npz")
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(str(arrays["header"]))
+    header["pt_range"] = 2.0  # not a pair
+    np.savez(tmp_path / "edited.npz", **{**arrays, "header": np.array(json.dumps(header))})
+    with pytest.raises(BadFileError, match="edited.npz: expected a ScanHistograms header"):
+        ScanHistograms.load(tmp_path / "edited.npz")
     other = ScanHistograms.empty(cuts, edges, pt_range=(4, 6))
     with pytest.raises(ScanInputError, match="expected the same pT bin"):
         whole + other

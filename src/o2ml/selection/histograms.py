@@ -285,6 +285,8 @@ class ScanHistograms:
                 out.n_mc[o] = int(header["n_mc"][o])
         except KeyError as err:
             raise BadFileError(f"{path}: ScanHistograms file lacks {err}.") from None
+        except (TypeError, ValueError) as err:  # a header edited by hand, or of another tool
+            raise BadFileError(f"{path}: expected a ScanHistograms header, found {err}.") from None
         expected_shape = (len(out.mass_edges) + 1, *points_shape(cuts, out.grid))
         if out.data.shape != expected_shape:
             raise BadFileError(
