@@ -122,6 +122,31 @@ def test_starter_parameters_come_from_the_cell_then_the_environment(monkeypatch,
     assert url_parameters("") == {}
 
 
+def test_a_preheated_kernel_reads_the_url_once_its_page_is_requested(monkeypatch):
+    """voila --preheat_kernel: the kernel runs the dashboard before any request; the URL's
+    parameters are read after Voila hands the request over (voila.utils.wait_for_request),
+    once per kernel; an ordinary kernel never waits."""
+    import voila.utils
+
+    from o2ml.apps import serving
+
+    waits = []
+
+    def request_arrives():  # what Voila does when the page is opened: the request's variables
+        waits.append(1)
+        os.environ["QUERY_STRING"] = "scan=runs%2Fa"
+
+    monkeypatch.setattr(voila.utils, "wait_for_request", request_arrives)
+    monkeypatch.setattr(serving, "_requested", False)
+    monkeypatch.setenv("QUERY_STRING", "")
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    assert url_parameters() == {} and waits == []  # not pre-heated: the environment as it is
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    assert url_parameters("scan=b") == {"scan": "b"} and waits == []  # a given query: no wait
+    assert url_parameters() == {"scan": "runs/a"} and waits == [1]
+    assert url_parameters() == {"scan": "runs/a"} and waits == [1]  # one request per kernel
+
+
 # --------------------------------------------------------------------------------------------
 # exports: numbered files, nothing replaced
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from o2ml.errors import ColumnNotFoundError, ConfigError, SelectionSyntaxError
 from o2ml.toymc.generate import ensure_sample
 from o2ml.workflow import Expression, conjunction, load_config, prepare, train
 from o2ml.workflow.prepare import PREPARE_SCHEMA
+from o2ml.workflow.train import DONE
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "config_preparation_DsToKKPi.yml"
@@ -222,7 +223,12 @@ def test_train_writes_the_macro_outputs_and_a_deployable_model(tmp_path, prepare
             f"ModelHandler_DsToKKPi_{tag}.json",
         }  # fmt: skip
         assert expected <= names, expected - names
+        assert {f.name for f in b.files} | {DONE} == names  # every file written is reported
         assert not [n for n in names if n.endswith((".pickle", ".pkl"))]
+        o2p = report.mlresponse.parent / f"ModelHandler_onnx_DsToKKPi_{tag}.onnx"
+        assert (
+            b.folder / f"ModelHandler_onnx_DsToKKPi_{tag}.onnx"
+        ).read_bytes() == o2p.read_bytes()
         used = (b.folder / "log.txt").read_text().split("used for training and testing")[1]
         counts = [int(n) for n in re.findall(r"(?:Bkg|Prompt|Nonprompt): (\d+)", used)[:3]]
         n_all = sum(counts)  # sklearn puts ceil(test_fraction x n) in the test set
@@ -629,8 +635,6 @@ def test_train_resumes_after_a_killed_bin_and_shares_studies_across_dask_tasks(
     with two dask workers on 127.0.0.1 the Optuna trials of a bin run as njobs tasks on one
     stored study (distinct samplers: no duplicated trial)."""
     import optuna
-
-    from o2ml.workflow.train import DONE
 
     cfg = _train_config(
         tmp_path, prepared, **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 4, 6]"}

@@ -17,9 +17,9 @@ import pandas as pd
 from . import channels, io, selection
 from .errors import ColumnNotFoundError
 from .models import bdt
-from .models.bdt import CharmClass, PtBin
+from .models.bdt import CharmClass
 from .physics.massfit import PeakFit, fit_peak
-from .schema import Table
+from .schema import PtBin, Table
 
 #: score column of each class, in CharmClass order
 SCORE_COLUMNS = {

@@ -8,7 +8,8 @@ written to synthetic *data* files on request only, so notebooks can run closure 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -16,6 +17,31 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemaError, TableNotFoundError, did_you_mean
+
+
+@dataclass(frozen=True)
+class PtBin:
+    """A pT interval [lo, hi) in GeV/c."""
+
+    lo: float
+    hi: float
+
+    @property
+    def selection(self) -> str:
+        return f"fPt >= {self.lo} and fPt < {self.hi}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.lo:g}-{self.hi:g}"
+
+    def __str__(self) -> str:
+        return f"{self.lo:g} < pT < {self.hi:g} GeV/c"
+
+
+def pt_bins(edges: Sequence[float]) -> list[PtBin]:
+    """Consecutive bins from edges, e.g. ``[2, 4, 6, 12]`` -> 2-4, 4-6, 6-12."""
+    return [PtBin(float(a), float(b)) for a, b in itertools.pairwise(edges)]
+
 
 
 class Origin(IntEnum):

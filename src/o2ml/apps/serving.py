@@ -15,6 +15,12 @@ link writes that string. So two kinds of parameters are kept apart:
 The export destination never comes from the URL: the dashboards write numbered files
 (:func:`o2ml.export.files.write_numbered`) into one folder (:func:`export_directory`:
 ``$O2ML_EXPORT_DIR`` or the parameters cell, default the folder of the default inputs).
+
+Pre-heated kernels (``voila --preheat_kernel=True``, what ``make dashboards`` starts): Voila
+runs each dashboard in a pool kernel before anyone asks for it, so the imports are done when a
+page is opened. Such a kernel has no request yet; :func:`url_parameters` waits for it
+(``voila.utils.wait_for_request``), so everything a URL may choose is read after the request,
+as without pre-heating.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "export_directory",
     "starter_parameter",
     "url_parameters",
+    "wait_for_request",
 ]
 
 ENV_DATA_ROOT = "O2ML_DATA_ROOT"
@@ -42,9 +49,28 @@ ENV_EXPORT_DIR = "O2ML_EXPORT_DIR"
 
 
 def url_parameters(query: str | None = None) -> dict[str, str]:
-    """The page URL's parameters (first value of each): ``query``, else ``$QUERY_STRING`` (Voila)."""
-    query = os.environ.get("QUERY_STRING", "") if query is None else query
+    """The page URL's parameters (first value of each): ``query``, else ``$QUERY_STRING`` (Voila;
+    in a pre-heated kernel, once the page has been requested)."""
+    if query is None:
+        wait_for_request()
+        query = os.environ.get("QUERY_STRING", "")
     return {k: v[0] for k, v in urllib.parse.parse_qs(query).items() if v}
+
+
+_requested = False  # a pre-heated kernel serves one page: its request arrives once
+
+
+def wait_for_request() -> None:
+    """In a kernel Voila pre-heats (``$VOILA_PREHEAT`` is ``True``), block until its page is
+    requested and the request (query string, URL) is in ``os.environ``; at once after that, and
+    elsewhere."""
+    global _requested
+    if _requested or os.environ.get("VOILA_PREHEAT", "False") == "False":
+        return
+    from voila.utils import wait_for_request as wait
+
+    wait()
+    _requested = True
 
 
 def starter_parameter(name: str, value: str | os.PathLike | None = None):

@@ -39,6 +39,81 @@ def onnx_name(task: str, pt_bin) -> str:
     return onnx_file_name(channel_of(task), pt_bin.lo, pt_bin.hi)
 
 
+def plan_model_dir(
+    bins: Sequence,
+    features: Sequence[str],
+    *,
+    cuts: Sequence[Sequence[float]],
+    cut_dir: Sequence[CutDirection] = BACKGROUND_CUT,
+    class_labels: Sequence[str] | None = None,
+    task: str = DEFAULT_TASK,
+    ccdb_paths: Sequence[str] | None = None,
+) -> MlResponseConfig:
+    """The checked MlResponse configuration of a model directory for ``bins`` (contiguous
+    :class:`o2ml.schema.PtBin`), before any model or file exists: :func:`write_bin_model` then
+    writes each bin's files (in any process, in any order) and ``config.to_json`` the
+    configuration, as :func:`write_model_dir` does."""
+    if class_labels is None:
+        from ..models.bdt import CLASS_LABELS as class_labels
+    bins = sorted(bins, key=lambda b: b.lo)
+    for a, b in itertools.pairwise(bins):
+        if a.hi != b.lo:
+            raise O2mlError(f"pT bins must be contiguous for binsPtMl: {a} is followed by {b}.")
+    return MlResponseConfig(
+        bins_pt=[bins[0].lo] + [b.hi for b in bins],
+        cut_dir=list(cut_dir),
+        cuts=[list(row) for row in cuts],
+        features=list(features),
+        onnx_files=[onnx_name(task, b) for b in bins],
+        class_labels=list(class_labels),
+        task=task,
+        ccdb_paths=None if ccdb_paths is None else list(ccdb_paths),
+    )
+
+
+def write_bin_model(
+    config: MlResponseConfig,
+    pt_bin,
+    model,
+    out: str | os.PathLike,
+    *,
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write one pT bin's model of ``config`` (an XGBoost classifier or a hipe4ml
+    ModelHandler) to ``out``: the ONNX file the configuration names and its XGBoost JSON.
+    Returns the ONNX file's path."""
+    from ..models import bdt
+
+    name = onnx_name(config.task, pt_bin)
+    if name not in config.onnx_files:
+        raise O2mlError(
+            f"{pt_bin} is not a pT bin of the configuration (binsPtMl {config.bins_pt})."
+        )
+    clf = model.get_original_model() if hasattr(model, "get_original_model") else model
+    path = Path(out) / name
+    onnx_export.xgboost_to_onnx(
+        clf,
+        config.features,
+        path,
+        class_labels=config.class_labels,
+        pt_bin=(pt_bin.lo, pt_bin.hi),
+        seed=seed,
+        extra_metadata={"task": config.task, "names_input_features": config.names},
+        overwrite=overwrite,
+    )
+    bdt.save_model(
+        clf,
+        path.with_suffix(".json"),
+        features=config.features,
+        class_labels=config.class_labels,
+        pt_bin=pt_bin,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    return path
+
+
 def write_model_dir(
     models: Mapping,
     features: Sequence[str],
@@ -59,45 +134,10 @@ def write_model_dir(
     other task name is a custom task fed a fixed vector). ``cuts`` is one row per pT bin with one
     cut per class. Returns the configuration's path (:func:`config_file_name`).
     """
-    from ..models import bdt
-
-    bins = sorted(models, key=lambda b: b.lo)
-    for a, b in itertools.pairwise(bins):
-        if a.hi != b.lo:
-            raise O2mlError(f"pT bins must be contiguous for binsPtMl: {a} is followed by {b}.")
-    labels = list(class_labels or bdt.CLASS_LABELS)
-    files = [onnx_name(task, b) for b in bins]
-    config = MlResponseConfig(  # checked before any file is written
-        bins_pt=[bins[0].lo] + [b.hi for b in bins],
-        cut_dir=list(cut_dir),
-        cuts=[list(row) for row in cuts],
-        features=list(features),
-        onnx_files=files,
-        class_labels=labels,
-        task=task,
-        ccdb_paths=None if ccdb_paths is None else list(ccdb_paths),
-    )
-    out = Path(out)
-    for b, name in zip(bins, files, strict=True):
-        model = models[b]
-        clf = model.get_original_model() if hasattr(model, "get_original_model") else model
-        onnx_export.xgboost_to_onnx(
-            clf,
-            features,
-            out / name,
-            class_labels=labels,
-            pt_bin=(b.lo, b.hi),
-            seed=seed,
-            extra_metadata={"task": task, "names_input_features": config.names},
-            overwrite=overwrite,
-        )
-        bdt.save_model(
-            clf,
-            (out / name).with_suffix(".json"),
-            features=features,
-            class_labels=labels,
-            pt_bin=b,
-            seed=seed,
-            overwrite=overwrite,
-        )
-    return config.to_json(out / config_file_name(task), overwrite=overwrite)
+    config = plan_model_dir(  # checked before any file is written
+        list(models), features, cuts=cuts, cut_dir=cut_dir, class_labels=class_labels,
+        task=task, ccdb_paths=ccdb_paths,
+    )  # fmt: skip
+    for b, model in models.items():
+        write_bin_model(config, b, model, out, seed=seed, overwrite=overwrite)
+    return config.to_json(Path(out) / config_file_name(task), overwrite=overwrite)

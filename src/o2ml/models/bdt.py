@@ -8,7 +8,6 @@ balanced training sets, an Optuna search with a persistent study, and storage as
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import zlib
@@ -26,6 +25,7 @@ from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__, config
 from ..errors import EmptySelectionError, O2mlError
+from ..schema import PtBin, pt_bins  # noqa: F401 (their home is o2ml.schema; kept importable here)
 from ._storage import load_xgboost, save_xgboost
 
 
@@ -74,30 +74,6 @@ OPTUNA_RANGES = {
 }
 #: Ds tutorial sidebands: below 1.75 and above 2.1 GeV/c^2 (the D+ peak sits left of the Ds)
 DS_SIDEBANDS = (1.75, 2.1)
-
-
-@dataclass(frozen=True)
-class PtBin:
-    """A pT interval [lo, hi) in GeV/c."""
-
-    lo: float
-    hi: float
-
-    @property
-    def selection(self) -> str:
-        return f"fPt >= {self.lo} and fPt < {self.hi}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.lo:g}-{self.hi:g}"
-
-    def __str__(self) -> str:
-        return f"{self.lo:g} < pT < {self.hi:g} GeV/c"
-
-
-def pt_bins(edges: Sequence[float]) -> list[PtBin]:
-    """Consecutive bins from edges, e.g. ``[2, 4, 6, 12]`` -> 2-4, 4-6, 6-12."""
-    return [PtBin(float(a), float(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:

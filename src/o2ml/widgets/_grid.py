@@ -30,7 +30,7 @@ from ..selection.histograms import GRID_CUTS as DEFAULT_CUTS
 from ..selection.histograms import ScanHistograms
 
 if TYPE_CHECKING:
-    from ..models.bdt import PtBin
+    from ..schema import PtBin
 
 __all__ = ["DEFAULT_CUTS", "ORIGIN_NAMES", "BinGrid", "ScanGrid"]
 
@@ -51,7 +51,7 @@ class BinGrid:
 
 
 def as_bin(b: PtBin | Sequence[float]) -> tuple[float, float]:
-    """(lo, hi) of a :class:`o2ml.models.bdt.PtBin` or a pair."""
+    """(lo, hi) of a :class:`o2ml.schema.PtBin` or a pair."""
     if hasattr(b, "lo") and hasattr(b, "hi"):
         return (float(b.lo), float(b.hi))
     return (float(b[0]), float(b[1]))

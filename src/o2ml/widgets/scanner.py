@@ -39,7 +39,7 @@ from ._grid import DEFAULT_CUTS, ScanGrid
 
 if TYPE_CHECKING:
     from ..export.o2physics import MlResponseConfig
-    from ..models.bdt import PtBin
+    from ..schema import PtBin
 
 __all__ = ["DEFAULT_CUTS", "ThresholdScanner"]
 

@@ -14,11 +14,15 @@ Different on purpose: the model is stored as ONNX (input ``input``
 ``[batch, n]``, o2ml's metadata) and XGBoost JSON, never as a pickle; the test set's parquet is
 gzip-compressed as its name says; the Optuna study is stored (``optuna.db`` in ``output.dir``)
 so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` configuration
-(``o2physics/dpl-config_<task>.json`` with the ONNX files), with cuts that keep every candidate
-until thresholds are chosen.
+(``o2physics/dpl-config_<task>.json`` with the ONNX files, each converted once and copied to
+its bin's folder), with cuts that keep every candidate until thresholds are chosen. The feature
+distributions are drawn by :func:`o2ml.plots.training.distributions` (the same panels as
+hipe4ml's ``plot_distr``, one artist per class instead of one bar per bin, edges shared by the
+classes) and the SHAP importance on at most 2000 test candidates.
 
-Scale-out: ``workers`` / ``scheduler`` run the pT bins as dask tasks (a local cluster, or an
-existing one joined by address) and, when ``hyper_pars_opt.activate``, the Optuna trials of a
+Scale-out: ``workers`` / ``scheduler`` run each pT bin as three dask tasks (a local cluster, or
+an existing one joined by address): the input figures, the training with its files, the
+model's figures; and, when ``hyper_pars_opt.activate``, the Optuna trials of a
 bin as ``njobs`` tasks sharing its stored study. Every finished bin writes a marker last
 (:data:`DONE`); ``resume=True`` (``--resume``) keeps those bins and trains the others again,
 so a killed worker costs only its unfinished bin.
@@ -29,6 +33,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +43,7 @@ import pandas as pd
 from .. import channels, io
 from .. import config as o2ml_config
 from ..errors import ConfigError, EmptySelectionError
+from ..schema import PtBin
 from ._dask import client
 from .config import Config, load_config
 
@@ -76,6 +82,8 @@ TRAIN_SCHEMA = {
 }
 #: a pT bin's folder holds this file once the bin is finished (what a resumed run keeps)
 DONE = "o2ml_bin_done.json"
+#: the folder in ``output.dir`` of the selector's MlResponse configuration and model files
+O2PHYSICS = "o2physics"
 #: the macro's figures that it saves as pdf only (ROCCurveTrainTest, PrecisionRecallAll)
 PDF_ONLY = ("ROCCurveTrainTest", "PrecisionRecallAll")
 
@@ -330,55 +338,59 @@ def _tune_task(config: Config, i: int, sliced: dict, worker: int, n_tasks: int) 
     return len(study.trials)
 
 
-def _train_bin(
-    config: Config, i: int, sliced: dict, progress: bool = False, n_jobs: int | None = None
-):
-    """Train, test and plot pT bin ``i`` (a dask task when bins run in parallel); returns the
-    classifier and its :class:`BinResult`."""
+def _plot_inputs(config: Config, i: int, sliced: dict) -> list[Path]:
+    """The figures of pT bin ``i`` that need no model (feature distributions and correlations
+    per class): a task of its own, so that on a cluster they fill the cores the trainings leave."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from hipe4ml import plot_utils
+
+    from ..plots import training as plots
+
+    st = _settings(config)
+    classes, draw, extensions = st["classes"], st["draw"], st["extensions"]
+    lo, hi = st["bins"][i]
+    folder, tag, files = st["folders"][i], f"pT_{lo:g}_{hi:g}", []
+    df_list = [sliced[lab] for lab in classes]
+    _save(plots.distributions(df_list, draw, classes), folder, f"DistributionsAll_{tag}",
+          extensions, files)  # fmt: skip
+    plt.close("all")
+    for fig, lab in zip(plot_utils.plot_corr(df_list, draw, classes), classes, strict=True):
+        _save(fig, folder, f"CorrMatrix{lab}_{tag}", extensions, files)
+    plt.close("all")
+    return files
+
+
+def _train_bin(
+    config: Config,
+    i: int,
+    sliced: dict,
+    plan=None,
+    progress: bool = False,
+    n_jobs: int | None = None,
+):
+    """Train and test pT bin ``i`` (a dask task when bins run in parallel) and write its log,
+    test set, model files; returns the fitted hipe4ml ModelHandler and the bin's
+    :class:`BinResult` (figures not included: :func:`_plot_inputs`, :func:`_plot_model`).
+    ``plan``: the MlResponse configuration (:func:`o2ml.export.model_dir.plan_model_dir`)
+    whose files of this bin the task writes too."""
     from sklearn.metrics import roc_auc_score
 
+    from ..export import model_dir
     from ..export import onnx as onnx_export
     from ..models import bdt
 
     get = config.get
     st = _settings(config)
     classes, binary, seed, features = st["classes"], st["binary"], st["seed"], st["features"]
-    draw, extensions, save_cols, opt = st["draw"], st["extensions"], st["save_cols"], st["opt"]
+    save_cols, opt = st["save_cols"], st["opt"]
     lo, hi = st["bins"][i]
     folder = st["folders"][i]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / DONE).unlink(missing_ok=True)  # a bin is finished when its marker is written
     x_tr, x_te, y_tr, y_te, log = _split(config, st, i, sliced)
     files: list[Path] = []
-
-    def save(fig, stem, exts=extensions, folder=folder, files=files):
-        _save(fig, folder, stem, exts, files)
-
     tag = f"pT_{lo:g}_{hi:g}"
-    df_list = [sliced[lab] for lab in classes]
-    plot_utils.plot_distr(
-        df_list,
-        draw,
-        100,
-        classes,
-        figsize=(12, 7),
-        alpha=0.3,
-        log=True,
-        grid=False,
-        density=True,
-    )
-    plt.subplots_adjust(left=0.06, bottom=0.06, right=0.99, top=0.96, hspace=0.55, wspace=0.55)
-    save(plt.gcf(), f"DistributionsAll_{tag}")
-    plt.close("all")
-    for fig, lab in zip(plot_utils.plot_corr(df_list, draw, classes), classes, strict=True):
-        save(fig, f"CorrMatrix{lab}_{tag}")
-    plt.close("all")
-
     handler = _handler(st, i, n_jobs)
     tt = [x_tr, y_tr, x_te, y_te]
     if opt["activate"]:
@@ -410,29 +422,57 @@ def _train_bin(
     test_df.to_parquet(pq, compression="gzip")
     files.append(pq)
     clf = handler.get_original_model()
-    pt_bin = bdt.PtBin(lo, hi)
-    files.append(
-        bdt.save_model(
-            clf,
-            folder / f"ModelHandler_{get('channel')}_{tag}.json",
-            features=features,
-            class_labels=classes,
-            pt_bin=pt_bin,
-            seed=seed,
-            overwrite=True,
-        )
-    )
+    pt_bin = PtBin(lo, hi)
+    model = bdt.save_model(clf, folder / f"ModelHandler_{get('channel')}_{tag}.json",
+                           features=features, class_labels=classes, pt_bin=pt_bin, seed=seed,
+                           overwrite=True)  # fmt: skip
+    files += [model, model.with_suffix(".meta.json")]  # the model and its metadata sidecar
     onnx_path = folder / f"ModelHandler_onnx_{get('channel')}_{tag}.onnx"
-    onnx_export.xgboost_to_onnx(
-        clf,
-        features,
-        onnx_path,
-        class_labels=classes,
-        pt_bin=[lo, hi],
-        seed=seed,
-        overwrite=True,
-    )
+    if plan is not None:  # converted once: the selector's file (its metadata added), copied here
+        o2p = model_dir.write_bin_model(plan, pt_bin, clf, st["out"] / O2PHYSICS, seed=seed,
+                                        overwrite=True)  # fmt: skip
+        shutil.copyfile(o2p, onnx_path)
+    else:
+        onnx_export.xgboost_to_onnx(
+            clf, features, onnx_path, class_labels=classes, pt_bin=[lo, hi], seed=seed,
+            overwrite=True,
+        )  # fmt: skip
     files.append(onnx_path)
+
+    result = BinResult(
+        lo, hi, folder, {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
+        float(auc_te), float(auc_tr), handler.get_model_params(), files,
+    )  # fmt: skip
+    return handler, result
+
+
+def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
+    """The figures of pT bin ``i``'s trained model (``fitted``: what :func:`_train_bin`
+    returned): scores of train and test sets, ROC, precision-recall, SHAP feature importance;
+    a task of its own after the training."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from hipe4ml import plot_utils
+
+    get = config.get
+    st = _settings(config)
+    classes, binary, features, extensions = (
+        st["classes"],
+        st["binary"],
+        st["features"],
+        st["extensions"],
+    )
+    lo, hi = st["bins"][i]
+    folder, tag, files = st["folders"][i], f"pT_{lo:g}_{hi:g}", []
+    x_tr, x_te, y_tr, y_te, _ = _split(config, st, i, sliced)
+    tt, handler = [x_tr, y_tr, x_te, y_te], fitted[0]
+    p_te = handler.predict(x_te, output_margin=False)
+    p_tr = handler.predict(x_tr, output_margin=False)
+
+    def save(fig, stem, exts=extensions):
+        _save(fig, folder, stem, exts, files)
 
     figs = plot_utils.plot_output_train_test(
         handler, tt, 80, get("ml.raw_output"), classes, True, density=True
@@ -481,12 +521,7 @@ def _train_bin(
         )
         save(fig, name)
     plt.close("all")
-    result = BinResult(
-        lo, hi, folder, {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
-        float(auc_te), float(auc_tr), handler.get_model_params(), files,
-    )  # fmt: skip
-    _mark_done(config, result)
-    return clf, result
+    return files
 
 
 def _fingerprint(config: Config) -> str:
@@ -495,8 +530,10 @@ def _fingerprint(config: Config) -> str:
     return hashlib.sha256(Path(config.path).read_bytes()).hexdigest()[:16]
 
 
-def _mark_done(config: Config, r: BinResult) -> None:
-    """Write the bin's marker last: a bin without it is unfinished (a killed worker's)."""
+def _mark_done(config: Config, r: BinResult, before: list[Path], after: list[Path]) -> None:
+    """Add the figures of :func:`_plot_inputs` and :func:`_plot_model` to the bin's files and
+    write its marker, last: a bin without it is unfinished (a killed worker's)."""
+    r.files[:] = [*before, *r.files, *after]
     doc = {
         "config": _fingerprint(config), "lo": r.lo, "hi": r.hi, "n_train": r.n_train,
         "roc_auc_test": r.roc_auc_test, "roc_auc_train": r.roc_auc_train,
@@ -546,9 +583,6 @@ def train(
     tasks sharing the bin's study (``optuna.db``, an RDB storage). ``resume``: keep the bins an
     earlier run of the same config finished (their marker file), train the others again; the
     Optuna studies keep their finished trials too."""
-    from ..export import model_dir
-    from ..models import bdt
-
     config = load_config(path, TRAIN_SCHEMA, "training config")
     st = _settings(config)
     done = {i: _finished(config, st, i) for i in range(len(st["bins"]))} if resume else {}
@@ -572,45 +606,83 @@ def train(
         for lo, hi in st["bins"]
     ]
     todo = [i for i in range(len(slices)) if i not in done]
+    plan, note = _plan(config, st)
     opt = st["opt"]
     n_tasks = max(1, int(opt["njobs"])) if opt["activate"] else 1
+    for i in todo:  # a bin is finished when its marker is written
+        st["folders"][i].mkdir(parents=True, exist_ok=True)
+        (st["folders"][i] / DONE).unlink(missing_ok=True)
+    trained = {}
     with client(min(workers, max(len(todo), 1) * n_tasks), scheduler) as c:
         if c is None:
-            trained = {i: _train_bin(config, i, slices[i], progress) for i in todo}
+            for i in todo:
+                before = _plot_inputs(config, i, slices[i])
+                handler, result = fitted = _train_bin(config, i, slices[i], plan, progress)
+                _mark_done(config, result, before, _plot_model(config, i, slices[i], fitted))
+                trained[i] = handler.get_original_model(), result
         else:
+            from dask.distributed import as_completed
+
             if n_tasks > 1:  # the trials of a bin: n_tasks tasks on the bin's one stored study
                 _init_storage(st["out"])  # created once here, not by tasks at the same time
                 c.gather([
                     c.submit(_tune_task, config, i, slices[i], k, n_tasks, pure=False)
                     for i in todo for k in range(n_tasks)
                 ])  # fmt: skip
-            futures = {
-                i: c.submit(_train_bin, config, i, slices[i], False, 1, pure=False) for i in todo
-            }
-            trained = dict(zip(futures, c.gather(list(futures.values())), strict=True))
+            # three tasks per bin, the trainings first (the longest), so that the figures fill
+            # the cores the trainings leave: input figures, training, the model's figures
+            fits = {i: c.submit(_train_bin, config, i, slices[i], plan, False, 1, pure=False)
+                    for i in todo}  # fmt: skip
+            tasks = {f: (i, "fit") for i, f in fits.items()}
+            tasks |= {c.submit(_plot_inputs, config, i, slices[i], pure=False): (i, "before")
+                      for i in todo}  # fmt: skip
+            tasks |= {c.submit(_plot_model, config, i, slices[i], f, pure=False): (i, "after")
+                      for i, f in fits.items()}  # fmt: skip
+            parts: dict[int, dict] = {i: {} for i in todo}
+            for future, value in as_completed(tasks, with_results=True):
+                i, kind = tasks[future]
+                parts[i][kind] = value
+                if len(parts[i]) == 3:  # every part of the bin: mark it finished now
+                    handler, result = parts[i]["fit"]
+                    _mark_done(config, result, parts[i]["before"], parts[i]["after"])
+                    trained[i] = handler.get_original_model(), result
     results = [done[i] if i in done else trained[i] for i in range(len(slices))]
-    report = TrainReport(config)
-    models = {}
-    for clf, result in results:
-        models[bdt.PtBin(result.lo, result.hi)] = clf
-        report.bins.append(result)
-    get = config.get
-    classes, bins, out, seed = st["classes"], st["bins"], st["out"], st["seed"]
-    features = st["features"]
-    selector = next((s for s in channels.SELECTORS.values() if s.channel == get("channel")), None)
+    report = TrainReport(config, [result for _, result in results], note=note)
+    if plan is not None:
+        from ..export import model_dir
+
+        o2p = st["out"] / O2PHYSICS
+        for clf, r in done.values():  # bins finished by an o2ml that wrote these files last
+            if not (o2p / model_dir.onnx_name(plan.task, PtBin(r.lo, r.hi))).exists():
+                model_dir.write_bin_model(plan, PtBin(r.lo, r.hi), clf, o2p, seed=st["seed"],
+                                          overwrite=True)  # fmt: skip
+        report.mlresponse = plan.to_json(o2p / model_dir.config_file_name(plan.task),
+                                         overwrite=True)  # fmt: skip
+    return report
+
+
+def _plan(config: Config, st: dict):
+    """(MlResponse configuration of the channel's selector, None) or (None, why there is none);
+    checked before any model is trained. Its cuts keep every candidate until thresholds are
+    chosen."""
+    from ..export import model_dir
+
+    channel = config.get("channel")
+    selector = next((s for s in channels.SELECTORS.values() if s.channel == channel), None)
     if selector is None:
-        report.note = f"no O2Physics selector of channel {get('channel')!r} is known to o2ml: no MlResponse configuration written."
-        return report
-    n_cls = len(classes)
-    cut_dir = model_dir.BACKGROUND_CUT[:n_cls]
+        return None, (f"no O2Physics selector of channel {channel!r} is known to o2ml: "
+                      "no MlResponse configuration written.")  # fmt: skip
+    n_cls = len(st["classes"])
     try:
-        report.mlresponse = model_dir.write_model_dir(
-            models, features, out / "o2physics", cuts=[[1.0] + [0.0] * (n_cls - 1)] * len(bins),
-            cut_dir=cut_dir, class_labels=classes, seed=seed, task=selector.task, overwrite=True,
+        plan = model_dir.plan_model_dir(
+            [PtBin(lo, hi) for lo, hi in st["bins"]], st["features"],
+            cuts=[[1.0] + [0.0] * (n_cls - 1)] * len(st["bins"]),
+            cut_dir=model_dir.BACKGROUND_CUT[:n_cls], class_labels=st["classes"],
+            task=selector.task,
         )  # fmt: skip
     except channels.UnsupportedFeatureError as err:
-        report.note = f"no MlResponse configuration for {selector.task}: {err}"
-    return report
+        return None, f"no MlResponse configuration for {selector.task}: {err}"
+    return plan, ""
 
 
 __all__ = ["TRAIN_SCHEMA", "TrainReport", "train"]
