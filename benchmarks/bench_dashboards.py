@@ -62,11 +62,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def voila(env: dict[str, str], log: Path):
+def voila(env: dict[str, str], log: Path, pool: int = 0, folder: Path | None = None):
     port = free_port()
     voila_bin = str(Path(sys.executable).with_name("voila"))
-    cmd = [voila_bin, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
+    folder = folder or REPO / "notebooks" / "dashboards"
+    cmd = [voila_bin, str(folder), "--Voila.ip=127.0.0.1",
            f"--port={port}", "--Voila.port_retries=0", "--no-browser"]  # fmt: skip
+    if pool > 0:  # as `make dashboards` serves them: pre-heated kernels
+        cmd += ["--preheat_kernel=True", f"--pool_size={pool}"]
     with open(log, "w") as out:
         # byte code cached as in an installed environment (pip compiles it at install time);
         # with PYTHONDONTWRITEBYTECODE every kernel compiles o2ml and its imports again (~4 s)
@@ -154,6 +157,34 @@ def write_grids(folder: Path, data, mc, bins=((2, 4), (4, 6), (6, 12)), chunk=1_
         h.save(folder / f"grid_pt{lo:g}_{hi:g}.npz")
 
 
+FLOOR = """import ipywidgets as w
+w.VBox([w.HTML("1").add_class("o2ml-significance"), w.IntSlider()])"""
+
+
+def voila_floor(browser, folder: Path, pool: int, n: int = 3) -> list[float]:
+    """Render times of a one-slider notebook on its own Voila server, as the dashboards are
+    served: what Voila, the kernel and Chromium cost before any o2ml code runs."""
+    import nbformat
+
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FLOOR)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, folder / "floor.ipynb")
+    times = []
+    with voila({}, folder / "voila.log", pool, folder) as (_, base):
+        for _ in range(n + 1):  # the first warms the server; not counted
+            page, start = open_page(browser, f"{base}/floor.ipynb")
+            page.wait_for_selector(".o2ml-significance", timeout=300_000)
+            times.append(time.perf_counter() - start)
+            page.close()
+            time.sleep(3 if pool else 0.5)  # a pre-heated pool refills
+    return times[1:]
+
+
 def summary(values: list[float]) -> str:
     ms = [1000 * v for v in values]
     return f"median {statistics.median(ms):6.0f} ms, max {max(ms):6.0f} ms"
@@ -172,6 +203,10 @@ def main() -> None:
     parser.add_argument(
         "--pause", type=float, default=0.5, help="seconds between moves (a person's pace)"
     )
+    parser.add_argument(
+        "--pool", type=int, default=0,
+        help="pre-heated kernels per dashboard (voila --pool_size, `make dashboards VOILA_POOL=N`)",
+    )  # fmt: skip
     parser.add_argument("--screenshots", type=Path, default=None, help="save screenshots here")
     args = parser.parse_args()
     if not os.path.exists(CHROMIUM):
@@ -196,10 +231,16 @@ def main() -> None:
               f"3 scans of 100 thresholds ({time.perf_counter() - t0:.0f} s to make); the "
               f"threshold scanner opens {'the candidates' if args.source == 'candidates' else f'o2ml scan histograms ({sizes:.1f} MiB)'}")  # fmt: skip
         del data, mc
-        with voila(env, folder / "voila.log") as (server, base), sync_playwright() as pw:
+        print(
+            f"Voila: {f'{args.pool} pre-heated kernel(s) per dashboard' if args.pool else 'a kernel started per page'}"
+        )
+        with voila(env, folder / "voila.log", args.pool) as (server, base), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
             try:
+                floor = voila_floor(browser, folder / "floor", args.pool)
+                print(f"Voila floor (a one-slider notebook, same server options): "
+                      f"{', '.join(f'{t:.1f}' for t in floor)} s")  # fmt: skip
                 # a first page warms the server (Python byte code, static files); not counted
                 page, start = open_page(browser, f"{base}/significance_plateau.ipynb")
                 warm = wait_rendered(page, start)
