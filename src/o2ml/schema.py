@@ -43,7 +43,6 @@ def pt_bins(edges: Sequence[float]) -> list[PtBin]:
     return [PtBin(float(a), float(b)) for a, b in itertools.pairwise(edges)]
 
 
-
 class Origin(IntEnum):
     """``RecoDecay::OriginType`` (O2Physics ``Common/Core/RecoDecay.h``): ``fOriginMcRec``."""
 
