@@ -10,7 +10,7 @@ import pytest
 import xgboost as xgb
 
 from o2ml import errors
-from o2ml.channels import UnsupportedFeatureError
+from o2ml.errors import UnsupportedFeatureError
 from o2ml.export import o2physics
 from o2ml.export import onnx as onnx_export
 from o2ml.export.o2physics import CutDirection, MlResponse, MlResponseConfig

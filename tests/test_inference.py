@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from o2ml import cli
-from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError
+from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError, UnknownBackendError
 from o2ml.export.model_dir import write_model_dir
 from o2ml.inference import (
     BACKENDS,
@@ -23,7 +23,6 @@ from o2ml.inference import (
     check_output,
     make_scorer,
 )
-from o2ml.inference.backends import UnknownBackendError
 from o2ml.io import file_metadata, read_table, write_table
 from o2ml.models import bdt
 from o2ml.toymc.charm import generate_ds

@@ -1,4 +1,4 @@
-"""Errors a user can cause and fix.
+"""Errors a user can cause and fix: every error class of o2ml, all subclasses of :class:`O2mlError`.
 
 Every message names the file (or other source), what was expected and what was found, so that
 no user mistake ends in a bare traceback from uproot, pandas or numpy.
@@ -64,6 +64,62 @@ class DashboardError(O2mlError):
 
 class ConfigError(O2mlError, ValueError):
     """A configuration file (YAML of the O2Physics macros, ...) lacks a key or holds a wrong value."""
+
+
+# ---- selection (scans, expected signal, result files)
+
+
+class ScanInputError(O2mlError, ValueError):
+    """Inputs of an efficiency or significance scan do not fit together (lengths, directions...)."""
+
+
+class ExpectedSignalError(O2mlError):
+    """The expected-signal table is malformed, or a species, origin or pT range is not in it."""
+
+
+class ScanFileError(BadFileError):
+    """A saved scan result cannot be read: wrong format, missing or inconsistent fields."""
+
+
+# ---- physics (mass fits)
+
+
+class MassFitError(O2mlError):
+    """A mass fit cannot be done: bad histogram, too few bins, or the minimisation failed."""
+
+
+class EmptySidebandError(MassFitError, EmptySelectionError):
+    """The bins used by a background fit (the sidebands) hold (almost) no candidates."""
+
+
+# ---- channels and export (O2Physics selectors, ONNX, MlResponse)
+
+
+class UnsupportedFeatureError(O2mlError):
+    """A training column has no counterpart among the feature names a selector offers."""
+
+
+class FeatureOrderError(O2mlError):
+    """The features given to a model are not the ones, in order, it was trained with."""
+
+
+class ModelIndexError(O2mlError):
+    """A candidate outside ``binsPtMl``: ``MlResponse::getModelOutput`` stops the job there."""
+
+
+# ---- models and inference
+
+
+class InputError(O2mlError):
+    """The tracks given to the DANN are not usable as they are (columns, domain, values)."""
+
+
+class NoModelQualifiesError(O2mlError):
+    """No model of a cost-aware study reaches the requested ROC AUC."""
+
+
+class UnknownBackendError(O2mlError):
+    """A backend name o2ml does not know."""
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:

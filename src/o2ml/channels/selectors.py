@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import O2mlError, closest
+from ..errors import UnsupportedFeatureError, closest
 
 __all__ = [
     "DPLUS_SELECTOR",
@@ -44,10 +44,6 @@ __all__ = [
     "UnsupportedFeatureError",
     "find_selector",
 ]
-
-
-class UnsupportedFeatureError(O2mlError):
-    """A training column has no counterpart among the feature names a selector offers."""
 
 
 @dataclass(frozen=True)

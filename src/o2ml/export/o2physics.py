@@ -39,8 +39,15 @@ import pandas as pd
 
 from .. import __version__
 from ..channels import DS_SELECTOR, TUTORIAL_TASK, find_selector
-from ..channels.selectors import UnsupportedFeatureError
-from ..errors import BadFileError, InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import (
+    BadFileError,
+    FeatureOrderError,
+    InputFileNotFoundError,
+    ModelIndexError,
+    O2mlError,
+    OutputExistsError,
+    UnsupportedFeatureError,
+)
 from . import onnx as onnx_export
 
 DEFAULT_TASK = DS_SELECTOR.task
@@ -314,7 +321,7 @@ class MlResponseConfig:
             if names is not None and selector is not None:
                 expected = selector.columns_of(names)  # the values the selector feeds
                 if expected != columns:
-                    raise onnx_export.FeatureOrderError(
+                    raise FeatureOrderError(
                         f"{where}: namesInputFeatures {names} are the tree columns {expected} "
                         f"(o2ml.channels, {selector.ml_response}); the given features {columns} are "
                         "not: the selector would feed the model other values."
@@ -322,7 +329,7 @@ class MlResponseConfig:
         elif names is not None and selector is not None:
             columns = selector.columns_of(names)  # fails on unknown names as MlResponse does
             if recorded is not None and recorded != columns:
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"{where}: namesInputFeatures {names} are the tree columns {columns}, but the "
                     f"models were trained with features {recorded} (the file's o2ml section)."
                 )
@@ -380,10 +387,6 @@ def find_bin(edges: Sequence[float], pt: np.ndarray) -> np.ndarray:
     return idx
 
 
-class ModelIndexError(O2mlError):
-    """A candidate outside ``binsPtMl``: ``MlResponse::getModelOutput`` stops the job there."""
-
-
 class MlResponse:
     """Python twin of ``o2::analysis::MlResponse``: same bins, same cuts, same ONNX models.
 
@@ -400,14 +403,14 @@ class MlResponse:
             meta = onnx_export.read_metadata(path)
             stored = meta.get(onnx_export.META_FEATURES)
             if stored is not None and list(stored) != list(config.features):
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"{path}: the model was trained with features {stored}, "
                     f"but the configuration gives {config.features}."
                 )
             sess = onnx_export.session(path)
             width = onnx_export.input_width(sess)
             if width is not None and width != len(config.features):
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"{path}: the model takes {width} inputs, the configuration names "
                     f"{len(config.features)} features ({config.features})."
                 )
@@ -428,14 +431,14 @@ class MlResponse:
         if isinstance(features, pd.DataFrame):
             missing = [f for f in self.config.features if f not in features.columns]
             if missing:
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"Candidates lack the model features {missing} (tree columns of "
                     f"namesInputFeatures: {self.config.features})."
                 )
             return features[self.config.features].to_numpy(dtype=np.float32)
         X = np.asarray(features, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != len(self.config.features):
-            raise onnx_export.FeatureOrderError(
+            raise FeatureOrderError(
                 f"Expected candidates x {len(self.config.features)} features "
                 f"({self.config.features}), got an array of shape {X.shape}."
             )

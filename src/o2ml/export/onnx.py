@@ -18,7 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import BadFileError, InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import (
+    BadFileError,
+    FeatureOrderError,
+    InputFileNotFoundError,
+    OutputExistsError,
+)
 
 INPUT_NAME = "input"
 #: metadata keys written into every ONNX file (values are JSON strings)
@@ -27,10 +32,6 @@ META_CLASSES = "class_labels"
 META_PT_BIN = "pt_bin"
 META_VERSION = "o2ml_version"
 META_SEED = "seed"
-
-
-class FeatureOrderError(O2mlError):
-    """The features given to a model are not the ones, in order, it was trained with."""
 
 
 def _set_metadata(model, metadata: dict) -> None:

@@ -25,7 +25,7 @@ from unittest import mock
 
 import numpy as np
 
-from ..errors import O2mlError
+from ..errors import O2mlError, UnknownBackendError
 
 #: backend names, in the order the benchmark table shows them
 BACKENDS = (
@@ -38,10 +38,6 @@ BACKENDS = (
 #: rows per call in bulk scoring: hummingbird's dense tensors grow with the batch (memory-bound
 #: beyond ~10k rows); the tree walkers take the whole matrix at once
 HUMMINGBIRD_CHUNK = 8192
-
-
-class UnknownBackendError(O2mlError):
-    """A backend name o2ml does not know."""
 
 
 def check_backend(name: str) -> str:

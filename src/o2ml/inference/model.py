@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError
+from ..errors import ColumnNotFoundError, FeatureOrderError, InputFileNotFoundError, O2mlError
 from ..export import onnx as onnx_export
 from ..export.o2physics import MlResponseConfig, find_bin
 from .backends import Scorer, check_backend, make_scorer
@@ -108,14 +108,14 @@ class BinnedModel:
             meta = onnx_export.read_metadata(p)
             stored = meta.get(onnx_export.META_FEATURES)
             if stored is not None and list(stored) != config.features:
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"{p}: the model was trained with features {stored}, but "
                     f"{config_path.name} names {config.features}."
                 )
             if stored is None:  # a foreign model: at least its input width must agree
                 width = onnx_export.input_width(onnx_export.session(p))
                 if width is not None and width != len(config.features):
-                    raise onnx_export.FeatureOrderError(
+                    raise FeatureOrderError(
                         f"{p}: the model takes {width} inputs, but {config_path.name} gives "
                         f"{len(config.features)} features ({config.features})."
                     )
@@ -184,7 +184,7 @@ class BinnedModel:
             json_path = self.xgboost_path(i)
             clf, meta = load_model(json_path)
             if list(meta.get("features", self.features)) != self.features:
-                raise onnx_export.FeatureOrderError(
+                raise FeatureOrderError(
                     f"{json_path}: trained with features {meta['features']}, but "
                     f"{self.config_path.name} names {self.features}."
                 )

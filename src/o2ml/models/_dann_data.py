@@ -27,6 +27,7 @@ from torch import nn
 from ..errors import (
     ColumnNotFoundError,
     EmptySelectionError,
+    InputError,
     NonFiniteError,
     O2mlError,
     did_you_mean,
@@ -52,10 +53,6 @@ TRANSFORMED = ["log_p", "eta", "log_dEdx", "beta", "its_cs_cosl", "its_hits"]
 MAYBE_MISSING = ["beta", "its_cs_cosl"]
 #: value of a missing TOF beta (O2Physics and o2ml.toymc convention)
 MISSING_BETA = -999.0
-
-
-class InputError(O2mlError):
-    """The tracks given to the DANN are not usable as they are (columns, domain, values)."""
 
 
 # ------------------------------------------------------------------------------- features

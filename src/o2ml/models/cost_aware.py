@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from hipe4ml.model_handler import ModelHandler
 
-from ..errors import O2mlError
+from ..errors import NoModelQualifiesError, O2mlError
 from .bdt import OPTUNA_RANGES, open_study, subsample
 
 #: search ranges that reach cheap models: few shallow trees need a larger learning rate
@@ -38,10 +38,6 @@ LOG_PARAMS = ("n_estimators", "learning_rate")
 #: the two objectives, in the order of ``trial.values``
 OBJECTIVES = ("roc_auc", "latency_us")
 DIRECTIONS = ("maximize", "minimize")
-
-
-class NoModelQualifiesError(O2mlError):
-    """No model of a cost-aware study reaches the requested ROC AUC."""
 
 
 def optimize_cost_aware(

@@ -11,20 +11,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from ..errors import EmptySelectionError, NonFiniteError, O2mlError
+from ..errors import (
+    MassFitError,
+    NonFiniteError,
+)
 
 BackgroundModel = Literal["expo", "pol2"]
 SignalShape = Literal["fixed", "constrained", "free"]
 BACKGROUND_MODELS: tuple[str, ...] = ("expo", "pol2")
 _BACKGROUND_PARAMS = {"expo": ("n_bkg", "slope"), "pol2": ("n_bkg", "c1", "c2")}
-
-
-class MassFitError(O2mlError):
-    """A mass fit cannot be done: bad histogram, too few bins, or the minimisation failed."""
-
-
-class EmptySidebandError(MassFitError, EmptySelectionError):
-    """The bins used by a background fit (the sidebands) hold (almost) no candidates."""
 
 
 # --------------------------------------------------------------------------------------------

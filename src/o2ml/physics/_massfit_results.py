@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._massfit_model import MassFitError, _Model
+from ..errors import MassFitError
+from ._massfit_model import _Model
 
 
 # --------------------------------------------------------------------------------------------

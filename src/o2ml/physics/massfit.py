@@ -28,13 +28,11 @@ from iminuit.cost import ExtendedBinnedNLL, NormalConstraint
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
-from ..errors import NonFiniteError
+from ..errors import EmptySidebandError, MassFitError, NonFiniteError
 from ._massfit_model import (
     _BACKGROUND_PARAMS,
     BACKGROUND_MODELS,
     BackgroundModel,
-    EmptySidebandError,
-    MassFitError,
     SignalShape,
     _background_start,
     _bins_outside,

@@ -19,7 +19,7 @@ Efficiency scans sort nothing and loop over no threshold: one pass over the cand
 cumulative histogram (see :mod:`o2ml.selection._binning`).
 """
 
-from ._errors import ExpectedSignalError, ScanFileError, ScanInputError
+from ..errors import ExpectedSignalError, ScanFileError, ScanInputError
 from ._estimate import significance
 from .efficiency import (
     DIRECTIONS,

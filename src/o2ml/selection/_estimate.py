@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..errors import NonFiniteError, did_you_mean
+from ..errors import ExpectedSignalError, NonFiniteError, ScanInputError, did_you_mean
 from ..physics.massfit import (
     BACKGROUND_MODELS,
     MassFit,
@@ -29,7 +29,6 @@ from ..physics.massfit import (
     fit_background,
     fit_signal,
 )
-from ._errors import ExpectedSignalError, ScanInputError
 from .efficiency import Efficiency, _scores_array
 from .expected import expected_signal, validate_expected_signal
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._errors import ScanFileError
+from ..errors import ScanFileError
 from .plateau import Plateau
 
 if TYPE_CHECKING:

@@ -22,9 +22,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..errors import ColumnNotFoundError, EmptySelectionError, NonFiniteError, did_you_mean
+from ..errors import (
+    ColumnNotFoundError,
+    EmptySelectionError,
+    NonFiniteError,
+    ScanInputError,
+    did_you_mean,
+)
 from ._binning import MAX_CELLS, passing_histogram, threshold_index
-from ._errors import ScanInputError
 
 __all__ = [
     "DIRECTIONS",

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputFileNotFoundError, did_you_mean
-from ._errors import ExpectedSignalError
+from ..errors import ExpectedSignalError, InputFileNotFoundError, did_you_mean
 
 __all__ = ["expected_signal", "load_expected_signal", "validate_expected_signal"]
 

@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import BadFileError, InputFileNotFoundError, OutputExistsError
+from ..errors import BadFileError, InputFileNotFoundError, OutputExistsError, ScanInputError
 from ._binning import count_below
-from ._errors import ScanInputError
 from .efficiency import (
     Efficiency,
     ScoreCut,

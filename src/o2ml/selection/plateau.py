@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._errors import ScanInputError
+from ..errors import ScanInputError
 
 __all__ = ["Plateau", "find_plateau"]
 

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..errors import ColumnNotFoundError, NonFiniteError, did_you_mean
+from ..errors import ColumnNotFoundError, NonFiniteError, ScanInputError, did_you_mean
 from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
-from ._errors import ScanInputError
 from ._estimate import (
     DplusMode,
     _check_origins,

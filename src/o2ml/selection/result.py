@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFileNotFoundError, OutputExistsError
-from ._errors import ScanInputError
+from ..errors import InputFileNotFoundError, OutputExistsError, ScanInputError
 from ._result_io import (
     FORMAT,
     PARQUET_KEY,

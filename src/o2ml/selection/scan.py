@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import ScanInputError
 from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
-from ._errors import ScanInputError
 from ._estimate import (
     DplusMode,
     _check_origins,

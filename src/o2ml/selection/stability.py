@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._errors import ScanInputError
+from ..errors import ScanInputError
 from .plateau import Plateau
 from .result import ScanResult
 

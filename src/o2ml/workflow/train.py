@@ -42,7 +42,7 @@ import pandas as pd
 
 from .. import channels, io
 from .. import config as o2ml_config
-from ..errors import ConfigError, EmptySelectionError
+from ..errors import ConfigError, EmptySelectionError, UnsupportedFeatureError
 from ..schema import PtBin
 from ._dask import client
 from .config import Config, load_config
@@ -680,7 +680,7 @@ def _plan(config: Config, st: dict):
             cut_dir=model_dir.BACKGROUND_CUT[:n_cls], class_labels=st["classes"],
             task=selector.task,
         )  # fmt: skip
-    except channels.UnsupportedFeatureError as err:
+    except UnsupportedFeatureError as err:
         return None, f"no MlResponse configuration for {selector.task}: {err}"
     return plan, ""
 
