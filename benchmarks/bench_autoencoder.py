@@ -23,9 +23,9 @@ import xgboost as xgb
 
 from o2ml import analysis
 from o2ml import lc_analysis as L
-from o2ml._profiling import CostTable
 from o2ml.models import autoencoder as ae
 from o2ml.models import bdt
+from o2ml.profiling import CostTable
 from o2ml.toymc.generate import ensure_sample
 
 

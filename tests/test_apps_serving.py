@@ -60,7 +60,7 @@ def test_inside_the_root_is_allowed(served):
     # a missing file inside the root passes the check (the loader then says "found no file")
     assert data_root.confine("toy/missing.parquet") == str((root / "toy/missing.parquet").resolve())
     pattern = data_root.confine("toy/scan_toy_pt*.json")
-    data_root.confine_files("toy/scan_toy_pt*.json", apps.dashboards._scan_files(pattern))
+    data_root.confine_files("toy/scan_toy_pt*.json", apps.files.scan_files(pattern))
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_a_glob_inside_the_root_may_not_expand_through_a_link_out(served):
     _, root, _, _ = served
     data_root = DataRoot(root.resolve())
     pattern = data_root.confine("link_*/scan*.json")  # the literal part, the root, is inside
-    files = apps.dashboards._scan_files(pattern)
+    files = apps.files.scan_files(pattern)
     assert files, "the linked folder's scan file matches"
     with pytest.raises(PathNotAllowedError):
         data_root.confine_files("link_*/scan*.json", files)

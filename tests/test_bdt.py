@@ -8,7 +8,8 @@ import pytest
 
 from o2ml import errors
 from o2ml.models import bdt
-from o2ml.models.bdt import CharmClass, PtBin
+from o2ml.models.bdt import CharmClass
+from o2ml.schema import PtBin
 
 FEATURES = ["fCpa", "fDecayLength", "fAbsCos3PiK"]
 

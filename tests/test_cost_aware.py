@@ -39,7 +39,7 @@ def stored(tmp_path_factory):
     tt = toy_train_test()
     handler = bdt.model_handler(FEATURES, seed=0)
     before = dict(handler.get_model_params())
-    study = bdt.optimize(
+    study = cost_aware.optimize_cost_aware(
         handler,
         tt,
         n_trials=8,
@@ -48,7 +48,6 @@ def stored(tmp_path_factory):
         ranges=RANGES,
         seed=0,
         sample_per_class=200,
-        cost_aware=True,
     )
     assert handler.get_model_params() == before  # the user picks: nothing is set
     return db, tt, study

@@ -10,7 +10,7 @@ import pytest
 import torch
 import xgboost as xgb
 
-from o2ml import _profiling, analysis
+from o2ml import analysis, profiling
 from o2ml import lc_analysis as L
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
 from o2ml.export import onnx as ox
@@ -160,7 +160,7 @@ def test_optuna_study_is_persistent(tmp_path):
 
 
 def test_measure_reports_time_and_memory():
-    table = _profiling.CostTable()
+    table = profiling.CostTable()
     with table.measure("AE", "training", n=10) as m:
         block = np.ones(20_000_000)  # 160 MB = 0.149 GiB, written, so resident
         time.sleep(0.05)  # a few samples of the 10 ms sampler

@@ -278,7 +278,7 @@ def test_demo_inputs_from_the_generated_sample(tmp_path):
 def test_dashboard_exports_name_the_onnx_files_the_demo_wrote(tmp_path):
     """Every export names ONNX files that exist: the demo writes its models with write_model_dir,
     and the scans and the threshold scanner use the same names."""
-    from o2ml.apps.dashboards import load_candidates, load_scans
+    from o2ml.apps import load_candidates, load_scans
     from o2ml.apps.demo_inputs import ensure_demo_inputs
     from o2ml.selection import load_expected_signal
 

@@ -538,7 +538,7 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
     notebook 01's in-memory scan (analysis.scan_bin) of the same candidates; the grid equals
     the threshold dashboard's grid built from the candidates."""
     from o2ml.inference import BinnedModel
-    from o2ml.models.bdt import PtBin
+    from o2ml.schema import PtBin
     from o2ml.selection import ScanResult, load_expected_signal
     from o2ml.selection.histograms import ScanHistograms
     from o2ml.widgets import ScanGrid

@@ -14,26 +14,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import channels, io, selection
+from . import channels, io, schema, selection
 from .errors import ColumnNotFoundError
 from .models import bdt
 from .models.bdt import CharmClass
 from .physics.massfit import PeakFit, fit_peak
-from .schema import PtBin, Table
+from .schema import ORIGINS, PtBin, Table
 
-#: score column of each class, in CharmClass order
-SCORE_COLUMNS = {
-    CharmClass.BACKGROUND: "score_bkg",
-    CharmClass.PROMPT: "score_prompt",
-    CharmClass.NONPROMPT: "score_nonprompt",
-}
+#: score column of each class (o2ml.schema.SCORE_COLUMNS, in CharmClass order)
+SCORE_COLUMNS = dict(zip(CharmClass, schema.SCORE_COLUMNS, strict=True))
 #: background-score thresholds scanned (log-spaced: good models push background scores of
 #: signal towards 0, and the interesting cuts sit at 1e-3..1e-1)
 BKG_THRESHOLDS = np.geomspace(1e-4, 1.0, 200)
 TRUTH_COLUMNS = ("fTruthPdgCode", "fTruthOrigin")
 #: the truth column that marks the wrong-hypothesis rows (reflections) of true decays
 REFLECTION_COLUMN = "fTruthReflection"
-ORIGINS = {"prompt": 1, "nonprompt": 2}
 WORKING_POINTS = ("most_efficient", "centre", "max")
 
 

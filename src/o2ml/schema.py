@@ -51,6 +51,24 @@ class Origin(IntEnum):
     NONPROMPT = 2
 
 
+#: the MC origins of signal, by name (``fOriginMcRec`` codes, :class:`Origin`)
+ORIGINS = {"prompt": int(Origin.PROMPT), "nonprompt": int(Origin.NONPROMPT)}
+#: the score column of each class of the charm BDTs, in the models' output order
+#: (background, prompt, non-prompt: the ``labels`` of O2Physics' training configs)
+SCORE_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
+
+
+def score_column(label: str, index: int | None = None) -> str:
+    """The score column of a model's class ``label``: ``score_bkg`` (background),
+    ``score_prompt``, ``score_nonprompt``...; a label that is not a plain name (``"score class
+    1"``) gives ``score_<index>``."""
+    if label == "background":
+        return SCORE_COLUMNS[0]
+    if label.isidentifier() or index is None:
+        return f"score_{label}"
+    return f"score_{index}"
+
+
 class DecayChannelMain(IntEnum):
     """``o2::hf_decay::hf_cand_3prong::DecayChannelMain`` (O2Physics ``PWGHF/Core/DecayChannels.h``
     @ 3c43b547, explicit numbering): |``fFlagMcMatchRec``| / |``fFlagMc``| of matched 3-prongs,

@@ -25,7 +25,9 @@ from ..channels import DS_SELECTOR
 from ..config import fast_mode
 from ..export.model_dir import write_model_dir
 from ..export.o2physics import onnx_file_name
+from ..schema import ORIGINS, SCORE_COLUMNS
 from ..selection import ScanResult, load_expected_signal
+from .files import write_candidates
 
 __all__ = [
     "DEMO_BKG_CUT",
@@ -70,7 +72,7 @@ def make_scans(
     for lo, hi in pt_bins:
         d = data[(data["fPt"] >= lo) & (data["fPt"] < hi)]
         m = mc[(mc["fPt"] >= lo) & (mc["fPt"] < hi)]
-        per_origin = {"prompt": m[m["fOriginMcRec"] == 1], "nonprompt": m[m["fOriginMcRec"] == 2]}
+        per_origin = {o: m[m["fOriginMcRec"] == code] for o, code in ORIGINS.items()}
         out.append(
             scan_significance(
                 d["fM"],
@@ -85,7 +87,7 @@ def make_scans(
                 progress=progress,
                 metadata={
                     "model": model,
-                    "class_columns": ["score_bkg", "score_prompt", "score_nonprompt"],
+                    "class_columns": list(SCORE_COLUMNS),
                     "onnx_file": onnx_file_name(DS_SELECTOR.channel, lo, hi),
                     **(metadata or {}),
                 },
@@ -270,7 +272,6 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
             store.append(part)
     d, m = pd.concat(scored_data), pd.concat(scored_mc)
     expected.write_text(json.dumps(table, indent=1) + "\n")
-    from .dashboards import write_candidates
 
     write_candidates(candidates, d, m, expected, scale=scale)
     # the models, so that a dashboard export names ONNX files that exist (write_model_dir's names)

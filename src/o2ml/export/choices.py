@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import DashboardError
+from ..schema import SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from .o2physics import CutDirection, MlResponseConfig
 
 #: score columns of the three classes of the charm BDTs, in the models' output order
-CLASS_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
+CLASS_COLUMNS = SCORE_COLUMNS
 
 
 def cut_direction(direction: str) -> CutDirection:

@@ -34,7 +34,8 @@ META_VERSION = "o2ml_version"
 META_SEED = "seed"
 
 
-def _set_metadata(model, metadata: dict) -> None:
+def set_metadata(model, metadata: dict) -> None:
+    """Replace an ONNX model's metadata by ``metadata`` (each value JSON-encoded)."""
     del model.metadata_props[:]
     for key, value in metadata.items():
         prop = model.metadata_props.add()
@@ -42,7 +43,8 @@ def _set_metadata(model, metadata: dict) -> None:
         prop.value = json.dumps(value)
 
 
-def _write(model, path: str | os.PathLike, overwrite: bool) -> Path:
+def write_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write an ONNX model to ``path`` (atomically; an existing file only with ``overwrite``)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
@@ -72,6 +74,14 @@ def model_metadata(
     return meta
 
 
+def anonymous(model):
+    """A copy of an XGBoost model without feature names: onnxmltools and hummingbird only
+    understand the anonymous names f0, f1, ... (o2ml checks the feature order itself)."""
+    clf = copy.deepcopy(model)
+    clf.get_booster().feature_names = None
+    return clf
+
+
 def xgboost_to_onnx(
     model,
     features: Sequence[str],
@@ -83,10 +93,12 @@ def xgboost_to_onnx(
     extra_metadata: dict | None = None,
     overwrite: bool = False,
 ):
-    """Convert an XGBoost classifier to ONNX with onnxmltools; optionally write it to ``path``.
+    """Convert an XGBoost classifier (or regressor: ``class_labels=[]``) to ONNX with
+    onnxmltools; optionally write it to ``path``.
 
-    Returns the ``onnx.ModelProto``. Its outputs are ``label`` (int64) and ``probabilities``
-    (float ``[batch, n_classes]``, two columns also for binary models).
+    Returns the ``onnx.ModelProto``. A classifier's outputs are ``label`` (int64) and
+    ``probabilities`` (float ``[batch, n_classes]``, two columns also for binary models); a
+    regressor's ``variable`` ``[batch, 1]``.
     """
     import onnxmltools
     from onnxmltools.convert.common.data_types import FloatTensorType
@@ -97,15 +109,12 @@ def xgboost_to_onnx(
             f"The model was trained with features {list(booster_features)}, "
             f"but the export was given {list(features)}."
         )
-    # onnxmltools only understands the anonymous feature names f0, f1, ...: drop the names on a copy
-    anonymous = copy.deepcopy(model)
-    anonymous.get_booster().feature_names = None
     onx = onnxmltools.convert_xgboost(
-        anonymous, initial_types=[(INPUT_NAME, FloatTensorType([None, len(features)]))]
+        anonymous(model), initial_types=[(INPUT_NAME, FloatTensorType([None, len(features)]))]
     )
-    _set_metadata(onx, model_metadata(features, class_labels, pt_bin, seed, extra_metadata))
+    set_metadata(onx, model_metadata(features, class_labels, pt_bin, seed, extra_metadata))
     if path is not None:
-        _write(onx, path, overwrite)
+        write_model(onx, path, overwrite=overwrite)
     return onx
 
 

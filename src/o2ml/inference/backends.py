@@ -26,6 +26,7 @@ from unittest import mock
 import numpy as np
 
 from ..errors import O2mlError, UnknownBackendError
+from ..export.onnx import anonymous
 
 #: backend names, in the order the benchmark table shows them
 BACKENDS = (
@@ -209,7 +210,7 @@ class HummingbirdScorer(Scorer):
 
         torch.set_num_threads(threads)  # per process, as intra_op threads in onnxruntime
         self.name = f"hummingbird-{kind}"
-        clf = _anonymous(model)
+        clf = anonymous(model)
         n_features = clf.get_booster().num_features()
         example = np.zeros((2, n_features), np.float32)
         self.container = _hb_convert(clf, {"torchscript": "torch.jit"}.get(kind, kind), example)
@@ -217,15 +218,6 @@ class HummingbirdScorer(Scorer):
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return _two_columns(self.container.predict_proba(X))
-
-
-def _anonymous(model):
-    """A copy of an XGBoost classifier without feature names (converters want f0, f1, ...)."""
-    import copy
-
-    clf = copy.deepcopy(model)
-    clf.get_booster().feature_names = None
-    return clf
 
 
 def _hb_convert(model, backend: str, example: np.ndarray):
@@ -249,7 +241,7 @@ def hummingbird_onnx(model) -> bytes:
     import torch
     from hummingbird.ml import constants
 
-    clf = _anonymous(model)
+    clf = anonymous(model)
     example = np.zeros((2, clf.get_booster().num_features()), np.float32)
     legacy = functools.partial(torch.onnx.export, dynamo=False)
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(torch.onnx, "export", legacy):

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .._profiling import measure
 from ..errors import O2mlError
-from .backends import BACKENDS, Scorer, _anonymous, make_scorer
+from ..export.onnx import anonymous
+from ..profiling import measure
+from .backends import BACKENDS, Scorer, make_scorer
 
 WHY_HUMMINGBIRD_IS_SLOWER = (
     "hummingbird compiles the trees into tensor operations (for depth > 3 it walks all trees level "
@@ -70,7 +71,7 @@ def onnx_latency_us(model, X: np.ndarray, n: int = 500) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         xgboost_to_onnx(
-            _anonymous(model), features, path, class_labels=[str(i) for i in range(n_classes)]
+            anonymous(model), features, path, class_labels=[str(i) for i in range(n_classes)]
         )
         scorer = make_scorer("onnxruntime", onnx_path=path)
     return latency_us(scorer, X, n=n)

@@ -28,19 +28,8 @@ import pandas as pd
 from ..errors import ColumnNotFoundError, FeatureOrderError, InputFileNotFoundError, O2mlError
 from ..export import onnx as onnx_export
 from ..export.o2physics import MlResponseConfig, find_bin
+from ..schema import score_column
 from .backends import Scorer, check_backend, make_scorer
-
-
-def score_column(label: str, index: int | None = None) -> str:
-    """Output column of a class score: ``score_bkg``, ``score_prompt``, ``score_nonprompt``...
-
-    A label that is not a plain name (``"score class 1"``) gives ``score_<index>``.
-    """
-    if label == "background":
-        return "score_bkg"
-    if label.isidentifier() or index is None:
-        return f"score_{label}"
-    return f"score_{index}"
 
 
 def _find_config(directory: Path) -> Path:

@@ -257,8 +257,8 @@ class AutoencoderModel:
         meta = self.metadata()
         extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}
         extra["selection"] = SELECTION_NOTE
-        ox._set_metadata(model, ox.model_metadata(self.features, ["mse"], pt_bin, self.seed, extra))
-        ox._write(model, path, overwrite=True)
+        ox.set_metadata(model, ox.model_metadata(self.features, ["mse"], pt_bin, self.seed, extra))
+        ox.write_model(model, path, overwrite=True)
         return model
 
 

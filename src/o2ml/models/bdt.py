@@ -180,6 +180,7 @@ def optimize(
     handler: ModelHandler,
     train_test: list,
     n_trials: int,
+    *,
     storage: str | os.PathLike | None = "optuna.db",
     study_name: str = "o2ml-bdt",
     ranges: Mapping | None = None,
@@ -189,7 +190,6 @@ def optimize(
     timeout: float | None = None,
     progress: bool = False,
     sample_per_class: int | None = None,
-    cost_aware: bool = False,
     worker: int = 0,
 ):
     """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
@@ -204,29 +204,9 @@ def optimize(
     processes running trials of the same stored study at once (their samplers must differ; the
     cross-validation folds stay those of ``seed``).
 
-    ``cost_aware=True`` runs :func:`o2ml.models.cost_aware.optimize_cost_aware` instead (ranges
-    by default :data:`~o2ml.models.cost_aware.COST_RANGES`): two objectives, the ROC AUC and the
-    measured onnxruntime latency per candidate. There is no single best model then: the study is
-    returned and the handler's parameters are left as they are, for the user to pick a model on
-    the Pareto front (``cost_aware.pick``, ``cost_aware.params_of``).
+    The two-objective search (ROC AUC and the measured onnxruntime latency per candidate) is
+    :func:`o2ml.models.cost_aware.optimize_cost_aware`.
     """
-    if cost_aware:
-        from .cost_aware import COST_RANGES, optimize_cost_aware
-
-        return optimize_cost_aware(
-            handler,
-            train_test,
-            n_trials,
-            storage=storage,
-            study_name=study_name,
-            ranges=COST_RANGES if ranges is None else ranges,
-            scoring=scoring,
-            nfold=nfold,
-            seed=seed,
-            timeout=timeout,
-            progress=progress,
-            sample_per_class=sample_per_class,
-        )
     if ranges is None:
         ranges = OPTUNA_RANGES
     from sklearn.base import clone

@@ -44,6 +44,7 @@ def optimize_cost_aware(
     handler: ModelHandler,
     train_test: list,
     n_trials: int,
+    *,
     storage: str | os.PathLike | None = "optuna.db",
     study_name: str = "o2ml-bdt-cost",
     ranges: Mapping = COST_RANGES,

@@ -180,7 +180,7 @@ class DANNClassifier:
         returns the ``onnx.ModelProto``."""
         import onnx
 
-        from ..export.onnx import INPUT_NAME, _set_metadata, _write, model_metadata
+        from ..export.onnx import INPUT_NAME, model_metadata, set_metadata, write_model
 
         buffer = io.BytesIO()
         module = Probabilities(self.net).to("cpu").eval()
@@ -204,9 +204,9 @@ class DANNClassifier:
         onx = onnx.load_from_string(buffer.getvalue())
         extra = {"model": "DANN", "lambda_max": self.config.lambda_max}
         meta = model_metadata(self.features, self.class_labels, None, self.config.seed, extra)
-        _set_metadata(onx, meta)
+        set_metadata(onx, meta)
         if path is not None:
-            _write(onx, path, overwrite)
+            write_model(onx, path, overwrite=overwrite)
         return onx
 
 

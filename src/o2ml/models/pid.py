@@ -18,7 +18,6 @@ in :mod:`o2ml.physics.pid_response`; separation power and selection performance 
 
 from __future__ import annotations
 
-import copy
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -217,22 +216,11 @@ class BetaRegressor:
         [None, 1] = beta; o2ml metadata (features, seed, version, target, masses). Written to
         ``path`` if given; returns the ``onnx.ModelProto``.
         """
-        import onnxmltools
-        from onnxmltools.convert.common.data_types import FloatTensorType
+        from ..export.onnx import xgboost_to_onnx
 
-        from ..export.onnx import INPUT_NAME, _set_metadata, _write, model_metadata
-
-        # onnxmltools only understands the anonymous feature names f0, f1, ...
-        anonymous = copy.deepcopy(self.model)
-        anonymous.get_booster().feature_names = None
-        onx = onnxmltools.convert_xgboost(
-            anonymous, initial_types=[(INPUT_NAME, FloatTensorType([None, len(self.features)]))]
-        )
         extra = {"target": "beta", "species": list(SPECIES), "masses": species_masses()}
-        _set_metadata(onx, model_metadata(self.features, [], None, self.seed, extra))
-        if path is not None:
-            _write(onx, path, overwrite)
-        return onx
+        return xgboost_to_onnx(self.model, self.features, path, class_labels=[], seed=self.seed,
+                               extra_metadata=extra, overwrite=overwrite)  # fmt: skip
 
 
 class _Progress(xgb.callback.TrainingCallback):

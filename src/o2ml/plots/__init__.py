@@ -1,7 +1,9 @@
-"""Figures of the notebooks (plotly), kept out of the notebooks so that their cells show the physics.
+"""Figures, kept out of the notebooks so that their cells show the physics.
 
-Each function takes results of :mod:`o2ml.analysis` / :mod:`o2ml.selection` and returns a
-``plotly.graph_objects.Figure``; nothing here computes a number a notebook asserts.
+:mod:`o2ml.plots.charm`: the notebooks' plotly figures (results of :mod:`o2ml.analysis` /
+:mod:`o2ml.selection` in, a ``plotly.graph_objects.Figure`` out); :mod:`o2ml.plots.training`:
+the matplotlib files ``o2ml train`` writes per pT bin, as O2Physics' training macro does.
+Nothing here computes a number a notebook asserts.
 """
 
 from .charm import closure_pulls, mass_after_cut

@@ -20,38 +20,44 @@ cumulative histogram (see :mod:`o2ml.selection._binning`).
 """
 
 from ..errors import ExpectedSignalError, ScanFileError, ScanInputError
-from ._estimate import significance
+from ._estimate import ScanSettings, scan_settings, significance
 from .efficiency import (
     DIRECTIONS,
     Direction,
     Efficiency,
     ScoreCut,
     class_efficiencies,
+    column_values,
     efficiency,
     efficiency_2d,
     parse_cuts,
     selection_efficiency,
 )
 from .expected import expected_signal, load_expected_signal, validate_expected_signal
+from .histograms import GRID_CUTS, ScanHistograms
 from .plateau import Plateau, find_plateau
 from .rectangular import DS_REFERENCE_CUTS, evaluate_cuts
 from .result import ScanResult
-from .scan import scan_significance
+from .scan import scan_histograms, scan_significance
 from .stability import CutVariation, cut_variation
 
 __all__ = [
     "DIRECTIONS",
     "DS_REFERENCE_CUTS",
+    "GRID_CUTS",
     "CutVariation",
     "Direction",
     "Efficiency",
     "ExpectedSignalError",
     "Plateau",
     "ScanFileError",
+    "ScanHistograms",
     "ScanInputError",
     "ScanResult",
+    "ScanSettings",
     "ScoreCut",
     "class_efficiencies",
+    "column_values",
     "cut_variation",
     "efficiency",
     "efficiency_2d",
@@ -60,6 +66,8 @@ __all__ = [
     "find_plateau",
     "load_expected_signal",
     "parse_cuts",
+    "scan_histograms",
+    "scan_settings",
     "scan_significance",
     "selection_efficiency",
     "significance",

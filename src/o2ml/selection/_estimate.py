@@ -56,7 +56,13 @@ def significance(
 # settings shared by the scan and the rectangular cuts
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Settings:
+class ScanSettings:
+    """The resolved choices of an S/B/significance estimate, made once per pT bin by
+    :func:`scan_settings` and shared by the scans, the rectangular cuts and the threshold
+    dashboard's grid: the peak (mean, sigma and their errors), the signal window (``n_sigma``),
+    the background model, the D+ treatment, the sidebands, the mass binning, the scale, the
+    raw-yield fit."""
+
     mean: float
     sigma: float
     mean_error: float
@@ -130,7 +136,7 @@ class _Settings:
         }
 
 
-def _settings(
+def scan_settings(
     mass: np.ndarray,
     peak: PeakFit | Sequence[float],
     *,
@@ -146,7 +152,9 @@ def _settings(
     min_sideband_counts: float,
     fit_raw_yield: bool,
     raw_yield_shape: str,
-) -> _Settings:
+) -> ScanSettings:
+    """The :class:`ScanSettings` of one pT bin: the keywords of
+    :func:`o2ml.selection.scan_significance` checked and resolved against the data masses."""
     from ..physics.constants import mass as pdg_mass
 
     if isinstance(peak, PeakFit):
@@ -209,7 +217,7 @@ def _settings(
         edges = np.asarray(mass_edges, dtype=np.float64)
         if edges.ndim != 1 or len(edges) < 3 or not np.all(np.diff(edges) > 0):
             raise ScanInputError("mass_edges: expected at least 3 strictly increasing edges.")
-    settings = _Settings(
+    settings = ScanSettings(
         mean=float(mean), sigma=float(sigma), mean_error=float(mean_error),
         sigma_error=float(sigma_error), n_sigma=float(n_sigma), background=background,
         dplus=dplus, dplus_peak=dplus_peak,
@@ -259,7 +267,7 @@ def _estimate(
     mc_eff: Mapping[str, Efficiency],
     expected: Mapping[str, float],
     signal_origins: Sequence[str],
-    settings: _Settings,
+    settings: ScanSettings,
     progress: bool,
 ) -> dict[str, np.ndarray]:
     n_points = hists.shape[0]
@@ -360,7 +368,7 @@ def _check_origins(
 
 def _metadata(
     kind: str,
-    settings: _Settings,
+    settings: ScanSettings,
     expected_table: Mapping[str, Any],
     expected_n: Mapping[str, float],
     signal_origins: Sequence[str],

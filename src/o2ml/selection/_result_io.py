@@ -142,7 +142,9 @@ def _require(header: dict[str, Any], key: str, types: tuple[type, ...], path: Pa
     return value
 
 
-def _build(path: Path, header: dict[str, Any], columns: dict[str, np.ndarray] | None) -> ScanResult:
+def _build(
+    cls: type[ScanResult], path: Path, header: dict[str, Any], columns: dict[str, np.ndarray] | None
+) -> ScanResult:
     fmt = header.get("format")
     if fmt != FORMAT:
         raise ScanFileError(f"{path}: expected format {FORMAT!r}, found {fmt!r}.")
@@ -244,9 +246,7 @@ def _build(path: Path, header: dict[str, Any], columns: dict[str, np.ndarray] | 
                 f"{path}: expected a plateau with the fields of Plateau, found {raw_plateau!r} ({err})."
             ) from None
     try:
-        from .result import ScanResult
-
-        return ScanResult(
+        return cls(
             species=species,
             pt_min=pt_min,
             pt_max=pt_max,

@@ -153,7 +153,9 @@ class Efficiency:
 # --------------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------------
-def _column(scores: Scores, name: str, source: str) -> np.ndarray:
+def column_values(scores: Scores, name: str, source: str) -> np.ndarray:
+    """Column ``name`` of ``scores`` (a DataFrame or a mapping) as a finite float array; a
+    missing or non-finite column is a clear error naming ``source``."""
     try:
         values = scores[name]
     except (KeyError, IndexError):
@@ -319,7 +321,7 @@ def selection_efficiency(
         ``.values`` and ``.errors`` with shape (P,) or, on a grid, (T1, ..., TK).
     """
     parsed = parse_cuts(cuts)
-    columns = [_column(scores, c.column, source) for c in parsed]
+    columns = [column_values(scores, c.column, source) for c in parsed]
     n = _same_length(columns, [c.column for c in parsed], source)
     w = _weights_array(weights, n, source)
     passed, passed_sq = passing(columns, parsed, weights=w, grid=grid)
@@ -343,7 +345,7 @@ def class_efficiencies(
     Returns ``{label: Efficiency}`` in sorted label order.
     """
     parsed = parse_cuts(cuts)
-    columns = [_column(scores, c.column, source) for c in parsed]
+    columns = [column_values(scores, c.column, source) for c in parsed]
     labels = np.asarray(labels)
     n = _same_length([*columns, labels], [*(c.column for c in parsed), "labels"], source)
     w = _weights_array(weights, n, source)

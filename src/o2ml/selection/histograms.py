@@ -4,7 +4,7 @@ A scan needs, per pT bin, only (i) the data mass histogram after every threshold
 (ii) the MC signal candidates passing each point, per origin. Both are sums, so they can be
 filled from any number of chunks (or files, on dask workers) and added; the candidates
 themselves are never held. :func:`o2ml.selection.scan_significance` is these histograms
-filled at once plus :meth:`ScanHistograms.scan`; ``o2ml scan`` fills them in chunks
+filled at once plus :func:`o2ml.selection.scan_histograms`; ``o2ml scan`` fills them in chunks
 (:mod:`o2ml.workflow.scan`) and saves them (``grid_pt<lo>_<hi>.npz``, a few MiB whatever the
 number of candidates), which the threshold dashboard opens instead of the candidates.
 
@@ -30,9 +30,9 @@ from .efficiency import (
     Efficiency,
     ScoreCut,
     Scores,
-    _column,
     _same_length,
     _weights_array,
+    column_values,
     passing,
     points_shape,
 )
@@ -133,7 +133,7 @@ class ScanHistograms:
     def fill_data(self, mass: ArrayLike, scores: Scores) -> None:
         """Add data candidates of this pT bin: their mass and one score column per cut."""
         mass = np.asarray(mass, dtype=np.float64)
-        columns = [_column(scores, c.column, "data scores") for c in self.cuts]
+        columns = [column_values(scores, c.column, "data scores") for c in self.cuts]
         for col, c in zip(columns, self.cuts, strict=True):
             if len(col) != len(mass):
                 raise ScanInputError(
@@ -151,7 +151,7 @@ class ScanHistograms:
     def fill_mc(self, origin: str, scores: Scores, weights: ArrayLike | None = None) -> None:
         """Add MC signal candidates of one origin (``"prompt"``, ``"nonprompt"``)."""
         source = f"MC {origin} scores"
-        cols = [_column(scores, c.column, source) for c in self.cuts]
+        cols = [column_values(scores, c.column, source) for c in self.cuts]
         n = _same_length(cols, [c.column for c in self.cuts], source)
         w = _weights_array(weights, n, source)
         sums = self.mc.setdefault(origin, [np.zeros(self.points), np.zeros(self.points), 0.0, 0.0])
@@ -199,17 +199,6 @@ class ScanHistograms:
             out.mc[o] = [x + y for x, y in zip(a, b, strict=True)]
             out.n_mc[o] = self.n_mc.get(o, 0) + other.n_mc.get(o, 0)
         return out
-
-    def scan(self, **options: Any):
-        """The :class:`~o2ml.selection.ScanResult` of these histograms.
-
-        Keywords as :func:`o2ml.selection.scan_significance` (``expected``, ``peak``,
-        ``species``, ``signal_origins``, ``n_sigma``, ``background``, ``scale``,
-        ``fit_raw_yield``...), less the candidates, the cuts and ``mass_edges``.
-        """
-        from .scan import scan_histograms
-
-        return scan_histograms(self, **options)
 
     # ------------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -18,7 +18,7 @@ from ._estimate import (
     _estimate,
     _expected_counts,
     _metadata,
-    _settings,
+    scan_settings,
 )
 from .efficiency import Efficiency, _weights_array
 from .result import ScanResult
@@ -136,7 +136,7 @@ def evaluate_cuts(
             f"{did_you_mean(mass_column, data.columns)}"
         )
     mass = _data_arrays(data[mass_column].to_numpy())
-    settings = _settings(
+    settings = scan_settings(
         mass, peak, n_sigma=n_sigma, background=background, dplus=dplus, species=species,
         dplus_peak=dplus_peak, sidebands=sidebands, exclude_nsigma=exclude_nsigma,
         mass_edges=mass_edges, scale=scale, min_sideband_counts=min_sideband_counts,

@@ -281,4 +281,4 @@ class ScanResult:
                 f"{path}: expected a saved ScanResult ({kind}), found no file."
             )
         header, columns = _read_json(path) if kind == "json" else _read_parquet(path)
-        return _build(path, header, columns)
+        return _build(cls, path, header, columns)

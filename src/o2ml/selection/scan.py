@@ -17,13 +17,13 @@ from ..errors import ScanInputError
 from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
 from ._estimate import (
     DplusMode,
+    ScanSettings,
     _check_origins,
     _data_arrays,
     _estimate,
     _expected_counts,
     _metadata,
-    _Settings,
-    _settings,
+    scan_settings,
 )
 from .efficiency import Cuts, Efficiency, Scores, parse_cuts
 from .histograms import ScanHistograms
@@ -128,7 +128,7 @@ def scan_significance(
     ScanResult
     """
     mass = _data_arrays(data_mass)
-    settings = _settings(
+    settings = scan_settings(
         mass, peak, n_sigma=n_sigma, background=background, dplus=dplus, species=species,
         dplus_peak=dplus_peak, sidebands=sidebands, exclude_nsigma=exclude_nsigma,
         mass_edges=mass_edges, scale=scale, min_sideband_counts=min_sideband_counts,
@@ -177,7 +177,7 @@ def scan_histograms(
     if not hists.n_data:
         lo, hi = hists.pt_range
         raise ScanInputError(f"data: expected candidates in {lo:g} < pT < {hi:g}, found none.")
-    settings = _settings(
+    settings = scan_settings(
         np.empty(0), peak, n_sigma=n_sigma, background=background, dplus=dplus,
         species=species, dplus_peak=dplus_peak, sidebands=sidebands,
         exclude_nsigma=exclude_nsigma, mass_edges=hists.mass_edges, scale=scale,
@@ -198,7 +198,7 @@ def scan_histograms(
 
 def _result(
     hists: ScanHistograms,
-    settings: _Settings,
+    settings: ScanSettings,
     expected: Mapping[str, Any],
     expected_n: Mapping[str, float],
     *,

@@ -14,8 +14,9 @@ objects (the ThresholdScanner also from a :class:`ScanGrid` of saved histograms,
 expose the state, ``.widget`` is the top ipywidget, and the object displays itself.
 """
 
-from ._common import DashboardError, export_config, fmt
+from ._common import DashboardError, error_panel, export_config, fmt
 from ._grid import ScanGrid
+from ._scans import scan_label
 from .efficiency import EfficiencyCurves
 from .plateau import SignificancePlateau
 from .scanner import DEFAULT_CUTS, ThresholdScanner
@@ -27,6 +28,8 @@ __all__ = [
     "ScanGrid",
     "SignificancePlateau",
     "ThresholdScanner",
+    "error_panel",
     "export_config",
     "fmt",
+    "scan_label",
 ]

@@ -22,9 +22,16 @@ import pandas as pd
 
 from ..errors import EmptySelectionError
 from ..physics.massfit import MassFit, MassFitError, PeakFit, fit_background, fit_peak
-from ..selection import Efficiency, ScanInputError, ScanResult, significance
-from ..selection._estimate import _Settings, _settings
-from ..selection.efficiency import _column, parse_cuts
+from ..selection import (
+    Efficiency,
+    ScanInputError,
+    ScanResult,
+    ScanSettings,
+    column_values,
+    parse_cuts,
+    scan_settings,
+    significance,
+)
 from ..selection.expected import expected_signal, validate_expected_signal
 from ..selection.histograms import GRID_CUTS as DEFAULT_CUTS
 from ..selection.histograms import ScanHistograms
@@ -43,7 +50,7 @@ class BinGrid:
     """What a pT bin needs for a point of the grid, precomputed once."""
 
     pt: tuple[float, float]
-    settings: _Settings
+    settings: ScanSettings
     counts: np.ndarray  # (n_mass + 2, T1, ..., TK): data candidates passing, per mass bin
     mc: dict[str, Efficiency]  # per MC origin, values of shape (T1, ..., TK)
     expected: dict[str, float]  # expected signal per origin before the selection
@@ -90,12 +97,12 @@ class ScanGrid:
         if not self.pt_bins:
             raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
         validate_expected_signal(expected)
-        mass = _column(data, mass_column, "data")
-        pt = _column(data, pt_column, "data")
-        scores = [_column(data, c.column, "data") for c in self.cuts]
-        mc_mass = _column(mc, mass_column, "MC")
-        mc_pt = _column(mc, pt_column, "MC")
-        mc_scores = {c.column: _column(mc, c.column, "MC") for c in self.cuts}
+        mass = column_values(data, mass_column, "data")
+        pt = column_values(data, pt_column, "data")
+        scores = [column_values(data, c.column, "data") for c in self.cuts]
+        mc_mass = column_values(mc, mass_column, "MC")
+        mc_pt = column_values(mc, pt_column, "MC")
+        mc_scores = {c.column: column_values(mc, c.column, "MC") for c in self.cuts}
         if origin_column not in mc:
             raise ScanInputError(
                 f"MC: expected an origin column {origin_column!r}, found {list(mc.columns)}."
@@ -173,7 +180,7 @@ class ScanGrid:
                     f"{label} to fit the peak, found {int(signal.sum())}."
                 )
             peak = fit_peak(mc_mass[signal])
-        settings = _settings(
+        settings = scan_settings(
             m,
             peak,
             n_sigma=n_sigma,
@@ -232,7 +239,7 @@ class ScanGrid:
                 )
             if h.pt_range not in peaks:
                 raise ScanInputError(f"peaks: expected the peak of {h.pt_range}, found none.")
-            settings = _settings(
+            settings = scan_settings(
                 np.empty(0), peaks[h.pt_range], n_sigma=n_sigma, background=background,
                 dplus=None, species=species, dplus_peak=None, sidebands=sidebands,
                 exclude_nsigma=3.0, mass_edges=h.mass_edges, scale=scale,
@@ -243,7 +250,7 @@ class ScanGrid:
         return self
 
     def _bin(
-        self, hists: ScanHistograms, expected: Mapping[str, Any], settings: _Settings
+        self, hists: ScanHistograms, expected: Mapping[str, Any], settings: ScanSettings
     ) -> BinGrid:
         lo, hi = hists.pt_range
         label = f"{lo:g} < pT < {hi:g} GeV/c"

@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import channels, io, selection
-from ..analysis import BKG_THRESHOLDS, ORIGINS
+from ..analysis import BKG_THRESHOLDS
 from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
 from ..physics.massfit import fit_peak
-from ..schema import find_table
+from ..schema import ORIGINS, find_table
 from ..selection.histograms import GRID_CUTS, ScanHistograms
 from ._dask import client
 
@@ -229,7 +229,8 @@ def scan(
             "onnx_file": binned.onnx_paths[i].name, "model": str(model),
             "class_columns": list(POSITIONAL[: binned.config.n_classes]),
         }  # fmt: skip
-        result = one.scan(
+        result = selection.scan_histograms(
+            one,
             expected=expected, peak=peak, species=species, fit_raw_yield=True,
             metadata={"pt_bin": [lo, hi], "model": "BDT", **about},
         )  # fmt: skip

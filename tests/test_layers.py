@@ -1,0 +1,181 @@
+"""The package's house rules, read from the source (AST): layers, no cycles, no private reach-ins.
+
+Layers, lowest first; a module may import its own layer and those below, never above. Imports
+inside functions count (they are imports all the same); ``if TYPE_CHECKING:`` blocks do not run
+and do not count.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "o2ml"
+
+LAYERS = [
+    # shared concepts: errors, settings, the O2Physics tables, PtBin, score columns, origins
+    {"o2ml", "o2ml.errors", "o2ml.config", "o2ml.schema", "o2ml.profiling"},
+    {"o2ml.io"},
+    # physics and data: detector responses, mass fits, the generators, the O2Physics channels;
+    # and the ONNX format (converters, metadata), through which every model converts itself
+    {"o2ml.physics", "o2ml.toymc", "o2ml.channels", "o2ml.export.onnx"},
+    {"o2ml.selection", "o2ml.models"},
+    # what leaves o2ml and what runs models; the cost-aware search, whose objective is the
+    # measured inference latency, sits here with what it measures
+    {"o2ml.export", "o2ml.inference", "o2ml.models.cost_aware"},
+    {"o2ml.plots", "o2ml.widgets"},
+    # the workflows: notebooks' analysis modules, the configuration-file commands, the apps
+    {"o2ml.analysis", "o2ml.lc_analysis", "o2ml.workflow", "o2ml.apps", "o2ml.cli"},
+]
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def layer(module: str) -> int:
+    """The layer of a module: that of its most specific listed prefix."""
+    parts = module.split(".")
+    for k in range(len(parts), 0, -1):
+        for i, members in enumerate(LAYERS):
+            if ".".join(parts[:k]) in members:
+                return i
+    raise KeyError(module)
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports(module: str) -> list[tuple[str, str, int]]:
+    """(imported o2ml module, imported name or '', line) of every runtime import of ``module``."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out = []
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("o2ml")]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if not target.startswith("o2ml"):
+                continue
+            for a in node.names:
+                sub = f"{target}.{a.name}"
+                out.append(
+                    (sub, "", node.lineno) if sub in MODULES else (target, a.name, node.lineno)
+                )
+    return out
+
+
+def edges() -> dict[str, set[str]]:
+    return {
+        m: {t for t, _, _ in imports(m) if t in MODULES and t != m and t != "o2ml"} for m in MODULES
+    }
+
+
+def test_every_module_has_a_layer():
+    for m in MODULES:
+        layer(m)  # raises KeyError for a module no layer lists
+
+
+def test_no_module_imports_a_higher_layer():
+    bad = [
+        f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)}), line {line}"
+        for m in MODULES
+        for t, _, line in imports(m)
+        if t in MODULES and t != "o2ml" and layer(t) > layer(m)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_no_import_cycles():
+    graph, seen, cycles = edges(), {}, []
+
+    def visit(m: str, path: list[str]) -> None:
+        seen[m] = "open"
+        for t in sorted(graph[m]):
+            if seen.get(t) == "open":
+                cycles.append(" -> ".join([*path[path.index(t) :], t]))
+            elif t not in seen:
+                visit(t, [*path, t])
+        seen[m] = "done"
+
+    for m in sorted(graph):
+        if m not in seen:
+            visit(m, [m])
+    assert not cycles, "\n".join(cycles)
+
+
+def _private_owner(module: str, name: str) -> str | None:
+    """The package that owns the first private part of ``module.name``, or None."""
+    parts = module.split(".") + ([name] if name else [])
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not part.startswith("__"):
+            owner = ".".join(parts[:i])
+            if owner in MODULES and MODULES[owner].name != "__init__.py":
+                owner = owner.rpartition(".")[0]  # a module's private name: its package owns it
+            return owner
+    return None
+
+
+def test_nothing_private_is_imported_from_outside_its_package():
+    bad = []
+    for m in MODULES:
+        for t, name, line in imports(m):
+            owner = _private_owner(t, name)
+            if owner is not None and not (m == owner or m.startswith(owner + ".")):
+                bad.append(f"{m} line {line}: {t}{'.' + name if name else ''} (private to {owner})")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "owner"),
+    [
+        ("o2ml.selection._estimate", "x", "o2ml.selection"),
+        ("o2ml.export.onnx", "_write", "o2ml.export"),
+        ("o2ml.selection", "_binning", "o2ml.selection"),
+        ("o2ml.io", "read_table", None),
+    ],
+)
+def test_private_owner(module, name, owner):
+    """The rule's own reading of names, so that the test above can fail."""
+    assert _private_owner(module, name) == owner
+
+
+def test_the_reader_sees_imports_inside_functions_and_skips_type_checking():
+    graph = edges()
+    assert "o2ml.models.bdt" in graph["o2ml.inference.model"]  # imported inside a method
+    assert "o2ml.selection.result" not in graph["o2ml.selection._result_io"]  # TYPE_CHECKING only
+    assert layer("o2ml.models.cost_aware") == 4 and layer("o2ml.models.bdt") == 3
+
+
+def test_o2ml_gives_its_subpackages_and_their_public_names():
+    """``o2ml.<subpackage>`` loads on first use; every name a subpackage's ``__all__`` lists
+    exists."""
+    import o2ml
+
+    for name in o2ml._SUBPACKAGES:
+        sub = getattr(o2ml, name)
+        assert sub.__name__ == f"o2ml.{name}"
+        missing = [n for n in getattr(sub, "__all__", []) if not hasattr(sub, n)]
+        assert not missing, (name, missing)
+    with pytest.raises(AttributeError, match="no attribute 'analysiss'"):
+        o2ml.analysiss  # noqa: B018
