@@ -21,6 +21,7 @@ from ..errors import (
     O2mlError,
 )
 from ..selection import ScanResult, load_expected_signal
+from ..selection.histograms import EXPECTED_SIGNAL_FILE
 from .demo_inputs import demo_directory, ensure_demo_inputs
 from .files import (
     candidates_scale,
@@ -92,7 +93,7 @@ def threshold_scan_app(
             folder = Path(root.confine(url["scan"]) if "scan" in url else scan_path)
             if "scan" in url:  # no link in the folder may lead out of the data root
                 inside = [*folder.glob("grid_pt*.npz"), *folder.glob("scan*.json"),
-                          folder / "expected_signal.json"]  # fmt: skip
+                          folder / EXPECTED_SIGNAL_FILE]  # fmt: skip
                 root.confine_files(url["scan"], [f for f in inside if f.exists()])
             grid, stored = load_grid(folder)
             scans = scan_files(folder) if any(Path(folder).glob("scan*.json")) else []

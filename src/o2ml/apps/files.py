@@ -184,6 +184,7 @@ def load_grid(folder: str | os.PathLike):
     """The threshold dashboard's :class:`~o2ml.widgets.ScanGrid` from an ``o2ml scan`` folder
     (``grid_pt*.npz`` and ``expected_signal.json``), and the export options its metadata names."""
     from ..selection import ScanHistograms
+    from ..selection.histograms import EXPECTED_SIGNAL_FILE
     from ..widgets import ScanGrid
 
     folder = Path(folder)
@@ -195,7 +196,7 @@ def load_grid(folder: str | os.PathLike):
     hists = sorted((ScanHistograms.load(f) for f in files), key=lambda h: h.pt_range)
     meta = hists[0].metadata
     # a file beside the histograms (a name only: metadata never leads out of the folder)
-    expected_path = folder / Path(str(meta.get("expected_signal", "expected_signal.json"))).name
+    expected_path = folder / Path(str(meta.get("expected_signal", EXPECTED_SIGNAL_FILE))).name
     expected = load_expected_signal(expected_path)
     peaks = {}
     for f, h in zip(files, hists, strict=True):

@@ -37,7 +37,10 @@ from .efficiency import (
     points_shape,
 )
 
-__all__ = ["GRID_CUTS", "ScanHistograms"]
+__all__ = ["EXPECTED_SIGNAL_FILE", "GRID_CUTS", "ScanHistograms"]
+
+#: the file beside saved histograms holding the expected-signal table they were scanned with
+EXPECTED_SIGNAL_FILE = "expected_signal.json"
 
 #: the threshold dashboard's grid of a 3-class model: background score < t (finer at small t)
 #: and prompt score > t (0 ... 0.99)

@@ -41,14 +41,14 @@ from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
 from ..physics.massfit import fit_peak
 from ..schema import ORIGINS, find_table
-from ..selection.histograms import GRID_CUTS, ScanHistograms
+from ..selection.histograms import EXPECTED_SIGNAL_FILE, GRID_CUTS, ScanHistograms
 from ._dask import client
 
 #: the tree creator's table and the species of each selector channel
 CHANNEL_TABLES = {"DsToKKPi": ("HfCandDsLites", "Ds"), "LcToPKPi": ("HfCandLcLites", "Lc")}
 #: model output i is this score column (O2Physics and o2ml order: background, prompt, non-prompt)
 POSITIONAL = ("score_bkg", "score_prompt", "score_nonprompt")
-EXPECTED_NAME = "expected_signal.json"
+EXPECTED_NAME = EXPECTED_SIGNAL_FILE
 
 
 @dataclass(frozen=True)
