@@ -18,7 +18,7 @@ so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` 
 its bin's folder), with cuts that keep every candidate until thresholds are chosen. The feature
 distributions are drawn by :func:`o2ml.plots.training.distributions` (the same panels as
 hipe4ml's ``plot_distr``, one artist per class instead of one bar per bin, edges shared by the
-classes) and the SHAP importance on at most 2000 test candidates.
+classes).
 
 Scale-out: ``workers`` / ``scheduler`` run each pT bin as three dask tasks (a local cluster, or
 an existing one joined by address): the input figures, the training with its files, the
@@ -509,9 +509,8 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
         ["pdf"],
     )
     plt.close("all")
-    imp = plot_utils.plot_feature_imp(
-        x_te[features], y_te, handler, classes, n_sample=min(len(x_te), 2000)
-    )
+    # SHAP on hipe4ml's default sample (10000 test candidates), as train_models.py calls it
+    imp = plot_utils.plot_feature_imp(x_te[features], y_te, handler, classes)
     n_plot = len(classes) if not binary else 1
     for k, fig in enumerate(imp):
         name = (
