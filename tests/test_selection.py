@@ -18,7 +18,7 @@ from o2ml.errors import (
     O2mlError,
     OutputExistsError,
 )
-from o2ml.physics.massfit import PeakFit
+from o2ml.physics.massfit import PeakFit, fit_peak
 from o2ml.selection import (
     DS_REFERENCE_CUTS,
     ExpectedSignalError,
@@ -27,6 +27,7 @@ from o2ml.selection import (
     ScanInputError,
     ScanResult,
     ScoreCut,
+    SignificanceOptions,
     class_efficiencies,
     cut_variation,
     efficiency,
@@ -34,7 +35,10 @@ from o2ml.selection import (
     evaluate_cuts,
     expected_signal,
     find_plateau,
+    in_pt_range,
     load_expected_signal,
+    mc_by_origin,
+    scan_candidates,
     scan_significance,
     selection_efficiency,
     significance,
@@ -447,7 +451,7 @@ def test_reference_cuts_on_dataframe():
 def test_scan_input_errors(toy):
     data, mc, table, peak = toy
     with pytest.raises(ScanInputError, match="signal origin 'nonprompt'"):
-        run_scan(toy, signal_origins=("nonprompt",), **{}) if False else scan_significance(
+        scan_significance(
             data["fM"], data, {"prompt": mc["prompt"]}, {"score": (">", 0.5)},
             expected=table, pt_range=(2, 4), peak=peak, signal_origins=("prompt", "nonprompt"),
         )  # fmt: skip
@@ -476,6 +480,114 @@ def test_scan_input_errors(toy):
         evaluate_cuts({"score": ("=", 0.5)}, data, mc, expected=table, pt_range=(2, 4), peak=peak)
     with pytest.raises(ScanInputError, match="fit_raw_yield=True"):
         cut_variation(run_scan(toy, cuts={"score": (">", [0.3, 0.5])}))
+
+
+# ------------------------------------------------------------------------------ options
+ESTIMATES = ("signal", "background", "significance", "significance_error", "raw_yield")
+
+
+def test_options_object_and_keywords_are_one_thing(toy):
+    cuts = {"score": (">", THRESHOLDS[::4])}
+    opts = SignificanceOptions(n_sigma=2.5, background="pol2", fit_raw_yield=True)
+    by_object = run_scan(toy, cuts=cuts, options=opts)
+    by_keyword = run_scan(toy, cuts=cuts, n_sigma=2.5, background="pol2", fit_raw_yield=True)
+    # a keyword replaces that field of the object
+    overridden = run_scan(toy, cuts=cuts, options=opts.replace(n_sigma=3.0), n_sigma=2.5)
+    default = run_scan(toy, cuts=cuts, fit_raw_yield=True)
+    for name in ESTIMATES:
+        np.testing.assert_array_equal(getattr(by_object, name), getattr(by_keyword, name))
+        np.testing.assert_array_equal(getattr(by_object, name), getattr(overridden, name))
+    assert by_object.metadata["n_sigma"] == 2.5 and by_object.metadata["background_model"] == "pol2"
+    assert not np.allclose(by_object.signal, default.signal)  # the options are used
+    data, mc, table, peak = toy
+    rect = dict(expected=table, pt_range=(2, 4), peak=peak, mass_edges=EDGES)
+    one = evaluate_cuts({"score": (">", 0.5)}, data, mc, options=opts, **rect)
+    again = evaluate_cuts({"score": (">", 0.5)}, data, mc, **rect, **opts.to_dict())
+    assert one.significance[0] == again.significance[0] and one.metadata["n_sigma"] == 2.5
+
+
+def test_options_errors(toy):
+    with pytest.raises(TypeError, match="scan_significance.*'n_sigam'.*Did you mean 'n_sigma'"):
+        run_scan(toy, n_sigam=2.0)
+    with pytest.raises(TypeError, match="evaluate_cuts.*'backgroud'"):
+        data, mc, table, peak = toy
+        evaluate_cuts(
+            {"score": (">", 0.5)}, data, mc, expected=table, pt_range=(2, 4), peak=peak,
+            backgroud="pol2",
+        )  # fmt: skip
+    with pytest.raises(TypeError, match="options: expected a SignificanceOptions, found dict"):
+        run_scan(toy, options={"n_sigma": 2.0})
+    with pytest.raises(TypeError, match="replace.*'sideband'.*'sidebands'"):
+        SignificanceOptions().replace(sideband=(1.8, 2.1))
+    with pytest.raises(ScanInputError, match="signal_origins: expected a sequence"):
+        SignificanceOptions(signal_origins="prompt")
+    with pytest.raises(ScanInputError, match="n_sigma and exclude_nsigma > 0"):
+        SignificanceOptions(n_sigma=0)
+    with pytest.raises(ScanInputError, match="background: expected one of"):
+        SignificanceOptions(background="pol7")
+    with pytest.raises(ScanInputError, match="raw_yield_shape"):
+        SignificanceOptions(raw_yield_shape="loose")
+    with pytest.raises(ScanInputError, match="scale: expected > 0"):
+        run_scan(toy, scale=0.0)
+    opts = SignificanceOptions(signal_origins=["prompt", "nonprompt"], sidebands=[1.8, 2.1])
+    assert opts.signal_origins == ("prompt", "nonprompt") and opts.sidebands == (1.8, 2.1)
+    assert SignificanceOptions().dplus_mode == "exclude"
+    assert SignificanceOptions(species="Lc").dplus_mode == "none"
+    assert opts.to_dict()["signal_origins"] == ["prompt", "nonprompt"]
+
+
+@pytest.fixture(scope="module")
+def tables(toy):
+    """The toy as candidate tables in the O2Physics layout: fM, fPt, fOriginMcRec, a score."""
+    data, mc, table, _ = toy
+    rng = np.random.default_rng(7)
+    inside = data.assign(fPt=rng.uniform(2.0, 4.0, len(data)))
+    outside = data.iloc[:500].assign(fPt=rng.uniform(4.0, 6.0, 500), fM=2.5)  # not in the bin
+    frames = []
+    for origin, code in (("prompt", 1), ("nonprompt", 2)):
+        f = mc[origin].assign(fOriginMcRec=code, fPt=rng.uniform(2.0, 4.0, len(mc[origin])))
+        frames.append(f.assign(fM=rng.normal(DS, SIGMA, len(f))))
+    background = pd.DataFrame(
+        {"score": rng.random(300), "fOriginMcRec": 0, "fPt": 3.0, "fM": rng.uniform(LO, HI, 300)}
+    )
+    mc_table = pd.concat([*frames, background], ignore_index=True).sample(frac=1, random_state=1)
+    return pd.concat([inside, outside], ignore_index=True), mc_table, table
+
+
+def test_scan_candidates_is_the_scan_of_the_bin(tables):
+    data, mc, table = tables
+    cuts = {"score": (">", THRESHOLDS[::4])}
+    got = scan_candidates(data, mc, cuts, expected=table, pt_range=(2, 4), metadata={"m": 1})
+    inside = data[data.fPt < 4]
+    by_origin = {o: mc[mc.fOriginMcRec == c] for o, c in (("prompt", 1), ("nonprompt", 2))}
+    peak = fit_peak(by_origin["prompt"]["fM"].to_numpy())  # the signal origins' MC only
+    want = scan_significance(
+        inside["fM"], inside, by_origin, cuts, expected=table, pt_range=(2, 4), peak=peak,
+        progress=False,
+    )  # fmt: skip
+    for name in ESTIMATES[:4]:
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+    assert got.metadata["pt_bin"] == [2.0, 4.0] and got.metadata["m"] == 1
+    assert got.metadata["n_data_scanned"] == len(inside)
+    assert set(mc_by_origin(mc)) == {"prompt", "nonprompt"}
+    assert len(in_pt_range(data, (4, 6))) == 500
+
+
+def test_scan_candidates_errors(tables):
+    data, mc, table = tables
+    cuts = {"score": (">", 0.5)}
+    with pytest.raises(EmptySelectionError, match="data: expected candidates in 6 < pT < 8"):
+        scan_candidates(data, mc, cuts, expected=table, pt_range=(6, 8))
+    few = mc[(mc.fOriginMcRec != 1) | (mc.index < 5)]
+    with pytest.raises(EmptySelectionError, match="at least 10 signal \\(prompt\\).*2 < pT < 4"):
+        scan_candidates(data, few, cuts, expected=table, pt_range=(2, 4))
+    with pytest.raises(ColumnNotFoundError, match="origin column 'fOriginMcRec'.*Did you mean"):
+        mc_by_origin(mc.rename(columns={"fOriginMcRec": "fOriginMcRe"}))
+    with pytest.raises(ColumnNotFoundError, match="MC prompt: expected a score column 'scores'"):
+        scan_candidates(data.assign(scores=0.1), mc, {"scores": (">", 0.5)}, expected=table,
+                        pt_range=(2, 4))  # fmt: skip
+    with pytest.raises(ColumnNotFoundError, match="candidates: expected a pT column 'pt'"):
+        in_pt_range(data, (2, 4), pt_column="pt")
 
 
 # ------------------------------------------------------------------------------ plateau

@@ -18,8 +18,8 @@ from . import channels, io, schema, selection
 from .errors import ColumnNotFoundError
 from .models import bdt
 from .models.bdt import CharmClass
-from .physics.massfit import PeakFit, fit_peak
-from .schema import ORIGINS, PtBin, Table
+from .physics.massfit import PeakFit
+from .schema import ORIGINS, PtBin, Table, origin_names
 
 #: score column of each class (o2ml.schema.SCORE_COLUMNS, in CharmClass order)
 SCORE_COLUMNS = dict(zip(CharmClass, schema.SCORE_COLUMNS, strict=True))
@@ -82,7 +82,8 @@ def has_truth(df: pd.DataFrame) -> bool:
 
 
 def in_bin(df: pd.DataFrame, pt_bin: PtBin) -> pd.DataFrame:
-    return df[(df["fPt"] >= pt_bin.lo) & (df["fPt"] < pt_bin.hi)]
+    """The candidates of ``pt_bin`` (:func:`o2ml.selection.in_pt_range`)."""
+    return selection.in_pt_range(df, (pt_bin.lo, pt_bin.hi))
 
 
 def add_scores(df: pd.DataFrame, model, features: Sequence[str]) -> pd.DataFrame:
@@ -101,9 +102,7 @@ def add_scores(df: pd.DataFrame, model, features: Sequence[str]) -> pd.DataFrame
     return out
 
 
-def mc_by_origin(mc: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """True MC signal split by origin, as the selection functions take it."""
-    return {name: mc[mc["fOriginMcRec"] == code] for name, code in ORIGINS.items()}
+mc_by_origin = selection.mc_by_origin
 
 
 @dataclass
@@ -164,33 +163,26 @@ def scan_bin(
     ``metadata`` goes into the BDT scan (e.g. ``features``, ``task``, ``onnx_file``: what the
     dashboards' export writes). ``working_point``: see :attr:`BinScan.working_point`.
     """
-    data_bin, mc_bin = in_bin(data, pt_bin), in_bin(mc, pt_bin)
-    by_origin = mc_by_origin(mc_bin)
-    peak = fit_peak(mc_bin["fM"].to_numpy())
-    common = dict(
-        expected=expected,
-        pt_range=(pt_bin.lo, pt_bin.hi),
-        peak=peak,
-        species=species,
-        signal_origins=signal_origins,
-        sidebands=sidebands,
-        scale=scale,
+    pt_range = (pt_bin.lo, pt_bin.hi)
+    options = selection.SignificanceOptions(
+        species=species, signal_origins=tuple(signal_origins), sidebands=sidebands,
         fit_raw_yield=fit_raw_yield,
-    )
-    scores = {"score_bkg": data_bin["score_bkg"].to_numpy()}
-    mc_scores = {o: {"score_bkg": df["score_bkg"].to_numpy()} for o, df in by_origin.items()}
-    bdt = selection.scan_significance(
-        data_bin["fM"].to_numpy(),
-        scores,
-        mc_scores,
-        {"score_bkg": ("<", np.asarray(thresholds))},
-        progress=progress,
-        metadata={"pt_bin": [pt_bin.lo, pt_bin.hi], "model": "BDT", **(metadata or {})},
-        **common,
-    )
+    )  # fmt: skip
+    mc_bin = in_bin(mc, pt_bin)
+    peak = selection.signal_peak(
+        mc_bin["fM"].to_numpy(), origin_names(mc_bin["fOriginMcRec"].to_numpy()),
+        options.signal_origins, label=f"{pt_bin.lo:g} < pT < {pt_bin.hi:g} GeV/c",
+    )  # fmt: skip
+    common = dict(expected=expected, pt_range=pt_range, peak=peak, options=options, scale=scale)
+    bdt = selection.scan_candidates(
+        data, mc, {"score_bkg": ("<", np.asarray(thresholds))}, progress=progress,
+        metadata={"model": "BDT", **(metadata or {})}, **common,
+    )  # fmt: skip
     reference = None
     if reference_cuts:
-        reference = selection.evaluate_cuts(reference_cuts, data_bin, by_origin, **common)
+        reference = selection.evaluate_cuts(
+            reference_cuts, in_bin(data, pt_bin), mc_by_origin(mc_bin), **common
+        )
     return BinScan(pt_bin, peak, bdt, reference, working_point)
 
 
@@ -218,12 +210,12 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     index = scan.chosen_index if index is None else index
     result = scan.bdt
     species_pdg = {"Ds": 431, "Dplus": 411, "Lc": 4122}[result.species]
-    origin_names = result.metadata.get("signal_origins", ["prompt"])
+    origins = result.metadata.get("signal_origins", ["prompt"])
     data_bin = in_bin(data, scan.pt_bin)
     true_decay = data_bin["fTruthPdgCode"] == species_pdg
     if REFLECTION_COLUMN in data_bin:  # the wrong-hypothesis row of a true decay is no signal
         true_decay &= data_bin[REFLECTION_COLUMN] == 0
-    is_signal = true_decay & data_bin["fTruthOrigin"].isin([ORIGINS[o] for o in origin_names])
+    is_signal = true_decay & data_bin["fTruthOrigin"].isin([ORIGINS[o] for o in origins])
     threshold = float(result.thresholds[index, 0])
     passed = data_bin["score_bkg"] < threshold
     lo, hi = result.metadata["window"]
@@ -233,7 +225,7 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
     # efficiency closure: expected passing = sum over origins of N_true(origin) x eff x window fraction
     f_win = float(result.metadata["window_fraction"])
     est, var = 0.0, 0.0
-    for name in origin_names:
+    for name in origins:
         n = int((is_signal & (data_bin["fTruthOrigin"] == ORIGINS[name])).sum())
         eff = float(result.efficiencies[name][index])
         eff_err = float(result.efficiency_errors[name][index])

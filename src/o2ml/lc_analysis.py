@@ -59,6 +59,12 @@ def sideband_edges(gap: float = SB_GAP) -> tuple[float, float]:
     return (LC_MASS - gap, LC_MASS + gap)
 
 
+#: the Lc scans: Lc species, prompt + non-prompt signal, background fitted at |m - m_Lc| > SB_GAP
+LC_OPTIONS = selection.SignificanceOptions(
+    species="Lc", signal_origins=("prompt", "nonprompt"), sidebands=sideband_edges()
+)
+
+
 def nsigma_clip(features: Sequence[str], limit: float = NSIGMA_CLIP) -> dict[str, tuple]:
     """Clip ranges ``{feature: (-limit, limit)}`` of the nσ features among ``features``.
 
@@ -69,7 +75,8 @@ def nsigma_clip(features: Sequence[str], limit: float = NSIGMA_CLIP) -> dict[str
 
 
 def in_pt(df: pd.DataFrame, pt_min: float, pt_max: float) -> pd.DataFrame:
-    return df[(df["fPt"] >= pt_min) & (df["fPt"] < pt_max)]
+    """The candidates with ``pt_min <= pT < pt_max`` (:func:`o2ml.selection.in_pt_range`)."""
+    return selection.in_pt_range(df, (pt_min, pt_max))
 
 
 def sculpting_check(
@@ -273,19 +280,13 @@ def scan_model(
     ``data`` and ``mc`` must be candidates the models were not trained on; ``scale`` is the
     whole data sample over ``data`` (the expected signal refers to the whole sample).
     """
-    from .analysis import mc_by_origin
-    from .physics.massfit import fit_peak
-
     d, m = in_pt(data, *pt_range), in_pt(mc, *pt_range)
     if len(d) == 0 or len(m) == 0:
         raise EmptySelectionError(f"{label}: no data or MC candidate in pT {pt_range}.")
-    by_origin = {o: {column: df[column].to_numpy()} for o, df in mc_by_origin(m).items()}
-    return selection.scan_significance(
-        d["fM"].to_numpy(), {column: d[column].to_numpy()}, by_origin,
-        {column: (">", np.asarray(thresholds))}, expected=expected, pt_range=pt_range,
-        peak=fit_peak(m["fM"].to_numpy()), species="Lc", signal_origins=signal_origins,
-        sidebands=sideband_edges(), scale=scale, progress=progress,
-        metadata={"pt_bin": list(pt_range), "model": label},
+    return selection.scan_candidates(
+        d, m, {column: (">", np.asarray(thresholds))}, expected=expected, pt_range=pt_range,
+        options=LC_OPTIONS.replace(signal_origins=tuple(signal_origins)), scale=scale,
+        progress=progress, metadata={"model": label},
     )  # fmt: skip
 
 

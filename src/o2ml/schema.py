@@ -58,6 +58,18 @@ ORIGINS = {"prompt": int(Origin.PROMPT), "nonprompt": int(Origin.NONPROMPT)}
 SCORE_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
 
 
+def origin_names(origin: np.ndarray) -> np.ndarray:
+    """The origin names (keys of :data:`ORIGINS`) of ``fOriginMcRec`` codes, "" for the other
+    codes (background, ...); an array of names is returned as it is."""
+    origin = np.asarray(origin)
+    if origin.dtype.kind in "iuf":
+        names = {code: name for name, code in ORIGINS.items()}
+        codes, inverse = np.unique(origin.astype(np.int64), return_inverse=True)
+        table = np.array([names.get(int(c), "") for c in codes] or [""])
+        origin = table[inverse.ravel()]
+    return np.asarray(origin, dtype=str)
+
+
 def score_column(label: str, index: int | None = None) -> str:
     """The score column of a model's class ``label``: ``score_bkg`` (background),
     ``score_prompt``, ``score_nonprompt``...; a label that is not a plain name (``"score class

@@ -25,8 +25,8 @@ from ..channels import DS_SELECTOR
 from ..config import fast_mode
 from ..export.model_dir import write_model_dir
 from ..export.o2physics import onnx_file_name
-from ..schema import ORIGINS, SCORE_COLUMNS
-from ..selection import ScanResult, load_expected_signal
+from ..schema import SCORE_COLUMNS
+from ..selection import ScanResult, SignificanceOptions, load_expected_signal, scan_candidates
 from .files import write_candidates
 
 __all__ = [
@@ -44,8 +44,9 @@ PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
 #: the fixed background-score cut of the demo's 1-D scans of the prompt score
 DEMO_BKG_CUT = 0.05
 DEMO_SIGNAL_THRESHOLDS = np.round(np.linspace(0.0, 0.99, 100), 6)
-#: demo inputs made by an older recipe are made again (2: trained and scanned on separate halves)
-DEMO_VERSION = 3
+#: demo inputs made by an older recipe are made again (2: trained and scanned on separate
+#: halves; 4: the peak fitted on the MC of the signal origins, selection.scan_candidates)
+DEMO_VERSION = 4
 
 
 def make_scans(
@@ -65,32 +66,23 @@ def make_scans(
 
     ``scale``: full data sample / scanned data (see :func:`o2ml.selection.scan_significance`).
     """
-    from ..physics.massfit import fit_peak
-    from ..selection import scan_significance
-
+    options = SignificanceOptions(fit_raw_yield=True)
+    about = {"model": model, "class_columns": list(SCORE_COLUMNS), **(metadata or {})}
+    cuts = {"score_bkg": ("<", bkg_cut), "score_prompt": (">", thresholds)}
     out = []
     for lo, hi in pt_bins:
-        d = data[(data["fPt"] >= lo) & (data["fPt"] < hi)]
-        m = mc[(mc["fPt"] >= lo) & (mc["fPt"] < hi)]
-        per_origin = {o: m[m["fOriginMcRec"] == code] for o, code in ORIGINS.items()}
+        onnx = onnx_file_name(DS_SELECTOR.channel, lo, hi)
         out.append(
-            scan_significance(
-                d["fM"],
-                d,
-                per_origin,
-                {"score_bkg": ("<", bkg_cut), "score_prompt": (">", thresholds)},
+            scan_candidates(
+                data,
+                mc,
+                cuts,
                 expected=expected,
                 pt_range=(lo, hi),
-                peak=fit_peak(per_origin["prompt"]["fM"]),
-                fit_raw_yield=True,
+                options=options,
                 scale=scale,
                 progress=progress,
-                metadata={
-                    "model": model,
-                    "class_columns": list(SCORE_COLUMNS),
-                    "onnx_file": onnx_file_name(DS_SELECTOR.channel, lo, hi),
-                    **(metadata or {}),
-                },
+                metadata={"onnx_file": onnx, **about},
             )
         )
     return out

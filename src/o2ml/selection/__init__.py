@@ -7,10 +7,11 @@ The typical notebook flow, per pT bin::
 
     peak = fit_peak(mc_prompt["fM"])
     table = selection.load_expected_signal("ds_expected.json")
+    options = selection.SignificanceOptions(species="Ds", signal_origins=("prompt",))
     scan = selection.scan_significance(
         data["fM"], data, {"prompt": mc_prompt, "nonprompt": mc_nonprompt},
         {"score_bkg": ("<", 0.01), "score_prompt": (">", np.linspace(0, 0.99, 100))},
-        expected=table, pt_range=(2, 4), peak=peak, scale=n_full / len(data),
+        expected=table, pt_range=(2, 4), peak=peak, scale=n_full / len(data), options=options,
     )
     scan.plateau.most_efficient_threshold
     scan.save("scan_pt2_4.parquet")  # the dashboards' input
@@ -20,7 +21,8 @@ cumulative histogram (see :mod:`o2ml.selection._binning`).
 """
 
 from ..errors import ExpectedSignalError, ScanFileError, ScanInputError
-from ._estimate import ScanSettings, scan_settings, significance
+from ._estimate import ScanSettings, estimate, scan_settings, significance
+from .candidates import in_pt_range, mc_by_origin, scan_candidates, signal_peak
 from .efficiency import (
     DIRECTIONS,
     Direction,
@@ -35,6 +37,7 @@ from .efficiency import (
 )
 from .expected import expected_signal, load_expected_signal, validate_expected_signal
 from .histograms import GRID_CUTS, ScanHistograms
+from .options import SignificanceOptions, significance_options
 from .plateau import Plateau, find_plateau
 from .rectangular import DS_REFERENCE_CUTS, evaluate_cuts
 from .result import ScanResult
@@ -56,20 +59,27 @@ __all__ = [
     "ScanResult",
     "ScanSettings",
     "ScoreCut",
+    "SignificanceOptions",
     "class_efficiencies",
     "column_values",
     "cut_variation",
     "efficiency",
     "efficiency_2d",
+    "estimate",
     "evaluate_cuts",
     "expected_signal",
     "find_plateau",
+    "in_pt_range",
     "load_expected_signal",
+    "mc_by_origin",
     "parse_cuts",
+    "scan_candidates",
     "scan_histograms",
     "scan_settings",
     "scan_significance",
     "selection_efficiency",
+    "signal_peak",
     "significance",
+    "significance_options",
     "validate_expected_signal",
 ]

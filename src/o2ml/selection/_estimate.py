@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,7 +23,6 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..errors import ExpectedSignalError, NonFiniteError, ScanInputError, did_you_mean
 from ..physics.massfit import (
-    BACKGROUND_MODELS,
     MassFit,
     MassFitError,
     PeakFit,
@@ -31,8 +31,7 @@ from ..physics.massfit import (
 )
 from .efficiency import Efficiency, _scores_array
 from .expected import expected_signal, validate_expected_signal
-
-DplusMode = Literal["exclude", "gauss", "none"]
+from .options import SignificanceOptions
 
 
 def significance(
@@ -139,24 +138,16 @@ class ScanSettings:
 def scan_settings(
     mass: np.ndarray,
     peak: PeakFit | Sequence[float],
+    options: SignificanceOptions | None = None,
     *,
-    n_sigma: float,
-    background: str,
-    dplus: str | None,
-    species: str,
-    dplus_peak: tuple[float, float] | None,
-    sidebands: tuple[float, float] | None,
-    exclude_nsigma: float,
-    mass_edges: ArrayLike | None,
-    scale: float,
-    min_sideband_counts: float,
-    fit_raw_yield: bool,
-    raw_yield_shape: str,
+    mass_edges: ArrayLike | None = None,
+    scale: float = 1.0,
 ) -> ScanSettings:
-    """The :class:`ScanSettings` of one pT bin: the keywords of
-    :func:`o2ml.selection.scan_significance` checked and resolved against the data masses."""
+    """The :class:`ScanSettings` of one pT bin: ``options`` resolved against the signal
+    ``peak`` and the data masses (the default mass binning: 100 bins over their range)."""
     from ..physics.constants import mass as pdg_mass
 
+    opts = options if options is not None else SignificanceOptions()
     if isinstance(peak, PeakFit):
         mean, sigma, mean_error, sigma_error = (
             peak.mean,
@@ -178,36 +169,22 @@ def scan_settings(
         raise ScanInputError(
             f"peak: expected a finite mean and sigma > 0, found {mean!r}, {sigma!r}."
         )
-    if background not in BACKGROUND_MODELS:
-        raise ScanInputError(
-            f"background: expected one of {BACKGROUND_MODELS}, found {background!r}."
-        )
-    if dplus is None:
-        dplus = "exclude" if species == "Ds" else "none"
-    if dplus not in ("exclude", "gauss", "none"):
-        raise ScanInputError(f"dplus: expected 'exclude', 'gauss' or 'none', found {dplus!r}.")
-    if raw_yield_shape not in ("fixed", "constrained", "free"):
-        raise ScanInputError(
-            f"raw_yield_shape: expected 'fixed', 'constrained' or 'free', found {raw_yield_shape!r}."
-        )
     if (
-        fit_raw_yield
-        and raw_yield_shape == "constrained"
+        opts.fit_raw_yield
+        and opts.raw_yield_shape == "constrained"
         and not (math.isfinite(mean_error) and math.isfinite(sigma_error))
     ):
         raise ScanInputError(
             "raw_yield_shape='constrained': expected a peak with mean and sigma errors."
         )
-    if not (n_sigma > 0 and exclude_nsigma > 0 and scale > 0):
-        raise ScanInputError(
-            f"expected n_sigma, exclude_nsigma and scale > 0, found {n_sigma!r}, {exclude_nsigma!r}, {scale!r}."
-        )
+    if not scale > 0:
+        raise ScanInputError(f"scale: expected > 0, found {scale!r}.")
+    dplus_peak = opts.dplus_peak
     if dplus_peak is None:
         # D+ peak: PDG mass shifted like the measured Ds peak, width scaled with the mass
         ds = pdg_mass("Ds")
         d_mass = pdg_mass("Dplus") + (mean - ds)
         dplus_peak = (d_mass, sigma * d_mass / ds)
-    dplus_peak = (float(dplus_peak[0]), float(dplus_peak[1]))
     if mass_edges is None:
         if mass.size == 0:
             raise ScanInputError("mass_edges: no data candidates to take the mass range from.")
@@ -219,12 +196,11 @@ def scan_settings(
             raise ScanInputError("mass_edges: expected at least 3 strictly increasing edges.")
     settings = ScanSettings(
         mean=float(mean), sigma=float(sigma), mean_error=float(mean_error),
-        sigma_error=float(sigma_error), n_sigma=float(n_sigma), background=background,
-        dplus=dplus, dplus_peak=dplus_peak,
-        sidebands=None if sidebands is None else (float(sidebands[0]), float(sidebands[1])),
-        exclude_nsigma=float(exclude_nsigma), edges=edges, scale=float(scale),
-        min_sideband_counts=float(min_sideband_counts), fit_raw_yield=bool(fit_raw_yield),
-        raw_yield_shape=raw_yield_shape,
+        sigma_error=float(sigma_error), n_sigma=float(opts.n_sigma),
+        background=opts.background, dplus=opts.dplus_mode, dplus_peak=dplus_peak,
+        sidebands=opts.sidebands, exclude_nsigma=float(opts.exclude_nsigma), edges=edges,
+        scale=float(scale), min_sideband_counts=float(opts.min_sideband_counts),
+        fit_raw_yield=bool(opts.fit_raw_yield), raw_yield_shape=opts.raw_yield_shape,
     )  # fmt: skip
     lo, hi = settings.window
     if not (edges[0] <= lo and hi <= edges[-1]):
@@ -262,14 +238,22 @@ def _expected_counts(
 # --------------------------------------------------------------------------------------------
 # estimation from mass histograms and MC efficiencies
 # --------------------------------------------------------------------------------------------
-def _estimate(
+def estimate(
     hists: np.ndarray,
     mc_eff: Mapping[str, Efficiency],
     expected: Mapping[str, float],
-    signal_origins: Sequence[str],
     settings: ScanSettings,
-    progress: bool,
+    *,
+    signal_origins: Sequence[str],
+    progress: bool = False,
+    fits: list[MassFit | None] | None = None,
 ) -> dict[str, np.ndarray]:
+    """S, B, S/sqrt(S+B), signal efficiency and (with ``settings.fit_raw_yield``) the raw yield
+    at each point: ``hists`` (points x mass bins) are the data mass histograms after each
+    selection, ``mc_eff`` the MC efficiencies of each origin at the same points, ``expected``
+    the expected signal per origin before any selection. The background fit of each point is
+    appended to ``fits`` when given (None where the fit failed or the estimate is unusable).
+    """
     n_points = hists.shape[0]
     n_sig = np.array([expected[o] for o in signal_origins])
     if not n_sig.sum() > 0:
@@ -290,23 +274,18 @@ def _estimate(
     raw_err = np.full(n_points, np.nan)
     ok = np.zeros(n_points, dtype=bool)
     lo, hi = settings.window
-    regions = settings.exclusions()
     previous: MassFit | None = None
     bar = tqdm(range(n_points), desc="mass fits", disable=not progress or n_points < 2, leave=False)
     for p in bar:
-        try:
-            fit = fit_background(
-                hists[p], settings.edges, background=settings.background, exclude=regions,
-                dplus=settings.dplus_model(sideband_fit=True),
-                min_counts=settings.min_sideband_counts, start=previous,
-            )  # fmt: skip
-        except MassFitError:
-            continue
-        if not fit.valid:
-            continue
-        previous = fit
-        value, error = fit.background_integral(lo, hi)
-        if value < 0:  # a pol2 going negative under the peak: no usable estimate
+        fit = _background_fit(hists[p], settings, previous)
+        if fit is not None:
+            previous = fit
+            value, error = fit.background_integral(lo, hi)
+            if value < 0:  # a pol2 going negative under the peak: no usable estimate
+                fit = None
+        if fits is not None:
+            fits.append(fit)
+        if fit is None:
             continue
         bkg[p], bkg_err[p], ok[p] = settings.scale * value, settings.scale * error, True
         if settings.fit_raw_yield:
@@ -335,6 +314,23 @@ def _estimate(
         "raw_yield_error": raw_err,
         "fit_ok": ok,
     }
+
+
+def _background_fit(
+    hist: np.ndarray, settings: ScanSettings, start: MassFit | None
+) -> MassFit | None:
+    """The sideband fit of one mass histogram; None when it fails or is not valid."""
+    with warnings.catch_warnings():  # nearly empty sidebands: harmless NaN steps
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            fit = fit_background(
+                hist, settings.edges, background=settings.background,
+                exclude=settings.exclusions(), dplus=settings.dplus_model(sideband_fit=True),
+                min_counts=settings.min_sideband_counts, start=start,
+            )  # fmt: skip
+        except MassFitError:
+            return None
+    return fit if fit.valid else None
 
 
 def _data_arrays(mass: ArrayLike) -> np.ndarray:

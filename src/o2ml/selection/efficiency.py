@@ -153,15 +153,16 @@ class Efficiency:
 # --------------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------------
-def column_values(scores: Scores, name: str, source: str) -> np.ndarray:
+def column_values(scores: Scores, name: str, source: str, *, kind: str = "score") -> np.ndarray:
     """Column ``name`` of ``scores`` (a DataFrame or a mapping) as a finite float array; a
-    missing or non-finite column is a clear error naming ``source``."""
+    missing or non-finite column is a clear error naming ``source`` and the ``kind`` of
+    column expected ("score", "mass", "pT")."""
     try:
         values = scores[name]
     except (KeyError, IndexError):
         names = list(scores.columns if isinstance(scores, pd.DataFrame) else scores)
         raise ColumnNotFoundError(
-            f"{source}: expected a score column {name!r}, found {names}.{did_you_mean(name, names)}"
+            f"{source}: expected a {kind} column {name!r}, found {names}.{did_you_mean(name, names)}"
         ) from None
     return _scores_array(values, f"{source} column {name!r}")
 

@@ -10,17 +10,17 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import ColumnNotFoundError, NonFiniteError, ScanInputError, did_you_mean
-from ..physics.massfit import BackgroundModel, PeakFit, SignalShape
+from ..physics.massfit import PeakFit
 from ._estimate import (
-    DplusMode,
     _check_origins,
     _data_arrays,
-    _estimate,
     _expected_counts,
     _metadata,
+    estimate,
     scan_settings,
 )
 from .efficiency import Efficiency, _weights_array
+from .options import SignificanceOptions, significance_options
 from .result import ScanResult
 
 __all__ = ["DS_REFERENCE_CUTS", "evaluate_cuts"]
@@ -96,21 +96,12 @@ def evaluate_cuts(
     pt_range: tuple[float, float],
     peak: PeakFit | Sequence[float],
     mass_column: str = "fM",
-    species: str = "Ds",
-    signal_origins: Sequence[str] = ("prompt",),
+    options: SignificanceOptions | None = None,
     mc_weights: Mapping[str, ArrayLike] | None = None,
-    n_sigma: float = 2.0,
-    background: BackgroundModel = "expo",
-    dplus: DplusMode | None = None,
-    dplus_peak: tuple[float, float] | None = None,
-    sidebands: tuple[float, float] | None = None,
-    exclude_nsigma: float = 3.0,
     mass_edges: ArrayLike | None = None,
     scale: float = 1.0,
-    min_sideband_counts: float = 1.0,
-    fit_raw_yield: bool = False,
-    raw_yield_shape: SignalShape = "fixed",
     metadata: Mapping[str, Any] | None = None,
+    **changes: Any,
 ) -> ScanResult:
     """S, B and S/sqrt(S+B) of a rectangular-cut selection: a :class:`ScanResult` with one point.
 
@@ -125,10 +116,13 @@ def evaluate_cuts(
     mass_column : str
         Invariant-mass column of ``data``.
 
-    The other parameters are those of :func:`scan_significance`. ``cut_names`` and
+    The other parameters are those of :func:`scan_significance` (the plateau options do
+    not apply to one point). ``cut_names`` and
     ``cut_directions`` of the result are the conditions' columns and operators,
     ``thresholds`` their values.
     """
+    opts = significance_options(options, changes, "evaluate_cuts")
+    species, signal_origins = opts.species, opts.signal_origins
     parsed = _parse_conditions(conditions)
     if mass_column not in data.columns:
         raise ColumnNotFoundError(
@@ -136,12 +130,7 @@ def evaluate_cuts(
             f"{did_you_mean(mass_column, data.columns)}"
         )
     mass = _data_arrays(data[mass_column].to_numpy())
-    settings = scan_settings(
-        mass, peak, n_sigma=n_sigma, background=background, dplus=dplus, species=species,
-        dplus_peak=dplus_peak, sidebands=sidebands, exclude_nsigma=exclude_nsigma,
-        mass_edges=mass_edges, scale=scale, min_sideband_counts=min_sideband_counts,
-        fit_raw_yield=fit_raw_yield, raw_yield_shape=raw_yield_shape,
-    )  # fmt: skip
+    settings = scan_settings(mass, peak, opts, mass_edges=mass_edges, scale=scale)
     expected_n = _expected_counts(expected, species, pt_range)
     _check_origins(mc, signal_origins, expected_n, species)
     keep = _rectangular_mask(data, parsed, "data")
@@ -162,9 +151,10 @@ def evaluate_cuts(
             float(w.sum()),
             float((w * w).sum()),
         )
-    est = _estimate(
-        hist[None, :].astype(float), efficiencies, expected_n, signal_origins, settings, False
-    )
+    est = estimate(
+        hist[None, :].astype(float), efficiencies, expected_n, settings,
+        signal_origins=signal_origins,
+    )  # fmt: skip
     eff_values = {o: e.values for o, e in efficiencies.items()}
     eff_errors = {o: e.errors for o, e in efficiencies.items()}
     n_data = len(mass)

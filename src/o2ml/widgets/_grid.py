@@ -12,7 +12,6 @@ same formulas; ``tests/test_widgets.py`` checks it).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,16 +20,20 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EmptySelectionError
-from ..physics.massfit import MassFit, MassFitError, PeakFit, fit_background, fit_peak
+from ..physics.massfit import MassFit, PeakFit
+from ..schema import ORIGINS, origin_names
 from ..selection import (
     Efficiency,
     ScanInputError,
     ScanResult,
     ScanSettings,
+    SignificanceOptions,
     column_values,
+    estimate,
     parse_cuts,
     scan_settings,
-    significance,
+    signal_peak,
+    significance_options,
 )
 from ..selection.expected import expected_signal, validate_expected_signal
 from ..selection.histograms import GRID_CUTS as DEFAULT_CUTS
@@ -41,8 +44,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CUTS", "ORIGIN_NAMES", "BinGrid", "ScanGrid"]
 
-#: MC origin codes of O2Physics (``fOriginMcRec``)
-ORIGIN_NAMES = {1: "prompt", 2: "nonprompt"}
+#: MC origin names of the O2Physics codes (``fOriginMcRec``)
+ORIGIN_NAMES = {code: name for name, code in ORIGINS.items()}
 
 
 @dataclass
@@ -81,55 +84,33 @@ class ScanGrid:
         mass_column: str = "fM",
         pt_column: str = "fPt",
         origin_column: str = "fOriginMcRec",
-        species: str = "Ds",
-        signal_origins: Sequence[str] = ("prompt",),
-        n_sigma: float = 2.0,
-        background: str = "expo",
-        sidebands: tuple[float, float] | None = None,
+        options: SignificanceOptions | None = None,
         scale: float = 1.0,
         peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]] | None = None,
+        **changes: Any,
     ) -> None:
+        self._set_options(significance_options(options, changes, "ScanGrid"))
         self.cuts = parse_cuts(cuts if cuts is not None else DEFAULT_CUTS)
         self.cuts = [type(c)(c.column, c.direction, np.unique(c.thresholds)) for c in self.cuts]
         self.grids = {c.column: c.thresholds for c in self.cuts}
-        self.species, self.signal_origins = species, tuple(signal_origins)
         self.pt_bins = [as_bin(b) for b in pt_bins]
         if not self.pt_bins:
             raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
         validate_expected_signal(expected)
-        mass = column_values(data, mass_column, "data")
-        pt = column_values(data, pt_column, "data")
+        mass = column_values(data, mass_column, "data", kind="mass")
+        pt = column_values(data, pt_column, "data", kind="pT")
         scores = [column_values(data, c.column, "data") for c in self.cuts]
-        mc_mass = column_values(mc, mass_column, "MC")
-        mc_pt = column_values(mc, pt_column, "MC")
+        mc_mass = column_values(mc, mass_column, "MC", kind="mass")
+        mc_pt = column_values(mc, pt_column, "MC", kind="pT")
         mc_scores = {c.column: column_values(mc, c.column, "MC") for c in self.cuts}
         if origin_column not in mc:
             raise ScanInputError(
                 f"MC: expected an origin column {origin_column!r}, found {list(mc.columns)}."
             )
-        origin = mc[origin_column].to_numpy()
-        if origin.dtype.kind in "iuf":  # O2Physics codes -> names
-            codes, inverse = np.unique(origin.astype(np.int64), return_inverse=True)
-            names = np.array([ORIGIN_NAMES.get(int(c), "") for c in codes] or [""])
-            origin = names[inverse.ravel()]
-        origin = np.asarray(origin, dtype=str)
+        origin = origin_names(mc[origin_column].to_numpy())
+        arrays = (mass, pt, scores, mc_mass, mc_pt, mc_scores, origin)
         self.bins = [
-            self._precompute(
-                b,
-                mass,
-                pt,
-                scores,
-                mc_mass,
-                mc_pt,
-                mc_scores,
-                origin,
-                expected,
-                n_sigma=n_sigma,
-                background=background,
-                sidebands=sidebands,
-                scale=scale,
-                peak=None if peaks is None else peaks.get(b),
-            )
+            self._precompute(b, *arrays, expected, scale=scale, peak=(peaks or {}).get(b))
             for b in self.pt_bins
         ]
         self._cache: dict[tuple[int, tuple[int, ...]], dict[str, Any]] = {}
@@ -147,23 +128,12 @@ class ScanGrid:
             self._cache[key] = self._estimate(self.bins[bin_index], key[1])
         return self._cache[key]
 
+    def _set_options(self, options: SignificanceOptions) -> None:
+        self.options = options
+        self.species, self.signal_origins = options.species, options.signal_origins
+
     def _precompute(
-        self,
-        b,
-        mass,
-        pt,
-        scores,
-        mc_mass,
-        mc_pt,
-        mc_scores,
-        origin,
-        expected,
-        *,
-        n_sigma,
-        background,
-        sidebands,
-        scale,
-        peak,
+        self, b, mass, pt, scores, mc_mass, mc_pt, mc_scores, origin, expected, *, scale, peak
     ) -> BinGrid:
         lo, hi = b
         label = f"{lo:g} < pT < {hi:g} GeV/c"
@@ -173,29 +143,8 @@ class ScanGrid:
             raise EmptySelectionError(f"data: expected candidates in {label}, found none.")
         mc_sel = (mc_pt >= lo) & (mc_pt < hi)
         if peak is None:
-            signal = mc_sel & np.isin(origin, self.signal_origins)
-            if signal.sum() < 10:
-                raise EmptySelectionError(
-                    f"MC: expected signal ({', '.join(self.signal_origins)}) candidates in "
-                    f"{label} to fit the peak, found {int(signal.sum())}."
-                )
-            peak = fit_peak(mc_mass[signal])
-        settings = scan_settings(
-            m,
-            peak,
-            n_sigma=n_sigma,
-            background=background,
-            dplus=None,
-            species=self.species,
-            dplus_peak=None,
-            sidebands=sidebands,
-            exclude_nsigma=3.0,
-            mass_edges=None,
-            scale=scale,
-            min_sideband_counts=1.0,
-            fit_raw_yield=False,
-            raw_yield_shape="fixed",
-        )
+            peak = signal_peak(mc_mass[mc_sel], origin[mc_sel], self.signal_origins, label=label)
+        settings = scan_settings(m, peak, self.options, scale=scale)
         hists = ScanHistograms.empty(self.cuts, settings.edges, pt_range=b, grid=True)
         hists.fill_data(m, {c.column: s[sel] for c, s in zip(self.cuts, scores, strict=True)})
         for o in dict.fromkeys(origin[mc_sel]):
@@ -211,12 +160,9 @@ class ScanGrid:
         expected: Mapping[str, Any],
         *,
         peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]],
-        species: str = "Ds",
-        signal_origins: Sequence[str] = ("prompt",),
-        n_sigma: float = 2.0,
-        background: str = "expo",
-        sidebands: tuple[float, float] | None = None,
+        options: SignificanceOptions | None = None,
         scale: float = 1.0,
+        **changes: Any,
     ) -> ScanGrid:
         """The grid of saved :class:`~o2ml.selection.histograms.ScanHistograms` (``o2ml scan``):
         one per pT bin, each on the full threshold grid, with each bin's signal peak."""
@@ -224,10 +170,10 @@ class ScanGrid:
             raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
         validate_expected_signal(expected)
         self = cls.__new__(cls)
+        self._set_options(significance_options(options, changes, "ScanGrid.from_histograms"))
         first = histograms[0]
         self.cuts = list(first.cuts)
         self.grids = {c.column: c.thresholds for c in self.cuts}
-        self.species, self.signal_origins = species, tuple(signal_origins)
         self.pt_bins = [h.pt_range for h in histograms]
         self.bins = []
         for h in histograms:
@@ -240,10 +186,8 @@ class ScanGrid:
             if h.pt_range not in peaks:
                 raise ScanInputError(f"peaks: expected the peak of {h.pt_range}, found none.")
             settings = scan_settings(
-                np.empty(0), peaks[h.pt_range], n_sigma=n_sigma, background=background,
-                dplus=None, species=species, dplus_peak=None, sidebands=sidebands,
-                exclude_nsigma=3.0, mass_edges=h.mass_edges, scale=scale,
-                min_sideband_counts=1.0, fit_raw_yield=False, raw_yield_shape="fixed",
+                np.empty(0), peaks[h.pt_range], self.options, mass_edges=h.mass_edges,
+                scale=scale,
             )  # fmt: skip
             self.bins.append(self._bin(h, expected, settings))
         self._cache = {}
@@ -288,42 +232,16 @@ class ScanGrid:
             )
             for o, e in b.mc.items()
         }
-        n_sig = np.array([b.expected[o] for o in self.signal_origins])
-        e_val = np.array([eff[o].values[0] for o in self.signal_origins])
-        e_err = np.array([eff[o].errors[0] for o in self.signal_origins])
-        f_win = st.window_fraction
-        sig = f_win * float(n_sig @ e_val)
-        sig_err = f_win * math.sqrt(float((n_sig**2) @ (e_err**2)))
-        sig_eff = float(n_sig @ e_val) / n_sig.sum()
-        sig_eff_err = math.sqrt(float((n_sig**2) @ (e_err**2))) / n_sig.sum()
-        bkg = bkg_err = math.nan
-        fit: MassFit | None = None
-        lo, hi = st.window
-        try:
-            with warnings.catch_warnings():  # nearly empty sidebands: harmless NaN steps
-                warnings.simplefilter("ignore", RuntimeWarning)
-                fit = fit_background(
-                    inner,
-                    st.edges,
-                    background=st.background,
-                    exclude=st.exclusions(),
-                    dplus=st.dplus_model(sideband_fit=True),
-                    min_counts=st.min_sideband_counts,
-                )
-        except MassFitError:
-            fit = None
-        ok = False
-        if fit is not None and fit.valid:
-            value, error = fit.background_integral(lo, hi)
-            if value >= 0:
-                bkg, bkg_err, ok = st.scale * value, st.scale * error, True
-        z, z_err = significance(sig, bkg, sig_err, bkg_err)
+        fits: list[MassFit | None] = []
+        est = estimate(
+            inner[None, :].astype(float), eff, b.expected, st, signal_origins=self.signal_origins,
+            fits=fits,
+        )  # fmt: skip
         data_eff = float(hist.sum()) / b.n_data
         effs = {o: e.values for o, e in eff.items()}
         errs = {o: e.errors for o, e in eff.items()}
         effs["data"] = np.array([data_eff])
         errs["data"] = np.array([math.sqrt(max(data_eff * (1 - data_eff), 0.0) / b.n_data)])
-        nan = np.array([math.nan])
         result = ScanResult(
             species=self.species,
             pt_min=b.pt[0],
@@ -335,17 +253,7 @@ class ScanGrid:
             ),
             efficiencies=effs,
             efficiency_errors=errs,
-            signal=[sig],
-            signal_error=[sig_err],
-            background=[bkg],
-            background_error=[bkg_err],
-            significance=np.atleast_1d(z),
-            significance_error=np.atleast_1d(z_err),
-            signal_efficiency=[sig_eff],
-            signal_efficiency_error=[sig_eff_err],
-            raw_yield=nan,
-            raw_yield_error=nan,
-            fit_ok=[ok],
             metadata={"kind": "point", "signal_origins": list(self.signal_origins)},
+            **est,
         )
-        return {"result": result, "fit": fit if ok else None, "hist": inner}
+        return {"result": result, "fit": fits[0], "hist": inner}

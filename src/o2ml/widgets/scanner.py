@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..physics.massfit import PeakFit
-from ..selection import ScanInputError, ScanResult
+from ..selection import ScanInputError, ScanResult, SignificanceOptions
 from ._common import (
     CLASS_COLUMNS,
     STYLE,
@@ -63,7 +63,10 @@ class ThresholdScanner:
         ``{(lo, hi): {column: threshold}}`` or ``{column: threshold}``: start values.
     mass_column, pt_column, origin_column : str
         Column names; the origin is an O2Physics code (1 prompt, 2 non-prompt) or a name.
-    species, signal_origins, n_sigma, background, sidebands, scale
+    options : SignificanceOptions, optional
+        How S, B and the significance are estimated (:class:`o2ml.selection.SignificanceOptions`);
+        its fields can also be given as keywords (``species="Lc"``, ``sidebands=...``).
+    scale : float
         As in :func:`o2ml.selection.scan_significance`.
     peaks : mapping (lo, hi) -> PeakFit or (mean, sigma), optional
         Default: a Gaussian fit of the MC mass of the signal origins in each bin.
@@ -85,11 +88,7 @@ class ThresholdScanner:
         mass_column: str = "fM",
         pt_column: str = "fPt",
         origin_column: str = "fOriginMcRec",
-        species: str = "Ds",
-        signal_origins: Sequence[str] = ("prompt",),
-        n_sigma: float = 2.0,
-        background: str = "expo",
-        sidebands: tuple[float, float] | None = None,
+        options: SignificanceOptions | None = None,
         scale: float = 1.0,
         peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]] | None = None,
         class_columns: Sequence[str] = CLASS_COLUMNS,
@@ -99,6 +98,7 @@ class ThresholdScanner:
         task: str | None = None,
         export_dir: str | Path = ".",
         export_name: str = "ml_config",
+        **changes: Any,
     ) -> None:
         self._live = False
         self.grid = ScanGrid(
@@ -110,13 +110,10 @@ class ThresholdScanner:
             mass_column=mass_column,
             pt_column=pt_column,
             origin_column=origin_column,
-            species=species,
-            signal_origins=signal_origins,
-            n_sigma=n_sigma,
-            background=background,
-            sidebands=sidebands,
+            options=options,
             scale=scale,
             peaks=peaks,
+            **changes,
         )
         self._setup(
             initial, export_dir, export_name, class_columns=class_columns,

@@ -1,0 +1,157 @@
+"""How S, B and S/sqrt(S+B) are estimated in a pT bin: one options object for every estimator.
+
+:func:`~o2ml.selection.scan_significance`, :func:`~o2ml.selection.scan_histograms`,
+:func:`~o2ml.selection.evaluate_cuts`, :func:`~o2ml.selection.scan_candidates` and the
+dashboards' :class:`~o2ml.widgets.ScanGrid` / :class:`~o2ml.widgets.ThresholdScanner` take
+``options=`` (a :class:`SignificanceOptions`) and, for a one-off change, any of its fields as a
+keyword (``n_sigma=2.5``), which replaces that field of ``options``::
+
+    opts = selection.SignificanceOptions(species="Lc", sidebands=(2.18, 2.39))
+    scan = selection.scan_significance(..., options=opts)
+    loose = selection.scan_significance(..., options=opts, n_sigma=3.0)
+
+What depends on the sample (the mass binning, the scale of the background to the full sample, the
+expected-signal table, the peak) stays a keyword of each function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import ScanInputError, did_you_mean
+from ..physics.massfit import BACKGROUND_MODELS, BackgroundModel, SignalShape
+
+__all__ = ["DplusMode", "SignificanceOptions", "significance_options"]
+
+DplusMode = Literal["exclude", "gauss", "none"]
+DPLUS_MODES = ("exclude", "gauss", "none")
+RAW_YIELD_SHAPES = ("fixed", "constrained", "free")
+
+
+@dataclass(frozen=True)
+class SignificanceOptions:
+    """The choices of an S/B/significance estimate (every field has the default of the ALICE
+    Ds tutorial).
+
+    Attributes
+    ----------
+    species : str
+        Species of the signal in the expected-signal table (``"Ds"``, ``"Lc"``).
+    signal_origins : tuple of str
+        Origins counted as signal S (``("prompt",)`` or ``("prompt", "nonprompt")``).
+    n_sigma : float
+        Signal window: mean +- n_sigma x sigma of the peak.
+    background : {"expo", "pol2"}
+        Background model of the sideband fit.
+    dplus : {"exclude", "gauss", "none"} or None
+        The D+ -> KKpi peak next to the Ds: left out of the fit, modelled as a Gaussian, or
+        ignored; None: "exclude" for species "Ds", "none" otherwise.
+    dplus_peak : (mean, sigma) or None
+        The D+ peak; None: the PDG mass shifted like the Ds peak, sigma scaled by the masses.
+    sidebands : (lo, hi) or None
+        Fit only mass < lo and mass > hi (e.g. (1.75, 2.1) as in the ALICE tutorial); None:
+        leave out mean +- exclude_nsigma x sigma.
+    exclude_nsigma : float
+        Half-width, in sigmas, of the regions left out around the Ds (and D+) peaks.
+    min_sideband_counts : float
+        Points with fewer candidates in the sidebands get NaN background (and significance).
+    fit_raw_yield : bool
+        Also fit signal + background at every point (for :func:`~o2ml.selection.cut_variation`).
+    raw_yield_shape : {"fixed", "constrained", "free"}
+        Peak mean and sigma in the raw-yield fit: fixed to the peak, constrained, or free.
+    plateau_fraction, plateau_nsigma : float
+        Plateau criterion of 1-D scans (see :func:`~o2ml.selection.find_plateau`).
+    """
+
+    species: str = "Ds"
+    signal_origins: tuple[str, ...] = ("prompt",)
+    n_sigma: float = 2.0
+    background: BackgroundModel = "expo"
+    dplus: DplusMode | None = None
+    dplus_peak: tuple[float, float] | None = None
+    sidebands: tuple[float, float] | None = None
+    exclude_nsigma: float = 3.0
+    min_sideband_counts: float = 1.0
+    fit_raw_yield: bool = False
+    raw_yield_shape: SignalShape = "fixed"
+    plateau_fraction: float = 0.95
+    plateau_nsigma: float | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.signal_origins, str):
+            raise ScanInputError(
+                "signal_origins: expected a sequence of origins, found the string "
+                f"{self.signal_origins!r}."
+            )
+        object.__setattr__(self, "signal_origins", tuple(str(o) for o in self.signal_origins))
+        if not self.signal_origins:
+            raise ScanInputError("signal_origins: expected at least one origin, found none.")
+        if self.background not in BACKGROUND_MODELS:
+            raise ScanInputError(
+                f"background: expected one of {BACKGROUND_MODELS}, found {self.background!r}."
+            )
+        if self.dplus is not None and self.dplus not in DPLUS_MODES:
+            raise ScanInputError(
+                f"dplus: expected 'exclude', 'gauss' or 'none', found {self.dplus!r}."
+            )
+        if self.raw_yield_shape not in RAW_YIELD_SHAPES:
+            raise ScanInputError(
+                "raw_yield_shape: expected 'fixed', 'constrained' or 'free', found "
+                f"{self.raw_yield_shape!r}."
+            )
+        if not (self.n_sigma > 0 and self.exclude_nsigma > 0):
+            raise ScanInputError(
+                "expected n_sigma and exclude_nsigma > 0, found "
+                f"{self.n_sigma!r}, {self.exclude_nsigma!r}."
+            )
+        for name in ("dplus_peak", "sidebands"):
+            pair = getattr(self, name)
+            if pair is not None:
+                if len(pair) != 2:
+                    raise ScanInputError(f"{name}: expected a pair of numbers, found {pair!r}.")
+                object.__setattr__(self, name, (float(pair[0]), float(pair[1])))
+
+    @property
+    def dplus_mode(self) -> str:
+        """``dplus`` with its default resolved for the species."""
+        if self.dplus is not None:
+            return self.dplus
+        return "exclude" if self.species == "Ds" else "none"
+
+    def replace(self, **changes: Any) -> SignificanceOptions:
+        """A copy with ``changes``; a name that is not a field is a :class:`TypeError` that
+        suggests the closest field."""
+        return significance_options(self, changes, "SignificanceOptions.replace")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+        }
+
+
+FIELDS = tuple(f.name for f in dataclasses.fields(SignificanceOptions))
+
+
+def significance_options(
+    options: SignificanceOptions | None,
+    changes: Mapping[str, Any],
+    caller: str,
+) -> SignificanceOptions:
+    """``options`` (default :class:`SignificanceOptions()`) with the keyword ``changes`` of a
+    call to ``caller``; an unknown keyword is a :class:`TypeError` naming ``caller``."""
+    if options is not None and not isinstance(options, SignificanceOptions):
+        raise TypeError(
+            f"{caller}(): options: expected a SignificanceOptions, found {type(options).__name__}."
+        )
+    unknown = [k for k in changes if k not in FIELDS]
+    if unknown:
+        hint = did_you_mean(unknown[0], FIELDS)
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}.{hint}")
+    base = options if options is not None else SignificanceOptions()
+    if not changes:
+        return base
+    return dataclasses.replace(base, **changes)
