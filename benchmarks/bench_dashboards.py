@@ -44,10 +44,11 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from o2ml.apps import make_scans, toy_candidates, write_candidates
+from o2ml.apps import make_scans, write_candidates
 from o2ml.physics.massfit import fit_peak
 from o2ml.selection import parse_cuts
 from o2ml.selection.histograms import GRID_CUTS, ScanHistograms
+from o2ml.toymc.scored import scored_candidates
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -219,7 +220,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="o2ml-bench-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
-        data, mc, expected = toy_candidates(args.n, args.n_mc, seed=7)
+        data, mc, expected = scored_candidates(args.n, args.n_mc, seed=7)
         (folder / "expected.json").write_text(json.dumps(expected))
         env = {"O2ML_SCAN": str(folder), "O2ML_EXPORT_DIR": str(folder)}
         if args.source == "candidates":

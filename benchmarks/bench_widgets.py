@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from o2ml.apps import toy_candidates
 from o2ml.physics.massfit import fit_background
 from o2ml.selection import significance
+from o2ml.toymc.scored import scored_candidates
 from o2ml.widgets import ThresholdScanner
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    data, mc, expected = toy_candidates(args.n, args.n_mc, seed=11)
+    data, mc, expected = scored_candidates(args.n, args.n_mc, seed=11)
     t_toy = time.perf_counter() - t0
     t0 = time.perf_counter()
     scanner = ThresholdScanner(data, mc, expected, export_dir=tempfile.gettempdir())

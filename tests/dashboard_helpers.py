@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from conftest import REPO, free_port, running_server
 
-from o2ml.apps import make_scans, toy_candidates, write_candidates
+from o2ml.apps import make_scans, write_candidates
 from o2ml.physics.massfit import fit_peak
 from o2ml.selection import ScanResult, scan_significance
+from o2ml.toymc.scored import scored_candidates
 
 TOY_BKG_CUT = 0.3
 TOY_THRESHOLDS = np.round(np.linspace(0.0, 0.95, 40), 6)
@@ -45,7 +46,7 @@ class ToyInputs:
 def make_toy_inputs(directory: Path, n_data: int = 60_000, n_mc: int = 20_000) -> ToyInputs:
     """Write toy candidates (parquet + expected-signal JSON) and three 1-D scans to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    data, mc, expected = toy_candidates(n_data, n_mc, seed=5)
+    data, mc, expected = scored_candidates(n_data, n_mc, seed=5)
     expected_path = directory / "toy_expected_signal.json"
     expected_path.write_text(json.dumps(expected))
     candidates = write_candidates(directory / "toy_scored.parquet", data, mc, expected_path)

@@ -9,7 +9,7 @@
 """
 
 from .dashboards import efficiency_curves_app, significance_plateau_app, threshold_scan_app
-from .demo_inputs import DemoInputs, demo_directory, ensure_demo_inputs, make_scans, toy_candidates
+from .demo_inputs import DemoInputs, demo_directory, ensure_demo_inputs, make_scans
 from .files import (
     CANDIDATE_COLUMNS,
     candidates_scale,
@@ -35,7 +35,6 @@ __all__ = [
     "make_scans",
     "significance_plateau_app",
     "threshold_scan_app",
-    "toy_candidates",
     "url_parameters",
     "write_candidates",
 ]

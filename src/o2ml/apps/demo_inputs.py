@@ -1,10 +1,11 @@
-"""Default and synthetic inputs of the dashboards: scans, a toy sample, the demo made on first use.
+"""Default inputs of the dashboards: the demo scans and candidates, made on first use.
 
 :func:`ensure_demo_inputs` trains a quick BDT per pT bin (2–4, 4–6, 6–12 GeV/c) on one half of
 the generated Ds sample with :mod:`o2ml.models.bdt`, scores the other half of data and MC, scans
 the prompt score (:func:`make_scans`, background scaled to the full sample) and writes the scored
-candidates and the ScanResult files, under a file lock so that several kernels can ask at once. :func:`toy_candidates` makes scored candidates
-without any training, for tests and benchmarks.
+candidates and the ScanResult files, under a file lock so that several kernels can ask at once.
+Scored candidates without any training (tests, benchmarks) come from
+:func:`o2ml.toymc.scored.scored_candidates`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ __all__ = [
     "demo_directory",
     "ensure_demo_inputs",
     "make_scans",
-    "toy_candidates",
 ]
 
 #: pT bins of the demo, one BDT each
@@ -89,73 +89,8 @@ def make_scans(
 
 
 # --------------------------------------------------------------------------------------------
-# toy and demo inputs
+# demo inputs
 # --------------------------------------------------------------------------------------------
-def toy_candidates(
-    n_data: int, n_mc: int, seed: int = 1, pt_range: tuple[float, float] = (2.0, 12.0)
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Scored candidates without training: (data, MC, expected-signal table), for tests and benchmarks.
-
-    Mass: exponential background, a D+ and a Ds Gaussian; scores: Dirichlet draws whose
-    parameters depend on the true class (background, prompt, non-prompt). The expected-signal
-    table counts the injected signal, so scans close on the truth.
-    """
-    rng = np.random.default_rng(seed)
-    lo, hi = pt_range
-    cls = rng.choice(
-        5, size=n_data, p=[0.9949, 0.003, 0.0006, 0.0012, 0.0003]
-    )  # bkg, Ds p/np, D+ p/np
-    pt = lo + rng.exponential(1.8, n_data) % (hi - lo)
-    mass = 1.65 + rng.exponential(1 / 2.5, n_data) % 0.6
-    ds = np.isin(cls, (1, 2))
-    dplus = np.isin(cls, (3, 4))
-    sigma = 0.008 + 0.0008 * pt
-    mass = np.where(ds, rng.normal(1.9683, sigma), mass)
-    mass = np.where(dplus, rng.normal(1.8697, sigma * 0.95), mass)
-    alphas = np.array([[2.0, 1.0, 1.0], [1.0, 2.5, 1.2], [1.0, 1.2, 2.5]])
-    score_class = np.where(cls == 0, 0, np.where(np.isin(cls, (1, 3)), 1, 2))
-    scores = rng.standard_gamma(alphas[score_class])
-    scores /= scores.sum(axis=1, keepdims=True)
-    data = pd.DataFrame(
-        {
-            "fM": mass,
-            "fPt": pt,
-            "score_bkg": scores[:, 0],
-            "score_prompt": scores[:, 1],
-            "score_nonprompt": scores[:, 2],
-        }
-    )
-    origin = rng.choice([1, 2], size=n_mc)
-    mc_pt = lo + rng.exponential(2.5, n_mc) % (hi - lo)
-    mc_scores = rng.standard_gamma(alphas[origin])
-    mc_scores /= mc_scores.sum(axis=1, keepdims=True)
-    mc = pd.DataFrame(
-        {
-            "fM": rng.normal(1.9683, 0.008 + 0.0008 * mc_pt),
-            "fPt": mc_pt,
-            "score_bkg": mc_scores[:, 0],
-            "score_prompt": mc_scores[:, 1],
-            "score_nonprompt": mc_scores[:, 2],
-            "fOriginMcRec": origin.astype(np.int8),
-        }
-    )
-    edges = np.arange(0.0, 24.5, 0.5)
-
-    def counts(k: int) -> list[float]:
-        return np.histogram(pt[cls == k], edges)[0].astype(float).tolist()
-
-    expected = {
-        "table": "toy",
-        "n_data": n_data,
-        "pt_edges": edges.tolist(),
-        "species": {
-            "Ds": {"prompt": counts(1), "nonprompt": counts(2)},
-            "Dplus": {"prompt": counts(3), "nonprompt": counts(4)},
-        },
-    }
-    return data, mc, expected
-
-
 @dataclass(frozen=True)
 class DemoInputs:
     """Paths of the dashboards' default inputs."""

@@ -1,7 +1,7 @@
 """The per-pT-bin steps on candidate tables in the O2Physics layout, written once.
 
 A tree creator's candidates carry ``fM`` (mass), ``fPt`` and, in MC, ``fOriginMcRec``
-(1 prompt, 2 non-prompt: O2Physics ``PWGHF/Core/DecayChannels.h``, ``RecoDecay::OriginType``);
+(1 prompt, 2 non-prompt: ``RecoDecay::OriginType`` of O2Physics ``Common/Core/RecoDecay.h``);
 score columns are added by the model. These helpers select a pT bin, split the MC by origin,
 fit the signal peak on the MC of the signal origins, and scan the significance::
 
