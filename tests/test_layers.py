@@ -130,8 +130,10 @@ def _private_owner(module: str, name: str) -> str | None:
     for i, part in enumerate(parts):
         if part.startswith("_") and not part.startswith("__"):
             owner = ".".join(parts[:i])
-            if owner in MODULES and MODULES[owner].name != "__init__.py":
-                owner = owner.rpartition(".")[0]  # a module's private name: its package owns it
+            if owner in MODULES and MODULES[owner].name != "__init__.py" and owner.count(".") > 1:
+                # a module's private name: its package owns it (a top-level module is its own
+                # package: o2ml.io's private names are io's, not every top-level module's)
+                owner = owner.rpartition(".")[0]
             return owner
     return None
 
@@ -146,6 +148,62 @@ def test_nothing_private_is_imported_from_outside_its_package():
     assert not bad, "\n".join(bad)
 
 
+def module_aliases(module: str) -> dict[str, str]:
+    """Names that ``module`` binds to o2ml modules (``from . import io``, ``import o2ml.io as
+    io``), mapped to the module."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in MODULES and a.asname:
+                    out[a.asname] = a.name
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1]
+            target = (
+                ".".join(base + ([node.module] if node.module else []))
+                if node.level
+                else node.module
+            )
+            for a in node.names:
+                if f"{target}.{a.name}" in MODULES:
+                    out[a.asname or a.name] = f"{target}.{a.name}"
+    return out
+
+
+def private_attributes(module: str) -> list[tuple[str, str, int]]:
+    """(o2ml module, private attribute, line) of every ``alias._name`` read in ``module``."""
+    aliases = module_aliases(module)
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    return [
+        (aliases[n.value.id], n.attr, n.lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id in aliases
+        and n.attr.startswith("_")
+        and not n.attr.startswith("__")
+    ]
+
+
+def test_nothing_private_is_used_as_an_attribute_from_outside_its_package():
+    bad = []
+    for m in MODULES:
+        for t, name, line in private_attributes(m):
+            owner = _private_owner(t, name)
+            if owner is not None and not (m == owner or m.startswith(owner + ".")):
+                bad.append(f"{m} line {line}: {t}.{name} (private to {owner})")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_attribute_reader_sees_module_aliases():
+    assert module_aliases("o2ml.analysis")["io"] == "o2ml.io"
+    assert module_aliases("o2ml.analysis")["selection"] == "o2ml.selection"
+    # the rule reads what it should: io's own private helpers are read inside io's package only
+    assert all(t != "o2ml.io" for t, _, _ in private_attributes("o2ml.analysis"))
+
+
 @pytest.mark.parametrize(
     ("module", "name", "owner"),
     [
@@ -153,6 +211,7 @@ def test_nothing_private_is_imported_from_outside_its_package():
         ("o2ml.export.onnx", "_write", "o2ml.export"),
         ("o2ml.selection", "_binning", "o2ml.selection"),
         ("o2ml.io", "read_table", None),
+        ("o2ml.io", "_resolve", "o2ml.io"),
     ],
 )
 def test_private_owner(module, name, owner):

@@ -48,9 +48,9 @@ def read_candidates(
     column and count).
     """
     files = io.expand_paths(paths)
-    declared, tree, label = io._resolve(table)
-    name = declared.name if declared is not None else label
-    available = set(io.describe_columns(files[0], declared, tree, label))
+    declared = table if isinstance(table, Table) else schema.find_table(table)
+    name = declared.name if declared is not None else table
+    available = set(io.table_columns(files[0], table))
     wanted = ["fM", "fPt", *features, *extra]
     if kind == "mc":
         wanted += ["fOriginMcRec", *channels.MC_LABEL_COLUMNS.get(name, ())]

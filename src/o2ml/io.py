@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from .errors import (
     did_you_mean,
 )
 from .schema import Table, find_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PathLike = str | os.PathLike
 Paths = PathLike | Sequence[PathLike]
@@ -243,6 +247,19 @@ def _read_root(
 # ------------------------------------------------------------------------------------ parquet
 
 
+def read_arrow(path: PathLike, what: str, *, error: type[O2mlError] = BadFileError) -> pa.Table:
+    """The whole parquet file ``path`` as a pyarrow Table; an unreadable file raises ``error``
+    (default :class:`~o2ml.errors.BadFileError`): "``path``: expected ``what``, found an
+    unreadable file (...)"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise error(f"{path}: expected {what}, found an unreadable file ({err}).") from None
+
+
 def _parquet_file(path: Path):
     import pyarrow.parquet as pq
 
@@ -341,7 +358,7 @@ def read_table(
         if cols is not None and selection:
             if not extra and not frames:
                 # columns the selection needs but the caller did not ask for
-                head = describe_columns(path, declared, tree, label)
+                head = _columns(path, declared, tree, label)
                 extra = [c for c in _selection_columns(selection, head) if c not in cols]
             need = cols + extra
         else:
@@ -454,8 +471,13 @@ def _unknown_names(selection: str, available: list[str]) -> str:
     )
 
 
-def describe_columns(path: Path, declared: Table | None, tree: str, label: str) -> list[str]:
-    """Column names of a table in one file, without reading its data."""
+def table_columns(path: PathLike, table: str | Table) -> list[str]:
+    """Column names of ``table`` (a declared table, its name or a tree name) in the file
+    ``path``, without reading its data."""
+    return _columns(Path(path), *_resolve(table))
+
+
+def _columns(path: Path, declared: Table | None, tree: str, label: str) -> list[str]:
     if _format(path) == "parquet":
         return _parquet_file(path).schema_arrow.names
     with _open_root(path) as f:

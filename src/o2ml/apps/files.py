@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadFileError, ColumnNotFoundError, InputFileNotFoundError, did_you_mean
+from ..io import read_arrow
 from ..schema import SCORE_COLUMNS
 from ..selection import ScanResult, load_expected_signal
 
@@ -98,26 +99,19 @@ def candidates_scale(path: str | os.PathLike) -> float:
 
 def load_candidates(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
     """Read scored candidates: (data, MC, the expected-signal file named in the metadata)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     path = Path(path)
     if not path.is_file():
         raise InputFileNotFoundError(
             f"{path}: expected a parquet file of scored candidates, found no file."
         )
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as err:
-        raise BadFileError(
-            f"{path}: expected a parquet file of scored candidates, found an unreadable file ({err})."
-        ) from None
+    table = read_arrow(path, "a parquet file of scored candidates")
     names = table.column_names
     for col in CANDIDATE_COLUMNS:
         if col not in names:
             raise ColumnNotFoundError(
                 f"{path}: expected a column {col!r}, found {names}.{did_you_mean(col, names)}"
             )
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     sample = table.column("sample").cast(pa.string())

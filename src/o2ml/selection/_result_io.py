@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ScanFileError
+from ..io import read_arrow
 from .plateau import Plateau
 
 if TYPE_CHECKING:
@@ -105,15 +106,7 @@ def _read_json(path: Path) -> tuple[dict[str, Any], None]:
 
 
 def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as err:
-        raise ScanFileError(
-            f"{path}: expected a parquet ScanResult, found an unreadable file ({err})."
-        ) from None
+    table = read_arrow(path, "a parquet ScanResult", error=ScanFileError)
     meta = table.schema.metadata or {}
     if PARQUET_KEY not in meta:
         raise ScanFileError(
