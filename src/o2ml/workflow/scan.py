@@ -11,7 +11,8 @@ file is a dask task and the histograms of the files are added.
 Two passes over the data: the first reads only mass and pT (each bin's mass range, the edges
 of the mass histograms, as the in-memory scan takes them); the second scores and fills. The MC
 is read once: its signal candidates (:func:`o2ml.channels.is_signal`) fill the efficiency sums
-and give the peak (a Gaussian fit of their mass, kept per bin: MC samples are small).
+and give the peak (a Gaussian fit of the mass of the signal origins, per bin: MC samples
+are small; :func:`o2ml.selection.signal_peak`).
 
 Written to ``out``, per bin:
 
@@ -39,8 +40,7 @@ from .. import channels, io, selection
 from ..analysis import BKG_THRESHOLDS
 from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
-from ..physics.massfit import fit_peak
-from ..schema import ORIGINS, find_table
+from ..schema import ORIGINS, find_table, origin_names
 from ..selection.histograms import EXPECTED_SIGNAL_FILE, GRID_CUTS, ScanHistograms
 from ._dask import client
 
@@ -139,12 +139,12 @@ def _fill_mc(job: _Job, path: str, edges: list[np.ndarray]):
         pt, origin = df["fPt"].to_numpy(), df["fOriginMcRec"].to_numpy()
         for i, (lo, hi) in enumerate(job.bins):
             in_bin = (pt >= lo) & (pt < hi)
-            masses[i].append(df["fM"].to_numpy()[in_bin])
+            masses[i].append(np.stack([df["fM"].to_numpy(), origin])[:, in_bin])
             for o, code in ORIGINS.items():
                 part = df[in_bin & (origin == code)]
                 for h in out[i]:
                     h.fill_mc(o, part)
-    return out, [np.concatenate(m) if m else np.empty(0) for m in masses]
+    return out, [np.concatenate(m, axis=1) if m else np.empty((2, 0)) for m in masses]
 
 
 def _total(parts: list[list[list[ScanHistograms]]]) -> list[list[ScanHistograms]]:
@@ -213,17 +213,17 @@ def scan(
         data_h = _total(_run(c, _fill_data, job, data_files, edges))
         mc_parts = _run(c, _fill_mc, job, mc_files, edges)
     mc_h = _total([p[0] for p in mc_parts])
-    masses = [np.concatenate([p[1][i] for p in mc_parts]) for i in range(len(bins))]
+    masses = [np.concatenate([p[1][i] for p in mc_parts], axis=1) for i in range(len(bins))]
+    options = selection.SignificanceOptions(species=species, fit_raw_yield=True)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for i, (lo, hi) in enumerate(bins):
         one, grid = (d + m for d, m in zip(data_h[i], mc_h[i], strict=True))
-        if masses[i].size < 10:
-            raise EmptySelectionError(
-                f"{mc_files[0]}: table {table}: expected MC signal candidates in {lo:g} < pT < "
-                f"{hi:g} GeV/c to fit the peak, found {masses[i].size}."
-            )
-        peak = fit_peak(masses[i])
+        mass, codes = masses[i]
+        where = f"{mc_files[0]}: table {table}: {lo:g} < pT < {hi:g} GeV/c"
+        peak = selection.signal_peak(
+            mass, origin_names(codes.astype(np.int64)), options.signal_origins, label=where
+        )
         about = {
             "features": binned.features, "task": binned.config.task,
             "onnx_file": binned.onnx_paths[i].name, "model": str(model),
@@ -231,7 +231,7 @@ def scan(
         }  # fmt: skip
         result = selection.scan_histograms(
             one,
-            expected=expected, peak=peak, species=species, fit_raw_yield=True,
+            expected=expected, peak=peak, options=options,
             metadata={"pt_bin": [lo, hi], "model": "BDT", **about},
         )  # fmt: skip
         written.append(result.save(out / f"scan_{stems[i]}.json", overwrite=True))
