@@ -61,20 +61,26 @@ def _runtime_nodes(tree: ast.AST):
         stack.extend(ast.iter_child_nodes(node))
 
 
+def _package(module: str) -> str:
+    return module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _from_target(package: str, node: ast.ImportFrom) -> str:
+    """The absolute module of ``from X import ...`` written in ``package``."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def imports(module: str) -> list[tuple[str, str, int]]:
     """(imported o2ml module, imported name or '', line) of every runtime import of ``module``."""
-    path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    out = []
-    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+    package, out = _package(module), []
+    for node in _runtime_nodes(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             out += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("o2ml")]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _from_target(package, node)
             if not target.startswith("o2ml"):
                 continue
             for a in node.names:
@@ -138,34 +144,17 @@ def _private_owner(module: str, name: str) -> str | None:
     return None
 
 
-def test_nothing_private_is_imported_from_outside_its_package():
-    bad = []
-    for m in MODULES:
-        for t, name, line in imports(m):
-            owner = _private_owner(t, name)
-            if owner is not None and not (m == owner or m.startswith(owner + ".")):
-                bad.append(f"{m} line {line}: {t}{'.' + name if name else ''} (private to {owner})")
-    assert not bad, "\n".join(bad)
-
-
 def module_aliases(module: str) -> dict[str, str]:
     """Names that ``module`` binds to o2ml modules (``from . import io``, ``import o2ml.io as
     io``), mapped to the module."""
-    path = MODULES[module]
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    out = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    package, out = _package(module), {}
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name in MODULES and a.asname:
                     out[a.asname] = a.name
         elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")[: len(package.split(".")) - node.level + 1]
-            target = (
-                ".".join(base + ([node.module] if node.module else []))
-                if node.level
-                else node.module
-            )
+            target = _from_target(package, node)
             for a in node.names:
                 if f"{target}.{a.name}" in MODULES:
                     out[a.asname or a.name] = f"{target}.{a.name}"
@@ -187,13 +176,15 @@ def private_attributes(module: str) -> list[tuple[str, str, int]]:
     ]
 
 
-def test_nothing_private_is_used_as_an_attribute_from_outside_its_package():
+def test_nothing_private_is_used_from_outside_its_package():
+    """Neither imported (``from ..io import _resolve``) nor read as an attribute
+    (``io._resolve``)."""
     bad = []
     for m in MODULES:
-        for t, name, line in private_attributes(m):
+        for t, name, line in [*imports(m), *private_attributes(m)]:
             owner = _private_owner(t, name)
             if owner is not None and not (m == owner or m.startswith(owner + ".")):
-                bad.append(f"{m} line {line}: {t}.{name} (private to {owner})")
+                bad.append(f"{m} line {line}: {t}{'.' + name if name else ''} (private to {owner})")
     assert not bad, "\n".join(bad)
 
 

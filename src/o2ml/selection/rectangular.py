@@ -116,10 +116,9 @@ def evaluate_cuts(
     mass_column : str
         Invariant-mass column of ``data``.
 
-    The other parameters are those of :func:`scan_significance` (the plateau options do
-    not apply to one point). ``cut_names`` and
-    ``cut_directions`` of the result are the conditions' columns and operators,
-    ``thresholds`` their values.
+    The other parameters are those of :func:`scan_significance` (the plateau options do not
+    apply to one point). ``cut_names`` and ``cut_directions`` of the result are the
+    conditions' columns and operators, ``thresholds`` their values.
     """
     opts = significance_options(options, changes, "evaluate_cuts")
     species, signal_origins = opts.species, opts.signal_origins

@@ -124,7 +124,8 @@ def _fill_data(job: _Job, path: str, edges: list[np.ndarray]) -> list[list[ScanH
 
 
 def _fill_mc(job: _Job, path: str, edges: list[np.ndarray]):
-    """An MC file: [1-D, grid] histograms per pT bin, and the signal masses per bin."""
+    """An MC file: [1-D, grid] histograms per pT bin, and per bin the (mass, fOriginMcRec)
+    rows of its signal candidates (2 x n) for the peak fit."""
     one, grid = _cuts(job.n_classes)
     declared = find_table(job.table)
     name = declared.name if declared is not None else job.table
