@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from o2ml.channels import ds
 from o2ml.export.model_dir import config_file_name, write_model_dir
 from o2ml.export.o2physics import DEFAULT_TASK
 from o2ml.inference import BinnedModel, apply_files
@@ -53,7 +54,7 @@ def make_model(workdir: Path) -> Path:
         tt = bdt.balanced_train_test(handlers, seed=42, max_per_class=20_000)
         models[b] = bdt.model_handler(seed=42)  # the tutorial configuration
         models[b].fit(tt[0], tt[1])
-    write_model_dir(models, bdt.TUTORIAL_FEATURES, out, cuts=[[0.5, 0, 0]] * len(models), seed=42)
+    write_model_dir(models, ds.TUTORIAL_FEATURES, out, cuts=[[0.5, 0, 0]] * len(models), seed=42)
     return out
 
 

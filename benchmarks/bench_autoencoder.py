@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import xgboost as xgb
 
-from o2ml import analysis
-from o2ml import lc_analysis as L
+from o2ml import selection
+from o2ml.channels import lc
 from o2ml.models import autoencoder as ae
 from o2ml.models import bdt
 from o2ml.profiling import CostTable
@@ -42,25 +42,25 @@ def main() -> None:
     torch.set_num_threads(args.torch_threads)
 
     s = ensure_sample("lc", fast=False)
-    features = L.LC_FEATURES
-    data = analysis.read_candidates(s.data, "HfCandLcLites", features)
-    mc = analysis.read_candidates(s.mc, "HfCandLcLites", features, kind="mc")
-    bkg = data[L.sidebands(data["fM"])]
+    features = lc.FEATURES
+    data = selection.read_candidates(s.data, "HfCandLcLites", features)
+    mc = selection.read_candidates(s.mc, "HfCandLcLites", features, kind="mc")
+    bkg = data[lc.sidebands(data["fM"])]
     if len(bkg) < args.n:
         raise SystemExit(f"only {len(bkg)} sideband candidates, asked for {args.n}")
     rng = np.random.default_rng(args.seed)
     bkg = bkg.iloc[np.sort(rng.choice(len(bkg), args.n, replace=False))]
-    sig = mc[L.signal_region(mc["fM"])]
-    test_b = data[L.signal_region(data["fM"])]
+    sig = mc[lc.signal_region(mc["fM"])]
+    test_b = data[lc.signal_region(data["fM"])]
 
     cost = CostTable()
     load = [os.getloadavg()]
     for r in range(args.repeat):
         with cost.measure("AE", f"training #{r}", candidates=len(bkg)) as m:
-            model = ae.fit(bkg, features, seed=args.seed, clip=L.nsigma_clip(features))
+            model = ae.fit(bkg, features, seed=args.seed, clip=lc.nsigma_clip(features))
         m.info["epochs"] = len(model.history["val_loss"])
         load.append(os.getloadavg())
-    auc_ae = L.roc_auc(model.score(sig), model.score(test_b))
+    auc_ae = selection.roc_auc(model.score(sig), model.score(test_b))
 
     x = np.r_[bkg[features].to_numpy(), sig[features].to_numpy()]
     y = np.r_[np.zeros(len(bkg)), np.ones(len(sig))]
@@ -72,7 +72,7 @@ def main() -> None:
             clf.fit(x, y, sample_weight=w)
         load.append(os.getloadavg())
         p = clf.predict_proba(test_b[features].to_numpy())[:, 1]
-        auc_bdt = L.roc_auc(clf.predict_proba(sig[features].to_numpy())[:, 1], p)
+        auc_bdt = selection.roc_auc(clf.predict_proba(sig[features].to_numpy())[:, 1], p)
 
     table = cost.frame()
     print(

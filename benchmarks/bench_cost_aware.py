@@ -26,8 +26,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import numpy as np
 
-from o2ml import analysis
-from o2ml.models import bdt, cost_aware
+from o2ml import selection
+from o2ml.channels import ds
+from o2ml.models import bdt, cost_aware, training
 from o2ml.toymc.generate import ensure_sample
 
 TARGET_AUC_LOSS = 0.005
@@ -50,13 +51,13 @@ def main() -> None:
 
     load = [os.getloadavg()]
     s = ensure_sample("ds", fast=False)
-    features = bdt.TUTORIAL_FEATURES
-    data = analysis.read_candidates(s.data, "HfCandDsLites", features)
-    mc = analysis.read_candidates(s.mc, "HfCandDsLites", features, kind="mc")
+    features = ds.TUTORIAL_FEATURES
+    data = selection.read_candidates(s.data, "HfCandDsLites", features)
+    mc = selection.read_candidates(s.mc, "HfCandDsLites", features, kind="mc")
     pt_bin = bdt.PtBin(2, 4)
 
     t0 = time.perf_counter()
-    tutorial = analysis.train_bin(
+    tutorial = training.train_bin(
         data, mc, pt_bin, features, seed=args.seed, max_per_class=args.max_per_class
     )
     fit_tutorial_s = time.perf_counter() - t0

@@ -127,7 +127,7 @@ def test_optuna_study_persists_and_resumes(tmp_path):
 def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
     """Re-running with the same settings finds the finished study (no trial added, same model);
     other settings (here another training set) get a study of their own, never a top-up."""
-    from o2ml import analysis
+    from o2ml.models import training
 
     data, mc = toy_samples()
     db = str(tmp_path / "optuna.db")
@@ -135,15 +135,15 @@ def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
         seed=3, max_per_class=400, n_trials=3, storage=db, optuna_per_class=200,
         ranges={"max_depth": (2, 3), "n_estimators": (5, 15)},
     )  # fmt: skip
-    first = analysis.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
-    again = analysis.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
+    first = training.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
+    again = training.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
     assert first.study.study_name == again.study.study_name
     assert first.study.study_name.startswith("bdt_2-4-")
     assert len(again.study.trials) == 3  # finished: nothing added
     assert again.study.best_params == first.study.best_params
     x = first.train_test[2][FEATURES]
     np.testing.assert_array_equal(first.model.predict(x), again.model.predict(x))
-    other = analysis.train_bin(data.iloc[::2], mc, PtBin(2, 4), FEATURES, **kw)
+    other = training.train_bin(data.iloc[::2], mc, PtBin(2, 4), FEATURES, **kw)
     assert other.study.study_name != first.study.study_name and len(other.study.trials) == 3
     # an interrupted study (here: 1 of 3 trials) is completed, not restarted
     name, todo = bdt.stored_study("x", {"a": 1}, 3, db)
@@ -158,9 +158,9 @@ def test_a_wall_time_budget_runs_until_spent_and_a_rerun_adds_nothing(tmp_path):
     """tuning_plan(budget_s=...): trials until the budget is spent (Optuna's timeout), the
     study marked spent, and the same settings again run no trial (same best parameters)."""
     data, mc = toy_samples()
-    from o2ml import analysis
+    from o2ml.models import training
 
-    first = analysis.train_bin(
+    first = training.train_bin(
         data, mc, PtBin(2, 4), FEATURES, seed=3, max_per_class=300, n_trials=1, storage=None,
         optuna_per_class=100, ranges={"max_depth": (2, 3), "n_estimators": (5, 10)},
     )  # fmt: skip
@@ -226,7 +226,7 @@ def test_class_balance_shares_as_the_o2physics_macro():
 def test_heldout_auc_compares_models_on_the_same_candidates():
     """A model without its best feature loses AUC on held-out candidates; the paired bootstrap
     error of the difference is smaller than either model's own error."""
-    from o2ml import analysis
+    from o2ml.models import training
 
     data, mc = toy_samples()
     b = PtBin(2, 6)
@@ -236,7 +236,7 @@ def test_heldout_auc_compares_models_on_the_same_candidates():
     full.fit(tt[0], tt[1])
     weak = bdt.model_handler(["fAbsCos3PiK"], {"n_estimators": 30, "max_depth": 3}, seed=0)
     weak.fit(tt[0], tt[1])
-    out = analysis.heldout_auc(
+    out = training.heldout_auc(
         {"full": full, "weak": weak}, data.iloc[1::2], mc.iloc[1::2], b, FEATURES, n_boot=100
     )
     assert list(out.index) == ["full", "weak"]

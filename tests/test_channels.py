@@ -17,7 +17,7 @@ from o2ml.channels import (
     TUTORIAL_TASK,
     UnsupportedFeatureError,
 )
-from o2ml.models.bdt import TUTORIAL_FEATURES
+from o2ml.channels.ds import TUTORIAL_FEATURES
 from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
 
 # O2Physics PWGHF/Core/HfMlResponseDsToKKPi.h @ bfbeadc8, enum InputFeaturesDsToKKPi

@@ -12,8 +12,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from o2ml import analysis, config, selection
-from o2ml.models import bdt
+from o2ml import config, selection
+from o2ml.channels import ds
+from o2ml.models import bdt, training
 from o2ml.toymc.generate import ensure_sample
 
 pytestmark = pytest.mark.slow
@@ -37,24 +38,24 @@ class Bins(dict):
 def scans(tmp_path_factory):
     sample = ensure_sample("ds", fast=False)  # the default sample that `make lab` generates
     params = notebook_parameters("01_ds_bdt.ipynb")
-    training = analysis.training_config(config.sizes("ds_bdt", fast=False))
+    sizes = training.training_config(config.sizes("ds_bdt", fast=False))
     storage = str(tmp_path_factory.mktemp("optuna") / "optuna.db")
     features = params["features"]
-    extra = list(selection.DS_REFERENCE_CUTS)
-    data = analysis.read_candidates(sample.data, "HfCandDsLites", features, extra)
-    mc = analysis.read_candidates(sample.mc, "HfCandDsLites", features, extra, kind="mc")
+    extra = list(ds.REFERENCE_CUTS)
+    data = selection.read_candidates(sample.data, "HfCandDsLites", features, extra)
+    mc = selection.read_candidates(sample.mc, "HfCandDsLites", features, extra, kind="mc")
     expected = selection.load_expected_signal(sample.expected_signal)
-    data_train, data_eval = analysis.split_for_training(data, 0.5, seed=params["seed"])
-    mc_train, mc_eval = analysis.split_for_training(mc, 0.5, seed=params["seed"] + 1)
+    data_train, data_eval = selection.split_for_training(data, 0.5, seed=params["seed"])
+    mc_train, mc_eval = selection.split_for_training(mc, 0.5, seed=params["seed"] + 1)
     scale = len(data) / len(data_eval)
     out = Bins()
     for b in bdt.pt_bins(params["pt_edges"]):
-        trained = analysis.train_bin(
-            data_train, mc_train, b, features, seed=params["seed"], storage=storage, **training
+        trained = training.train_bin(
+            data_train, mc_train, b, features, seed=params["seed"], storage=storage, **sizes
         )
-        d = analysis.add_scores(analysis.in_bin(data_eval, b), trained.model, features)
-        m = analysis.add_scores(analysis.in_bin(mc_eval, b), trained.model, features)
-        out[b] = (trained, d, analysis.scan_bin(d, m, expected, b, scale=scale), m)
+        d = selection.add_scores(selection.in_pt_range(data_eval, b), trained.model, features)
+        m = selection.add_scores(selection.in_pt_range(mc_eval, b), trained.model, features)
+        out[b] = (trained, d, selection.scan_bin(d, m, expected, b, scale=scale), m)
     out.mc_eval, out.features, out.n_eval = mc_eval, features, len(data_eval)
     return out
 
@@ -76,7 +77,7 @@ def test_bdt_beats_rectangular_cuts_in_every_bin(scans):
 
 def test_closure_recovers_true_signal_within_its_uncertainty(scans):
     for b, (_, data_bin, scan, _) in scans.items():
-        c = analysis.closure(data_bin, scan)
+        c = selection.closure(data_bin, scan)
         assert c["true_in_window"] > 10, b
         assert abs(c["pull_efficiency"]) < 2, (b, c)  # estimated vs true signal
         assert abs(c["pull_raw_yield"]) < 3, (b, c)  # fitted vs true yield
@@ -99,7 +100,7 @@ def test_mass_fit_after_the_cut_measures_both_peaks(scans):
     expects it well above that) and its yield agrees with the true count; the D+ peak is
     fitted with a positive yield and agrees with its true count."""
     for b, (_, d, scan, _) in scans.items():
-        after = analysis.fit_after_cut(d, scan)
+        after = selection.fit_after_cut(d, scan)
         assert after.fit.valid and after.counts.sum() == (d["score_bkg"] < after.threshold).sum()
         passed = d[d["score_bkg"] < after.threshold]
         true_ds = ((passed["fTruthPdgCode"] == 431) & (passed["fTruthReflection"] == 0)).sum()
@@ -113,7 +114,7 @@ def test_mass_fit_after_the_cut_measures_both_peaks(scans):
 
 def test_nonprompt_score_makes_enhanced_working_points(scans):
     for b, (_, _, scan, m) in scans.items():
-        wp = analysis.origin_working_points(m, scan)
+        wp = selection.origin_working_points(m, scan)
         f = wp["f_np"]
         assert f["prompt-enhanced"] < f["background cut only"] < f["non-prompt-enhanced"], (b, wp)
         # the cuts keep the requested fractions of the background-selected candidates
@@ -150,7 +151,7 @@ def test_a_toy_ensemble_gives_pulls_of_mean_zero_and_width_one(scans):
     thresholds = {
         b: float(s.bdt.thresholds[s.chosen_index, 0]) for b, (_, _, s, _) in scans.items()
     }
-    toys = analysis.closure_ensemble(
+    toys = selection.closure_ensemble(
         trained, scans.mc_eval, scans.features, thresholds, seeds=range(500, 512),
         n_data=scans.n_eval,
     )  # fmt: skip
@@ -184,12 +185,12 @@ def test_prompt_score_removes_nonprompt_faster(scans):
     """The tutorial's prompt-score study: both efficiencies fall with the cut, the non-prompt one
     faster, and they are the MC fractions counted directly."""
     for b, (_, _, scan, m) in scans.items():
-        study = analysis.efficiency_vs_score(m, scan, [0.0, 0.5, 0.7])
+        study = selection.efficiency_vs_score(m, scan, [0.0, 0.5, 0.7])
         eff = study.pivot(index="threshold", columns="origin", values="efficiency")
         assert (np.diff(eff["prompt"]) <= 0).all() and (np.diff(eff["nonprompt"]) <= 0).all()
         ratio = eff["nonprompt"] / eff["prompt"]
         assert ratio.iloc[-1] < ratio.iloc[0], (b, ratio)
         cut = scan.bdt.thresholds[scan.chosen_index, 0]
-        prompt = analysis.in_bin(m, b).query("fOriginMcRec == 1")
+        prompt = selection.in_pt_range(m, b).query("fOriginMcRec == 1")
         direct = ((prompt.score_bkg < cut) & (prompt.score_prompt > 0.5)).mean()
         assert eff.loc[0.5, "prompt"] == pytest.approx(direct)

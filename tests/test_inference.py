@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from o2ml import cli
+from o2ml.channels import ds
 from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError, UnknownBackendError
 from o2ml.export.model_dir import write_model_dir
 from o2ml.inference import (
@@ -42,7 +43,7 @@ def train_model_dir(out: Path, sample, n_estimators: int, max_depth: int) -> Pat
         models[b] = bdt.model_handler(params=params, seed=1, n_jobs=1)
         models[b].fit(train_test[0], train_test[1])
     cuts = [[0.5, 0.0, 0.0]] * len(models)
-    return write_model_dir(models, bdt.TUTORIAL_FEATURES, out, cuts=cuts, seed=1).parent
+    return write_model_dir(models, ds.TUTORIAL_FEATURES, out, cuts=cuts, seed=1).parent
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_backends_agree_on_100k_candidates(model_dir, sample):
     # the same as XGBoost's own predict_proba of each bin's model
     clf, _ = bdt.load_model(model.xgboost_path(0))
     in_bin0 = (df["fPt"] >= 1) & (df["fPt"] < 2)
-    native = clf.predict_proba(df.loc[in_bin0, bdt.TUTORIAL_FEATURES])
+    native = clf.predict_proba(df.loc[in_bin0, ds.TUTORIAL_FEATURES])
     assert np.abs(reference[in_bin0.to_numpy()] - native).max() < 1e-6
 
 
@@ -91,11 +92,11 @@ def test_every_backend_scores_one_candidate_and_any_batch(sample, depth, tmp_pat
     """Shallow trees are where hummingbird switches strategy (its GEMM export had a fixed batch)."""
     import xgboost as xgb
 
-    X = sample.data[bdt.TUTORIAL_FEATURES].to_numpy(np.float32)[:3000]
+    X = sample.data[ds.TUTORIAL_FEATURES].to_numpy(np.float32)[:3000]
     y = np.arange(len(X)) % 3
     clf = xgb.XGBClassifier(n_estimators=20, max_depth=depth, n_jobs=1).fit(X, y)
     onnx_path = write_model_dir(
-        {bdt.PtBin(1, 24): clf}, bdt.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
+        {bdt.PtBin(1, 24): clf}, ds.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
     ).with_name("ModelHandler_onnx_DsToKKPi_pT_1_24.onnx")  # fmt: skip
     reference = clf.predict_proba(X)
     for name in BACKENDS:
@@ -278,14 +279,14 @@ def test_apply_scores_equal_native_predict_proba_at_and_outside_the_bin_edges(
     for i, (lo, hi) in enumerate(itertools.pairwise(EDGES)):
         clf, _ = bdt.load_model(model.xgboost_path(i))  # the native model of bin i
         rows = (pt >= lo) & (pt < hi)
-        expected[rows] = clf.predict_proba(df.loc[rows, bdt.TUTORIAL_FEATURES])
+        expected[rows] = clf.predict_proba(df.loc[rows, ds.TUTORIAL_FEATURES])
     scores = got[model.score_columns].to_numpy()
     assert np.array_equal(np.isnan(scores), np.isnan(expected))
     assert np.isnan(scores[[0, 1, 7, 8]]).all() and np.isfinite(scores[2:7]).all()
     np.testing.assert_allclose(scores, expected, atol=1e-5 if backend == "onnxruntime" else 1e-7)
     # the candidate at pT = 2 is scored by the 2-24 model, not by the 1-2 one
     clf_low, _ = bdt.load_model(model.xgboost_path(0))
-    assert not np.allclose(scores[4], clf_low.predict_proba(df.iloc[[4]][bdt.TUTORIAL_FEATURES])[0])
+    assert not np.allclose(scores[4], clf_low.predict_proba(df.iloc[[4]][ds.TUTORIAL_FEATURES])[0])
 
 
 def test_feature_order_disagreeing_with_the_configuration_exits_2(model_dir, tmp_path, capsys):

@@ -26,8 +26,8 @@ LAYERS = [
     # measured inference latency, sits here with what it measures
     {"o2ml.export", "o2ml.inference", "o2ml.models.cost_aware"},
     {"o2ml.plots", "o2ml.widgets"},
-    # the workflows: notebooks' analysis modules, the configuration-file commands, the apps
-    {"o2ml.analysis", "o2ml.lc_analysis", "o2ml.workflow", "o2ml.apps", "o2ml.cli"},
+    # the workflows: the configuration-file commands, the apps
+    {"o2ml.workflow", "o2ml.apps", "o2ml.cli"},
 ]
 
 
@@ -189,10 +189,10 @@ def test_nothing_private_is_used_from_outside_its_package():
 
 
 def test_the_attribute_reader_sees_module_aliases():
-    assert module_aliases("o2ml.analysis")["io"] == "o2ml.io"
-    assert module_aliases("o2ml.analysis")["selection"] == "o2ml.selection"
+    assert module_aliases("o2ml.workflow.scan")["io"] == "o2ml.io"
+    assert module_aliases("o2ml.workflow.scan")["selection"] == "o2ml.selection"
     # the rule reads what it should: io's own private helpers are read inside io's package only
-    assert all(t != "o2ml.io" for t, _, _ in private_attributes("o2ml.analysis"))
+    assert all(t != "o2ml.io" for t, _, _ in private_attributes("o2ml.workflow.scan"))
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,16 @@ import pytest
 import torch
 import xgboost as xgb
 
-from o2ml import analysis, profiling
-from o2ml import lc_analysis as L
+from o2ml import profiling, selection
+from o2ml.channels import lc
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
 from o2ml.export import onnx as ox
 from o2ml.models import autoencoder as ae
+from o2ml.models import training
 from o2ml.toymc.generate import ensure_sample
 
 torch.set_num_threads(1)  # shared 2-core machine: one thread avoids OpenMP contention
-FEATURES = L.LC_FEATURES
+FEATURES = lc.FEATURES
 SMALL = ae.AutoencoderConfig(hidden=(16, 8), bottleneck=4, epochs=2, batch_size=512)
 
 
@@ -26,13 +27,13 @@ SMALL = ae.AutoencoderConfig(hidden=(16, 8), bottleneck=4, epochs=2, batch_size=
 def lc_default():
     """The default (non-fast) Λc sample, subsampled to keep the test under a minute."""
     s = ensure_sample("lc", fast=False)
-    data = analysis.read_candidates(s.data, "HfCandLcLites", FEATURES)
-    mc = analysis.read_candidates(s.mc, "HfCandLcLites", FEATURES, kind="mc")
+    data = selection.read_candidates(s.data, "HfCandLcLites", FEATURES)
+    mc = selection.read_candidates(s.mc, "HfCandLcLites", FEATURES, kind="mc")
     rng = np.random.default_rng(0)
-    bkg = data[L.sidebands(data["fM"])]
+    bkg = data[lc.sidebands(data["fM"])]
     bkg = bkg.iloc[np.sort(rng.choice(len(bkg), 60_000, replace=False))]
-    test_bkg = data[L.signal_region(data["fM"])].iloc[:20_000]
-    sig = mc[L.signal_region(mc["fM"])]
+    test_bkg = data[lc.signal_region(data["fM"])].iloc[:20_000]
+    sig = mc[lc.signal_region(mc["fM"])]
     return data, mc, bkg, test_bkg, sig
 
 
@@ -47,9 +48,9 @@ def _toy(n: int = 3000, seed: int = 0) -> pd.DataFrame:
 def test_autoencoder_beats_random_and_signal_has_larger_mse(lc_default):
     _, _, bkg, test_bkg, sig = lc_default
     cfg = ae.AutoencoderConfig(epochs=8)
-    model = ae.fit(bkg, FEATURES, cfg, seed=1, clip=L.nsigma_clip(FEATURES), progress=False)
+    model = ae.fit(bkg, FEATURES, cfg, seed=1, clip=lc.nsigma_clip(FEATURES), progress=False)
     s, b = model.score(sig), model.score(test_bkg)
-    assert L.roc_auc(s, b) > 0.8
+    assert selection.roc_auc(s, b) > 0.8
     assert s.mean() > b.mean()
     assert len(model.history["val_loss"]) >= 1
 
@@ -57,18 +58,21 @@ def test_autoencoder_beats_random_and_signal_has_larger_mse(lc_default):
 @pytest.mark.slow
 def test_bdt_beats_random(lc_default):
     data, mc, *_ = lc_default
-    ts = L.bdt_training_set(data, mc, FEATURES, max_signal=20_000, max_background=40_000)
+    ts = training.sideband_training_set(
+        data, mc, FEATURES, signal_region=lc.SIGNAL_REGION, sidebands=lc.SIDEBANDS,
+        max_signal=20_000, max_background=40_000,
+    )  # fmt: skip
     assert np.isclose(ts.w_train[ts.y_train == 1].sum(), ts.w_train[ts.y_train == 0].sum())
     clf = xgb.XGBClassifier(n_estimators=100, max_depth=4, n_jobs=1, random_state=1)
     clf.fit(ts.x_train, ts.y_train, sample_weight=ts.w_train)
     p = clf.predict_proba(ts.x_test)[:, 1]
-    assert L.roc_auc(p[ts.y_test == 1], p[ts.y_test == 0]) > 0.8
+    assert selection.roc_auc(p[ts.y_test == 1], p[ts.y_test == 0]) > 0.8
 
 
 def test_onnx_output_is_the_mse(tmp_path):
     df = _toy()
     feats = list(df.columns)
-    model = ae.fit(df, feats, SMALL, seed=3, clip=L.nsigma_clip(feats), progress=False)
+    model = ae.fit(df, feats, SMALL, seed=3, clip=lc.nsigma_clip(feats), progress=False)
     path = tmp_path / "ae.onnx"
     model.to_onnx(path, pt_bin=(2, 4))
     sess = ox.session(path)
@@ -100,7 +104,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
 def test_scaling_is_min_max_of_training_sample_and_mse_matches_definition():
     df = _toy()
     feats = list(df.columns)
-    clip = L.nsigma_clip(feats)
+    clip = lc.nsigma_clip(feats)
     model = ae.fit(df, feats, SMALL, seed=1, clip=clip, progress=False)
     x = np.clip(df.to_numpy(np.float32), [-np.inf] * 3 + [-10], [np.inf] * 3 + [10]).astype(
         np.float32
@@ -117,7 +121,7 @@ def test_scaling_is_min_max_of_training_sample_and_mse_matches_definition():
 def test_save_and_load_round_trip(tmp_path):
     df = _toy()
     feats = list(df.columns)
-    model = ae.fit(df, feats, SMALL, seed=2, clip=L.nsigma_clip(feats), progress=False)
+    model = ae.fit(df, feats, SMALL, seed=2, clip=lc.nsigma_clip(feats), progress=False)
     path = model.save(tmp_path / "ae.pt")
     assert path.with_suffix(".json").exists()
     back = ae.load(path)

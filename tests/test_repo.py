@@ -83,3 +83,42 @@ def test_declared_python_is_the_tested_one():
     assert project["requires-python"] == ">=3.11"
     assert "Programming Language :: Python :: 3.11" in project["classifiers"]
     assert (REPO / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+CURATED = [p for p in NOTEBOOKS if p.parent.name == "notebooks"]
+
+
+def _code_lines(source: str) -> int:
+    return sum(
+        1 for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    )
+
+
+@pytest.mark.parametrize("path", CURATED, ids=[p.name for p in CURATED])
+def test_notebook_cells_are_thin_and_import_only_public_names(path):
+    """A notebook shows the physics: nothing private of o2ml is imported (``o2ml._x``,
+    ``o2ml.y._z``), and in the charm notebooks 01 and 02 no cell has over ~20 lines of code
+    (figures live in o2ml.plots, logic in o2ml; 03's and 04's conclusion cells are prose in
+    f-strings and still longer)."""
+    import ast
+
+    nb = json.loads(path.read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    long = {i: n for i, src in enumerate(code) if (n := _code_lines(src)) > 22}
+    assert not long or not path.name.startswith(("01_", "02_")), (
+        f"{path.name}: code cells over 22 lines: {long}"
+    )
+    private = []
+    for src in code:
+        tree = ast.parse(
+            "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
+        )
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("o2ml"):
+                names = [node.module, *(a.name for a in node.names)]
+                private += [n for n in names if any(p.startswith("_") for p in n.split("."))]
+            elif isinstance(node, ast.Import):
+                private += [
+                    a.name for a in node.names if a.name.startswith("o2ml") and "._" in a.name
+                ]
+    assert not private, f"{path.name} uses private o2ml names: {private}"

@@ -60,11 +60,10 @@ def test_lite_tables_are_the_tree_creators_column_for_column(table, layout):
 
 
 def test_the_features_o2ml_trains_on_are_lite_columns():
-    from o2ml import lc_analysis
-    from o2ml.models.bdt import TUTORIAL_FEATURES
+    from o2ml.channels import ds, lc
 
-    assert set(TUTORIAL_FEATURES) <= set(HF_CAND_DS_LITES.column_names("data"))
-    assert set(lc_analysis.LC_FEATURES) <= set(HF_CAND_LC_LITES.column_names("data"))
+    assert set(ds.TUTORIAL_FEATURES) <= set(HF_CAND_DS_LITES.column_names("data"))
+    assert set(lc.FEATURES) <= set(HF_CAND_LC_LITES.column_names("data"))
     assert PID_TRACKS.column_names("data")[-1] != "fPdgCode"  # o2ml's own table: MC only there
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import beta
 
+from o2ml.channels import ds
 from o2ml.errors import (
     ColumnNotFoundError,
     EmptySelectionError,
@@ -20,7 +21,6 @@ from o2ml.errors import (
 )
 from o2ml.physics.massfit import PeakFit, fit_peak
 from o2ml.selection import (
-    DS_REFERENCE_CUTS,
     ExpectedSignalError,
     Plateau,
     ScanFileError,
@@ -429,11 +429,11 @@ def test_rectangular_cuts_match_the_scan_point(toy, scan):
 def test_reference_cuts_on_dataframe():
     rng = np.random.default_rng(5)
     n = 4000
-    frame = pd.DataFrame({c: rng.normal(0, 1, n) for c in DS_REFERENCE_CUTS})
+    frame = pd.DataFrame({c: rng.normal(0, 1, n) for c in ds.REFERENCE_CUTS})
     frame["fM"] = rng.uniform(LO, HI, n)
     table = {"pt_edges": [2.0, 4.0], "species": {"Ds": {"prompt": [100.0]}}}
     res = evaluate_cuts(
-        DS_REFERENCE_CUTS,
+        ds.REFERENCE_CUTS,
         frame,
         {"prompt": frame},
         expected=table,
@@ -441,7 +441,7 @@ def test_reference_cuts_on_dataframe():
         peak=(DS, SIGMA),
     )
     keep = np.ones(n, bool)
-    for col, (op, value) in DS_REFERENCE_CUTS.items():
+    for col, (op, value) in ds.REFERENCE_CUTS.items():
         x = np.abs(frame[col]) if op.startswith("abs") else frame[col]
         keep &= OPS[op.removeprefix("abs")](x, value)
     assert res.efficiencies["prompt"][0] == keep.mean()
@@ -802,3 +802,31 @@ def test_scan_histograms_add_chunks_save_and_refuse_bad_files(tmp_path):
     other = ScanHistograms.empty(cuts, edges, pt_range=(4, 6))
     with pytest.raises(ScanInputError, match="expected the same pT bin"):
         whole + other
+
+
+def test_scan_bin_is_the_bin_scan_plus_reference_and_summarises_its_working_point(tables):
+    """selection.scan_bin: the background-score scan of the bin (scan_candidates, raw yields
+    fitted), the reference cuts on the same candidates (evaluate_cuts), and a summary row that
+    reads the chosen point; ``working_point="max"`` picks the maximum."""
+    from o2ml import selection
+    from o2ml.schema import PtBin
+
+    data, mc, table = tables
+    data, mc = data.assign(score_bkg=1 - data.score), mc.assign(score_bkg=1 - mc.score)
+    thr, ref_cuts = np.linspace(0.1, 0.8, 8), {"score": (">", 0.5)}
+    got = selection.scan_bin(data, mc, table, PtBin(2, 4), thresholds=thr, reference_cuts=ref_cuts)
+    common = dict(expected=table, pt_range=(2, 4), options=SignificanceOptions(fit_raw_yield=True))
+    want = scan_candidates(data, mc, {"score_bkg": ("<", thr)}, **common)
+    for name in ESTIMATES:
+        np.testing.assert_array_equal(getattr(got.bdt, name), getattr(want, name))
+    inside, mc_bin = data[data.fPt < 4], mc[mc.fPt < 4]
+    ref = evaluate_cuts(ref_cuts, inside, selection.mc_by_origin(mc_bin), peak=got.peak, **common)
+    assert got.reference.significance[0] == ref.significance[0]
+    row, c = got.summary(), got.chosen_index
+    assert row["Z (chosen)"] == got.bdt.significance[c] and row["threshold (chosen)"] == thr[c]
+    assert row["BDT max Z"] == np.nanmax(got.bdt.significance)
+    assert row["rect. cuts Z"] == ref.significance[0]
+    top = selection.BinScan(got.pt_bin, got.peak, got.bdt, None, working_point="max")
+    assert top.chosen_index == got.best_index and np.isnan(top.summary()["rect. cuts Z"])
+    with pytest.raises(ValueError, match="working point"):
+        selection.BinScan(got.pt_bin, got.peak, got.bdt, None, working_point="best")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from o2ml import analysis, io
+from o2ml import io, selection
 from o2ml.cli import main
 from o2ml.errors import ColumnNotFoundError, ConfigError, SelectionSyntaxError
 from o2ml.toymc.generate import ensure_sample
@@ -127,7 +127,7 @@ def test_prepare_writes_the_classes_as_the_macro_labels_them(tmp_path):
     s = ensure_sample("ds", fast=True)
     report = prepare(_config(tmp_path, s.mc))
     counts = {label: n for _, label, n in report.outputs}
-    mc = analysis.read_candidates(s.mc, "HfCandDsLites", [], kind="mc")
+    mc = selection.read_candidates(s.mc, "HfCandDsLites", [], kind="mc")
     assert counts["Prompt"] == int((mc.fOriginMcRec == 1).sum())
     assert counts["Nonprompt"] == int((mc.fOriginMcRec == 2).sum())
     raw = io.read_table(s.mc, "HfCandDsLites", columns=["fM", "fOriginMcRec"])
@@ -535,7 +535,7 @@ def trained(tmp_path_factory, prepared):
 def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, trained):
     """o2ml scan fills histograms chunk by chunk (here 3000 rows, files as dask tasks): the
     scan files equal those of one chunk, and the significance scan of every bin equals
-    notebook 01's in-memory scan (analysis.scan_bin) of the same candidates; the grid equals
+    notebook 01's in-memory scan (selection.scan_bin) of the same candidates; the grid equals
     the threshold dashboard's grid built from the candidates."""
     from o2ml.inference import BinnedModel
     from o2ml.schema import PtBin
@@ -554,8 +554,8 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
     assert "grid_pt2_4.npz" in names and "scan_pt4_6.json" in names
     binned = BinnedModel.load(trained)
     scorers = binned.scorers("auto")
-    data = analysis.read_candidates(s.data, "HfCandDsLites", binned.features)
-    mc = analysis.read_candidates(s.mc, "HfCandDsLites", binned.features, kind="mc")
+    data = selection.read_candidates(s.data, "HfCandDsLites", binned.features)
+    mc = selection.read_candidates(s.mc, "HfCandDsLites", binned.features, kind="mc")
     for df in (data, mc):
         sc = binned.score(df, scorers)
         for col, name in zip(
@@ -567,7 +567,7 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
     for lo, hi in [(2, 4), (4, 6)]:
         a = ScanResult.load(tmp_path / "a" / f"scan_pt{lo}_{hi}.json")
         b = ScanResult.load(tmp_path / "b" / f"scan_pt{lo}_{hi}.json")
-        ref = analysis.scan_bin(data, mc, expected, PtBin(lo, hi), reference_cuts=None).bdt
+        ref = selection.scan_bin(data, mc, expected, PtBin(lo, hi), reference_cuts=None).bdt
         np.testing.assert_array_equal(a.thresholds, ref.thresholds)
         np.testing.assert_array_equal(a.significance, ref.significance)
         np.testing.assert_array_equal(a.raw_yield, ref.raw_yield)

@@ -161,14 +161,14 @@ def _manifest_version(manifest: Path) -> int | None:
 
 
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
-    from ..analysis import read_candidates, split_for_training
+    from ..channels.ds import TUTORIAL_FEATURES
     from ..models.bdt import (
-        TUTORIAL_FEATURES,
         balanced_train_test,
         class_handlers,
         model_handler,
         pt_bins,
     )
+    from ..selection import read_candidates, split_for_training
     from ..toymc.generate import ensure_sample
 
     sample = ensure_sample("ds", sample_dir, seed=seed, fast=fast)

@@ -2,9 +2,12 @@
 
 :mod:`o2ml.channels.selectors` holds, for each supported ``MlResponse`` selector (Ds, Λc, D⁺),
 its task name and every feature name it offers, mapped to the tree column holding the same value;
-:mod:`o2ml.channels.signal` which MC rows are signal, as O2Physics labels them.
+:mod:`o2ml.channels.signal` which MC rows are signal, as O2Physics labels them;
+:mod:`o2ml.channels.ds` and :mod:`o2ml.channels.lc` the recipe of each notebook's channel
+(table, selector, feature sets, sidebands, reference cuts).
 """
 
+from . import ds, lc
 from .selectors import (
     DPLUS_SELECTOR,
     DS_SELECTOR,
@@ -30,7 +33,9 @@ __all__ = [
     "Feature",
     "Selector",
     "UnsupportedFeatureError",
+    "ds",
     "find_selector",
     "is_signal",
+    "lc",
     "row_hypothesis",
 ]

@@ -67,7 +67,8 @@ def config_from_choices(
     task : str, optional
         O2Physics task the configurables belong to (default the Ds selector).
     """
-    from ..models.bdt import CLASS_LABELS, TUTORIAL_FEATURES
+    from ..channels.ds import TUTORIAL_FEATURES
+    from ..models.bdt import CLASS_LABELS
     from .model_dir import channel_of
     from .o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
 

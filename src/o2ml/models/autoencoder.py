@@ -9,7 +9,7 @@ reconstructs worse than the background: larger MSE = more signal-like.
 Optional per-feature clipping (``clip``) happens before the scaling; it is part of the model
 (stored with it and inside the ONNX graph), so O2Physics feeds the raw tree values. It is what
 makes the unbounded TPC/TOF nσ (and the -999 of a missing TOF) usable: see
-:func:`o2ml.lc_analysis.nsigma_clip`.
+:func:`o2ml.channels.lc.nsigma_clip`.
 
 Stored as a PyTorch ``state_dict`` (``.pt``, never a pickle of the model) plus a JSON sidecar
 (architecture, features, clipping, scaling, seed, o2ml version); exported to ONNX with the MSE

@@ -24,6 +24,7 @@ from hipe4ml.model_handler import ModelHandler
 from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__, config
+from ..channels import ds
 from ..errors import EmptySelectionError, O2mlError
 from ..schema import PtBin, pt_bins  # noqa: F401 (their home is o2ml.schema; kept importable here)
 from ._storage import load_xgboost, save_xgboost
@@ -43,16 +44,6 @@ class CharmClass(IntEnum):
 
 CLASS_LABELS = [c.name.lower() for c in CharmClass]
 
-#: the 7 features of the ALICE O2 Ds tutorial (mass and pT are never features)
-TUTORIAL_FEATURES = [
-    "fCpa",
-    "fCpaXY",
-    "fDecayLength",
-    "fDecayLengthXY",
-    "fDeltaMassPhi",
-    "fImpactParameterXY",
-    "fAbsCos3PiK",
-]
 #: the tutorial's XGBoost hyper-parameters
 TUTORIAL_PARAMS = {
     "max_depth": 5,
@@ -72,8 +63,6 @@ OPTUNA_RANGES = {
     "subsample": (0.6, 1.0),
     "colsample_bytree": (0.6, 1.0),
 }
-#: Ds tutorial sidebands: below 1.75 and above 2.1 GeV/c^2 (the D+ peak sits left of the Ds)
-DS_SIDEBANDS = (1.75, 2.1)
 
 
 def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:
@@ -88,7 +77,7 @@ def class_handlers(
     data: pd.DataFrame | TreeHandler,
     mc: pd.DataFrame | TreeHandler,
     pt_bin: PtBin,
-    sidebands: tuple[float, float] = DS_SIDEBANDS,
+    sidebands: tuple[float, float] = ds.SIDEBANDS,
     origin_column: str = "fOriginMcRec",
 ) -> dict[CharmClass, TreeHandler]:
     """Training samples of one pT bin: background = data sidebands, prompt/non-prompt = MC origin."""
@@ -153,7 +142,7 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 
 
 def model_handler(
-    features: Sequence[str] = TUTORIAL_FEATURES,
+    features: Sequence[str] = ds.TUTORIAL_FEATURES,
     params: Mapping | None = None,
     seed: int = 42,
     n_jobs: int | None = None,

@@ -1,11 +1,24 @@
 """Figures, kept out of the notebooks so that their cells show the physics.
 
-:mod:`o2ml.plots.charm`: the notebooks' plotly figures (results of :mod:`o2ml.analysis` /
-:mod:`o2ml.selection` in, a ``plotly.graph_objects.Figure`` out); :mod:`o2ml.plots.training`:
+:mod:`o2ml.plots.charm` (mass regions, scans, yields, pulls) and :mod:`o2ml.plots.models`
+(losses, score distributions and ROC, plateau comparison, cost-aware search): the notebooks'
+plotly figures (results of :mod:`o2ml.selection` and :mod:`o2ml.models` in, a
+``plotly.graph_objects.Figure`` out); :mod:`o2ml.plots.training`:
 the matplotlib files ``o2ml train`` writes per pT bin, as O2Physics' training macro does.
 Nothing here computes a number a notebook asserts.
 """
 
-from .charm import closure_pulls, mass_after_cut
+from .charm import closure_pulls, corrected_yields, mass_after_cut, mass_regions, significance_scans
+from .models import cost_pareto, loss_curves, plateau_comparison, score_distributions
 
-__all__ = ["closure_pulls", "mass_after_cut"]
+__all__ = [
+    "closure_pulls",
+    "corrected_yields",
+    "cost_pareto",
+    "loss_curves",
+    "mass_after_cut",
+    "mass_regions",
+    "plateau_comparison",
+    "score_distributions",
+    "significance_scans",
+]

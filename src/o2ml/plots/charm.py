@@ -1,8 +1,9 @@
-"""Charm-hadron figures: the mass spectrum after a selection, closure pulls of a toy ensemble."""
+"""Charm-hadron figures: mass regions, significance scans, the mass spectrum after a selection,
+corrected yields vs threshold and the closure pulls of a toy ensemble."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from plotly.subplots import make_subplots
 
 def mass_after_cut(fits: Sequence, *, peak_names=("Ds⁺", "D⁺")) -> go.Figure:
     """One panel per pT bin: data after the cut (Poisson errors), the fitted total, background
-    and each peak, on a linear scale (``fits``: :class:`o2ml.analysis.AfterCut`)."""
+    and each peak, on a linear scale (``fits``: :class:`o2ml.selection.AfterCut`)."""
     fig = make_subplots(
         rows=1, cols=len(fits), subplot_titles=[f.pt_bin.label + " GeV/c" for f in fits]
     )
@@ -61,4 +62,70 @@ def closure_pulls(pulls: pd.DataFrame, columns: Sequence[str]) -> go.Figure:
     )  # fmt: skip
     fig.update_layout(barmode="overlay", xaxis_title="pull", yaxis_title="toys × bins",
                       title="Closure pulls over the toy ensemble", height=360)  # fmt: skip
+    return fig
+
+
+def mass_regions(
+    mass,
+    *,
+    sidebands: Sequence[float],
+    signal_region: Sequence[float] | None = None,
+    mc_mass=None,
+    xaxis_title: str = "m (GeV/c²)",
+    title: str = "Invariant mass (sidebands shaded)",
+    nbins: int = 150,
+) -> go.Figure:
+    """The data mass spectrum (log scale) with the sidebands (m < lo, m > hi) shaded, optionally
+    the signal region and the MC signal overlaid."""
+    mass = np.asarray(mass)
+    fig = go.Figure(go.Histogram(x=mass, nbinsx=nbins, name="data"))
+    if mc_mass is not None:
+        fig.add_trace(
+            go.Histogram(x=np.asarray(mc_mass), nbinsx=nbins, name="MC signal", opacity=0.6)
+        )
+    if signal_region is not None:
+        fig.add_vrect(x0=signal_region[0], x1=signal_region[1], fillcolor="green", opacity=0.15,
+                      line_width=0, annotation_text="SR")  # fmt: skip
+    lo, hi = sidebands
+    for x0, x1 in [(mass.min(), lo), (hi, mass.max())]:
+        fig.add_vrect(x0=x0, x1=x1, fillcolor="orange", opacity=0.2, line_width=0,
+                      annotation_text="SB" if signal_region is not None else None)  # fmt: skip
+    fig.update_layout(title=title, xaxis_title=xaxis_title, yaxis_title="candidates",
+                      yaxis_type="log", barmode="overlay", height=380)  # fmt: skip
+    return fig
+
+
+def significance_scans(scans: Mapping) -> go.Figure:
+    """Expected significance vs background-score threshold of each pT bin (``scans``: bin ->
+    :class:`o2ml.selection.BinScan`), ±1σ band, plateau shaded, rectangular cuts dotted."""
+    fig = go.Figure()
+    for b, s in scans.items():
+        r, p = s.bdt, s.bdt.plateau
+        x, z, dz = r.thresholds[:, 0], r.significance, r.significance_error
+        fig.add_trace(go.Scatter(x=x, y=z, name=f"BDT {b.label} GeV/c", mode="lines"))
+        fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[z + dz, (z - dz)[::-1]], fill="toself",
+                                 opacity=0.2, line_width=0, showlegend=False, hoverinfo="skip"))  # fmt: skip
+        if p is not None:
+            fig.add_vrect(x0=p.lo, x1=p.hi, opacity=0.08, line_width=0, fillcolor="green")
+        if s.reference is not None:
+            fig.add_hline(y=s.reference.significance[0], line_dash="dot",
+                          annotation_text=f"rectangular cuts {b.label}",
+                          annotation_position="bottom right")  # fmt: skip
+    fig.update_layout(title="Expected significance vs background-score threshold (plateaus shaded)",
+                      xaxis_title="score_bkg < threshold", xaxis_type="log", yaxis_title="S/√(S+B)",
+                      height=450)  # fmt: skip
+    return fig
+
+
+def corrected_yields(variations: Mapping) -> go.Figure:
+    """Corrected yield (raw yield / efficiency) vs threshold of each pT bin (``variations``:
+    label -> :class:`o2ml.selection.CutVariation`)."""
+    fig = go.Figure()
+    for label, cv in variations.items():
+        fig.add_trace(go.Scatter(x=cv.thresholds, y=cv.corrected_yield, mode="markers",
+                                 name=f"{label} GeV/c",
+                                 error_y={"array": cv.corrected_yield_error, "thickness": 1}))  # fmt: skip
+    fig.update_layout(title="Corrected yield vs threshold", xaxis_title="score_bkg < threshold",
+                      xaxis_type="log", yaxis_title="raw yield / efficiency", yaxis_type="log",
+                      height=420)  # fmt: skip
     return fig

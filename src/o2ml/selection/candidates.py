@@ -2,15 +2,17 @@
 
 A tree creator's candidates carry ``fM`` (mass), ``fPt`` and, in MC, ``fOriginMcRec``
 (1 prompt, 2 non-prompt: ``RecoDecay::OriginType`` of O2Physics ``Common/Core/RecoDecay.h``);
-score columns are added by the model. These helpers select a pT bin, split the MC by origin,
-fit the signal peak on the MC of the signal origins, and scan the significance::
+score columns are added by the model. These helpers read the candidates (MC: the rows O2Physics
+labels signal), split them for training and evaluation, add the model's scores, select a pT
+bin, split the MC by origin, fit the signal peak on the MC of the signal origins, and scan the
+significance::
 
     scan = selection.scan_candidates(
         data, mc, {"score_bkg": ("<", thresholds)}, expected=table, pt_range=(2, 4),
         options=selection.SignificanceOptions(fit_raw_yield=True), scale=n_full / len(data),
     )
 
-The notebooks' recipes (``o2ml.analysis``, ``o2ml.lc_analysis``), the dashboards' demo scans
+The notebooks, the per-bin studies (:mod:`o2ml.selection.bins`), the dashboards' demo scans
 and the threshold dashboard all use them.
 """
 
@@ -22,24 +24,105 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import io, schema
+from ..channels import MC_LABEL_COLUMNS, is_signal
 from ..errors import ColumnNotFoundError, EmptySelectionError, did_you_mean
 from ..physics.massfit import PeakFit, fit_peak
-from ..schema import ORIGINS, origin_names
+from ..schema import ORIGINS, SCORE_COLUMNS, PtBin, Table, origin_names
 from .efficiency import Cuts, column_values, parse_cuts
 from .options import SignificanceOptions, significance_options
 from .result import ScanResult
 from .scan import scan_significance
 
-__all__ = ["MIN_PEAK_CANDIDATES", "in_pt_range", "mc_by_origin", "scan_candidates", "signal_peak"]
+__all__ = [
+    "MIN_PEAK_CANDIDATES", "REFLECTION_COLUMN", "TRUTH_COLUMNS", "add_scores", "has_truth",
+    "in_pt_range", "mc_by_origin", "read_candidates", "scan_candidates", "signal_peak",
+    "split_for_training",
+]  # fmt: skip
 
 #: fewest MC signal candidates of a pT bin to fit its peak
 MIN_PEAK_CANDIDATES = 10
+#: the hidden truth of o2ml's synthetic data files (absent from real data)
+TRUTH_COLUMNS = ("fTruthPdgCode", "fTruthOrigin")
+#: the truth column that marks the wrong-hypothesis rows (reflections) of true decays
+REFLECTION_COLUMN = "fTruthReflection"
+
+
+def read_candidates(
+    paths: io.Paths,
+    table: str | Table,
+    features: Sequence[str],
+    extra: Sequence[str] = (),
+    *,
+    kind: str = "data",
+) -> pd.DataFrame:
+    """Mass, pT, the features and ``extra`` columns; truth columns of synthetic data if present.
+
+    ``kind="mc"``: only the rows that are signal as O2Physics labels them
+    (:func:`o2ml.channels.is_signal`: matched decay channel, prompt or non-prompt origin, the
+    true mass hypothesis), with ``fOriginMcRec``; D+ candidates, reflections and background of
+    the MC file are left out. The features must be finite (NaN or inf raise an error naming
+    column and count).
+    """
+    if kind not in ("data", "mc"):
+        raise ValueError(f"read_candidates: kind expected 'data' or 'mc', found {kind!r}")
+    files = io.expand_paths(paths)
+    declared = table if isinstance(table, Table) else schema.find_table(table)
+    name = declared.name if declared is not None else table
+    available = set(io.table_columns(files[0], table))
+    wanted = ["fM", "fPt", *features, *extra]
+    if kind == "mc":
+        wanted += ["fOriginMcRec", *MC_LABEL_COLUMNS.get(name, ())]
+    else:
+        wanted += [c for c in (*TRUTH_COLUMNS, REFLECTION_COLUMN) if c in available]
+    wanted = list(dict.fromkeys(wanted))
+    df = io.read_table(files, table, columns=wanted, finite=list(features))
+    if kind != "mc":
+        return df
+    keep = list(dict.fromkeys(["fM", "fPt", *features, *extra, "fOriginMcRec"]))
+    return df.loc[is_signal(df, name), keep].reset_index(drop=True)
+
+
+def split_for_training(
+    df: pd.DataFrame, fraction: float = 0.5, *, seed: int = 42
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A random part of the candidates to train on and the independent rest to evaluate on.
+
+    Efficiencies, background fits and closure tests use the evaluation part only: a model scores
+    its own training candidates too well (overfitting), which would bias every estimate.
+    """
+    keep = np.random.default_rng(seed).random(len(df)) < fraction
+    return df[keep], df[~keep]
+
+
+def has_truth(df: pd.DataFrame) -> bool:
+    """True for synthetic data files written with their hidden truth."""
+    return all(c in df.columns for c in TRUTH_COLUMNS)
+
+
+def add_scores(df: pd.DataFrame, model, features: Sequence[str]) -> pd.DataFrame:
+    """A copy of ``df`` with one score column per class (``score_bkg``, ``score_prompt``, ...).
+
+    ``model`` is a hipe4ml ModelHandler or a classifier with ``predict_proba`` whose classes
+    are in :data:`o2ml.schema.SCORE_COLUMNS` order.
+    """
+    missing = [f for f in features if f not in df.columns]
+    if missing:
+        raise ColumnNotFoundError(f"Candidates lack the model features {missing}.")
+    clf = model.get_original_model() if hasattr(model, "get_original_model") else model
+    proba = clf.predict_proba(df[list(features)])
+    out = df.copy()
+    for i, column in enumerate(SCORE_COLUMNS[: proba.shape[1]]):
+        out[column] = proba[:, i]
+    return out
 
 
 def in_pt_range(
-    frame: pd.DataFrame, pt_range: Sequence[float], *, pt_column: str = "fPt"
+    frame: pd.DataFrame, pt_range: PtBin | Sequence[float], *, pt_column: str = "fPt"
 ) -> pd.DataFrame:
-    """The rows with ``lo <= pT < hi``."""
+    """The rows with ``lo <= pT < hi`` of a :class:`~o2ml.schema.PtBin` or ``(lo, hi)``."""
+    if isinstance(pt_range, PtBin):
+        pt_range = (pt_range.lo, pt_range.hi)
     lo, hi = float(pt_range[0]), float(pt_range[1])
     pt = column_values(frame, pt_column, "candidates", kind="pT")
     return frame[(pt >= lo) & (pt < hi)]

@@ -23,21 +23,9 @@ from .efficiency import Efficiency, _weights_array
 from .options import SignificanceOptions, significance_options
 from .result import ScanResult
 
-__all__ = ["DS_REFERENCE_CUTS", "evaluate_cuts"]
+__all__ = ["evaluate_cuts"]
 
 Conditions = Mapping[str, tuple[str, float]] | Sequence[tuple[str, str, float]]
-
-#: Ds+ -> KKpi rectangular cuts, 2 < pT < 4 GeV/c (O2Physics PWGHF/Core/SelectorCuts.h)
-DS_REFERENCE_CUTS: dict[str, tuple[str, float]] = {
-    "fDecayLength": (">", 0.02),
-    "fDecayLengthXYNormalised": (">", 4.0),
-    "fCpa": (">", 0.92),
-    "fCpaXY": (">", 0.92),
-    "fImpactParameterXY": ("abs<", 0.014),
-    "fDeltaMassPhi": ("abs<", 0.010),
-    "fAbsCos3PiK": (">", 0.10),
-    "fChi2PCA": ("<", 5.0),
-}
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 
@@ -110,7 +98,7 @@ def evaluate_cuts(
     conditions : mapping or sequence
         ``{column: (op, value)}`` or ``[(column, op, value), ...]`` with ``op`` one of ``>``,
         ``>=``, ``<``, ``<=`` or the same prefixed by ``abs`` (cut on the absolute value), e.g.
-        :data:`DS_REFERENCE_CUTS`.
+        :data:`o2ml.channels.ds.REFERENCE_CUTS`.
     data, mc : DataFrame, mapping origin -> DataFrame
         Data candidates (with ``mass_column``) and true MC signal candidates of the pT bin.
     mass_column : str

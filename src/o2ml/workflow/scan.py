@@ -17,7 +17,7 @@ are small; :func:`o2ml.selection.signal_peak`).
 Written to ``out``, per bin:
 
 * ``scan_pt<lo>_<hi>.json``: the background-score scan of notebook 01
-  (:func:`o2ml.analysis.scan_bin`: same thresholds, fits and plateau; the rectangular reference
+  (:func:`o2ml.selection.scan_bin`: same thresholds, fits and plateau; the rectangular reference
   cuts are not scanned), which the plateau and efficiency dashboards and ``o2ml export`` open;
 * ``grid_pt<lo>_<hi>.npz``: the histograms on the threshold dashboard's full grid
   (:data:`o2ml.selection.histograms.GRID_CUTS`), which the threshold dashboard opens;
@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import channels, io, selection
-from ..analysis import BKG_THRESHOLDS
 from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
 from ..schema import ORIGINS, find_table, origin_names
+from ..selection import BKG_THRESHOLDS
 from ..selection.histograms import EXPECTED_SIGNAL_FILE, GRID_CUTS, ScanHistograms
 from ._dask import client
 
