@@ -60,7 +60,7 @@ def main() -> None:
             model = ae.fit(bkg, features, seed=args.seed, clip=lc.nsigma_clip(features))
         m.info["epochs"] = len(model.history["val_loss"])
         load.append(os.getloadavg())
-    auc_ae = selection.roc_auc(model.score(sig), model.score(test_b))
+    auc_ae = selection.roc_auc(model.predict(sig), model.predict(test_b))
 
     x = np.r_[bkg[features].to_numpy(), sig[features].to_numpy()]
     y = np.r_[np.zeros(len(bkg)), np.ones(len(sig))]

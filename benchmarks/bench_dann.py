@@ -68,7 +68,14 @@ def main() -> None:
         values = [float(v) for v in args.sweep.split(",")]
         trained = {0.0: base, args.lambda_max: model}
         sweep = dann.lambda_sweep(
-            mc_train, data_train, mc_test, data_test, values, cfg, trained=trained, **kw
+            mc_train,
+            data_train,
+            mc_test,
+            data_test,
+            values=values,
+            config=cfg,
+            trained=trained,
+            **kw,
         )
         t = step(f"lambda sweep ({len(set(values) - set(trained))} new trainings)", t)
     with tempfile.TemporaryDirectory() as tmp:

@@ -237,7 +237,12 @@ def test_heldout_auc_compares_models_on_the_same_candidates():
     weak = bdt.model_handler(["fAbsCos3PiK"], {"n_estimators": 30, "max_depth": 3}, seed=0)
     weak.fit(tt[0], tt[1])
     out = training.heldout_auc(
-        {"full": full, "weak": weak}, data.iloc[1::2], mc.iloc[1::2], b, FEATURES, n_boot=100
+        {"full": full, "weak": weak},
+        data.iloc[1::2],
+        mc.iloc[1::2],
+        b,
+        features=FEATURES,
+        n_boot=100,
     )
     assert list(out.index) == ["full", "weak"]
     assert out.loc["full", "ROC AUC (ovo)"] > out.loc["weak", "ROC AUC (ovo)"] + 0.05

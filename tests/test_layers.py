@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "o2ml"
 
 LAYERS = [
     # shared concepts: errors, settings, the O2Physics tables, PtBin, score columns, origins
-    {"o2ml", "o2ml.errors", "o2ml.config", "o2ml.schema", "o2ml.profiling"},
+    {"o2ml", "o2ml._lazy", "o2ml.errors", "o2ml.config", "o2ml.schema", "o2ml.profiling"},
     {"o2ml.io"},
     # physics and data: detector responses, mass fits, the generators, the O2Physics channels;
     # and the ONNX format (converters, metadata), through which every model converts itself
@@ -229,3 +229,29 @@ def test_o2ml_gives_its_subpackages_and_their_public_names():
         assert not missing, (name, missing)
     with pytest.raises(AttributeError, match="no attribute 'analysiss'"):
         o2ml.analysiss  # noqa: B018
+
+
+#: positional parameters a public function may take (self and cls not counted); the rest are
+#: keyword-only, so that a call reads what each value is (``train_bin(data, mc, bin, features,
+#: seed=1)``, never ``bdt.optimize(m, tt, 20, None, "s", ...)``)
+MAX_POSITIONAL = 4
+
+
+def test_public_functions_take_at_most_four_positional_arguments():
+    bad = []
+    for m, path in MODULES.items():
+        if any(part.startswith("_") for part in m.split(".")):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            funcs = [(node, "")] if isinstance(node, ast.FunctionDef) else []
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                funcs += [(f, node.name + ".") for f in node.body if isinstance(f, ast.FunctionDef)]
+            for f, owner in funcs:
+                if f.name.startswith("_"):
+                    continue
+                positional = [a.arg for a in f.args.posonlyargs + f.args.args]
+                positional = [a for a in positional if a not in ("self", "cls")]
+                if len(positional) > MAX_POSITIONAL:
+                    bad.append(f"{m}.{owner}{f.name}({', '.join(positional)})")
+    assert not bad, "\n".join(bad)

@@ -13,7 +13,7 @@ import torch
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
 from o2ml.export import onnx as ox
 from o2ml.models import dann
-from o2ml.models._dann_data import InputTransform, engineered
+from o2ml.models.dann._data import InputTransform, engineered
 from o2ml.physics import its
 from o2ml.toymc.generate import ensure_sample
 from o2ml.toymc.pid import generate_pid, species_index
@@ -217,7 +217,7 @@ def test_onnx_parity_and_metadata(small_model, toy, tmp_path):
 def test_save_load_roundtrip(small_model, toy, tmp_path):
     _, data = toy
     path = small_model.save(tmp_path / "dann.pt")
-    meta = json.loads(path.with_suffix(".json").read_text())
+    meta = json.loads(path.with_suffix(".meta.json").read_text())
     assert meta["features"] == dann.FEATURES and meta["class_labels"] == ["e", "pi", "K", "p"]
     assert meta["config"]["hidden"] == [16, 16] and meta["seed"] == 42
     assert meta["lambda_schedule"] == {"schedule": "ganin", "lambda_max": 1.0}
@@ -234,7 +234,7 @@ def test_save_load_roundtrip(small_model, toy, tmp_path):
 
 def test_load_rejects_a_feature_mismatch_and_missing_files(small_model, tmp_path):
     path = small_model.save(tmp_path / "m.pt")
-    meta_path = path.with_suffix(".json")
+    meta_path = path.with_suffix(".meta.json")
     meta = json.loads(meta_path.read_text())
     meta["features"] = ["fP", "fEta"]
     meta_path.write_text(json.dumps(meta))
@@ -324,7 +324,7 @@ def test_nsigma_calibrated_in_data_with_tags_finds_the_data_offset():
     """The data TPC dE/dx is 3 % above the nominal response: the nσ(π) of pions sit ~+0.4 in data.
     Calibrating with tagged tracks (no truth) finds that shift as the truth does, and the
     data-calibrated χ² identifies data tracks better than the MC calibration."""
-    from o2ml.models.nsigma_pid import NsigmaPid, data_calibration_labels
+    from o2ml.models.pid.nsigma import NsigmaPid, data_calibration_labels
 
     mc = generate_pid(60_000, 11, "mc")
     data = generate_pid(60_000, 12, "data", with_truth=True)
@@ -338,7 +338,7 @@ def test_nsigma_calibrated_in_data_with_tags_finds_the_data_offset():
     assert abs(cal_mc.mean["TPC", "pi"][i]) < 0.1
     assert 0.25 < cal_true.mean["TPC", "pi"][i] < 0.7
     assert cal_tag.mean["TPC", "pi"][i] == pytest.approx(cal_true.mean["TPC", "pi"][i], abs=0.1)
-    from o2ml.models._dann_eval import macro_f1
+    from o2ml.models.dann._eval import macro_f1
 
     f1_mc, f1_tag = macro_f1(truth, cal_mc.predict(data)), macro_f1(truth, cal_tag.predict(data))
     assert f1_tag > f1_mc and f1_tag > 0.9, (f1_mc, f1_tag)

@@ -196,9 +196,9 @@ TABLE = {
 
 
 def test_expected_signal_sums_fine_bins(tmp_path):
-    assert expected_signal(TABLE, "Ds", "prompt", 1.0, 4.0) == 7.0
-    assert expected_signal(TABLE, "Ds", None, 0.0, 24.0) == 17.5
-    assert expected_signal(TABLE, "Dplus", "prompt", 0.5, 2.0) == 18.0
+    assert expected_signal(TABLE, "Ds", "prompt", pt_min=1.0, pt_max=4.0) == 7.0
+    assert expected_signal(TABLE, "Ds", None, pt_min=0.0, pt_max=24.0) == 17.5
+    assert expected_signal(TABLE, "Dplus", "prompt", pt_min=0.5, pt_max=2.0) == 18.0
     path = tmp_path / "expected.json"
     path.write_text(json.dumps(TABLE))
     assert load_expected_signal(path) == TABLE
@@ -224,9 +224,9 @@ def test_expected_signal_table_errors(tmp_path):
     bad = json.loads(json.dumps(TABLE))
     bad["species"]["Ds"]["prompt"] = [1.0, 2.0]
     with pytest.raises(ExpectedSignalError, match="hold 5"):
-        expected_signal(bad, "Ds", "prompt", 0.0, 1.0)
+        expected_signal(bad, "Ds", "prompt", pt_min=0.0, pt_max=1.0)
     with pytest.raises(ExpectedSignalError, match="'pt_edges'"):
-        expected_signal({"species": {}}, "Ds", "prompt", 0.0, 1.0)
+        expected_signal({"species": {}}, "Ds", "prompt", pt_min=0.0, pt_max=1.0)
     with pytest.raises(InputFileNotFoundError, match="no file"):
         load_expected_signal(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json")

@@ -109,8 +109,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise O2mlError(f"--bin {args.bin}: the model has pT bins 0..{len(model.onnx_paths) - 1}.")
     print(f"measuring {', '.join(args.backends)} ...", file=sys.stderr)
     table, info = bench_model(
-        model, candidates, args.bin, args.backends, args.n, args.threads, args.pt_column
-    )
+        model, candidates, bin_index=args.bin, backends=args.backends, n=args.n,
+        threads=args.threads, pt_column=args.pt_column,
+    )  # fmt: skip
     print(format_report(table, info))
     return 0
 

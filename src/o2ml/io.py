@@ -329,6 +329,7 @@ def read_table(
     paths: Paths,
     table: str | Table,
     columns: Sequence[str] | None = None,
+    *,
     selection: str | None = None,
     finite: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -488,6 +489,7 @@ def write_table(
     df: pd.DataFrame,
     path: PathLike,
     table: str | Table,
+    *,
     folders: int = 1,
     overwrite: bool = False,
     metadata: dict | None = None,

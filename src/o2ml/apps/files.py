@@ -50,6 +50,7 @@ def write_candidates(
     data: pd.DataFrame,
     mc: pd.DataFrame,
     expected_signal: str | os.PathLike | None = None,
+    *,
     scale: float = 1.0,
 ) -> Path:
     """Write data and MC scored candidates to one parquet file (see the module docstring).

@@ -81,6 +81,7 @@ def bench_backends(
     xgb_model,
     onnx_path,
     X: np.ndarray,
+    *,
     backends: Sequence[str] = BACKENDS,
     threads: int = 1,
     n_single: int = 1000,
@@ -152,6 +153,7 @@ def verdict(table: pd.DataFrame) -> str:
 def bench_model(
     model,
     candidates: pd.DataFrame,
+    *,
     bin_index: int = 0,
     backends: Sequence[str] = BACKENDS,
     n: int = 100_000,
@@ -193,7 +195,7 @@ def bench_model(
         clf, backends = None, ["onnxruntime"]
         trees, depth = onnx_tree_count(onnx_path), "?"
         classes = binned.config.n_classes
-    table = bench_backends(clf, onnx_path, X, backends, threads, progress=progress)
+    table = bench_backends(clf, onnx_path, X, backends=backends, threads=threads, progress=progress)
     info = {
         "model": str(onnx_path),
         "pt_bin": (lo, hi),

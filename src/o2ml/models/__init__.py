@@ -1,1 +1,20 @@
-"""Models: BDT selections (hipe4ml + XGBoost), ITS2 beta regression, autoencoder, DANN."""
+"""Models, each with one shape: train -> a model with ``predict``, ``save(path, *, overwrite)``,
+``Model.load(path)`` and ``to_onnx(path, *, overwrite)``, stored as the model file plus a
+``<stem>.meta.json`` sidecar (XGBoost JSON or a PyTorch ``state_dict``; never pickle).
+
+* :mod:`~o2ml.models.bdt`: the hipe4ml/XGBoost layer (class handlers, balanced sets, Optuna
+  studies, ``save_model``/``load_model``); :mod:`~o2ml.models.training`: one BDT per pT bin,
+  held-out comparison, the sideband training set;
+* :mod:`~o2ml.models.autoencoder`: the MSE autoencoder (:class:`AutoencoderModel`);
+* :mod:`~o2ml.models.pid`: ITS2 β regression, tagging and the nσ baseline;
+* :mod:`~o2ml.models.dann`: the domain-adversarial PID classifier;
+* :mod:`~o2ml.models.cost_aware`: the latency-aware Optuna search.
+
+The modules load on first use (``from o2ml.models import bdt``), so that ``import o2ml.models``
+imports neither torch nor hipe4ml.
+"""
+
+from .._lazy import submodules
+
+__all__ = ["autoencoder", "bdt", "cost_aware", "dann", "pid", "training"]
+__getattr__, __dir__ = submodules(__name__, __all__)

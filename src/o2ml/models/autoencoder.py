@@ -19,7 +19,6 @@ as its single output, shape ``[batch]``.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,12 +33,10 @@ from .. import __version__
 from ..errors import (
     ColumnNotFoundError,
     EmptySelectionError,
-    InputFileNotFoundError,
     NonFiniteError,
     O2mlError,
-    OutputExistsError,
 )
-from ._storage import save_with_sidecar
+from ._storage import read_sidecar, save_with_sidecar
 from .bdt import open_study
 
 __all__ = [
@@ -49,7 +46,6 @@ __all__ = [
     "MseAutoencoder",
     "best_config",
     "fit",
-    "load",
     "optimize",
 ]
 
@@ -191,10 +187,11 @@ class AutoencoderModel:
         val = self.history.get("val_loss", [])
         return int(np.argmin(val)) + 1 if val else 0
 
-    def score(
-        self, df: pd.DataFrame | np.ndarray, batch_size: int = 65536, device: str | None = None
+    def predict(
+        self, df: pd.DataFrame | np.ndarray, *, batch_size: int = 65536, device: str | None = None
     ) -> np.ndarray:
-        """Per-candidate MSE (float32 ``[n]``) of a DataFrame (features by name) or an array."""
+        """Per-candidate MSE (float32 ``[n]``, the score: large = anomalous = signal-like) of a
+        DataFrame (features by name) or an array."""
         x = _matrix(df, self.features, "autoencoder input")
         dev = _device(device)
         net = self.net.to(dev).eval()
@@ -218,17 +215,25 @@ class AutoencoderModel:
         }
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """``path`` (``.pt``, the state_dict) and ``<path>.json`` (the sidecar)."""
+        """``path`` (``.pt``, the state_dict) and ``<stem>.meta.json`` (the sidecar)."""
         state = {k: v.cpu() for k, v in self.net.state_dict().items()}
         return save_with_sidecar(
-            path,
-            ".pt",
-            self.metadata(),
-            lambda p: torch.save(state, p),
-            overwrite,
-            meta_suffix=".json",
+            path, ".pt", self.metadata(), lambda p: torch.save(state, p), overwrite=overwrite,
             what="a PyTorch model (state_dict)",
-        )
+        )  # fmt: skip
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> AutoencoderModel:
+        """Load what :meth:`save` wrote (``weights_only=True``: plain tensors, no pickle)."""
+        meta = read_sidecar(path, what="an autoencoder")
+        config = AutoencoderConfig.from_dict(meta["architecture"])
+        net = MseAutoencoder(len(meta["features"]), config.hidden, config.bottleneck)
+        try:
+            net.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
+        except Exception as err:
+            raise O2mlError(f"{path}: not a state_dict of this architecture ({err}).") from None
+        clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
+        return cls(net, list(meta["features"]), config, int(meta["seed"]), clip)
 
     def to_onnx(self, path: str | os.PathLike, *, pt_bin=None, overwrite: bool = False):
         """Export to ONNX: input ``input`` [batch, n_features] raw features, output ``mse`` [batch].
@@ -236,30 +241,14 @@ class AutoencoderModel:
         Clipping and min-max scaling are inside the graph. Metadata as
         :func:`o2ml.export.onnx.model_metadata` (class label ``mse``) plus clip and scaling.
         """
-        import onnx
+        from ..export.onnx import torch_to_onnx
 
-        from ..export import onnx as ox
-
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
-        net = self.net.to("cpu").eval()
-        tmp = path.with_name(f".{path.name}.export")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # the dynamo exporter needs onnxscript (not in the lock): the TorchScript one is enough here
-        torch.onnx.export(
-            net, (torch.zeros(2, len(self.features)),), str(tmp), input_names=[ox.INPUT_NAME],
-            output_names=["mse"], dynamic_axes={ox.INPUT_NAME: {0: "batch"}, "mse": {0: "batch"}},
-            opset_version=17, dynamo=False,
-        )  # fmt: skip
-        model = onnx.load(str(tmp))
-        tmp.unlink()
         meta = self.metadata()
         extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}
-        extra["selection"] = SELECTION_NOTE
-        ox.set_metadata(model, ox.model_metadata(self.features, ["mse"], pt_bin, self.seed, extra))
-        ox.write_model(model, path, overwrite=True)
-        return model
+        return torch_to_onnx(
+            self.net, self.features, path, output="mse", class_labels=["mse"], pt_bin=pt_bin,
+            seed=self.seed, extra_metadata={**extra, "selection": SELECTION_NOTE}, overwrite=overwrite,
+        )  # fmt: skip
 
 
 #: what the ONNX file's one output is, and how an O2Physics selector cuts on it
@@ -270,26 +259,6 @@ SELECTION_NOTE = (
     "MlResponse: nClassesMl 1, cutDirMl [1] (CutSmaller: reject a candidate whose MSE is below "
     "cutsMl)."
 )
-
-
-def load(path: str | os.PathLike) -> AutoencoderModel:
-    """Load a model saved by :meth:`AutoencoderModel.save` (``weights_only=True``)."""
-    path = Path(path)
-    meta_path = path.with_suffix(".json")
-    for p in (path, meta_path):
-        if not p.exists():
-            raise InputFileNotFoundError(
-                f"{p}: no such file (a model is {path.name} + {meta_path.name})."
-            )
-    meta = json.loads(meta_path.read_text())
-    config = AutoencoderConfig.from_dict(meta["architecture"])
-    net = MseAutoencoder(len(meta["features"]), config.hidden, config.bottleneck)
-    try:
-        net.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
-    except Exception as err:
-        raise O2mlError(f"{path}: not a state_dict of this architecture ({err}).") from None
-    clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
-    return AutoencoderModel(net, list(meta["features"]), config, int(meta["seed"]), clip)
 
 
 def _seed_all(seed: int) -> torch.Generator:
@@ -440,8 +409,8 @@ def optimize(
         )
         model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
         if signal is None:
-            return -float(np.mean(model.score(hold)))
-        s, b = model.score(signal), model.score(hold)
+            return -float(np.mean(model.predict(hold)))
+        s, b = model.predict(signal), model.predict(hold)
         return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
 
     study = open_study(storage, study_name, seed)

@@ -77,6 +77,7 @@ def class_handlers(
     data: pd.DataFrame | TreeHandler,
     mc: pd.DataFrame | TreeHandler,
     pt_bin: PtBin,
+    *,
     sidebands: tuple[float, float] = ds.SIDEBANDS,
     origin_column: str = "fOriginMcRec",
 ) -> dict[CharmClass, TreeHandler]:
@@ -423,7 +424,7 @@ def save_model(
     seed: int | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Save as XGBoost JSON (``path``) plus a sidecar ``<path>.meta.json`` (features, classes...)."""
+    """Save as XGBoost JSON (``path``) plus a sidecar ``<stem>.meta.json`` (features, classes...)."""
     clf = model.get_original_model() if isinstance(model, ModelHandler) else model
     meta = {
         "features": list(features),
@@ -434,7 +435,7 @@ def save_model(
         "o2ml_version": __version__,
         "xgboost_version": xgb.__version__,
     }
-    return save_xgboost(clf, path, meta, overwrite)
+    return save_xgboost(clf, path, meta, overwrite=overwrite)
 
 
 def load_model(path: str | os.PathLike) -> tuple[xgb.XGBClassifier, dict]:

@@ -197,6 +197,7 @@ def compare(
     x_test: pd.DataFrame,
     y_test: np.ndarray,
     features: Sequence[str],
+    *,
     n_latency: int = 1000,
     repeat: int = 1,
 ) -> pd.DataFrame:

@@ -145,6 +145,7 @@ def its_nsigma(
     p: ArrayLike,
     eta: ArrayLike,
     mass: float | str | ArrayLike,
+    *,
     params: ITSResponseParams = ITS_PARAMS_DATA,
 ) -> np.ndarray:
     """ITS nsigma = (<CS> cos(lambda) - expected) / sigma, as ``ITSResponse::nSigmaITS``."""

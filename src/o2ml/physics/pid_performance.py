@@ -79,6 +79,7 @@ def separation_table(
     p: ArrayLike,
     labels: ArrayLike,
     edges: Sequence[float],
+    *,
     pairs: Sequence[tuple[str, str]] = DEFAULT_PAIRS,
     species: Sequence[str] = PID_SPECIES,
     min_entries: int = MIN_ENTRIES,
@@ -91,7 +92,7 @@ def separation_table(
     """
     tables = []
     for method, values in estimators.items():
-        cores = fit_response(values, p, labels, edges, species, min_entries)
+        cores = fit_response(values, p, labels, edges, species=species, min_entries=min_entries)
         for a, b in pairs:
             t = separation_vs_p(cores, a, b)
             t.insert(0, "pair", f"{a}-{b}")
@@ -164,6 +165,7 @@ def selection_performance(
     truth: ArrayLike,
     p: ArrayLike,
     edges: Sequence[float],
+    *,
     species: Sequence[str] = PID_SPECIES,
 ) -> pd.DataFrame:
     """Efficiency and purity of per-species selections against true labels, per momentum bin.
@@ -217,6 +219,7 @@ def selection_table(
     truth: ArrayLike,
     p: ArrayLike,
     edges: Sequence[float],
+    *,
     cut: float = 2.0,
     species: Sequence[str] = PID_SPECIES,
 ) -> pd.DataFrame:
@@ -224,7 +227,7 @@ def selection_table(
     nsigma}}``) against true labels; :data:`PERFORMANCE_COLUMNS` with ``method`` in front."""
     tables = []
     for method, ns in nsigmas.items():
-        t = selection_performance(nsigma_selection(ns, cut), truth, p, edges, species)
+        t = selection_performance(nsigma_selection(ns, cut), truth, p, edges, species=species)
         t.insert(0, "method", method)
         tables.append(t)
     return pd.concat(tables, ignore_index=True)
@@ -235,6 +238,7 @@ def purity_efficiency_curves(
     truth: ArrayLike,
     p: ArrayLike,
     edges: Sequence[float],
+    *,
     cuts: Sequence[float] = tuple(np.round(np.geomspace(0.25, 30.0, 36), 3)),
     species: Sequence[str] = PID_SPECIES,
 ) -> pd.DataFrame:
@@ -243,12 +247,15 @@ def purity_efficiency_curves(
     a regression's nσ has a narrow core and wide tails, so its curve needs large cuts to reach
     high efficiencies. Comparing methods along
     these curves, not at one cut, is fair to estimators whose nσ are not Gaussian."""
-    tables = [selection_table(nsigmas, truth, p, edges, c, species).assign(cut=c) for c in cuts]
+    tables = [
+        selection_table(nsigmas, truth, p, edges, cut=c, species=species).assign(cut=c)
+        for c in cuts
+    ]
     return pd.concat(tables, ignore_index=True)
 
 
 def compare_at_efficiency(
-    curves: pd.DataFrame, a: str, b: str, efficiency: float = 0.8, n_sigma: float = 2.0
+    curves: pd.DataFrame, a: str, b: str, efficiency: float = 0.8, *, n_sigma: float = 2.0
 ) -> pd.DataFrame:
     """Purity of methods ``a`` and ``b`` at the same efficiency, per species and momentum bin.
 

@@ -135,6 +135,7 @@ def binned_cores(
     p: ArrayLike,
     labels: ArrayLike,
     edges: Sequence[float],
+    *,
     species: Sequence[str] = PID_SPECIES,
     min_entries: int = MIN_ENTRIES,
 ) -> pd.DataFrame:
@@ -242,6 +243,7 @@ def fit_response(
     p: ArrayLike,
     labels: ArrayLike,
     edges: Sequence[float],
+    *,
     species: Sequence[str] = PID_SPECIES,
     min_entries: int = MIN_ENTRIES,
 ) -> Response:
@@ -255,7 +257,7 @@ def fit_response(
     """
     values, p, labels = same_length(values=values, p=p, labels=labels)
     values = values.astype(np.float64)
-    first = binned_cores(values, p, labels, edges, species, min_entries)
+    first = binned_cores(values, p, labels, edges, species=species, min_entries=min_entries)
     coarse = Response(first)
     table = first.copy()
     for k, s in enumerate(species):
@@ -264,7 +266,9 @@ def fit_response(
             residual = values[mine] - coarse.expected(p[mine], s)
         except EmptySelectionError:
             continue
-        res = binned_cores(residual, p[mine], np.zeros(residual.size), edges, [s], min_entries)
+        res = binned_cores(
+            residual, p[mine], np.zeros(residual.size), edges, species=[s], min_entries=min_entries
+        )
         rows = np.flatnonzero((table["species"] == s).to_numpy())
         ok = (np.isfinite(res["mu"]) & np.isfinite(table.loc[rows, "mu"].to_numpy())).to_numpy()
         idx = rows[ok]

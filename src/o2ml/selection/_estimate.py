@@ -231,7 +231,8 @@ def _expected_counts(
         )
     pt_min, pt_max = pt_range
     return {
-        o: expected_signal(table, species, o, pt_min, pt_max) for o in table["species"][species]
+        o: expected_signal(table, species, o, pt_min=pt_min, pt_max=pt_max)
+        for o in table["species"][species]
     }
 
 

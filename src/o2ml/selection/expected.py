@@ -102,6 +102,7 @@ def expected_signal(
     table: Mapping[str, Any],
     species: str,
     origin: str | None,
+    *,
     pt_min: float,
     pt_max: float,
 ) -> float:

@@ -42,6 +42,7 @@ def generate(
     sample: str,
     out: str | Path,
     seed: int = 42,
+    *,
     n_data: int | None = None,
     n_mc: int | None = None,
     with_truth: bool = False,

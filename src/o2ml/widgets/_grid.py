@@ -206,7 +206,8 @@ class ScanGrid:
                 f"expected-signal table: expected species {self.species!r}, found {sorted(species)}."
             )
         expected_n = {
-            o: expected_signal(expected, self.species, o, lo, hi) for o in species[self.species]
+            o: expected_signal(expected, self.species, o, pt_min=lo, pt_max=hi)
+            for o in species[self.species]
         }
         effs = {
             o: Efficiency(p, p2, float(t), float(t2))

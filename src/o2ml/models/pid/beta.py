@@ -2,7 +2,7 @@
 
 The method of the ALICE ITS2 PID studies (public repository ``GiorgioAlbertoLucia/ITS_pid``):
 
-* training tracks are tagged by the TPC in data (:mod:`o2ml.models.pid_tagging`, re-exported
+* training tracks are tagged by the TPC in data (:mod:`o2ml.models.pid.tagging`, re-exported
   here): |nsigma_TPC(own species)| < 2 and |nsigma_TPC(neighbouring species)| > 3,
   p <= 1 GeV/c, >= 80 TPC clusters. Tagging leaves contamination where the dE/dx bands cross;
   :func:`tagging_composition` measures it against a truth label when one exists;
@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from .. import __version__, config
-from ..errors import EmptySelectionError, O2mlError
-from ..io import check_finite
-from ..physics import its
-from ..physics.constants import mass
-from ._storage import load_xgboost, save_xgboost
-from .pid_tagging import (
+from ... import __version__, config
+from ...errors import EmptySelectionError, O2mlError
+from ...io import check_finite
+from ...physics import its
+from ...physics.constants import mass
+from .._storage import load_xgboost, save_xgboost
+from .tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
     TAG_NEIGHBOURS,
@@ -50,7 +50,7 @@ from .pid_tagging import (
     tagging_composition,
     true_species,
 )
-from .pid_tagging import require_columns as _require
+from .tagging import require_columns as _require
 
 #: species the regression learns, as ITS_pid: electrons (about 2 % of tracks) cannot be tagged
 #: cleanly by the TPC below 1 GeV/c, and balancing by weight would amplify their ~10 % hadron
@@ -124,7 +124,7 @@ def baseline_nsigma(
     """nsigma_ITS of every species with the O2Physics response parametrisation ``params``."""
     _require(df, ["fITSClusterSizes", "fEta", "fP"], "The ITS nsigma")
     packed, eta, p = (df[c].to_numpy() for c in ("fITSClusterSizes", "fEta", "fP"))
-    return {s: its.its_nsigma(packed, np.abs(p), eta, s, params) for s in SPECIES}
+    return {s: its.its_nsigma(packed, np.abs(p), eta, s, params=params) for s in SPECIES}
 
 
 def species_masses() -> dict[str, float]:
@@ -194,9 +194,9 @@ class BetaRegressor:
             "xgboost_version": xgb.__version__,
         }
 
-    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """XGBoost JSON at ``path`` plus ``<path>.meta.json`` (features, masses, seed, ...)."""
-        return save_xgboost(self.model, path, self.metadata(), overwrite)
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """XGBoost JSON at ``path`` plus ``<stem>.meta.json`` (features, masses, seed, ...)."""
+        return save_xgboost(self.model, path, self.metadata(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BetaRegressor:
@@ -211,12 +211,12 @@ class BetaRegressor:
             meta.get("best_iteration"),
         )
 
-    def to_onnx(self, path: str | os.PathLike | None = None, overwrite: bool = False):
+    def to_onnx(self, path: str | os.PathLike | None = None, *, overwrite: bool = False):
         """ONNX model (onnxmltools): input ``input`` [None, n_features] float, output ``variable``
         [None, 1] = beta; o2ml metadata (features, seed, version, target, masses). Written to
         ``path`` if given; returns the ``onnx.ModelProto``.
         """
-        from ..export.onnx import xgboost_to_onnx
+        from ...export.onnx import xgboost_to_onnx
 
         extra = {"target": "beta", "species": list(SPECIES), "masses": species_masses()}
         return xgboost_to_onnx(self.model, self.features, path, class_labels=[], seed=self.seed,

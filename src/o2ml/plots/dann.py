@@ -13,9 +13,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..models.dann import FEATURES, LAYER_FEATURES, Tracks
 from ..physics import its
-from ._dann_data import FEATURES, LAYER_FEATURES, Tracks
-from .pid_plots import lines_vs_p
+from .pid import lines_vs_p
 
 #: colour of each domain in every figure
 DOMAIN_COLORS = {"MC": "#1f77b4", "data": "#d62728"}
@@ -90,6 +90,7 @@ def gap_vs_p(
     mc: Tracks,
     data: Tracks,
     quantity: str = "ITS ⟨CS⟩·cos λ",
+    *,
     bins: tuple[int, int] = (80, 80),
     p_range: tuple[float, float] = (0.1, 3.0),
 ) -> go.Figure:

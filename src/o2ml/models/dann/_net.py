@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import O2mlError
-from ._dann_data import SPECIES, InputTransform
+from ...errors import O2mlError
+from ._data import SPECIES, InputTransform
 
 #: lambda schedules: Ganin-Lempitsky 2/(1 + exp(-10 p)) - 1 (times lambda_max), or constant
 SCHEDULES = ("ganin", "constant")

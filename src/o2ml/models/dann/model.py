@@ -9,7 +9,7 @@ The method of the ALICE PID studies (JINST 17 (2022) C07016; Ganin & Lempitsky, 
 * lambda is constant or follows the Ganin-Lempitsky schedule 2/(1 + exp(-10 p)) - 1 (p the
   training progress 0 -> 1) up to ``lambda_max``; the baseline is the same network with lambda = 0;
 * inputs are the raw detector values of :data:`FEATURES` (missing TOF and ITS allowed, never
-  dropped); the standardisation lives inside the model (:mod:`._dann_data`).
+  dropped); the standardisation lives inside the model (:mod:`o2ml.models.dann._data`).
 
 Training is deterministic for a seed (seeded initialisation and batch order, deterministic
 kernels, a fixed thread count). Storage: a ``state_dict`` (``.pt``, plain tensors, loaded with
@@ -18,12 +18,9 @@ kernels, a fixed thread count). Storage: a ``state_dict`` (``.pt``, plain tensor
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -33,10 +30,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .. import __version__
-from ..errors import InputFileNotFoundError, O2mlError
-from ._dann_data import (
+from ... import __version__
+from ...errors import O2mlError
+from .._storage import read_sidecar, save_with_sidecar, sidecar_path
+from ._data import (
     FEATURES,
+    LAYER_FEATURES,
     SPECIES,
     TRANSFORMED,
     InputError,
@@ -47,7 +46,7 @@ from ._dann_data import (
     read_tracks,
     tracks_from_frame,
 )
-from ._dann_eval import (
+from ._eval import (
     domain_probe_accuracy,
     embedding_2d,
     evaluate,
@@ -56,7 +55,7 @@ from ._dann_eval import (
     species_scores,
     v0_macro_f1,
 )
-from ._dann_net import (
+from ._net import (
     DANNConfig,
     DANNNet,
     Probabilities,
@@ -66,7 +65,6 @@ from ._dann_net import (
     lr_factor,
     resolve_device,
 )
-from ._storage import save_with_sidecar
 
 
 # ------------------------------------------------------------------------------- the model
@@ -132,31 +130,20 @@ class DANNClassifier:
             "torch_version": torch.__version__,
         }
 
-    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """``state_dict`` at ``path`` (``.pt``) plus ``<path stem>.json`` (architecture, features,
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """``state_dict`` at ``path`` (``.pt``) plus ``<stem>.meta.json`` (architecture, features,
         standardisation, class labels, lambda schedule, seed, version). Returns ``path``."""
         state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
         return save_with_sidecar(
-            path,
-            ".pt",
-            self.metadata(),
-            lambda p: torch.save(state, p),
-            overwrite,
-            meta_suffix=".json",
+            path, ".pt", self.metadata(), lambda p: torch.save(state, p), overwrite=overwrite,
             what="a PyTorch model (state_dict)",
-        )
+        )  # fmt: skip
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str = "cpu") -> DANNClassifier:
+    def load(cls, path: str | os.PathLike, *, device: str = "cpu") -> DANNClassifier:
         """Load what :meth:`save` wrote (``weights_only``: plain tensors, no pickled objects)."""
-        path = Path(path)
-        meta_path = path.with_suffix(".json")
-        for p in (path, meta_path):
-            if not p.exists():
-                raise InputFileNotFoundError(
-                    f"{p}: no such file (a DANN model is {path.name} + {meta_path.name})."
-                )
-        meta = json.loads(meta_path.read_text())
+        path, meta_path = Path(path), sidecar_path(path)
+        meta = read_sidecar(path, what="a DANN model")
         if list(meta.get("features", [])) != list(FEATURES):
             raise InputError(
                 f"{meta_path}: the model was trained with the features {meta.get('features')}; "
@@ -173,41 +160,21 @@ class DANNClassifier:
             net.to(dev).eval(), config, list(FEATURES), n_train=meta.get("n_train", {}), device=dev
         )
 
-    def to_onnx(self, path: str | os.PathLike | None = None, overwrite: bool = False):
+    def to_onnx(self, path: str | os.PathLike | None = None, *, overwrite: bool = False):
         """ONNX classifier (transform + extractor + class head + softmax): input ``input``
         [batch, n_features] float (dynamic batch), last output ``probabilities`` [batch, 4], with
         o2ml metadata (features, class labels, version, seed). Written to ``path`` if given;
         returns the ``onnx.ModelProto``."""
-        import onnx
+        from ...export.onnx import torch_to_onnx
 
-        from ..export.onnx import INPUT_NAME, model_metadata, set_metadata, write_model
-
-        buffer = io.BytesIO()
-        module = Probabilities(self.net).to("cpu").eval()
         try:
-            with warnings.catch_warnings():  # "legacy TorchScript-based exporter": on purpose
-                warnings.simplefilter("ignore")
-                # the torch.export-based exporter needs onnxscript, which the pinned environment
-                # does not have; the TorchScript exporter handles this plain MLP exactly
-                torch.onnx.export(
-                    module,
-                    (torch.zeros(2, len(self.features)),),
-                    buffer,
-                    input_names=[INPUT_NAME],
-                    output_names=["probabilities"],
-                    dynamic_axes={INPUT_NAME: {0: "batch"}, "probabilities": {0: "batch"}},
-                    opset_version=17,
-                    dynamo=False,
-                )
+            return torch_to_onnx(
+                Probabilities(self.net), self.features, path, output="probabilities",
+                class_labels=self.class_labels, seed=self.config.seed, overwrite=overwrite,
+                extra_metadata={"model": "DANN", "lambda_max": self.config.lambda_max},
+            )  # fmt: skip
         finally:
             self.net.to(self.device)
-        onx = onnx.load_from_string(buffer.getvalue())
-        extra = {"model": "DANN", "lambda_max": self.config.lambda_max}
-        meta = model_metadata(self.features, self.class_labels, None, self.config.seed, extra)
-        set_metadata(onx, meta)
-        if path is not None:
-            write_model(onx, path, overwrite=overwrite)
-        return onx
 
 
 # ------------------------------------------------------------------------------- training
@@ -371,9 +338,9 @@ def lambda_sweep(
     data_train: Tracks,
     mc_test: Tracks,
     data_test: Tracks,
+    *,
     values: Sequence[float],
     config: DANNConfig | None = None,
-    *,
     trained: Mapping[float, DANNClassifier] | None = None,
     progress: bool = True,
     **kwargs,
@@ -400,6 +367,7 @@ def lambda_sweep(
 
 __all__ = [
     "FEATURES",
+    "LAYER_FEATURES",
     "SPECIES",
     "DANNClassifier",
     "DANNConfig",

@@ -19,9 +19,9 @@ import torch
 from sklearn.metrics import f1_score
 from torch import nn
 
-from ..errors import O2mlError
-from ..physics.pid_performance import selection_performance
-from ._dann_data import SPECIES, Tracks
+from ...errors import O2mlError
+from ...physics.pid_performance import selection_performance
+from ._data import SPECIES, Tracks
 
 #: species printed as in that table
 SEED_TABLE_SPECIES = ("pi", "p", "K", "e")  # the table's three (Kabus, CHEP 2023), then e
@@ -106,7 +106,7 @@ def scores_vs_p(
     y_true, y_pred, p = np.asarray(y_true), np.asarray(y_pred), np.asarray(p)
     keep = y_true >= 0
     selected = {s: y_pred[keep] == k for k, s in enumerate(SPECIES)}
-    t = selection_performance(selected, y_true[keep], p[keep], edges, SPECIES)
+    t = selection_performance(selected, y_true[keep], p[keep], edges, species=SPECIES)
     t["F1"] = 2 * t["n_correct"] / (t["n_true"] + t["n_selected"]).where(lambda n: n > 0)
     return t
 

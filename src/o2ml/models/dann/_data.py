@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..errors import (
+from ...errors import (
     ColumnNotFoundError,
     EmptySelectionError,
     InputError,
@@ -32,8 +32,8 @@ from ..errors import (
     O2mlError,
     did_you_mean,
 )
-from ..physics import its
-from ..physics.constants import PDG, PID_SPECIES
+from ...physics import its
+from ...physics.constants import PDG, PID_SPECIES
 
 #: class labels of the classifier, index = label (e, pi, K, p as o2ml.toymc.pid.species_index)
 SPECIES = PID_SPECIES
@@ -267,7 +267,7 @@ def read_tracks(
     labels come from ``label_column`` (default: the synthetic truth ``fTruthPdgCode`` when present,
     else none, as for real data).
     """
-    from ..io import read_table
+    from ...io import read_table
 
     return tracks_from_frame(read_table(path, "PidTracks"), domain, label_column, str(path))
 
@@ -276,7 +276,7 @@ def tracks_from_frame(
     df: pd.DataFrame, domain: str, label_column: str | None = None, source: str = "tracks"
 ) -> Tracks:
     """:func:`read_tracks` of a table already in memory (e.g. a generated sample)."""
-    from .pid_tagging import tag_v0
+    from ..pid.tagging import tag_v0
 
     check_domain(df, domain, source)
     X = build_inputs(df, source)

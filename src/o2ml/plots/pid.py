@@ -17,9 +17,9 @@ from numpy.typing import ArrayLike
 from plotly.subplots import make_subplots
 
 from ..errors import EmptySelectionError, O2mlError
+from ..models.pid.tagging import SPECIES
 from ..physics import its
 from ..physics.pid_response import Response
-from .pid_tagging import SPECIES
 
 #: colour of each species in every figure
 SPECIES_COLORS = {"e": "#1f77b4", "pi": "#ff7f0e", "K": "#2ca02c", "p": "#d62728"}
@@ -31,6 +31,7 @@ def species_curves(
     func: Callable[[np.ndarray, str], np.ndarray],
     p: ArrayLike,
     species: Sequence[str] = SPECIES,
+    *,
     dash: str = "solid",
     suffix: str = "",
 ) -> list[dict]:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnNotFoundError, O2mlError, did_you_mean
-from ..physics import its
-from ..physics.constants import PDG, PID_SPECIES
+from ...errors import ColumnNotFoundError, O2mlError, did_you_mean
+from ...physics import its
+from ...physics.constants import PDG, PID_SPECIES
 
 #: species of the labels 0..3 (-1: untagged or another particle)
 SPECIES = PID_SPECIES

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import EmptySelectionError
-from .pid_tagging import (
+from ...errors import EmptySelectionError
+from .tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
     combine_tags,

@@ -1,0 +1,60 @@
+"""Domain-adversarial PID (DANN): carry a PID classifier from simulation to data.
+
+:mod:`~o2ml.models.dann.model` holds the classifier (:class:`DANNClassifier`: ``predict``,
+``save``, ``load``, ``to_onnx``), its training (:func:`train_dann`, :func:`train_baseline`) and
+the evaluation; the track inputs, the network and the metrics are private modules of this package.
+"""
+
+from .model import (
+    FEATURES,
+    LAYER_FEATURES,
+    SPECIES,
+    DANNClassifier,
+    DANNConfig,
+    DANNNet,
+    InputError,
+    Tracks,
+    build_inputs,
+    domain_probe_accuracy,
+    embedding_2d,
+    evaluate,
+    grad_reverse,
+    lambda_at,
+    lambda_sweep,
+    read_tracks,
+    resolve_device,
+    scores_vs_p,
+    seed_table,
+    species_scores,
+    tracks_from_frame,
+    train_baseline,
+    train_dann,
+    v0_macro_f1,
+)
+
+__all__ = [
+    "FEATURES",
+    "LAYER_FEATURES",
+    "SPECIES",
+    "DANNClassifier",
+    "DANNConfig",
+    "DANNNet",
+    "InputError",
+    "Tracks",
+    "build_inputs",
+    "domain_probe_accuracy",
+    "embedding_2d",
+    "evaluate",
+    "grad_reverse",
+    "lambda_at",
+    "lambda_sweep",
+    "read_tracks",
+    "resolve_device",
+    "scores_vs_p",
+    "seed_table",
+    "species_scores",
+    "tracks_from_frame",
+    "train_baseline",
+    "train_dann",
+    "v0_macro_f1",
+]
