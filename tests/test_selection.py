@@ -216,7 +216,8 @@ def test_expected_signal_sums_fine_bins(tmp_path):
 )
 def test_expected_signal_errors(args, match):
     with pytest.raises(ExpectedSignalError, match=match) as info:
-        expected_signal(TABLE, *args)
+        species, origin, pt_min, pt_max = args
+        expected_signal(TABLE, species, origin, pt_min=pt_min, pt_max=pt_max)
     assert isinstance(info.value, O2mlError)
 
 

@@ -2,59 +2,11 @@
 
 :mod:`~o2ml.models.dann.model` holds the classifier (:class:`DANNClassifier`: ``predict``,
 ``save``, ``load``, ``to_onnx``), its training (:func:`train_dann`, :func:`train_baseline`) and
-the evaluation; the track inputs, the network and the metrics are private modules of this package.
+the evaluation; the track inputs, the network and the metrics are private modules of this
+package. Its public names are those of the model module.
 """
 
-from .model import (
-    FEATURES,
-    LAYER_FEATURES,
-    SPECIES,
-    DANNClassifier,
-    DANNConfig,
-    DANNNet,
-    InputError,
-    Tracks,
-    build_inputs,
-    domain_probe_accuracy,
-    embedding_2d,
-    evaluate,
-    grad_reverse,
-    lambda_at,
-    lambda_sweep,
-    read_tracks,
-    resolve_device,
-    scores_vs_p,
-    seed_table,
-    species_scores,
-    tracks_from_frame,
-    train_baseline,
-    train_dann,
-    v0_macro_f1,
-)
+from . import model
+from .model import *  # noqa: F403 (the package's names are model.__all__)
 
-__all__ = [
-    "FEATURES",
-    "LAYER_FEATURES",
-    "SPECIES",
-    "DANNClassifier",
-    "DANNConfig",
-    "DANNNet",
-    "InputError",
-    "Tracks",
-    "build_inputs",
-    "domain_probe_accuracy",
-    "embedding_2d",
-    "evaluate",
-    "grad_reverse",
-    "lambda_at",
-    "lambda_sweep",
-    "read_tracks",
-    "resolve_device",
-    "scores_vs_p",
-    "seed_table",
-    "species_scores",
-    "tracks_from_frame",
-    "train_baseline",
-    "train_dann",
-    "v0_macro_f1",
-]
+__all__ = list(model.__all__)

@@ -25,15 +25,14 @@ import torch
 from torch import nn
 
 from ...errors import (
-    ColumnNotFoundError,
     EmptySelectionError,
     InputError,
     NonFiniteError,
     O2mlError,
-    did_you_mean,
 )
 from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
+from ..pid.tagging import require_columns
 
 #: class labels of the classifier, index = label (e, pi, K, p as o2ml.toymc.pid.species_index)
 SPECIES = PID_SPECIES
@@ -56,13 +55,6 @@ MISSING_BETA = -999.0
 
 
 # ------------------------------------------------------------------------------- features
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        hints = "".join(did_you_mean(c, df.columns) for c in missing)
-        raise ColumnNotFoundError(
-            f"{what} needs the columns {list(columns)}; missing {missing}.{hints}"
-        )
 
 
 def build_inputs(df: pd.DataFrame, source: str = "tracks") -> np.ndarray:
@@ -70,7 +62,7 @@ def build_inputs(df: pd.DataFrame, source: str = "tracks") -> np.ndarray:
 
     A NaN beta counts as a missing TOF signal (set to -999); p, eta and dE/dx must be finite.
     """
-    _require(df, TRACK_COLUMNS, f"{source}: the DANN inputs")
+    require_columns(df, TRACK_COLUMNS, f"{source}: the DANN inputs")
     if len(df) == 0:
         raise EmptySelectionError(f"{source}: no tracks to build the DANN inputs from.")
     out = np.empty((len(df), len(FEATURES)), dtype=np.float32)
@@ -113,7 +105,7 @@ def check_feature_matrix(X: np.ndarray, features: Sequence[str] = FEATURES) -> n
 
 def labels_from(df: pd.DataFrame, column: str, source: str = "tracks") -> np.ndarray:
     """Labels 0..3 (:data:`SPECIES`) from a PDG-code column; -1 for any other particle."""
-    _require(df, [column], f"{source}: the species labels")
+    require_columns(df, [column], f"{source}: the species labels")
     codes = np.abs(df[column].to_numpy())
     out = np.full(codes.shape, -1, dtype=np.int64)
     for k, s in enumerate(SPECIES):

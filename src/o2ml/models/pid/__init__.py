@@ -3,83 +3,13 @@
 :mod:`~o2ml.models.pid.tagging` labels tracks in data (TPC, TOF, V0 decays);
 :mod:`~o2ml.models.pid.beta` trains the β regression (:class:`BetaRegressor`: ``predict``,
 ``save``, ``load``, ``to_onnx``) and its truncated-mean baseline;
-:mod:`~o2ml.models.pid.nsigma` is the nσ classifier calibrated per domain.
+:mod:`~o2ml.models.pid.nsigma` is the nσ classifier calibrated per domain. The package's names
+are those of the three modules.
 """
 
-from .beta import (
-    DEFAULT_PARAMS,
-    FEATURES,
-    LAYER_FEATURES,
-    NSIGMA_SUFFIX,
-    SPECIES,
-    TAG_NEIGHBOURS,
-    TRACK_COLUMNS,
-    TRAIN_SPECIES,
-    TRUTH_COLUMN,
-    BetaRegressor,
-    TagCuts,
-    balanced_weights,
-    baseline_estimator,
-    baseline_nsigma,
-    beta_target,
-    build_features,
-    combine_tags,
-    has_truth,
-    quality_mask,
-    species_from_pdg,
-    species_masses,
-    split_tracks,
-    tag_species,
-    tag_tof,
-    tag_v0,
-    tagging_composition,
-    train_beta_regressor,
-    true_species,
-)
-from .nsigma import (
-    DEFAULT_EDGES,
-    DETECTORS,
-    NsigmaPid,
-    data_calibration_labels,
-)
-from .tagging import (
-    TOF_NEIGHBOURS,
-    V0_LEGS,
-)
+from . import beta, nsigma, tagging
+from .beta import *  # noqa: F403
+from .nsigma import *  # noqa: F403
+from .tagging import *  # noqa: F403
 
-__all__ = [
-    "DEFAULT_EDGES",
-    "DEFAULT_PARAMS",
-    "DETECTORS",
-    "FEATURES",
-    "LAYER_FEATURES",
-    "NSIGMA_SUFFIX",
-    "SPECIES",
-    "TAG_NEIGHBOURS",
-    "TOF_NEIGHBOURS",
-    "TRACK_COLUMNS",
-    "TRAIN_SPECIES",
-    "TRUTH_COLUMN",
-    "V0_LEGS",
-    "BetaRegressor",
-    "NsigmaPid",
-    "TagCuts",
-    "balanced_weights",
-    "baseline_estimator",
-    "baseline_nsigma",
-    "beta_target",
-    "build_features",
-    "combine_tags",
-    "data_calibration_labels",
-    "has_truth",
-    "quality_mask",
-    "species_from_pdg",
-    "species_masses",
-    "split_tracks",
-    "tag_species",
-    "tag_tof",
-    "tag_v0",
-    "tagging_composition",
-    "train_beta_regressor",
-    "true_species",
-]
+__all__ = sorted({*beta.__all__, *nsigma.__all__, *tagging.__all__})

@@ -2,8 +2,7 @@
 
 The method of the ALICE ITS2 PID studies (public repository ``GiorgioAlbertoLucia/ITS_pid``):
 
-* training tracks are tagged by the TPC in data (:mod:`o2ml.models.pid.tagging`, re-exported
-  here): |nsigma_TPC(own species)| < 2 and |nsigma_TPC(neighbouring species)| > 3,
+* training tracks are tagged by the TPC in data (:mod:`o2ml.models.pid.tagging`): |nsigma_TPC(own species)| < 2 and |nsigma_TPC(neighbouring species)| > 3,
   p <= 1 GeV/c, >= 80 TPC clusters. Tagging leaves contamination where the dE/dx bands cross;
   :func:`tagging_composition` measures it against a truth label when one exists;
 * an XGBoost regressor learns beta = p / sqrt(p^2 + m^2) of the tagged species from the 7 layer
@@ -35,20 +34,7 @@ from ...physics import its
 from ...physics.constants import mass
 from .._storage import load_xgboost, save_xgboost
 from .tagging import (
-    NSIGMA_SUFFIX,
     SPECIES,
-    TAG_NEIGHBOURS,
-    TRUTH_COLUMN,
-    TagCuts,
-    combine_tags,
-    has_truth,
-    quality_mask,
-    species_from_pdg,
-    tag_species,
-    tag_tof,
-    tag_v0,
-    tagging_composition,
-    true_species,
 )
 from .tagging import require_columns as _require
 
@@ -354,29 +340,15 @@ __all__ = [
     "DEFAULT_PARAMS",
     "FEATURES",
     "LAYER_FEATURES",
-    "NSIGMA_SUFFIX",
-    "SPECIES",
-    "TAG_NEIGHBOURS",
     "TRACK_COLUMNS",
     "TRAIN_SPECIES",
-    "TRUTH_COLUMN",
     "BetaRegressor",
-    "TagCuts",
     "balanced_weights",
     "baseline_estimator",
     "baseline_nsigma",
     "beta_target",
     "build_features",
-    "combine_tags",
-    "has_truth",
-    "quality_mask",
-    "species_from_pdg",
     "species_masses",
     "split_tracks",
-    "tag_species",
-    "tag_tof",
-    "tag_v0",
-    "tagging_composition",
     "train_beta_regressor",
-    "true_species",
 ]

@@ -95,6 +95,27 @@ def quality_mask(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
     )
 
 
+def _exclusive_tags(
+    allowed: Mapping[str, np.ndarray],
+    nsig: Mapping[str, np.ndarray],
+    cuts: TagCuts,
+    neighbours: Mapping[str, Sequence[str]],
+) -> np.ndarray:
+    """Label k of SPECIES where |nσ(s)| < cuts.own and |nσ(n)| > cuts.neighbour for each
+    neighbour n (among the ``allowed`` tracks of s); -1 where no species or two pass."""
+    first = next(iter(nsig.values()))
+    tags = np.full(len(first), -1, dtype=np.int8)
+    n_pass = np.zeros(len(first), dtype=np.int8)
+    for k, s in enumerate(SPECIES):
+        sel = allowed[s] & (nsig[s] < cuts.own)
+        for n in neighbours.get(s, ()):
+            sel &= nsig[n] > cuts.neighbour
+        tags[sel] = k
+        n_pass += sel
+    tags[n_pass > 1] = -1
+    return tags
+
+
 def tag_species(
     df: pd.DataFrame,
     cuts: TagCuts = TagCuts(),
@@ -114,16 +135,7 @@ def tag_species(
     require_columns(df, [f"fTPCNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES], "TPC tagging")
     nsig = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
     good = quality_mask(df, cuts)
-    tags = np.full(len(df), -1, dtype=np.int8)
-    n_pass = np.zeros(len(df), dtype=np.int8)
-    for k, s in enumerate(SPECIES):
-        sel = good & (nsig[s] < cuts.own)
-        for n in neighbours.get(s, ()):
-            sel &= nsig[n] > cuts.neighbour
-        tags[sel] = k
-        n_pass += sel
-    tags[n_pass > 1] = -1
-    return tags
+    return _exclusive_tags({s: good for s in SPECIES}, nsig, cuts, neighbours)
 
 
 #: TOF neighbours: the species whose time of flight is close at the same momentum
@@ -160,16 +172,8 @@ def tag_tof(
     good = quality_mask(df, cuts) & has_tof
     tof = {s: np.abs(df[f"fTOFNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
     tpc = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
-    tags = np.full(len(df), -1, dtype=np.int8)
-    n_pass = np.zeros(len(df), dtype=np.int8)
-    for k, s in enumerate(SPECIES):
-        sel = good & (tof[s] < cuts.own) & (tpc[s] < tpc_consistency)
-        for n in neighbours.get(s, ()):
-            sel &= tof[n] > cuts.neighbour
-        tags[sel] = k
-        n_pass += sel
-    tags[n_pass > 1] = -1
-    return tags
+    own_ok = {s: good & (tpc[s] < tpc_consistency) for s in SPECIES}
+    return _exclusive_tags(own_ok, tof, cuts, neighbours)
 
 
 def tag_v0(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
