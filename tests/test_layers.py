@@ -255,3 +255,20 @@ def test_public_functions_take_at_most_four_positional_arguments():
                 if len(positional) > MAX_POSITIONAL:
                     bad.append(f"{m}.{owner}{f.name}({', '.join(positional)})")
     assert not bad, "\n".join(bad)
+
+
+def test_every_error_class_lives_in_errors_and_none_is_raised_bare():
+    """One module holds every error class (``o2ml.errors``), and each error raised says what
+    kind it is: no bare ``O2mlError``."""
+    defined, bare = [], []
+    for m, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and m != "o2ml.errors":
+                bases = [ast.unparse(b) for b in node.bases]
+                if any(b.endswith(("Error", "Exception", "Warning")) for b in bases):
+                    defined.append(f"{m}.{node.name}({', '.join(bases)})")
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                if ast.unparse(node.exc.func) in ("O2mlError", "errors.O2mlError"):
+                    bare.append(f"{m} line {node.lineno}")
+    assert not defined, f"error classes outside o2ml.errors: {defined}"
+    assert not bare, f"bare O2mlError raised: {bare}"

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import O2mlError
+from .errors import BadArgumentError, O2mlError
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -47,7 +47,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.if_needed:
         if args.n_data or args.n_mc or args.overwrite or not args.with_truth or args.folders != 4:
-            raise O2mlError(
+            raise BadArgumentError(
                 "generate --if-needed makes the default sample (with --with-truth, default sizes "
                 "and folders); drop --n-data/--n-mc/--folders/--overwrite."
             )
@@ -106,7 +106,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         args.input = [ensure_sample("ds").data]
     candidates = read_table(args.input, args.table, columns=[*model.features, args.pt_column])
     if not 0 <= args.bin < len(model.onnx_paths):
-        raise O2mlError(f"--bin {args.bin}: the model has pT bins 0..{len(model.onnx_paths) - 1}.")
+        raise BadArgumentError(
+            f"--bin {args.bin}: the model has pT bins 0..{len(model.onnx_paths) - 1}."
+        )
     print(f"measuring {', '.join(args.backends)} ...", file=sys.stderr)
     table, info = bench_model(
         model, candidates, bin_index=args.bin, backends=args.backends, n=args.n,

@@ -122,6 +122,38 @@ class UnknownBackendError(O2mlError):
     """A backend name o2ml does not know."""
 
 
+class ModelFileError(BadFileError):
+    """A model file is not what it should be: wrong extension, not an XGBoost JSON model or a
+    ``state_dict`` of the architecture, invalid metadata, a file missing from a model folder or
+    changed while in use."""
+
+
+class MlResponseConfigError(ConfigError):
+    """An O2Physics ``MlResponse`` configuration that the selector would refuse or misread
+    (classes, cuts, pT bins, feature names)."""
+
+
+class StudyMismatchError(O2mlError):
+    """A stored Optuna study does not fit what is asked of it (objectives, trials)."""
+
+
+# ---- arguments and outputs
+
+
+class BadArgumentError(O2mlError, ValueError):
+    """A function or command-line argument has a value it cannot take: a name not in the list,
+    a length that does not match, a number out of range."""
+
+
+class OutputError(O2mlError, OSError):
+    """An output cannot be written where asked (not writable, it would replace an input, two
+    inputs would share it, no free numbered name is left)."""
+
+
+class SchedulerError(O2mlError, ConnectionError):
+    """The dask scheduler given cannot be reached."""
+
+
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Return up to ``n`` names from ``candidates`` that look like ``name`` (case-insensitive)."""
     candidates = list(candidates)

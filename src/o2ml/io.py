@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import (
+    BadArgumentError,
     BadFileError,
     ColumnNotFoundError,
     EmptySelectionError,
@@ -510,7 +511,9 @@ def write_table(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".root", ".parquet", ".pq"):
-        raise O2mlError(f"{path}: cannot tell the format; use a .root or .parquet extension.")
+        raise BadArgumentError(
+            f"{path}: cannot tell the format; use a .root or .parquet extension."
+        )
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
     if folders < 0:

@@ -15,7 +15,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..errors import O2mlError
+from ..errors import BadArgumentError, OutputError
 
 __all__ = ["MAX_NUMBERED", "write_numbered"]
 
@@ -53,7 +53,7 @@ def write_numbered(
     The folder is created if missing.
     """
     if not _STEM.match(stem):
-        raise O2mlError(
+        raise BadArgumentError(
             f"export: expected a file stem of letters, digits, '_', '.', '-', found {stem!r}."
         )
     directory = Path(directory)
@@ -61,7 +61,7 @@ def write_numbered(
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
     except OSError as err:
-        raise O2mlError(f"{directory}: cannot write an export there ({err.strerror}).") from None
+        raise OutputError(f"{directory}: cannot write an export there ({err.strerror}).") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -73,11 +73,11 @@ def write_numbered(
             except FileExistsError:  # another kernel took this number, or a planted name
                 continue
             return target
-        raise O2mlError(
+        raise OutputError(
             f"{directory}: expected a free name {stem}_NNN{suffix}, found all numbers up to "
             f"{MAX_NUMBERED} taken; move old exports away."
         )
     except OSError as err:
-        raise O2mlError(f"{directory}: cannot write an export there ({err.strerror}).") from None
+        raise OutputError(f"{directory}: cannot write an export there ({err.strerror}).") from None
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..channels import find_selector
-from ..errors import O2mlError
+from ..errors import MlResponseConfigError
 from . import onnx as onnx_export
 from .o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
 
@@ -58,7 +58,9 @@ def plan_model_dir(
     bins = sorted(bins, key=lambda b: b.lo)
     for a, b in itertools.pairwise(bins):
         if a.hi != b.lo:
-            raise O2mlError(f"pT bins must be contiguous for binsPtMl: {a} is followed by {b}.")
+            raise MlResponseConfigError(
+                f"pT bins must be contiguous for binsPtMl: {a} is followed by {b}."
+            )
     return MlResponseConfig(
         bins_pt=[bins[0].lo] + [b.hi for b in bins],
         cut_dir=list(cut_dir),
@@ -87,7 +89,7 @@ def write_bin_model(
 
     name = onnx_name(config.task, pt_bin)
     if name not in config.onnx_files:
-        raise O2mlError(
+        raise MlResponseConfigError(
             f"{pt_bin} is not a pT bin of the configuration (binsPtMl {config.bins_pt})."
         )
     clf = model.get_original_model() if hasattr(model, "get_original_model") else model

@@ -43,8 +43,8 @@ from ..errors import (
     BadFileError,
     FeatureOrderError,
     InputFileNotFoundError,
+    MlResponseConfigError,
     ModelIndexError,
-    O2mlError,
     OutputExistsError,
     UnsupportedFeatureError,
 )
@@ -146,7 +146,9 @@ class MlResponseConfig:
         if not self.features:
             problems.append("no input features")
         if problems:
-            raise O2mlError("Invalid MlResponse configuration: " + "; ".join(problems) + ".")
+            raise MlResponseConfigError(
+                "Invalid MlResponse configuration: " + "; ".join(problems) + "."
+            )
         if self.selector is not None:
             self.selector.names_of(self.features)  # refuses columns the selector cannot compute
         elif self.task == TUTORIAL_TASK.task:
@@ -266,13 +268,13 @@ class MlResponseConfig:
         tasks = [k for k, v in doc.items() if isinstance(v, dict) and "binsPtMl" in v]
         if task is None:
             if len(tasks) != 1:
-                raise O2mlError(
+                raise MlResponseConfigError(
                     f"{path}: expected one task with binsPtMl, found {tasks or 'none'}; "
                     "name it (task=..., --task)."
                 )
             task = tasks[0]
         if task not in tasks:
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{path}: no MlResponse configurables for task {task!r}; found {tasks}."
             )
         c, about = doc[task], doc.get(O2ML_KEY) if isinstance(doc.get(O2ML_KEY), dict) else {}
@@ -294,19 +296,19 @@ class MlResponseConfig:
         n_classes = int(c["nClassesMl"]) if "nClassesMl" in c else len(cut_dir)
         where = f"{path}, task {task}"
         if len(cut_dir) != n_classes:  # MlResponse::configure
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{where}: Number of classes ({n_classes}) different from the number of cuts on "
                 f"model scores ({len(cut_dir)})! Please check your configurables."
             )
         onnx_files = [str(v) for v in c["onnxFileNames"]["values"]]
         if len(onnx_files) != n_bins:  # MlResponse::setModelPathsLocal
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{where}: Number of expected models ({n_bins}) different from the one set "
                 f"({len(onnx_files)})! Please check your configurables."
             )
         rows = [[float(v) for v in row] for row in c["cutsMl"]["values"]]
         if len(rows) < n_bins or any(len(r) < n_classes for r in rows[:n_bins]):
-            raise O2mlError(  # O2 would read past the array (Array2D has no range checks)
+            raise MlResponseConfigError(  # O2 would read past the array (Array2D has no range checks)
                 f"{where}: cutsMl has {len(rows)} rows of {[len(r) for r in rows]} values; "
                 f"expected at least {n_bins} pT bins x {n_classes} classes."
             )
@@ -336,17 +338,17 @@ class MlResponseConfig:
         elif recorded is not None:
             columns = recorded
         elif names is not None:
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{where}: o2ml has no table of this task's feature names {names}; give the tree "
                 "columns in the same order (features=..., --features col1,col2,...)."
             )
         else:
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{where}: no namesInputFeatures (a custom task with a fixed feature vector); give "
                 "the tree columns of that vector in order (features=..., --features col1,col2,...)."
             )
         if names is not None and len(names) != len(columns):
-            raise O2mlError(
+            raise MlResponseConfigError(
                 f"{where}: {len(names)} namesInputFeatures but {len(columns)} tree columns given."
             )
         labels = about.get("class_labels") if about.get("task") == task else None
@@ -373,7 +375,9 @@ class MlResponseConfig:
         )
         config.extra = {k: v for k, v in c.items() if k not in known}
         if any(b >= a for a, b in zip(bins[1:], bins[:-1], strict=True)) or n_bins < 1:
-            raise O2mlError(f"{where}: binsPtMl must be at least two increasing edges, got {bins}.")
+            raise MlResponseConfigError(
+                f"{where}: binsPtMl must be at least two increasing edges, got {bins}."
+            )
         return config
 
 

@@ -21,7 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..errors import O2mlError
+from ..errors import (
+    BadArgumentError,
+    ModelFileError,
+    O2mlError,
+    OutputError,
+    SchedulerError,
+)
 from ..io import Paths, describe, expand_paths, file_metadata, read_table, write_table
 from .model import BinnedModel
 
@@ -146,7 +152,9 @@ def _loaded(job: ApplyJob) -> tuple[BinnedModel, list]:
         # checked once by apply_files
         model = BinnedModel.load(job.model, job.task, check=False, features=job.features)
         if model.fingerprint(job.backend) != job.fingerprint:
-            raise O2mlError(f"{job.model}: the model files changed while the run was going on.")
+            raise ModelFileError(
+                f"{job.model}: the model files changed while the run was going on."
+            )
         _LOADED[key] = (model, model.scorers(job.backend, job.threads))
     return _LOADED[key]
 
@@ -166,7 +174,9 @@ def apply_file(job: ApplyJob, input_path: str, output_path: str) -> FileResult:
             # an output of this very request with missing rows is ours to redo; anything else
             # (another model, the input changed, not ours, unreadable) waits for --overwrite
             if not (job.overwrite or why.startswith("holds")):
-                raise O2mlError(f"{out}: exists but {why}; not replaced (--overwrite replaces it).")
+                raise OutputError(
+                    f"{out}: exists but {why}; not replaced (--overwrite replaces it)."
+                )
         for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a killed worker
             stale.unlink(missing_ok=True)
         model, scorers = _loaded(job)
@@ -189,7 +199,7 @@ def apply_file(job: ApplyJob, input_path: str, output_path: str) -> FileResult:
 def output_paths(files: Sequence[Path], out_dir: Path, fmt: str) -> list[Path]:
     """One output per input, keeping the inputs' sub-directories (ALICE files are all AO2D.root)."""
     if fmt not in FORMATS:
-        raise O2mlError(f"Unknown output format {fmt!r}; choose {' or '.join(FORMATS)}.")
+        raise BadArgumentError(f"Unknown output format {fmt!r}; choose {' or '.join(FORMATS)}.")
     resolved = [f.resolve() for f in files]
     common = Path(os.path.commonpath([f.parent for f in resolved]))
     outs = [out_dir / f.relative_to(common).with_suffix(FORMATS[fmt]) for f in resolved]
@@ -197,9 +207,9 @@ def output_paths(files: Sequence[Path], out_dir: Path, fmt: str) -> list[Path]:
     inputs = set(resolved)
     for f, o in zip(resolved, outs, strict=True):
         if o.resolve() in inputs:
-            raise O2mlError(f"{o}: the output would replace an input; choose another --out.")
+            raise OutputError(f"{o}: the output would replace an input; choose another --out.")
         if o in seen:
-            raise O2mlError(f"{seen[o]} and {f} would both be written to {o}.")
+            raise OutputError(f"{seen[o]} and {f} would both be written to {o}.")
         seen[o] = f
     return outs
 
@@ -232,7 +242,7 @@ def apply_files(
     """
     for name, value in (("workers", workers), ("threads", threads)):
         if value is not None and value < 1:
-            raise O2mlError(f"{name} must be at least 1, not {value}.")
+            raise BadArgumentError(f"{name} must be at least 1, not {value}.")
     binned = BinnedModel.load(model, task, features=features)
     backend = binned.resolve_backend(backend)
     binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
@@ -302,7 +312,9 @@ def _run_dask(
             try:
                 client = stack.enter_context(Client(scheduler, timeout="10s"))
             except (OSError, TimeoutError) as err:
-                raise O2mlError(f"Cannot reach the dask scheduler {scheduler} ({err}).") from None
+                raise SchedulerError(
+                    f"Cannot reach the dask scheduler {scheduler} ({err})."
+                ) from None
         n_workers = len(client.scheduler_info()["workers"])
         run = uuid.uuid4().hex[:8]
         futures = {

@@ -25,7 +25,11 @@ from unittest import mock
 
 import numpy as np
 
-from ..errors import O2mlError, UnknownBackendError
+from ..errors import (
+    BadArgumentError,
+    ModelFileError,
+    UnknownBackendError,
+)
 from ..export.onnx import anonymous
 
 #: backend names, in the order the benchmark table shows them
@@ -64,7 +68,7 @@ class Scorer:
         """Class probabilities of every row of ``X`` (bulk: chunked where the backend needs it)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise O2mlError(
+            raise BadArgumentError(
                 f"{self.name}: expected candidates x {self.n_features} features, got shape {X.shape}."
             )
         if self.chunk is None or len(X) <= self.chunk:
@@ -192,7 +196,7 @@ def _any_batch(source, session, opts, shape) -> tuple:
     except Exception:  # any failure: keep the model as it is, one candidate per call
         pass
     if fixed != 1:
-        raise O2mlError(
+        raise ModelFileError(
             f"{source if not isinstance(source, bytes) else 'ONNX model'}: takes exactly {fixed} "
             "candidates per call and cannot be made to take any batch; export it with a free "
             "batch dimension (or batch 1, as O2Physics calls it)."
@@ -277,10 +281,10 @@ def make_scorer(
     check_backend(backend)
     if backend == "onnxruntime":
         if onnx_path is None:
-            raise O2mlError("The onnxruntime backend needs the model's ONNX file.")
+            raise ModelFileError("The onnxruntime backend needs the model's ONNX file.")
         return OnnxScorer(onnx_path, threads)
     if xgb_model is None:
-        raise O2mlError(f"The {backend} backend needs the XGBoost model (JSON).")
+        raise ModelFileError(f"The {backend} backend needs the XGBoost model (JSON).")
     if backend == "xgboost":
         return XGBoostScorer(xgb_model, threads)
     if backend == "hummingbird-onnx":

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import O2mlError
+from ..errors import ModelFileError
 from ..export.onnx import anonymous
 from ..profiling import measure
 from .backends import BACKENDS, Scorer, make_scorer
@@ -188,7 +188,7 @@ def bench_model(
     else:  # an O2Physics model of one's own: only its ONNX file
         others = [b for b in backends if b != "onnxruntime"]
         if others and list(backends) != list(BACKENDS):
-            raise O2mlError(
+            raise ModelFileError(
                 f"{onnx_path}: {', '.join(others)} need the XGBoost JSON model, which this "
                 "configuration does not have (an ONNX-only model); measure --backends onnxruntime."
             )

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnNotFoundError, FeatureOrderError, InputFileNotFoundError, O2mlError
+from ..errors import (
+    ColumnNotFoundError,
+    FeatureOrderError,
+    InputFileNotFoundError,
+    MlResponseConfigError,
+)
 from ..export import onnx as onnx_export
 from ..export.o2physics import MlResponseConfig, find_bin
 from ..schema import score_column
@@ -47,7 +52,7 @@ def _find_config(directory: Path) -> Path:
             found.append(path)
     if len(found) != 1:
         what = f"{len(found)}: {[p.name for p in found]}" if found else "none"
-        raise O2mlError(
+        raise MlResponseConfigError(
             f"{directory}: expected one MlResponse configuration JSON (with binsPtMl), found "
             f"{what}; pass the configuration file itself."
         )

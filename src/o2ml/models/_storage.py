@@ -14,7 +14,11 @@ from pathlib import Path
 
 import xgboost as xgb
 
-from ..errors import InputFileNotFoundError, O2mlError, OutputExistsError
+from ..errors import (
+    InputFileNotFoundError,
+    ModelFileError,
+    OutputExistsError,
+)
 
 #: the sidecar's suffix: ``model.pt`` -> ``model.meta.json``
 SIDECAR = ".meta.json"
@@ -40,7 +44,7 @@ def save_with_sidecar(
     """
     path = Path(path)
     if path.suffix != suffix:
-        raise O2mlError(f"{path}: {what} is saved as {suffix}; use a {suffix} extension.")
+        raise ModelFileError(f"{path}: {what} is saved as {suffix}; use a {suffix} extension.")
     meta_path = sidecar_path(path)
     for p in (path, meta_path):
         if p.exists() and not overwrite:
@@ -69,7 +73,7 @@ def read_sidecar(path: str | os.PathLike, *, what: str = "a model") -> dict:
     try:
         return json.loads(meta_path.read_text())
     except json.JSONDecodeError as err:
-        raise O2mlError(
+        raise ModelFileError(
             f"{meta_path}: expected the JSON metadata of {path.name}, found invalid JSON ({err})."
         ) from None
 
@@ -88,5 +92,5 @@ def load_xgboost(path: str | os.PathLike, estimator: type = xgb.XGBClassifier) -
     try:
         model.load_model(path)
     except xgb.core.XGBoostError as err:
-        raise O2mlError(f"{path}: not an XGBoost JSON model ({err}).") from None
+        raise ModelFileError(f"{path}: not an XGBoost JSON model ({err}).") from None
     return model, meta

@@ -31,10 +31,11 @@ from torch import nn
 
 from .. import __version__
 from ..errors import (
+    BadArgumentError,
     ColumnNotFoundError,
     EmptySelectionError,
+    ModelFileError,
     NonFiniteError,
-    O2mlError,
 )
 from ._storage import read_sidecar, save_with_sidecar
 from .bdt import open_study
@@ -151,7 +152,9 @@ def _matrix(df: pd.DataFrame | np.ndarray, features: Sequence[str], source: str)
     else:
         x = np.asarray(df, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != len(features):
-            raise O2mlError(f"{source}: expected shape [n, {len(features)}], found {x.shape}.")
+            raise BadArgumentError(
+                f"{source}: expected shape [n, {len(features)}], found {x.shape}."
+            )
     x = np.require(x, np.float32, ["C", "W"])  # torch.from_numpy wants a writable array
     bad = ~np.isfinite(x)
     if bad.any():
@@ -231,7 +234,9 @@ class AutoencoderModel:
         try:
             net.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
         except Exception as err:
-            raise O2mlError(f"{path}: not a state_dict of this architecture ({err}).") from None
+            raise ModelFileError(
+                f"{path}: not a state_dict of this architecture ({err})."
+            ) from None
         clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
         return cls(net, list(meta["features"]), config, int(meta["seed"]), clip)
 

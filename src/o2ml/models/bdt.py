@@ -25,7 +25,11 @@ from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__, config
 from ..channels import ds
-from ..errors import EmptySelectionError, O2mlError
+from ..errors import (
+    BadArgumentError,
+    EmptySelectionError,
+    StudyMismatchError,
+)
 from ..schema import PtBin, pt_bins  # noqa: F401 (their home is o2ml.schema; kept importable here)
 from ._storage import load_xgboost, save_xgboost
 
@@ -124,7 +128,9 @@ def balanced_train_test(
             for c, v in sizes.items()
         }
     else:
-        raise O2mlError(f"class balance share: expected 'equal' or 'all_signal', found {share!r}.")
+        raise BadArgumentError(
+            f"class balance share: expected 'equal' or 'all_signal', found {share!r}."
+        )
     if max_per_class is not None:
         want = {c: min(v, max_per_class) for c, v in want.items()}
     subsets = [h.get_subset(size=want[c], rndm_state=seed) for c, h in handlers.items()]
@@ -276,7 +282,7 @@ def open_study(
     wanted = ["maximize"] if directions is None else [d.lower() for d in directions]
     found = [d.name.lower() for d in study.directions]
     if found != wanted:
-        raise O2mlError(
+        raise StudyMismatchError(
             f"Optuna study {study_name!r} in {storage or 'memory'} has directions {found}, expected {wanted}: "
             "a cost-aware (two-objective) study and a single-objective one need different names."
         )

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from hipe4ml.model_handler import ModelHandler
 
-from ..errors import NoModelQualifiesError, O2mlError
+from ..errors import NoModelQualifiesError, StudyMismatchError
 from .bdt import OPTUNA_RANGES, open_study, subsample
 
 #: search ranges that reach cheap models: few shallow trees need a larger learning rate
@@ -186,7 +186,7 @@ def params_of(study, number: int) -> dict:
         if t.number == number:
             return dict(t.params)
     done = [t.number for t in _completed(study)]
-    raise O2mlError(
+    raise StudyMismatchError(
         f"Optuna study {study.study_name!r} has no completed trial {number}; "
         f"completed: {done[:20]}{' ...' if len(done) > 20 else ''}."
     )
@@ -246,7 +246,7 @@ def _completed(study) -> list:
 
 def _check_two_objectives(study) -> None:
     if len(study.directions) != 2:
-        raise O2mlError(
+        raise StudyMismatchError(
             f"Optuna study {study.study_name!r} has {len(study.directions)} objective(s): "
             "a cost-aware study (optimize_cost_aware) has two, ROC AUC and latency."
         )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..errors import EmptySelectionError, O2mlError
+from ..errors import BadArgumentError, EmptySelectionError
 from . import its
 from .constants import PID_SPECIES
 from .pid_response import (
@@ -52,7 +52,7 @@ def separation_vs_p(cores: pd.DataFrame | Response, a: str, b: str) -> pd.DataFr
     known = set(table["species"])
     for s in (a, b):
         if s not in known:
-            raise O2mlError(f"No species {s!r} in the cores table; it has {sorted(known)}.")
+            raise BadArgumentError(f"No species {s!r} in the cores table; it has {sorted(known)}.")
     ta = table[table["species"] == a].set_index(["p_lo", "p_hi"])
     tb = table[table["species"] == b].set_index(["p_lo", "p_hi"])
     ta, tb = ta.align(tb, join="inner")
@@ -178,12 +178,12 @@ def selection_performance(
     edges = check_edges(edges)
     unknown = [s for s in selected if s not in species]
     if unknown:
-        raise O2mlError(f"Selections for unknown species {unknown}; known: {list(species)}.")
+        raise BadArgumentError(f"Selections for unknown species {unknown}; known: {list(species)}.")
     rows = []
     for name, sel in selected.items():
         sel = np.asarray(sel, dtype=bool)
         if sel.shape != truth.shape:
-            raise O2mlError(
+            raise BadArgumentError(
                 f"Selection {name!r} has {sel.size} entries but there are {truth.size} tracks."
             )
         true = truth == species.index(name)

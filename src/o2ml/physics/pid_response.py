@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.special import ndtr
 from scipy.stats import norm
 
-from ..errors import EmptySelectionError, O2mlError
+from ..errors import BadArgumentError, EmptySelectionError
 from .constants import PID_SPECIES
 
 #: fewest entries in a momentum bin for a Gaussian-core fit
@@ -234,7 +234,7 @@ class Response:
     def from_dict(cls, data: Mapping) -> Response:
         missing = [c for c in CORE_COLUMNS if c not in data]
         if missing:
-            raise O2mlError(f"A response needs the keys {CORE_COLUMNS}; missing {missing}.")
+            raise BadArgumentError(f"A response needs the keys {CORE_COLUMNS}; missing {missing}.")
         return cls(pd.DataFrame({c: list(data[c]) for c in CORE_COLUMNS}))
 
 
@@ -283,14 +283,18 @@ def same_length(**arrays: ArrayLike) -> list[np.ndarray]:
     out = [np.asarray(a) for a in arrays.values()]
     sizes = {k: a.shape for k, a in zip(arrays, out, strict=True)}
     if len({s for s in sizes.values()}) > 1:
-        raise O2mlError(f"Arrays of different lengths: {sizes}; one entry per track expected.")
+        raise BadArgumentError(
+            f"Arrays of different lengths: {sizes}; one entry per track expected."
+        )
     return out
 
 
 def check_edges(edges: Sequence[float]) -> np.ndarray:
     e = np.asarray(edges, dtype=np.float64)
     if e.ndim != 1 or e.size < 2 or not np.all(np.diff(e) > 0):
-        raise O2mlError(f"Momentum bin edges must be increasing, at least two; got {list(e)}.")
+        raise BadArgumentError(
+            f"Momentum bin edges must be increasing, at least two; got {list(e)}."
+        )
     return e
 
 

@@ -13,7 +13,11 @@ from filelock import FileLock
 
 from .. import __version__
 from ..config import fast_mode
-from ..errors import O2mlError, OutputExistsError, SampleMismatchError
+from ..errors import (
+    BadArgumentError,
+    OutputExistsError,
+    SampleMismatchError,
+)
 from ..io import table_checksum, write_table
 from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
 
@@ -35,7 +39,9 @@ def sample_files(sample: str) -> list[str]:
         return [f"{sample}_data.root", f"{sample}_mc.root", f"{sample}_expected_signal.json"]
     if sample == "pid":
         return ["pid_mc.root", "pid_data.root"]
-    raise O2mlError(f"Unknown sample {sample!r}; expected one of {', '.join(SAMPLES)} or 'all'.")
+    raise BadArgumentError(
+        f"Unknown sample {sample!r}; expected one of {', '.join(SAMPLES)} or 'all'."
+    )
 
 
 def generate(
@@ -61,7 +67,7 @@ def generate(
         sample_files(s)  # unknown sample -> a clear error
     for name, value in (("n_data", n_data), ("n_mc", n_mc), ("folders", folders)):
         if value is not None and value < 1:
-            raise O2mlError(f"generate: {name} must be a positive number, got {value}.")
+            raise BadArgumentError(f"generate: {name} must be a positive number, got {value}.")
     out = Path(out)
     fast = fast_mode() if fast is None else fast
     targets = [out / name for s in samples for name in sample_files(s)]

@@ -25,10 +25,10 @@ import torch
 from torch import nn
 
 from ...errors import (
+    BadArgumentError,
     EmptySelectionError,
     InputError,
     NonFiniteError,
-    O2mlError,
 )
 from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
@@ -236,7 +236,7 @@ class Tracks:
     def split(self, test_fraction: float = 0.5, seed: int = 42) -> tuple[Tracks, Tracks]:
         """Deterministic random (training, test) split, original order kept in each."""
         if not 0.0 < test_fraction < 1.0:
-            raise O2mlError(f"test_fraction must be between 0 and 1, not {test_fraction}.")
+            raise BadArgumentError(f"test_fraction must be between 0 and 1, not {test_fraction}.")
         test = np.random.default_rng(seed).random(len(self)) < test_fraction
         return self.take(np.flatnonzero(~test)), self.take(np.flatnonzero(test))
 

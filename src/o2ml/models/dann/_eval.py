@@ -19,7 +19,7 @@ import torch
 from sklearn.metrics import f1_score
 from torch import nn
 
-from ...errors import O2mlError
+from ...errors import BadArgumentError
 from ...physics.pid_performance import selection_performance
 from ._data import SPECIES, Tracks
 
@@ -32,7 +32,7 @@ SPECIES_LABELS = {"e": "e", "pi": "π", "K": "K", "p": "p"}
 def _check(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
-        raise O2mlError(f"{y_true.size} true labels but {y_pred.size} predictions.")
+        raise BadArgumentError(f"{y_true.size} true labels but {y_pred.size} predictions.")
     keep = y_true >= 0  # -1: another particle, not scored
     return y_true[keep], y_pred[keep]
 
@@ -153,7 +153,7 @@ def domain_probe_accuracy(
     rng = np.random.default_rng(seed)
     n = min(len(features_mc), len(features_data), n_max)
     if n < 10:
-        raise O2mlError(f"The domain probe needs >= 10 tracks per domain; got {n}.")
+        raise BadArgumentError(f"The domain probe needs >= 10 tracks per domain; got {n}.")
     a = features_mc[rng.choice(len(features_mc), n, replace=False)]
     b = features_data[rng.choice(len(features_data), n, replace=False)]
     X = np.concatenate([a, b]).astype(np.float32)
@@ -218,7 +218,7 @@ def embedding_2d(
     elif method == "tsne":
         xy = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(X)
     else:
-        raise O2mlError(f"method must be 'pca' or 'tsne', not {method!r}.")
+        raise BadArgumentError(f"method must be 'pca' or 'tsne', not {method!r}.")
     return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "domain": names})
 
 

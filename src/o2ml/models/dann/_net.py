@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ...errors import O2mlError
+from ...errors import BadArgumentError
 from ._data import SPECIES, InputTransform
 
 #: lambda schedules: Ganin-Lempitsky 2/(1 + exp(-10 p)) - 1 (times lambda_max), or constant
@@ -51,11 +51,13 @@ class DANNConfig:
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:
-            raise O2mlError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}.")
+            raise BadArgumentError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}.")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise O2mlError(f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}.")
+            raise BadArgumentError(
+                f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}."
+            )
         if self.lambda_max < 0 or self.epochs < 1 or self.batch_size < 1:
-            raise O2mlError(
+            raise BadArgumentError(
                 "lambda_max >= 0, epochs >= 1 and batch_size >= 1 expected; got "
                 f"{self.lambda_max}, {self.epochs}, {self.batch_size}."
             )
@@ -66,7 +68,7 @@ class DANNConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
-            raise O2mlError(f"Unknown DANN settings {unknown}; known: {sorted(known)}.")
+            raise BadArgumentError(f"Unknown DANN settings {unknown}; known: {sorted(known)}.")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
@@ -76,7 +78,7 @@ def lambda_at(progress: float, lambda_max: float, schedule: str = "ganin") -> fl
         return float(lambda_max)
     if schedule == "ganin":
         return float(lambda_max * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0))
-    raise O2mlError(f"schedule must be one of {SCHEDULES}, not {schedule!r}.")
+    raise BadArgumentError(f"schedule must be one of {SCHEDULES}, not {schedule!r}.")
 
 
 def lr_factor(progress: float, schedule: str = "cosine") -> float:
@@ -87,7 +89,7 @@ def lr_factor(progress: float, schedule: str = "cosine") -> float:
         return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
     if schedule == "constant":
         return 1.0
-    raise O2mlError(f"lr_schedule must be one of {LR_SCHEDULES}, not {schedule!r}.")
+    raise BadArgumentError(f"lr_schedule must be one of {LR_SCHEDULES}, not {schedule!r}.")
 
 
 class _GradientReversal(torch.autograd.Function):

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from ... import __version__
-from ...errors import O2mlError
+from ...errors import ModelFileError
 from .._storage import read_sidecar, save_with_sidecar, sidecar_path
 from ._data import (
     FEATURES,
@@ -154,7 +154,7 @@ class DANNClassifier:
         try:
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         except Exception as err:
-            raise O2mlError(f"{path}: not a state_dict of this DANN ({err}).") from None
+            raise ModelFileError(f"{path}: not a state_dict of this DANN ({err}).") from None
         dev = resolve_device(device)
         return cls(
             net.to(dev).eval(), config, list(FEATURES), n_train=meta.get("n_train", {}), device=dev

@@ -28,7 +28,7 @@ import pandas as pd
 import xgboost as xgb
 
 from ... import __version__, config
-from ...errors import EmptySelectionError, O2mlError
+from ...errors import BadArgumentError, EmptySelectionError
 from ...io import check_finite
 from ...physics import its
 from ...physics.constants import mass
@@ -122,7 +122,7 @@ def beta_target(p: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """beta = p / sqrt(p^2 + m^2) with m the mass of each track's label (0..3)."""
     labels = np.asarray(labels)
     if labels.size and (labels.min() < 0 or labels.max() >= len(SPECIES)):
-        raise O2mlError(f"Labels must be 0..{len(SPECIES) - 1} (tagged tracks only).")
+        raise BadArgumentError(f"Labels must be 0..{len(SPECIES) - 1} (tagged tracks only).")
     m = np.array(list(species_masses().values()))[labels]
     p = np.abs(np.asarray(p, dtype=np.float64))
     return p / np.sqrt(p * p + m * m)
@@ -133,7 +133,7 @@ def split_tracks(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Deterministic random split into (training, test) tracks, original order kept in each."""
     if not 0.0 < test_fraction < 1.0:
-        raise O2mlError(f"test_fraction must be between 0 and 1, not {test_fraction}.")
+        raise BadArgumentError(f"test_fraction must be between 0 and 1, not {test_fraction}.")
     test = np.random.default_rng(seed).random(len(df)) < test_fraction
     return df[~test].reset_index(drop=True), df[test].reset_index(drop=True)
 
@@ -270,12 +270,16 @@ def train_beta_regressor(
     n_jobs = config.threads() if n_jobs is None else n_jobs
     tags = np.asarray(tags)
     if tags.shape != (len(df),):
-        raise O2mlError(f"{tags.size} tags for {len(df)} tracks; one tag per track expected.")
+        raise BadArgumentError(
+            f"{tags.size} tags for {len(df)} tracks; one tag per track expected."
+        )
     rng = np.random.default_rng(seed)
     chosen = []
     unknown = [s for s in species if s not in SPECIES]
     if unknown or not species:
-        raise O2mlError(f"Training species must be some of {list(SPECIES)}; got {list(species)}.")
+        raise BadArgumentError(
+            f"Training species must be some of {list(SPECIES)}; got {list(species)}."
+        )
     for k, s in enumerate(SPECIES):
         if s not in species:
             continue

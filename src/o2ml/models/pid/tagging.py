@@ -16,7 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...errors import ColumnNotFoundError, O2mlError, did_you_mean
+from ...errors import (
+    BadArgumentError,
+    ColumnNotFoundError,
+    did_you_mean,
+)
 from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
 
@@ -131,7 +135,9 @@ def tag_species(
         n for ns in neighbours.values() for n in ns if n not in SPECIES
     ]
     if unknown:
-        raise O2mlError(f"Unknown species {unknown} in the neighbours; known: {list(SPECIES)}.")
+        raise BadArgumentError(
+            f"Unknown species {unknown} in the neighbours; known: {list(SPECIES)}."
+        )
     require_columns(df, [f"fTPCNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES], "TPC tagging")
     nsig = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
     good = quality_mask(df, cuts)
@@ -217,12 +223,14 @@ def tagging_composition(
     """
     tags, truth = np.asarray(tags), np.asarray(truth)
     if tags.shape != truth.shape:
-        raise O2mlError(f"{tags.size} tags but {truth.size} true labels; one of each per track.")
+        raise BadArgumentError(
+            f"{tags.size} tags but {truth.size} true labels; one of each per track."
+        )
     if edges is None:
         bins = [(None, None, np.ones(tags.shape, dtype=bool))]
     else:
         if p is None:
-            raise O2mlError("Momentum bins need the momentum p of every track.")
+            raise BadArgumentError("Momentum bins need the momentum p of every track.")
         p = np.abs(np.asarray(p))
         e = np.asarray(edges, dtype=float)
         bins = [(lo, hi, (p >= lo) & (p < hi)) for lo, hi in itertools.pairwise(e)]
