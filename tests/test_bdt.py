@@ -178,8 +178,14 @@ def test_a_wall_time_budget_runs_until_spent_and_a_rerun_adds_nothing(tmp_path):
     study = run(plan)
     spent = bdt.tuning_seconds(study)
     longest = max((t.datetime_complete - t.datetime_start).total_seconds() for t in study.trials)
-    assert len(study.trials) >= 2 and 1.0 <= spent <= 1.5 + longest + 0.5, (
+    # Optuna starts no trial after the budget: the trials span it (the time between trials, the
+    # storage writes, is not in ``spent``, so under load ``spent`` alone can fall short of it)
+    span = (
+        max(t.datetime_complete for t in study.trials) - min(t.datetime_start for t in study.trials)
+    ).total_seconds()
+    assert len(study.trials) >= 2 and span >= 1.0 and spent <= 1.5 + longest + 0.5, (
         len(study.trials),
+        span,
         spent,
     )
     again = bdt.tuning_plan("b", {"a": 1}, db, budget_s=1.5)

@@ -358,6 +358,27 @@ def three_prong(
     return out
 
 
+def combinatorial_three_prong(
+    rng: np.random.Generator,
+    pt: np.ndarray,
+    *,
+    displaced_fraction: float,
+    displaced_length: float,
+    displaced_angle: float,
+    **three_prong_options,
+) -> tuple:
+    """The geometry of combinatorial three-prong background: uniform eta in +-ETA_MAX and phi,
+    a fake vertex (:func:`fake_flight`) and the prongs (:func:`three_prong` with
+    ``three_prong_options``). Returns ``(eta, phi, displaced, topo)``."""
+    n = pt.size
+    eta = rng.uniform(-ETA_MAX, ETA_MAX, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    fr = frame(eta, phi)
+    flight, displaced = fake_flight(rng, fr, displaced_fraction, displaced_length, displaced_angle)
+    topo = three_prong(rng, pt, eta, phi, flight, fr, **three_prong_options)
+    return eta, phi, displaced, topo
+
+
 def chi2_pca(
     rng: np.random.Generator, sig2: np.ndarray, factor: np.ndarray | float = 1.0
 ) -> np.ndarray:

@@ -219,15 +219,11 @@ def kkpi_signal(
 def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     """HfCandDsLites feature columns of combinatorial K K pi background."""
     n = pt.size
-    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    fr = K.frame(eta, phi)
-    flight, displaced = K.fake_flight(
-        rng, fr, DS_BKG_DISPLACED_FRACTION, DS_BKG_DISPLACED_LENGTH, DS_BKG_DISPLACED_ANGLE
-    )
-    topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=DS_BKG_QUALITY_LOGSIGMA,
-        vertex_scale=DS_BKG_VERTEX_SCALE, alpha=DS_BKG_PRONG_ALPHA, opening=DS_BKG_PRONG_OPENING,
+    eta, phi, displaced, topo = K.combinatorial_three_prong(
+        rng, pt, displaced_fraction=DS_BKG_DISPLACED_FRACTION,
+        displaced_length=DS_BKG_DISPLACED_LENGTH, displaced_angle=DS_BKG_DISPLACED_ANGLE,
+        quality_logsigma=DS_BKG_QUALITY_LOGSIGMA, vertex_scale=DS_BKG_VERTEX_SCALE,
+        alpha=DS_BKG_PRONG_ALPHA, opening=DS_BKG_PRONG_OPENING,
     )  # fmt: skip
     m_phi, m_k = constants.mass("phi"), constants.mass("K")
     hi = DS_MASS_MAX - constants.mass("pi")

@@ -202,15 +202,11 @@ def pkpi_signal(
 def pkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     """HfCandLcLites columns of combinatorial p K pi background."""
     n = pt.size
-    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    fr = K.frame(eta, phi)
-    flight, displaced = K.fake_flight(
-        rng, fr, LC_BKG_DISPLACED_FRACTION, LC_BKG_DISPLACED_LENGTH, LC_BKG_DISPLACED_ANGLE
-    )
-    topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=LC_BKG_QUALITY_LOGSIGMA, vertex_scale=1.0,
-        alpha=None, opening=LC_BKG_PRONG_OPENING, with_z=True,
+    eta, phi, displaced, topo = K.combinatorial_three_prong(
+        rng, pt, displaced_fraction=LC_BKG_DISPLACED_FRACTION,
+        displaced_length=LC_BKG_DISPLACED_LENGTH, displaced_angle=LC_BKG_DISPLACED_ANGLE,
+        quality_logsigma=LC_BKG_QUALITY_LOGSIGMA, vertex_scale=1.0, alpha=None,
+        opening=LC_BKG_PRONG_OPENING, with_z=True,
     )  # fmt: skip
     species = K.species_indices(rng, (3, n), LC_BKG_SPECIES)
     p_contrib = np.where(
