@@ -578,3 +578,34 @@ class Columns:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.cols, columns=self.names, copy=False)
+
+
+def signal_pt(rng: np.random.Generator, spectra: dict, nonprompt: np.ndarray) -> np.ndarray:
+    """pT of signal candidates from the ``prompt`` or ``nonprompt`` spectrum of ``spectra``."""
+    n = nonprompt.size
+    return np.where(
+        nonprompt, spectra["nonprompt"].sample(rng, n), spectra["prompt"].sample(rng, n)
+    )
+
+
+def signal_share(
+    spectra: dict,
+    pt_range: tuple[float, float],
+    *,
+    nonprompt_fraction: float,
+    signal_to_background: float,
+    reflection_fraction: float,
+    partner_ratio: float = 0.0,
+) -> float:
+    """Per-row probability s of the main signal species, so that S/B in ``pt_range`` is
+    ``signal_to_background``; a partner peak (D+ next to the Ds) adds ``partner_ratio`` x s and
+    each true decay also gives ``reflection_fraction`` wrong-hypothesis rows. Solves
+    s a = t (1 - s (1 + r) (1 + f_refl)), a the signal's pT fraction in the range and t = S/B x
+    the background's."""
+    lo, hi = pt_range
+    f_np = nonprompt_fraction
+    a = (1 - f_np) * spectra["prompt"].fraction(lo, hi) + f_np * spectra["nonprompt"].fraction(
+        lo, hi
+    )
+    t = signal_to_background * spectra["bkg"].fraction(lo, hi)
+    return t / (a + t * (1.0 + partner_ratio) * (1.0 + reflection_fraction))

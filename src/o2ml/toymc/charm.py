@@ -98,14 +98,13 @@ def _spectra() -> dict[str, PtSpectrum]:
 
 def ds_class_probabilities() -> dict[str, float]:
     """Per-candidate class probabilities of the data file, fixed by DS_SIGNAL_TO_BACKGROUND_2_4."""
-    sp = _spectra()
-    lo, hi = DS_SB_PT_RANGE
-    f_np = DS_NONPROMPT_FRACTION
-    a = (1 - f_np) * sp["prompt"].fraction(lo, hi) + f_np * sp["nonprompt"].fraction(lo, hi)
-    t = DS_SIGNAL_TO_BACKGROUND_2_4 * sp["bkg"].fraction(lo, hi)
-    r = DPLUS_TO_DS_RATIO
-    # background: all rows but signal and reflections; s_ds a = t (1 - s_ds (1 + r) (1 + f_refl))
-    s_ds = t / (a + t * (1.0 + r) * (1.0 + DS_REFLECTION_FRACTION))
+    f_np, r = DS_NONPROMPT_FRACTION, DPLUS_TO_DS_RATIO
+    # background: all rows but signal and reflections
+    s_ds = K.signal_share(
+        _spectra(), DS_SB_PT_RANGE, nonprompt_fraction=f_np,
+        signal_to_background=DS_SIGNAL_TO_BACKGROUND_2_4,
+        reflection_fraction=DS_REFLECTION_FRACTION, partner_ratio=r,
+    )  # fmt: skip
     s_dp = r * s_ds
     return {
         "bkg": 1.0 - (s_ds + s_dp) * (1.0 + DS_REFLECTION_FRACTION),
@@ -294,7 +293,7 @@ def generate_ds(
         rng = np.random.default_rng(seeds[name])
         idx = np.flatnonzero((cls == c_prompt) | (cls == c_np))
         nonprompt = cls[idx] == c_np
-        out.put(idx, kkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, species))
+        out.put(idx, kkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species))
         refl = np.flatnonzero(cls == c_refl)  # the other hypothesis of true decays
         cols = K.collect_rows(
             rng, refl.size, _reflections(sp, species), K.in_window(DS_MASS_MIN, DS_MASS_MAX)
@@ -320,7 +319,9 @@ def _reflections(sp: dict, species: str):
 
     def make(rng: np.random.Generator, m: int) -> dict:
         nonprompt = rng.random(m) < DS_NONPROMPT_FRACTION
-        cols = kkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, species, reflection=True)
+        cols = kkpi_signal(
+            rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species, reflection=True
+        )
         cols["_origin"] = np.where(nonprompt, 2, 1).astype(np.int8)
         return cols
 
@@ -340,7 +341,7 @@ def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
         ):
             sel = ids[kinds[rows] == k]
             nonprompt = rng.random(sel.size) >= DS_MC_PROMPT_FRACTION
-            cols = kkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, species)
+            cols = kkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species)
             cols["fFlagMcMatchRec"] = cols["fSign"] * flag
             cols["fFlagMcDecayChanRec"] = np.full(sel.size, channel)
             cols["fOriginMcRec"] = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT)
@@ -358,15 +359,6 @@ def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
     mc_out.put(bkg, cols)  # flags and origin stay 0: not matched
     return mc_out.frame()
-
-
-def _signal_pt(rng: np.random.Generator, sp: dict, nonprompt: np.ndarray) -> np.ndarray:
-    """pT of signal candidates from the prompt or non-prompt spectrum."""
-    return np.where(
-        nonprompt,
-        sp["nonprompt"].sample(rng, nonprompt.size),
-        sp["prompt"].sample(rng, nonprompt.size),
-    )
 
 
 def ds_expected_signal(n_data: int) -> dict:

@@ -92,12 +92,11 @@ def _spectra() -> dict[str, PtSpectrum]:
 
 def lc_class_probabilities() -> dict[str, float]:
     """Per-row class probabilities of the data file, fixed by LC_SIGNAL_TO_BACKGROUND_2_4."""
-    sp = _spectra()
-    lo, hi = LC_SB_PT_RANGE
     f_np = LC_NONPROMPT_FRACTION
-    a = (1 - f_np) * sp["prompt"].fraction(lo, hi) + f_np * sp["nonprompt"].fraction(lo, hi)
-    t = LC_SIGNAL_TO_BACKGROUND_2_4 * sp["bkg"].fraction(lo, hi)
-    s = t / (a + t * (1.0 + LC_REFLECTION_FRACTION))  # solves s a = t (1 - s (1 + f_refl))
+    s = K.signal_share(
+        _spectra(), LC_SB_PT_RANGE, nonprompt_fraction=f_np,
+        signal_to_background=LC_SIGNAL_TO_BACKGROUND_2_4, reflection_fraction=LC_REFLECTION_FRACTION,
+    )  # fmt: skip
     return {
         "bkg": 1.0 - s * (1.0 + LC_REFLECTION_FRACTION),
         "prompt": (1 - f_np) * s,
@@ -225,7 +224,7 @@ def _reflections(sp: dict, nonprompt_fraction: float):
 
     def make(rng: np.random.Generator, m: int) -> dict:
         nonprompt = rng.random(m) < nonprompt_fraction
-        cols = pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt, reflection=True)
+        cols = pkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt, reflection=True)
         cols["_origin"] = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT).astype(np.int8)
         return cols
 
@@ -263,7 +262,7 @@ def generate_lc(
     rng = np.random.default_rng(seeds["signal"])
     idx = np.flatnonzero((cls == 1) | (cls == 2))
     nonprompt = cls[idx] == 2
-    out.put(idx, pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt))
+    out.put(idx, pkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt))
     refl = np.flatnonzero(cls == 3)
     window = K.in_window(LC_MASS_MIN, LC_MASS_MAX)
     cols = K.collect_rows(rng, refl.size, _reflections(sp, LC_NONPROMPT_FRACTION), window)
@@ -302,7 +301,7 @@ def _lc_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     def mc_job(rng: np.random.Generator, rows: slice) -> None:
         sel = np.arange(rows.start, rows.stop)[kinds[rows] == 0]
         nonprompt = rng.random(sel.size) >= LC_MC_PROMPT_FRACTION
-        cols = pkpi_signal(rng, _signal_pt(rng, sp, nonprompt), nonprompt)
+        cols = pkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt)
         origin = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT).astype(np.int8)
         mc_out.put(sel, _mc_flags(rng, cols, origin))
 
@@ -323,11 +322,6 @@ def _lc_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
     mc_out.put(bkg, cols)
     return mc_out.frame()
-
-
-def _signal_pt(rng: np.random.Generator, sp: dict, nonprompt: np.ndarray) -> np.ndarray:
-    n = nonprompt.size
-    return np.where(nonprompt, sp["nonprompt"].sample(rng, n), sp["prompt"].sample(rng, n))
 
 
 def lc_expected_signal(n_data: int) -> dict:
