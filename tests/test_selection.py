@@ -831,3 +831,11 @@ def test_scan_bin_is_the_bin_scan_plus_reference_and_summarises_its_working_poin
     assert top.chosen_index == got.best_index and np.isnan(top.summary()["rect. cuts Z"])
     with pytest.raises(ValueError, match="working point"):
         selection.BinScan(got.pt_bin, got.peak, got.bdt, None, working_point="best")
+
+
+def test_read_candidates_names_a_wrong_kind():
+    from o2ml import selection
+    from o2ml.errors import BadArgumentError
+
+    with pytest.raises(BadArgumentError, match="kind expected 'data' or 'mc', found 'MC'"):
+        selection.read_candidates("any.root", "HfCandDsLites", ["fCpa"], kind="MC")

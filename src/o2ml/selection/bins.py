@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..channels import ds
-from ..errors import ColumnNotFoundError
+from ..errors import BadArgumentError, ColumnNotFoundError
+from ..physics.constants import PDG
 from ..physics.massfit import PeakFit
 from ..schema import ORIGINS, PtBin, origin_names
 from .candidates import (
@@ -30,7 +31,7 @@ from .candidates import (
     mc_by_origin,
     scan_candidates,
     signal_peak,
-)  # fmt: skip
+)
 from .options import SignificanceOptions
 from .rectangular import evaluate_cuts
 from .result import ScanResult
@@ -43,8 +44,7 @@ __all__ = [
 #: background-score thresholds scanned (log-spaced: good models push background scores of
 #: signal towards 0, and the interesting cuts sit at 1e-3..1e-1)
 BKG_THRESHOLDS = np.geomspace(1e-4, 1.0, 200)
-
-
+#: the plateau points a BinScan can choose (BinScan.working_point)
 WORKING_POINTS = ("most_efficient", "centre", "max")
 
 
@@ -63,7 +63,7 @@ class BinScan:
 
     def __post_init__(self) -> None:
         if self.working_point not in WORKING_POINTS:
-            raise ValueError(
+            raise BadArgumentError(
                 f"working point: expected one of {WORKING_POINTS}, found {self.working_point!r}"
             )
 
@@ -171,7 +171,7 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
         )
     index = scan.chosen_index if index is None else index
     result = scan.bdt
-    species_pdg = {"Ds": 431, "Dplus": 411, "Lc": 4122}[result.species]
+    species_pdg = PDG[result.species]
     origins = result.metadata.get("signal_origins", ["prompt"])
     data_bin = in_pt_range(data, scan.pt_bin)
     true_decay = data_bin["fTruthPdgCode"] == species_pdg

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import io, schema
 from ..channels import MC_LABEL_COLUMNS, is_signal
-from ..errors import ColumnNotFoundError, EmptySelectionError, did_you_mean
+from ..errors import BadArgumentError, ColumnNotFoundError, EmptySelectionError, did_you_mean
 from ..physics.massfit import PeakFit, fit_peak
 from ..schema import ORIGINS, SCORE_COLUMNS, PtBin, Table, origin_names
 from .efficiency import Cuts, column_values, parse_cuts
@@ -65,7 +65,7 @@ def read_candidates(
     column and count).
     """
     if kind not in ("data", "mc"):
-        raise ValueError(f"read_candidates: kind expected 'data' or 'mc', found {kind!r}")
+        raise BadArgumentError(f"read_candidates: kind expected 'data' or 'mc', found {kind!r}.")
     files = io.expand_paths(paths)
     declared = table if isinstance(table, Table) else schema.find_table(table)
     name = declared.name if declared is not None else table
