@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("generate", help="write synthetic ALICE-like samples (O2Physics layout)")
-    p.add_argument("sample", choices=["ds", "lc", "pid", "all"])
+    p.add_argument("sample", choices=["ds", "lc", "pid", "tpc", "all"])
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--n-data", type=int, default=None, help="data candidates/tracks per sample")

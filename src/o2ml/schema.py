@@ -16,7 +16,7 @@ from enum import IntEnum
 import numpy as np
 import pandas as pd
 
-from .errors import SchemaError, TableNotFoundError, did_you_mean
+from .errors import ColumnNotFoundError, SchemaError, TableNotFoundError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,78 @@ PID_TRACKS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS)}
+#: O2Physics DPG/Tasks/TPC/tpcSkimsTableCreator.h @ bd0399b6, TPCSKIMS_COLUMNS_BASE in its order;
+#: what tpcSkimsTableCreator.cxx fills: fInvDeDxExpTPC = 1 / (expected dE/dx of the row's mass
+#: hypothesis), fNormMultTPC = multTPC / 11000, fNormNClustersTPC = sqrt(152 / tpcNClsFound),
+#: fNormNClustersTPCPID the raw tpcNClsFindableMinusPID, fPidIndex the o2::track::PID id of the
+#: hypothesis (0 e, 2 pi, 3 K, 4 p), fTPCdEdxNorm -999 without track QA. docs/o2physics_tpc_network.md
+_TPC_SKIM_BASE = (
+    Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx (tpcSignal)"),
+    Column("fInvDeDxExpTPC", doc="1 / expected dE/dx of the row's hypothesis (pidTPC, no network)"),
+    Column("fTPCInnerParam", unit="GeV/c", doc="momentum at the TPC inner wall"),
+    Column("fTgl", doc="tan(lambda)"),
+    Column("fSigned1Pt", unit="c/GeV", doc="charge / pT"),
+    Column("fEta"),
+    Column("fPhi", unit="rad"),
+    Column("fY", unit="cm", doc="local track Y parameter (not rapidity)"),
+    Column("fMass", unit="GeV/c2", doc="mass of the row's hypothesis"),
+    Column("fBetaGamma", doc="tpcInnerParam / mass"),
+    Column("fNormMultTPC", doc="TPC multiplicity of the collision / 11000"),
+    Column("fNormNClustersTPC", doc="sqrt(152 / tpcNClsFound)"),
+    Column("fNormNClustersTPCPID", doc="tpcNClsFindableMinusPID (not normalised)"),
+    Column("fPidIndex", "u1", doc="o2::track::PID id of the hypothesis: 0 e, 2 pi, 3 K, 4 p"),
+    Column("fNSigTPC", doc="TPC nsigma of the hypothesis (pidTPC, Bethe-Bloch)"),
+    Column("fNSigTOF", doc="TOF nsigma of the hypothesis, -999 without TOF"),
+    Column("fNSigITS", doc="ITS nsigma of the hypothesis, -999 (not simulated)"),
+    Column("fRunNumber", "i4"),
+    Column("fTrackOcc", doc="trackOccupancyInTimeRange of the collision"),
+    Column("fFt0Occ", doc="ft0cOccupancyInTimeRange of the collision"),
+    Column("fOccMedianTime", doc="median-time occupancy, -999 (not simulated)"),
+    Column("fHadronicRate", unit="kHz", doc="hadronic interaction rate of the run"),
+    Column("fTPCdEdxNorm", doc="track QA dE/dx, -999 without track QA (as the skim writes it)"),
+)
+_TPC_SKIM_TRUTH = (
+    Column("fTruthPidIndex", "u1", doc="synthetic truth: PID id of the true species", truth=True),
+)
+
+#: SkimmedTPCV0Tree ("TPCSKIMV0TREE"): V0 daughters (K0S -> pi pi, Lambda -> p pi, gamma -> e e)
+TPC_SKIM_V0 = Table(
+    name="SkimmedTPCV0Tree",
+    description="TPCSKIMV0TREE",
+    doc="V0 daughters for the TPC PID calibration (O2Physics tpcSkimsTableCreator)",
+    columns=(
+        *_TPC_SKIM_BASE,
+        Column("fAlphaV0", doc="Armenteros alpha of the V0"),
+        Column("fQtV0", unit="GeV/c", doc="Armenteros qT of the V0"),
+        Column("fCosPAV0", doc="cosine of the V0 pointing angle"),
+        Column("fPtV0", unit="GeV/c", doc="V0 transverse momentum"),
+        Column("fRadiusV0", unit="cm", doc="V0 decay radius"),
+        Column("fGammaPsiPair", doc="psi_pair angle of a photon conversion"),
+        *_TPC_SKIM_TRUTH,
+    ),
+)
+
+#: SkimmedTPCTOFTree ("TPCTOFSKIMTREE"): tracks tagged by TOF
+TPC_SKIM_TOF = Table(
+    name="SkimmedTPCTOFTree",
+    description="TPCTOFSKIMTREE",
+    doc="TOF-tagged tracks for the TPC PID calibration (O2Physics tpcSkimsTableCreator)",
+    columns=(*_TPC_SKIM_BASE, *_TPC_SKIM_TRUTH),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS, TPC_SKIM_V0, TPC_SKIM_TOF)
+}
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`ColumnNotFoundError` naming the missing columns (and close names)."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        hints = "".join(did_you_mean(c, df.columns) for c in missing)
+        raise ColumnNotFoundError(
+            f"{what} needs the columns {list(columns)}; missing {missing}.{hints}"
+        )
 
 
 def find_table(name: str) -> Table | None:

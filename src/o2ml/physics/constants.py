@@ -44,3 +44,7 @@ def ctau(name: str) -> float:
 
 # Light species used in PID, in the order of the class labels of the PID models
 PID_SPECIES = ("e", "pi", "K", "p")
+
+#: o2::track::PID ids (AliceO2 DataFormats/Reconstruction/include/ReconstructionDataFormats/PID.h):
+#: the fPidIndex of the TPC skims and pidTPC's hypothesis index
+O2_PID_INDEX = {"e": 0, "mu": 1, "pi": 2, "K": 3, "p": 4}

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..errors import BadArgumentError
+from .constants import O2_PID_INDEX
 from .constants import mass as _particle_mass
 
 # ALEPH parameters kp1..kp5, O2Physics Run 3 defaults (docs/physics.md "TPC dE/dx and TOF")
@@ -135,6 +137,32 @@ def tpc_nsigma(
     return (as_float_array(signal) - exp) / (exp * rel)
 
 
+def tpc_hypothesis(
+    p: ArrayLike,
+    signal: ArrayLike,
+    species: str | ArrayLike,
+    *,
+    resolution: float = TPC_RELATIVE_RESOLUTION,
+) -> dict[str, np.ndarray]:
+    """What pidTPC (no network) and the TPC skims store for a mass hypothesis (one species name,
+    or one per track): ``fInvDeDxExpTPC`` = 1 / expected, ``fMass``, ``fBetaGamma`` = p / mass,
+    ``fPidIndex`` (o2::track::PID id) and ``fNSigTPC`` = (signal - E) / (``resolution`` x E)."""
+    p = as_float_array(p)
+    names = np.broadcast_to(np.asarray(species, dtype=object), p.shape).tolist()
+    unknown = sorted(set(names) - set(O2_PID_INDEX))
+    if unknown:
+        raise BadArgumentError(f"Unknown species {unknown}; known: {list(O2_PID_INDEX)}.")
+    masses = np.array([_particle_mass(s) for s in names], float)
+    expected = tpc_expected_signal(p, masses)
+    return {
+        "fInvDeDxExpTPC": 1.0 / expected,
+        "fMass": masses,
+        "fBetaGamma": p / masses,
+        "fPidIndex": np.array([O2_PID_INDEX[s] for s in names], np.uint8),
+        "fNSigTPC": (as_float_array(signal) - expected) / (resolution * expected),
+    }
+
+
 # --------------------------------------------------------------------------------------- TOF
 def tof_track_length(
     pt: ArrayLike,
@@ -198,6 +226,7 @@ __all__ = [
     "tof_track_length",
     "tpc_expected_sigma",
     "tpc_expected_signal",
+    "tpc_hypothesis",
     "tpc_nsigma",
     "tpc_relative_resolution",
 ]

@@ -2,7 +2,8 @@
 
 * :mod:`~o2ml.toymc.charm`: Ds+/D+ -> KKπ candidates (``HfCandDsLites``, data and MC);
   :mod:`~o2ml.toymc.lc`: Λc+ -> pKπ (``HfCandLcLites``); :mod:`~o2ml.toymc.pid`: tracks with
-  TPC, TOF and ITS2 signals for the PID notebooks;
+  TPC, TOF and ITS2 signals for the PID notebooks; :mod:`~o2ml.toymc.tpc`: TPC dE/dx skims
+  (``SkimmedTPCV0Tree``, ``SkimmedTPCTOFTree``) for the dE/dx calibration;
 * :mod:`~o2ml.toymc.generate`: writes the samples to disk (``ensure_sample``), once per seed;
 * :mod:`~o2ml.toymc.scored`: scored candidates without a model, for dashboards and benchmarks.
 
@@ -11,5 +12,5 @@ The modules load on first use (``from o2ml.toymc.generate import ensure_sample``
 
 from .._lazy import submodules
 
-__all__ = ["charm", "generate", "lc", "pid", "scored"]
+__all__ = ["charm", "generate", "lc", "pid", "scored", "tpc"]
 __getattr__, __dir__ = submodules(__name__, __all__)

@@ -21,12 +21,27 @@ from ..errors import (
 from ..io import table_checksum, write_table
 from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
 
-SAMPLES = ("ds", "lc", "pid")
+SAMPLES = ("ds", "lc", "pid", "tpc")
 #: (data, MC) sizes. Full: >= 1M Ds data candidates (notebook 1), 207k Lc sideband candidates
 #: for the autoencoder (the CHEP 2024 poster's sample), PID tracks for both domains.
-DEFAULT_SIZES = {"ds": (1_000_000, 200_000), "lc": (600_000, 100_000), "pid": (400_000, 400_000)}
+#: TPC skims: rows per tree (V0, TOF) in data and in MC (notebook 05).
+DEFAULT_SIZES = {
+    "ds": (1_000_000, 200_000),
+    "lc": (600_000, 100_000),
+    "pid": (400_000, 400_000),
+    "tpc": (400_000, 100_000),
+}
 #: O2ML_FAST / --fast: notebooks run in about a minute
-FAST_SIZES = {"ds": (200_000, 40_000), "lc": (120_000, 20_000), "pid": (60_000, 60_000)}
+FAST_SIZES = {
+    "ds": (200_000, 40_000),
+    "lc": (120_000, 20_000),
+    "pid": (60_000, 60_000),
+    "tpc": (100_000, 25_000),
+}
+#: the TPC skim files: {kind: {tree: file name}} (one table per file)
+TPC_FILES = {
+    kind: {tree: f"tpc_{tree}_{kind}.root" for tree in ("v0", "tof")} for kind in ("data", "mc")
+}
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
@@ -39,6 +54,8 @@ def sample_files(sample: str) -> list[str]:
         return [f"{sample}_data.root", f"{sample}_mc.root", f"{sample}_expected_signal.json"]
     if sample == "pid":
         return ["pid_mc.root", "pid_data.root"]
+    if sample == "tpc":
+        return [name for files in TPC_FILES.values() for name in files.values()]
     raise BadArgumentError(
         f"Unknown sample {sample!r}; expected one of {', '.join(SAMPLES)} or 'all'."
     )
@@ -57,7 +74,7 @@ def generate(
     folders: int = 4,
     progress: bool = True,
 ) -> dict:
-    """Generate ``sample`` (``ds``, ``lc``, ``pid`` or ``all``) into directory ``out``.
+    """Generate ``sample`` (``ds``, ``lc``, ``pid``, ``tpc`` or ``all``) into directory ``out``.
 
     Returns the manifest (also written to ``out/manifest.json``, merged with an existing one):
     generator version, seed, sizes and a content checksum of every table written.
@@ -144,6 +161,14 @@ def _generate_one(
             "sha256": None,
             "file_sha256": file_checksum(out / name),
         }
+    elif sample == "tpc":
+        from ..schema import TPC_SKIM_TOF, TPC_SKIM_V0
+        from .tpc import generate_tpc_skims
+
+        for kind, n in (("data", n_data), ("mc", n_mc)):
+            skims = generate_tpc_skims(n, seed, kind, with_truth=truth)
+            write(skims[TPC_SKIM_V0.name], TPC_FILES[kind]["v0"], TPC_SKIM_V0)
+            write(skims[TPC_SKIM_TOF.name], TPC_FILES[kind]["tof"], TPC_SKIM_TOF)
     else:
         from .pid import generate_pid
 
@@ -240,7 +265,7 @@ def _changed_files(directory: Path, entry: dict, names: list[str]) -> list[str]:
 def ensure_sample(
     sample: str, directory: str | Path | None = None, seed: int = 42, fast: bool | None = None
 ) -> Sample:
-    """Paths of a synthetic sample (``ds``, ``lc`` or ``pid``), generated with truth if needed.
+    """Paths of a synthetic sample (``ds``, ``lc``, ``pid`` or ``tpc``), generated with truth if needed.
 
     The sample in ``directory`` is used only if its manifest matches what is asked
     (:func:`sample_differences`: generator version, seed, sizes, truth, file checksums). A sample
@@ -283,4 +308,7 @@ def ensure_sample(
             )
     if sample == "pid":
         return Sample(directory, directory / "pid_data.root", directory / "pid_mc.root", None)
+    if sample == "tpc":  # the V0 trees; the TOF trees sit next to them (TPC_FILES)
+        files = {k: directory / TPC_FILES[k]["v0"] for k in ("data", "mc")}
+        return Sample(directory, files["data"], files["mc"], None)
     return Sample(directory, *(directory / n for n in names))

@@ -33,6 +33,7 @@ from torch import nn
 from ... import __version__
 from ...errors import ModelFileError
 from .._storage import read_sidecar, save_with_sidecar, sidecar_path
+from .._torch import deterministic
 from ._data import (
     FEATURES,
     LAYER_FEATURES,
@@ -59,7 +60,6 @@ from ._net import (
     DANNConfig,
     DANNNet,
     Probabilities,
-    _deterministic,
     grad_reverse,
     lambda_at,
     lr_factor,
@@ -248,7 +248,7 @@ def train_dann(
             f"tracks and {len(X_data)} data tracks."
         )
     dev = resolve_device(device)
-    with _deterministic(threads):
+    with deterministic(threads):
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
         net = DANNNet(config, *fit_standardisation(X_mc, X_data)).to(dev)

@@ -23,6 +23,7 @@ from ...errors import (
 )
 from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
+from ...schema import require_columns
 
 #: species of the labels 0..3 (-1: untagged or another particle)
 SPECIES = PID_SPECIES
@@ -41,16 +42,6 @@ TRUTH_COLUMN = "fTruthPdgCode"
 
 
 # ------------------------------------------------------------------------------- columns
-def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise :class:`ColumnNotFoundError` naming the missing columns (and close names)."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        hints = "".join(did_you_mean(c, df.columns) for c in missing)
-        raise ColumnNotFoundError(
-            f"{what} needs the columns {list(columns)}; missing {missing}.{hints}"
-        )
-
-
 def has_truth(df: pd.DataFrame, column: str = TRUTH_COLUMN) -> bool:
     """True when the frame carries the truth branch (synthetic data); real data do not."""
     return column in df.columns
