@@ -9,8 +9,14 @@ import pytest
 
 from o2ml.models import autoencoder, dann, pid
 from o2ml.models._storage import SIDECAR, sidecar_path
+from o2ml.models.tpc import network as tpc_network
 
-MODELS = [autoencoder.AutoencoderModel, dann.DANNClassifier, pid.BetaRegressor]
+MODELS = [
+    autoencoder.AutoencoderModel,
+    dann.DANNClassifier,
+    pid.BetaRegressor,
+    tpc_network.TpcNetwork,
+]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=[m.__name__ for m in MODELS])

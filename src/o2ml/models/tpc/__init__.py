@@ -1,0 +1,15 @@
+"""TPC dE/dx calibration for O2Physics' pidTPC (notebook 05).
+
+* :mod:`~o2ml.models.tpc.inputs`: the pidTPC network contract (inputs, target, nsigma);
+* :mod:`~o2ml.models.tpc.splines`: the Run 2-style factorised, iterated splines (the baseline);
+* :mod:`~o2ml.models.tpc.evaluate`: flatness of nsigma, truth closure, separation, purity, cost;
+* :mod:`~o2ml.models.tpc.network`: the PyTorch networks (a teacher ensemble, a distilled
+  student) with ``predict``, ``save``, ``load`` and ``to_onnx`` in the pidTPC contract.
+
+The modules load on first use, so that ``import o2ml.models.tpc`` does not import torch.
+"""
+
+from ..._lazy import submodules
+
+__all__ = ["evaluate", "inputs", "network", "splines"]
+__getattr__, __dir__ = submodules(__name__, __all__)

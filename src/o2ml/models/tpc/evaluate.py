@@ -1,0 +1,292 @@
+"""How good a TPC dE/dx calibration is: flat nsigma across the input space, closure on the truth,
+species separation, purity and efficiency of |nsigma| < 3, and the inference cost in onnxruntime.
+
+A "model" is anything with ``predict(X) -> [n, 2]`` (the pidTPC outputs: the splines, a network),
+or ``None`` for pidTPC without the network (mean 1, width 7 %). nsigma follows pidTPC: the
+calibration is applied above beta*gamma 0.45 and the Bethe-Bloch nsigma is kept below.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ...errors import BadArgumentError
+from ...physics import detectors as det
+from ...physics.constants import O2_PID_INDEX, PID_SPECIES
+from ...physics.pid_performance import binned_cores, selection_table, separation_vs_p
+from .inputs import BETA_GAMMA_CUTOFF, bethe_bloch_outputs, network_inputs, nsigma, target_ratio
+
+#: the calibration's input variables as shown (label -> skim column)
+VARIABLES = {
+    "p (GeV/c)": "fTPCInnerParam",
+    "tan λ": "fTgl",
+    "q/pT (c/GeV)": "fSigned1Pt",
+    "mult / 11000": "fNormMultTPC",
+    "sqrt(152/Ncl)": "fNormNClustersTPC",
+}
+#: robust width of a Gaussian from the median absolute deviation
+MAD_TO_SIGMA = 1.4826
+
+
+def outputs_of(model, frame: pd.DataFrame) -> np.ndarray:
+    """pidTPC's two outputs for skim rows: the model's above the beta*gamma cut-off, the
+    Bethe-Bloch ones (1, 1.07) below it and everywhere for ``model=None``."""
+    out = bethe_bloch_outputs(len(frame), det.TPC_RELATIVE_RESOLUTION)
+    if model is not None:
+        above = frame["fTPCInnerParam"].to_numpy(float) / frame["fMass"].to_numpy(float)
+        above = above > BETA_GAMMA_CUTOFF
+        if above.any():
+            out[above] = model.predict(network_inputs(frame[above]))
+    return out
+
+
+def nsigma_of(model, frame: pd.DataFrame) -> np.ndarray:
+    """nsigma of skim rows in their own hypothesis, as pidTPC computes it with ``model``."""
+    return nsigma(target_ratio(frame), outputs_of(model, frame))
+
+
+# ------------------------------------------------------------------------------- flatness
+def _robust(z: np.ndarray) -> tuple[float, float]:
+    med = float(np.median(z))
+    return med, float(MAD_TO_SIGMA * np.median(np.abs(z - med)))
+
+
+def profile(z: np.ndarray, x: np.ndarray, *, bins: int = 12) -> pd.DataFrame:
+    """Median and robust width (1.4826 MAD) of nsigma ``z`` in equal-population bins of ``x``:
+    flat 0 and 1 is a perfect calibration. Columns ``x_lo, x_hi, x, n, mean, width``."""
+    z, x = np.asarray(z, float), np.asarray(x, float)
+    if z.shape != x.shape or z.size < bins:
+        raise BadArgumentError(
+            f"profile: {z.size} nsigma values and {x.size} x values, {bins} bins."
+        )
+    order = np.argsort(x, kind="stable")
+    rows = []
+    for chunk in np.array_split(order, bins):
+        xs = x[chunk]
+        rows.append((xs.min(), xs.max(), float(np.median(xs)), chunk.size, *_robust(z[chunk])))
+    return pd.DataFrame(rows, columns=["x_lo", "x_hi", "x", "n", "mean", "width"])
+
+
+def profile_map(z: np.ndarray, x: np.ndarray, y: np.ndarray, *, bins: int = 6) -> pd.DataFrame:
+    """:func:`profile` in 2-D: equal-population bins of ``x``, then of ``y`` within each."""
+    z, x, y = (np.asarray(a, float) for a in (z, x, y))
+    rows = []
+    for i, cx in enumerate(np.array_split(np.argsort(x, kind="stable"), bins)):
+        for j, c in enumerate(np.array_split(cx[np.argsort(y[cx], kind="stable")], bins)):
+            rows.append(
+                (i, j, float(np.median(x[c])), float(np.median(y[c])), c.size, *_robust(z[c]))
+            )
+    return pd.DataFrame(rows, columns=["ix", "iy", "x", "y", "n", "mean", "width"])
+
+
+def flatness(
+    nsigmas: Mapping[str, np.ndarray],
+    frame: pd.DataFrame,
+    *,
+    bins: int = 12,
+    map_bins: int = 6,
+    variables: Mapping[str, str] = VARIABLES,
+) -> pd.DataFrame:
+    """For every method (``{name: nsigma}``) and every variable and pair of variables: the RMS
+    over bins of the nsigma mean (ideal 0) and of width - 1 (ideal 0), and the worst bins.
+
+    The statistical floor of a perfect calibration is ~1.25/sqrt(n per bin) for the median and
+    ~0.8/sqrt(n) for the MAD width; column ``n_per_bin`` gives n."""
+    rows = []
+    cols = {label: frame[c].to_numpy(float) for label, c in variables.items()}
+    for method, z in nsigmas.items():
+        z = np.asarray(z, float)
+        if z.shape != (len(frame),):
+            raise BadArgumentError(f"{method}: {z.size} nsigma values for {len(frame)} rows.")
+        for label, x in cols.items():
+            rows.append((method, label, *_summary(profile(z, x, bins=bins))))
+        for (la, xa), (lb, xb) in itertools.combinations(cols.items(), 2):
+            rows.append((method, f"{la} × {lb}", *_summary(profile_map(z, xa, xb, bins=map_bins))))
+    columns = [
+        "method",
+        "variables",
+        "n_per_bin",
+        "mean_rms",
+        "width_rms",
+        "worst_mean",
+        "worst_width",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _summary(t: pd.DataFrame) -> tuple:
+    dev_w = t["width"] - 1.0
+    return (
+        int(t["n"].min()),
+        float(np.sqrt(np.mean(t["mean"] ** 2))),
+        float(np.sqrt(np.mean(dev_w**2))),
+        float(t["mean"].abs().max()),
+        float(dev_w.abs().max()),
+    )
+
+
+# ------------------------------------------------------------------------------- truth
+def truth_closure(
+    outputs: Mapping[str, np.ndarray], true_mean: np.ndarray, true_sigma: np.ndarray
+) -> pd.DataFrame:
+    """Per method: RMS over tracks of (predicted - true mean) / true sigma and of predicted
+    sigma / true sigma - 1 (0 and 0 for a perfect calibration)."""
+    rows = []
+    for method, out in outputs.items():
+        out = np.asarray(out, float)
+        bias = (out[:, 0] - true_mean) / true_sigma
+        width = (out[:, 1] - out[:, 0]) / true_sigma - 1.0
+        rows.append((method, float(np.sqrt(np.mean(bias**2))), float(np.sqrt(np.mean(width**2)))))
+    return pd.DataFrame(rows, columns=["method", "mean_bias_rms", "width_error_rms"])
+
+
+# ------------------------------------------------------------------------------- species
+def _in_hypotheses(model, tracks: pd.DataFrame, species: Sequence[str]):
+    p, signal = tracks["fTPCInnerParam"].to_numpy(float), tracks["fTPCSignal"].to_numpy(float)
+    for s in species:
+        hyp = tracks.assign(**det.tpc_hypothesis(p, signal, s))
+        yield s, target_ratio(hyp), outputs_of(model, hyp)
+
+
+def species_nsigmas(model, tracks: pd.DataFrame, species: Sequence[str] = ("pi", "K", "p")) -> dict:
+    """nsigma of every track in each hypothesis of ``species``, as pidTPC computes it."""
+    return {s: nsigma(r, out) for s, r, out in _in_hypotheses(model, tracks, species)}
+
+
+def species_ratios(model, tracks: pd.DataFrame, species: Sequence[str] = ("pi", "K", "p")) -> dict:
+    """The calibrated signal dE/dx / (expected x o0) of every track in each hypothesis: what the
+    calibration does to the dE/dx bands themselves (separation power, independent of the width
+    the calibration assigns)."""
+    return {s: r / out[:, 0] for s, r, out in _in_hypotheses(model, tracks, species)}
+
+
+def truth_labels(tracks: pd.DataFrame) -> np.ndarray:
+    """Labels 0..3 (index in PID_SPECIES) from ``fTruthPidIndex``; -1 for other particles."""
+    by_id = {O2_PID_INDEX[s]: k for k, s in enumerate(PID_SPECIES)}
+    return np.array([by_id.get(int(i), -1) for i in tracks["fTruthPidIndex"].to_numpy()], np.int8)
+
+
+def separation_table(
+    values: Mapping[str, Mapping[str, np.ndarray]],
+    tracks: pd.DataFrame,
+    edges: Sequence[float],
+    *,
+    pairs: Sequence[tuple[str, str]] = (("pi", "K"), ("K", "p")),
+) -> pd.DataFrame:
+    """Separation power |mu_a - mu_b| / ((sigma_a + sigma_b) / 2) of species a and b, per momentum
+    bin and method, from the Gaussian cores of the true species in ``values[method][a]`` (the
+    calibrated signal of :func:`species_ratios` in hypothesis a)."""
+    labels, p = truth_labels(tracks), tracks["fTPCInnerParam"].to_numpy(float)
+    tables = []
+    for method, vs in values.items():
+        for a, b in pairs:
+            cores = binned_cores(vs[a], p, labels, edges)
+            t = separation_vs_p(cores, a, b)
+            tables.append(t.assign(method=method, pair=f"{a}-{b}"))
+    return pd.concat(tables, ignore_index=True)
+
+
+def selection(
+    nsigmas: Mapping[str, Mapping[str, np.ndarray]],
+    tracks: pd.DataFrame,
+    edges: Sequence[float],
+    *,
+    cut: float = 3.0,
+) -> pd.DataFrame:
+    """Purity and efficiency of |nsigma| < ``cut`` per species, momentum bin and method."""
+    return selection_table(
+        nsigmas, truth_labels(tracks), tracks["fTPCInnerParam"].to_numpy(float), edges, cut=cut
+    )
+
+
+def selection_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`selection` summed over momentum: efficiency and purity per method and species."""
+    g = table.groupby(["method", "species"], sort=False)[
+        ["n_true", "n_selected", "n_correct"]
+    ].sum()
+    return pd.DataFrame(
+        {"efficiency": g["n_correct"] / g["n_true"], "purity": g["n_correct"] / g["n_selected"]}
+    ).reset_index()
+
+
+def summary_table(
+    flat: pd.DataFrame,
+    closure: pd.DataFrame | None = None,
+    purity: pd.DataFrame | None = None,
+    separation: pd.DataFrame | None = None,
+    *,
+    separation_at: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """One row per method: the worst and the average flatness over all variables and pairs
+    (:func:`flatness`), the truth closure, efficiency and purity per species
+    (:func:`selection_summary`) and the separation of each pair in the bin holding
+    ``separation_at[pair]`` GeV/c (:func:`separation_table`). Missing parts are left out."""
+    g = flat.groupby("method", sort=False)
+    out = pd.DataFrame({
+        "nσ mean: worst RMS": g["mean_rms"].max(), "nσ mean: average RMS": g["mean_rms"].mean(),
+        "nσ width: worst RMS": g["width_rms"].max(), "nσ width: average RMS": g["width_rms"].mean(),
+    })  # fmt: skip
+    if closure is not None:
+        c = closure.set_index("method")
+        out["truth: mean bias (σ)"] = c["mean_bias_rms"]
+        out["truth: width error"] = c["width_error_rms"]
+    if purity is not None:
+        for what in ("efficiency", "purity"):
+            t = purity.pivot(index="method", columns="species", values=what)
+            for sp in t.columns:
+                out[f"{what} {sp}"] = t[sp]
+    if separation is not None:
+        for pair, p in (separation_at or {}).items():
+            t = separation[
+                (separation["pair"] == pair) & (separation["p_lo"] <= p) & (separation["p_hi"] > p)
+            ]
+            out[f"separation {pair} at {p:g} GeV/c"] = t.set_index("method")["separation"]
+    return out
+
+
+# ------------------------------------------------------------------------------- cost
+def onnx_cost(path: str | os.PathLike, X: np.ndarray, *, n_single: int = 2000) -> dict[str, float]:
+    """Inference cost per track in onnxruntime (1 thread, as pidTPC's default): at batch 1 (median
+    of ``n_single`` calls) and in one call over all of ``X`` (best of 3), in microseconds."""
+    from ...export.onnx import run, session
+
+    sess = session(path, threads=1)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    for i in range(min(50, len(X))):
+        run(sess, X[i : i + 1])
+    times = np.empty(min(n_single, len(X)))
+    for i in range(times.size):
+        t0 = time.perf_counter()
+        run(sess, X[i : i + 1])
+        times[i] = time.perf_counter() - t0
+    bulk = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run(sess, X)
+        bulk.append(time.perf_counter() - t0)
+    return {"batch1_us": float(np.median(times) * 1e6), "bulk_us": float(min(bulk) / len(X) * 1e6)}
+
+
+__all__ = [
+    "VARIABLES",
+    "flatness",
+    "nsigma_of",
+    "onnx_cost",
+    "outputs_of",
+    "profile",
+    "profile_map",
+    "selection",
+    "selection_summary",
+    "separation_table",
+    "species_nsigmas",
+    "species_ratios",
+    "summary_table",
+    "truth_closure",
+    "truth_labels",
+]
