@@ -26,3 +26,27 @@ def deterministic(threads: int) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(before[0])
         torch.set_num_threads(before[1])
+
+
+def save_state_dict(module, path, meta: dict, *, overwrite: bool = False):
+    """``module``'s ``state_dict`` (plain CPU tensors) at ``path`` (``.pt``) plus ``meta`` in the
+    ``<stem>.meta.json`` sidecar; returns ``path``."""
+    from ._storage import save_with_sidecar
+
+    state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+    return save_with_sidecar(
+        path, ".pt", meta, lambda p: torch.save(state, p), overwrite=overwrite,
+        what="a PyTorch model (state_dict)",
+    )  # fmt: skip
+
+
+def config_from_dict(cls, d: dict, what: str):
+    """A settings dataclass ``cls`` from its JSON form (lists back to tuples); unknown keys are a
+    :class:`~o2ml.errors.BadArgumentError` naming them (``what``: whose settings)."""
+    from ..errors import BadArgumentError
+
+    known = set(cls.__dataclass_fields__)
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise BadArgumentError(f"Unknown {what} settings {unknown}; known: {sorted(known)}.")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})

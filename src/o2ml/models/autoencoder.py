@@ -37,7 +37,8 @@ from ..errors import (
     ModelFileError,
     NonFiniteError,
 )
-from ._storage import read_sidecar, save_with_sidecar
+from ._storage import read_sidecar
+from ._torch import save_state_dict
 from .bdt import open_study
 
 __all__ = [
@@ -219,11 +220,7 @@ class AutoencoderModel:
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """``path`` (``.pt``, the state_dict) and ``<stem>.meta.json`` (the sidecar)."""
-        state = {k: v.cpu() for k, v in self.net.state_dict().items()}
-        return save_with_sidecar(
-            path, ".pt", self.metadata(), lambda p: torch.save(state, p), overwrite=overwrite,
-            what="a PyTorch model (state_dict)",
-        )  # fmt: skip
+        return save_state_dict(self.net, path, self.metadata(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> AutoencoderModel:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ...errors import BadArgumentError
-from .._torch import resolve_device
+from .._torch import config_from_dict, resolve_device
 from ._data import SPECIES, InputTransform
 
 #: lambda schedules: Ganin-Lempitsky 2/(1 + exp(-10 p)) - 1 (times lambda_max), or constant
@@ -64,11 +64,7 @@ class DANNConfig:
     @classmethod
     def from_dict(cls, d: dict) -> DANNConfig:
         """Inverse of :func:`dataclasses.asdict` after a JSON round trip (lists -> tuples)."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise BadArgumentError(f"Unknown DANN settings {unknown}; known: {sorted(known)}.")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return config_from_dict(cls, d, "DANN")
 
 
 def lambda_at(progress: float, lambda_max: float, schedule: str = "ganin") -> float:

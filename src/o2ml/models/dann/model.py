@@ -32,8 +32,8 @@ from torch import nn
 
 from ... import __version__
 from ...errors import ModelFileError
-from .._storage import read_sidecar, save_with_sidecar, sidecar_path
-from .._torch import deterministic
+from .._storage import read_sidecar, sidecar_path
+from .._torch import deterministic, save_state_dict
 from ._data import (
     FEATURES,
     LAYER_FEATURES,
@@ -133,11 +133,7 @@ class DANNClassifier:
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """``state_dict`` at ``path`` (``.pt``) plus ``<stem>.meta.json`` (architecture, features,
         standardisation, class labels, lambda schedule, seed, version). Returns ``path``."""
-        state = {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
-        return save_with_sidecar(
-            path, ".pt", self.metadata(), lambda p: torch.save(state, p), overwrite=overwrite,
-            what="a PyTorch model (state_dict)",
-        )  # fmt: skip
+        return save_state_dict(self.net, path, self.metadata(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str = "cpu") -> DANNClassifier:

@@ -1,6 +1,6 @@
 """Neural-network corrections of the TPC dE/dx for pidTPC: teacher ensemble, distilled student.
 
-The approach of the ALICE TPC PID networks (C. Sonnabend, CERN-THESIS-2022-342; the network that
+The approach of the ALICE TPC PID networks (CERN-THESIS-2022-342; the network that
 O2Physics' pidTPC evaluates, ``Common/Tools/PID/pidTPCModule.h``): one fully connected regression
 over all input dimensions at once, trained once instead of per-dimension splines, giving the mean
 of dE/dx / expected and its mean + 1 sigma. Here:
@@ -37,11 +37,12 @@ from torch import nn
 
 from ... import __version__
 from ...errors import BadArgumentError, ModelFileError
-from .._storage import read_sidecar, save_with_sidecar
-from .._torch import deterministic
+from .._storage import read_sidecar
+from .._torch import config_from_dict, deterministic, save_state_dict
 from .inputs import INPUT_COLUMNS, INPUT_DEFINITIONS, OUTPUT_DEFINITIONS, network_inputs
 
-#: the teacher's architecture: 10 hidden layers of 12 nodes (CERN-THESIS-2022-342)
+#: the teacher's architecture: 10 hidden layers of 12 nodes ("ML activities in ALICE", 2023: the final
+#: network is trained on the output of two larger models of 12 nodes x 10 layers)
 TEACHER_HIDDEN = (12,) * 10
 #: the student's: two hidden layers of 16 nodes (documented choice: ~6x fewer operations)
 STUDENT_HIDDEN = (16, 16)
@@ -78,11 +79,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> NetworkConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise BadArgumentError(f"Unknown network settings {unknown}; known: {sorted(known)}.")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return config_from_dict(cls, d, "network")
 
 
 #: the student's training: larger batches and more epochs (cheap: a small network on a smooth
@@ -193,11 +190,7 @@ class TpcNetwork:
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """``state_dict`` (``.pt``) + ``<stem>.meta.json`` (architecture, members, settings)."""
-        state = {k: v.detach().cpu().clone() for k, v in self.ensemble.state_dict().items()}
-        return save_with_sidecar(
-            path, ".pt", self.metadata(), lambda p: torch.save(state, p), overwrite=overwrite,
-            what="a PyTorch model (state_dict)",
-        )  # fmt: skip
+        return save_state_dict(self.ensemble, path, self.metadata(), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TpcNetwork:
