@@ -321,7 +321,10 @@ def test_selection_separation_and_the_summary_table(trained):
     assert "separation pi-K at 0.4 GeV/c" in table and "purity K" in table
 
 
-def test_onnx_cost_is_measured(tmp_path, trained, sample):
-    path = trained["student"].to_onnx(tmp_path / "s.onnx") and tmp_path / "s.onnx"
-    cost = ev.onnx_cost(path, inputs.network_inputs(sample["test"]), n_single=200)
+def test_the_cost_per_track_is_measured(tmp_path, trained, sample):
+    from o2ml.export.onnx import per_track_cost
+
+    path = tmp_path / "s.onnx"
+    trained["student"].to_onnx(path)
+    cost = per_track_cost(path, inputs.network_inputs(sample["test"]), n_single=200)
     assert cost["batch1_us"] > 0 and 0 < cost["bulk_us"] < cost["batch1_us"]

@@ -212,3 +212,27 @@ def run(sess, X: np.ndarray) -> np.ndarray:
     """The last output of the model (what O2Physics reads): class probabilities or a score."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     return sess.run(None, {sess.get_inputs()[0].name: X})[-1]
+
+
+def per_track_cost(
+    path: str | os.PathLike, X: np.ndarray, *, n_single: int = 2000
+) -> dict[str, float]:
+    """Inference cost per row in onnxruntime (1 thread, O2Physics' default): at batch 1 (median
+    of ``n_single`` calls) and in one call over all of ``X`` (best of 3), in microseconds."""
+    import time
+
+    sess = session(path, threads=1)
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    for i in range(min(50, len(X))):
+        run(sess, X[i : i + 1])
+    times = np.empty(min(n_single, len(X)))
+    for i in range(times.size):
+        t0 = time.perf_counter()
+        run(sess, X[i : i + 1])
+        times[i] = time.perf_counter() - t0
+    bulk = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run(sess, X)
+        bulk.append(time.perf_counter() - t0)
+    return {"batch1_us": float(np.median(times) * 1e6), "bulk_us": float(min(bulk) / len(X) * 1e6)}

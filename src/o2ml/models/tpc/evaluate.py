@@ -1,5 +1,6 @@
 """How good a TPC dE/dx calibration is: flat nsigma across the input space, closure on the truth,
-species separation, purity and efficiency of |nsigma| < 3, and the inference cost in onnxruntime.
+species separation, purity and efficiency of |nsigma| < 3 (the inference cost:
+:func:`o2ml.export.onnx.per_track_cost`).
 
 A "model" is anything with ``predict(X) -> [n, 2]`` (the pidTPC outputs: the splines, a network),
 or ``None`` for pidTPC without the network (mean 1, width 7 %). nsigma follows pidTPC: the
@@ -9,8 +10,6 @@ calibration is applied above beta*gamma 0.45 and the Bethe-Bloch nsigma is kept 
 from __future__ import annotations
 
 import itertools
-import os
-import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -250,34 +249,10 @@ def summary_table(
     return out
 
 
-# ------------------------------------------------------------------------------- cost
-def onnx_cost(path: str | os.PathLike, X: np.ndarray, *, n_single: int = 2000) -> dict[str, float]:
-    """Inference cost per track in onnxruntime (1 thread, as pidTPC's default): at batch 1 (median
-    of ``n_single`` calls) and in one call over all of ``X`` (best of 3), in microseconds."""
-    from ...export.onnx import run, session
-
-    sess = session(path, threads=1)
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    for i in range(min(50, len(X))):
-        run(sess, X[i : i + 1])
-    times = np.empty(min(n_single, len(X)))
-    for i in range(times.size):
-        t0 = time.perf_counter()
-        run(sess, X[i : i + 1])
-        times[i] = time.perf_counter() - t0
-    bulk = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        run(sess, X)
-        bulk.append(time.perf_counter() - t0)
-    return {"batch1_us": float(np.median(times) * 1e6), "bulk_us": float(min(bulk) / len(X) * 1e6)}
-
-
 __all__ = [
     "VARIABLES",
     "flatness",
     "nsigma_of",
-    "onnx_cost",
     "outputs_of",
     "profile",
     "profile_map",
