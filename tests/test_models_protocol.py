@@ -9,6 +9,7 @@ import pytest
 
 from o2ml.models import autoencoder, dann, pid
 from o2ml.models._storage import SIDECAR, sidecar_path
+from o2ml.models.combined.model import CombinedPid
 from o2ml.models.tpc import network as tpc_network
 
 MODELS = [
@@ -16,6 +17,7 @@ MODELS = [
     dann.DANNClassifier,
     pid.BetaRegressor,
     tpc_network.TpcNetwork,
+    CombinedPid,
 ]
 
 

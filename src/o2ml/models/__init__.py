@@ -9,6 +9,7 @@
 * :mod:`~o2ml.models.pid`: ITS2 β regression, tagging and the nσ baseline;
 * :mod:`~o2ml.models.dann`: the domain-adversarial PID classifier;
 * :mod:`~o2ml.models.tpc`: the TPC dE/dx calibration (splines, networks for pidTPC);
+* :mod:`~o2ml.models.combined`: PID with missing detectors (imputation, ensemble, attention + FSE);
 * :mod:`~o2ml.models.cost_aware`: the latency-aware Optuna search.
 
 The modules load on first use (``from o2ml.models import bdt``), so that ``import o2ml.models``
@@ -17,5 +18,5 @@ imports neither torch nor hipe4ml.
 
 from .._lazy import submodules
 
-__all__ = ["autoencoder", "bdt", "cost_aware", "dann", "pid", "tpc", "training"]
+__all__ = ["autoencoder", "bdt", "combined", "cost_aware", "dann", "pid", "tpc", "training"]
 __getattr__, __dir__ = submodules(__name__, __all__)

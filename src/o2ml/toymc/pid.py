@@ -390,6 +390,47 @@ def _v0_tags(rng: np.random.Generator, species: np.ndarray, sign: np.ndarray) ->
     return tag
 
 
+#: Whole detectors missing on top of the TOF acceptance of :func:`generate_pid` (documented choices,
+#: the pattern of Run 2 pp tracks in Kabus, CHEP 2023: TPC-only or ITS-less tracks, a TOF matching
+#: that is worse in data than in the simulation): the share of tracks without a TPC dE/dx, without
+#: ITS2 clusters, and of TOF hits lost besides; data lose more than MC.
+MISSING_DETECTORS = {
+    "mc": {"TPC": 0.01, "ITS": 0.03, "TOF": 0.0},
+    "data": {"TPC": 0.02, "ITS": 0.06, "TOF": 0.06},
+}
+#: the extra TOF losses grow with pT up to this value (GeV/c), flat above (documented choice)
+TOF_LOSS_PT = 2.0
+
+
+def with_missing_detectors(frame: pd.DataFrame, seed: int, domain: str = "mc") -> pd.DataFrame:
+    """A copy of PidTracks rows in which whole detectors are missing as in real tracks
+    (:data:`MISSING_DETECTORS`): no TPC signal (fTPCSignal and fTPCNSigma* -999), no ITS2 cluster
+    (fITSClusterSizes 0), or a TOF hit lost (fBeta, fTOFSignal, fTOFNSigma* -999), with a
+    TOF loss probability that rises linearly with pT up to :data:`TOF_LOSS_PT`, so momentum
+    dependent. Every track keeps at least one PID detector. Its own random stream: the same
+    ``seed`` and ``domain`` give the same pattern."""
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {DOMAINS}, not {domain!r}")
+    rates = MISSING_DETECTORS[domain]
+    rng = np.random.default_rng([int(seed), DOMAINS.index(domain), 7])
+    n = len(frame)
+    out = frame.copy()
+    u = rng.random((n, 3))
+    no_tpc = u[:, 0] < rates["TPC"]
+    no_its = u[:, 1] < rates["ITS"]
+    pt = np.abs(frame["fPt"].to_numpy(float))
+    lose_tof = u[:, 2] < rates["TOF"] * 2.0 * np.minimum(pt / TOF_LOSS_PT, 1.0)
+    has_tof = frame["fBeta"].to_numpy(float) > 0
+    no_tof = lose_tof | ~has_tof
+    no_tpc &= ~(no_its & no_tof)  # at least one PID detector
+    tpc = ["fTPCSignal", *[f"fTPCNSigma{s}" for s in _NS]]
+    tof = ["fBeta", "fTOFSignal", *[f"fTOFNSigma{s}" for s in _NS]]
+    out.loc[no_tpc, tpc] = MISSING
+    out.loc[lose_tof & has_tof, tof] = MISSING
+    out.loc[no_its, "fITSClusterSizes"] = 0
+    return out
+
+
 def species_index(pdg_codes: np.ndarray | pd.Series) -> np.ndarray:
     """Class label 0..3 (e, pi, K, p as in :data:`SPECIES`) of signed PDG codes; -1 for others."""
     codes = np.abs(np.asarray(pdg_codes))
@@ -399,4 +440,12 @@ def species_index(pdg_codes: np.ndarray | pd.Series) -> np.ndarray:
     return out
 
 
-__all__ = ["DOMAINS", "SPECIES", "generate_pid", "its_layer_calibration", "species_index"]
+__all__ = [
+    "DOMAINS",
+    "MISSING_DETECTORS",
+    "SPECIES",
+    "generate_pid",
+    "its_layer_calibration",
+    "species_index",
+    "with_missing_detectors",
+]
