@@ -128,6 +128,13 @@ def test_save_load_and_onnx_parity(tmp_path, trained, tracks):
     (tmp_path / "x.meta.json").write_text(json.dumps({"model": "o2ml.models.tpc.network"}))
     with pytest.raises(ModelFileError, match="combined-PID"):
         CombinedPid.load(tmp_path / "x.pt")
+    meta = {"model": "o2ml.models.combined", "features": inputs.FEATURES}
+    (tmp_path / "x.meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=r"lacks \['config', 'method'\]"):
+        CombinedPid.load(tmp_path / "x.pt")
+    (tmp_path / "x.meta.json").write_text(json.dumps({**meta, "method": "mean", "config": {}}))
+    with pytest.raises(ModelFileError, match="not a state_dict"):
+        CombinedPid.load(tmp_path / "x.pt")
 
 
 def test_training_is_reproducible_and_checks_its_input(tracks):

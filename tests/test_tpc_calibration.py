@@ -277,6 +277,9 @@ def test_network_save_load_and_onnx_in_the_contract(tmp_path, trained, sample):
     (tmp_path / "other.meta.json").write_text(json.dumps({"model": "o2ml.models.dann"}))
     with pytest.raises(ModelFileError, match="not a TPC network"):
         network.TpcNetwork.load(tmp_path / "other.pt")
+    (tmp_path / "other.meta.json").write_text(json.dumps({"model": "o2ml.models.tpc.network"}))
+    with pytest.raises(ModelFileError, match=r"lacks \['config', 'members'\]"):
+        network.TpcNetwork.load(tmp_path / "other.pt")
 
 
 # ------------------------------------------------------------------------------- evaluation

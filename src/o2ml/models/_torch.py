@@ -50,3 +50,25 @@ def config_from_dict(cls, d: dict, what: str):
     if unknown:
         raise BadArgumentError(f"Unknown {what} settings {unknown}; known: {sorted(known)}.")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def load_state_dict(module, path, *, what: str):
+    """Load the ``state_dict`` at ``path`` into ``module`` (``weights_only``: plain tensors, never
+    pickled objects); a file that is not one, or not of this architecture, is a
+    :class:`~o2ml.errors.ModelFileError` naming the file. Returns ``module``."""
+    from ..errors import ModelFileError
+
+    try:
+        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as err:
+        raise ModelFileError(f"{path}: not a state_dict of {what} ({err}).") from None
+    return module
+
+
+def require_metadata(meta: dict, keys, path, *, what: str) -> None:
+    """A sidecar without the ``keys`` a model needs is a :class:`~o2ml.errors.ModelFileError`."""
+    from ..errors import ModelFileError
+
+    missing = [k for k in keys if k not in meta]
+    if missing:
+        raise ModelFileError(f"{path}: the metadata of {what} lacks {missing}.")

@@ -34,11 +34,10 @@ from ..errors import (
     BadArgumentError,
     ColumnNotFoundError,
     EmptySelectionError,
-    ModelFileError,
     NonFiniteError,
 )
 from ._storage import read_sidecar
-from ._torch import save_state_dict
+from ._torch import load_state_dict, save_state_dict
 from .bdt import open_study
 
 __all__ = [
@@ -228,12 +227,7 @@ class AutoencoderModel:
         meta = read_sidecar(path, what="an autoencoder")
         config = AutoencoderConfig.from_dict(meta["architecture"])
         net = MseAutoencoder(len(meta["features"]), config.hidden, config.bottleneck)
-        try:
-            net.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
-        except Exception as err:
-            raise ModelFileError(
-                f"{path}: not a state_dict of this architecture ({err})."
-            ) from None
+        load_state_dict(net, path, what="this autoencoder")
         clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
         return cls(net, list(meta["features"]), config, int(meta["seed"]), clip)
 

@@ -143,7 +143,7 @@ ETA_MAX = 0.9
 V0_P_RANGE = {"pi": (0.15, 5.0), "p": (0.3, 4.0), "e": (0.1, 2.0)}
 #: share of each V0 sample in the V0 tree (choice: pions from K0S dominate, as in the skims)
 V0_SHARES = {"K0S": 0.5, "Lambda": 0.25, "gamma": 0.25}
-#: V0 type -> (the daughter species in the tree, V0 mass name, decay momentum p* GeV/c, c*tau cm)
+#: V0 type -> (the daughter species in the tree, V0 mass GeV/c2, decay momentum p* GeV/c, c*tau cm)
 V0_TYPES = {
     "K0S": ("pi", 0.497611, 0.2061, 2.6844),
     "Lambda": ("p", 1.115683, 0.1010, 7.89),

@@ -14,8 +14,9 @@ import pandas as pd
 
 from ...errors import EmptySelectionError
 from ...physics import its
-from ...physics.constants import PDG, PID_SPECIES
+from ...physics.constants import PID_SPECIES
 from ...schema import require_columns
+from ...toymc.pid import species_index
 
 #: class labels, index = label
 SPECIES = PID_SPECIES
@@ -66,11 +67,7 @@ def pattern(X: np.ndarray) -> np.ndarray:
 
 def labels(df: pd.DataFrame, column: str = "fPdgCode") -> np.ndarray:
     """Labels 0..3 (index in :data:`SPECIES`) from PDG codes; -1 for other particles."""
-    codes = np.abs(df[column].to_numpy())
-    out = np.full(codes.shape, -1, np.int64)
-    for k, s in enumerate(SPECIES):
-        out[codes == PDG[s]] = k
-    return out
+    return species_index(df[column].to_numpy()).astype(np.int64)
 
 
 __all__ = [

@@ -25,7 +25,13 @@ from torch import nn
 from ... import __version__
 from ...errors import BadArgumentError, ModelFileError
 from .._storage import read_sidecar
-from .._torch import config_from_dict, deterministic, save_state_dict
+from .._torch import (
+    config_from_dict,
+    deterministic,
+    load_state_dict,
+    require_metadata,
+    save_state_dict,
+)
 from ..dann import grad_reverse, lambda_at
 from .inputs import FEATURES, SPECIES, pattern
 from .nets import (
@@ -116,12 +122,11 @@ class CombinedPid:
                 f"{path}: expected a combined-PID model with the features {FEATURES}; the sidecar "
                 f"says {meta.get('model')!r} with {meta.get('features')}."
             )
+        require_metadata(meta, ("config", "method"), path, what="a combined-PID model")
         config = CombinedConfig.from_dict(meta["config"])
-        module = _build(meta["method"], Transform(), config)
-        try:
-            module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception as err:
-            raise ModelFileError(f"{path}: not a state_dict of this model ({err}).") from None
+        module = load_state_dict(
+            _build(meta["method"], Transform(), config), path, what="this model"
+        )
         return cls(module.eval(), meta["method"], config)
 
     def to_onnx(self, path: str | os.PathLike | None = None, *, overwrite: bool = False):

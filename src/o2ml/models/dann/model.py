@@ -31,9 +31,8 @@ import torch
 from torch import nn
 
 from ... import __version__
-from ...errors import ModelFileError
 from .._storage import read_sidecar, sidecar_path
-from .._torch import deterministic, save_state_dict
+from .._torch import deterministic, load_state_dict, save_state_dict
 from ._data import (
     FEATURES,
     LAYER_FEATURES,
@@ -146,11 +145,7 @@ class DANNClassifier:
                 f"this o2ml version builds {FEATURES}."
             )
         config = DANNConfig.from_dict(meta["config"])
-        net = DANNNet(config)
-        try:
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception as err:
-            raise ModelFileError(f"{path}: not a state_dict of this DANN ({err}).") from None
+        net = load_state_dict(DANNNet(config), path, what="this DANN")
         dev = resolve_device(device)
         return cls(
             net.to(dev).eval(), config, list(FEATURES), n_train=meta.get("n_train", {}), device=dev

@@ -38,7 +38,13 @@ from torch import nn
 from ... import __version__
 from ...errors import BadArgumentError, ModelFileError
 from .._storage import read_sidecar
-from .._torch import config_from_dict, deterministic, save_state_dict
+from .._torch import (
+    config_from_dict,
+    deterministic,
+    load_state_dict,
+    require_metadata,
+    save_state_dict,
+)
 from .inputs import INPUT_COLUMNS, INPUT_DEFINITIONS, OUTPUT_DEFINITIONS, network_inputs
 
 #: the teacher's architecture: 10 hidden layers of 12 nodes ("ML activities in ALICE", 2023: the final
@@ -199,12 +205,10 @@ class TpcNetwork:
             raise ModelFileError(
                 f"{path}: the sidecar describes {meta.get('model')!r}, not a TPC network."
             )
+        require_metadata(meta, ("config", "members"), path, what="a TPC network")
         config = NetworkConfig.from_dict(meta["config"])
         ensemble = Ensemble([TpcNet(config.hidden) for _ in range(int(meta["members"]))])
-        try:
-            ensemble.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception as err:
-            raise ModelFileError(f"{path}: not a state_dict of this TPC network ({err}).") from None
+        load_state_dict(ensemble, path, what="this TPC network")
         return cls(
             ensemble.eval(), config, meta.get("role", "teacher"), n_train=meta.get("n_train", 0)
         )
