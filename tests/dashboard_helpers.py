@@ -107,13 +107,14 @@ def served_export_dir(inputs: ToyInputs) -> Path:
 
 
 @contextlib.contextmanager
-def voila_server(env_inputs: dict[str, str | None]):
+def voila_server(env_inputs: dict[str, str | None], args: tuple[str, ...] = ()):
     """A Voila server on notebooks/dashboards with ``env_inputs`` set (None: unset) in its
-    environment; yields the render URL and stops the server at the end."""
+    environment and ``args`` on its command line; yields the render URL and stops the server
+    at the end."""
     port = free_port()
     cmd = [
         VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
-        f"--port={port}", "--Voila.port_retries=0", "--no-browser",
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser", *args,
     ]  # fmt: skip
     old = {k: os.environ.get(k) for k in env_inputs}
     for k, v in env_inputs.items():  # running_server passes this process's environment on
@@ -139,7 +140,13 @@ def voila_server(env_inputs: dict[str, str | None]):
 @pytest.fixture(scope="module")
 def voila_url(toy_inputs, artifacts):
     """A Voila server on notebooks/dashboards reading the toy inputs; stopped at the end."""
-    env_inputs = {
+    with voila_server(toy_environment(toy_inputs)) as url:
+        yield url
+
+
+def toy_environment(toy_inputs) -> dict[str, str | None]:
+    """The server environment of :func:`voila_url`: the toy inputs, exports in their own folder."""
+    return {
         "O2ML_CANDIDATES": str(toy_inputs.candidates),
         "O2ML_EXPECTED_SIGNAL": str(toy_inputs.expected_path),
         "O2ML_SCAN": str(toy_inputs.directory),
@@ -147,8 +154,6 @@ def voila_url(toy_inputs, artifacts):
         "O2ML_EXPORT_DIR": str(served_export_dir(toy_inputs)),
         "O2ML_DATA_ROOT": None,
     }
-    with voila_server(env_inputs) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

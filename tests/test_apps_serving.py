@@ -147,6 +147,49 @@ def test_a_preheated_kernel_reads_the_url_once_its_page_is_requested(monkeypatch
     assert url_parameters() == {"scan": "runs/a"} and waits == [1]  # one request per kernel
 
 
+@pytest.mark.parametrize("url", ["", "scan=toy%2Fscan_toy_pt2_4.json"])
+def test_a_preheated_kernel_builds_the_starters_page_before_the_request(
+    served, tmp_path, monkeypatch, url
+):
+    """voila --preheat_kernel: the page of the starter's inputs is ready before the request, and
+    shown as is unless the URL chooses other inputs; then it is built for the URL, and the
+    widgets made for nothing are closed (no state for the browser to fetch, no memory held)."""
+    import voila.utils
+    from ipywidgets.widgets.widget import _instances
+
+    import o2ml.widgets
+    from o2ml.apps import serving
+
+    inputs, root, _, _ = served
+    events = []
+    built = []
+
+    def request_arrives():
+        events.append(("request", len(built)))
+        os.environ["QUERY_STRING"] = url
+
+    class Recorder(SignificancePlateau):
+        def __init__(self, scans, **kwargs):
+            super().__init__(scans, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(voila.utils, "wait_for_request", request_arrives)
+    monkeypatch.setattr(serving, "_requested", False)
+    monkeypatch.setattr(o2ml.widgets, "SignificancePlateau", Recorder)  # what the app builds
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    page = apps.significance_plateau_app(inputs.directory, data_root=root, export_dir=tmp_path)
+    assert events == [("request", 1)]  # the starter's page was built before the request
+    first = built[0]
+    if not url:
+        assert page is first and len(built) == 1 and len(page.scans) == 3
+        assert first.widget.model_id in _instances
+    else:
+        assert len(built) == 2 and page is built[1] and len(page.scans) == 1
+        assert first.widget.comm is None  # closed
+        assert all(child.comm is None for child in first.widget.children)
+        assert page.widget.model_id in _instances
+
+
 # --------------------------------------------------------------------------------------------
 # exports: numbered files, nothing replaced
 # --------------------------------------------------------------------------------------------

@@ -318,6 +318,28 @@ def test_a_token_server_answers_only_with_the_token():
             assert "login" in err.value.headers.get("Location", "login"), err.value.headers
 
 
+def test_preheated_kernels_show_the_starters_page_and_still_read_the_url(browser, toy_inputs):  # noqa: F811
+    """`make dashboards` pre-heats (voila --preheat_kernel): the pool kernel builds the page of
+    the starter's inputs before it is asked for; a URL that chooses other inputs gets them."""
+    from dashboard_helpers import toy_environment, voila_server
+
+    scans = {s.pt_min: s for s in toy_inputs.scans}
+    second = toy_inputs.scan_paths[[s.pt_min for s in toy_inputs.scans].index(4.0)]
+    args = ("--preheat_kernel=True", "--pool_size=1")
+    with voila_server(toy_environment(toy_inputs), args) as url:
+        for query, shown in (("", scans[2.0]), (f"?scan={second.name}", scans[4.0])):
+            page = open_dashboard(browser, f"{url}/significance_plateau.ipynb{query}")
+            try:
+                wait_rendered(page)
+                i = shown.plateau.i_most_efficient
+                assert_shows(page.locator(".o2ml-significance").inner_text(),
+                             shown.significance[i], shown.significance_error[i])  # fmt: skip
+                bins = page.locator(".o2ml-scan-selector option").all_inner_texts()
+                assert len(bins) == (3 if not query else 1), bins
+            finally:
+                page.close()
+
+
 @pytest.mark.parametrize("name", ["threshold_scan", "significance_plateau", "efficiency_curves"])
 def test_default_inputs_render(browser, voila_default_url, artifacts, name):  # noqa: F811
     """No ?scan=, no $O2ML_*: each dashboard opens the demo inputs (made on first use)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,13 @@ from .files import (
     load_scans,
     scan_files,
 )
-from .serving import DataRoot, export_directory, starter_parameter, url_parameters
+from .serving import (
+    DataRoot,
+    awaiting_request,
+    export_directory,
+    starter_parameter,
+    url_parameters,
+)
 
 __all__ = ["efficiency_curves_app", "significance_plateau_app", "threshold_scan_app"]
 
@@ -48,6 +55,28 @@ def _quiet(build):
             return build(*args, **kwargs)
 
     return wrapper
+
+
+def _served(build: Callable[[dict[str, str]], Any], query: str | None, keys: Iterable[str]):
+    """``build(url)``: the page for the URL's parameters (``query``, else the request's).
+
+    In a kernel Voila pre-heats, the page of the starter's inputs is built before anyone asks
+    for it (files read, widgets made, first fit done), so that a request only has to show it.
+    If the URL then chooses other inputs (any of ``keys``), the widgets made for nothing are
+    closed and the page is built for the URL, as without pre-heating.
+    """
+    if query is not None or not awaiting_request():
+        return build(url_parameters(query))
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    page = build({})
+    url = url_parameters()  # blocks until the page is requested
+    if not set(keys) & url.keys():
+        return page
+    for model_id in set(_instances) - before:
+        _instances[model_id].close()
+    return build(url)
 
 
 def _error(err: BaseException):
@@ -76,10 +105,20 @@ def threshold_scan_app(
     folder. The page URL (``query``, default ``$QUERY_STRING``) may choose ``candidates`` and
     ``expected_signal``, or ``scan``, inside the data root only (:mod:`o2ml.apps.serving`).
     """
+
+    def build(url: dict[str, str]):
+        paths = (candidates_path, expected_signal_path, scan_path)
+        # a copy each time: a build sets the scale of its own candidates file
+        return _threshold_scan(url, paths, data_root, export_dir, dict(options))
+
+    return _served(build, query, ("candidates", "expected_signal", "scan"))
+
+
+def _threshold_scan(url, paths, data_root, export_dir, options):
     from ..widgets import ThresholdScanner
 
+    candidates_path, expected_signal_path, scan_path = paths
     try:
-        url = url_parameters(query)
         candidates_path = starter_parameter("candidates", candidates_path)
         expected_signal_path = starter_parameter("expected_signal", expected_signal_path)
         scan_path = starter_parameter("scan", scan_path)
@@ -148,10 +187,16 @@ def _plateau_choices(scans: dict[str, ScanResult]) -> dict:
 
 @_quiet
 def _scan_app(cls_name: str, scan_path, data_root, export_dir, query, options):
+    def build(url: dict[str, str]):
+        return _scan_page(url, cls_name, scan_path, data_root, export_dir, dict(options))
+
+    return _served(build, query, ("scan",))
+
+
+def _scan_page(url, cls_name, scan_path, data_root, export_dir, options):
     from .. import widgets
 
     try:
-        url = url_parameters(query)
         scan_path = starter_parameter("scan", scan_path)
         if scan_path is None:
             default_folder = demo_directory()

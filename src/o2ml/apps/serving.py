@@ -18,9 +18,10 @@ The export destination never comes from the URL: the dashboards write numbered f
 
 Pre-heated kernels (``voila --preheat_kernel=True``, what ``make dashboards`` starts): Voila
 runs each dashboard in a pool kernel before anyone asks for it, so the imports are done when a
-page is opened. Such a kernel has no request yet; :func:`url_parameters` waits for it
-(``voila.utils.wait_for_request``), so everything a URL may choose is read after the request,
-as without pre-heating.
+page is opened. Such a kernel has no request yet: the apps build the page of the starter's
+inputs first (:func:`awaiting_request`), then :func:`url_parameters` waits for the request
+(``voila.utils.wait_for_request``), so everything a URL may choose is read after it, as without
+pre-heating; a URL that chooses other inputs gets a page built for them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "ENV_DATA_ROOT",
     "ENV_EXPORT_DIR",
     "DataRoot",
+    "awaiting_request",
     "export_directory",
     "starter_parameter",
     "url_parameters",
@@ -60,12 +62,18 @@ def url_parameters(query: str | None = None) -> dict[str, str]:
 _requested = False  # a pre-heated kernel serves one page: its request arrives once
 
 
+def awaiting_request() -> bool:
+    """Whether this is a kernel Voila pre-heats (``$VOILA_PREHEAT`` is ``True``) whose page has
+    not been requested yet: :func:`wait_for_request` would block."""
+    return not _requested and os.environ.get("VOILA_PREHEAT", "False") != "False"
+
+
 def wait_for_request() -> None:
     """In a kernel Voila pre-heats (``$VOILA_PREHEAT`` is ``True``), block until its page is
     requested and the request (query string, URL) is in ``os.environ``; at once after that, and
     elsewhere."""
     global _requested
-    if _requested or os.environ.get("VOILA_PREHEAT", "False") == "False":
+    if not awaiting_request():
         return
     from voila.utils import wait_for_request as wait
 

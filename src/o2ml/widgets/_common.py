@@ -244,7 +244,6 @@ def mass_figure(
     fit and the one-point :class:`~o2ml.selection.ScanResult` of a grid point.
     """
     edges = st.edges
-    edges = st.edges
     centres = 0.5 * (edges[1:] + edges[:-1])
     width = float(edges[1] - edges[0])
     traces: list[dict[str, Any]] = [
