@@ -173,3 +173,16 @@ def test_its_nsigma():
     ns = float(its.its_nsigma(sizes, p, eta, "pi")[0])
     assert ns == pytest.approx((value - exp) / sigma)
     assert ns == pytest.approx((3.0 - 1.867) / (1.867 * 0.1947 * 0.9999), rel=0.01)
+
+
+def test_one_map_from_pdg_code_to_pid_class():
+    """e, π, K, p of either charge get 0..3 (the order of PID_SPECIES); anything else -1; the
+    generator, the tagging and the models all use this one map."""
+    from o2ml.models.pid.tagging import species_from_pdg
+    from o2ml.physics.constants import PID_SPECIES, pid_label
+    from o2ml.toymc.pid import species_index
+
+    codes = [11, -11, 211, -211, 321, -321, 2212, -2212, 13, 22, 0, 3122]
+    assert pid_label(codes).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, -1, -1, -1, -1]
+    assert PID_SPECIES == ("e", "pi", "K", "p")
+    assert species_index is pid_label and species_from_pdg is pid_label

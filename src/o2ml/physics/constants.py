@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 from particle import Particle
 
 # PDG codes of the particles o2ml deals with
@@ -44,6 +45,17 @@ def ctau(name: str) -> float:
 
 # Light species used in PID, in the order of the class labels of the PID models
 PID_SPECIES = ("e", "pi", "K", "p")
+
+
+def pid_label(pdg_codes) -> np.ndarray:
+    """Class label 0..3 (index in :data:`PID_SPECIES`) of signed PDG codes; -1 for any other
+    particle. The one map from PDG code to PID class (generator, tagging, models)."""
+    codes = np.abs(np.asarray(pdg_codes))
+    out = np.full(codes.shape, -1, dtype=np.int8)
+    for k, s in enumerate(PID_SPECIES):
+        out[codes == PDG[s]] = k
+    return out
+
 
 #: o2::track::PID ids (AliceO2 DataFormats/Reconstruction/include/ReconstructionDataFormats/PID.h):
 #: the fPidIndex of the TPC skims and pidTPC's hypothesis index

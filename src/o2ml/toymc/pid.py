@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from ..physics import detectors as det
 from ..physics import its
-from ..physics.constants import PDG, PID_SPECIES, mass
+from ..physics.constants import PDG, PID_SPECIES, mass, pid_label
 from ..schema import PID_TRACKS
 
 # ------------------------------------------------------------------------ event model
@@ -431,13 +431,8 @@ def with_missing_detectors(frame: pd.DataFrame, seed: int, domain: str = "mc") -
     return out
 
 
-def species_index(pdg_codes: np.ndarray | pd.Series) -> np.ndarray:
-    """Class label 0..3 (e, pi, K, p as in :data:`SPECIES`) of signed PDG codes; -1 for others."""
-    codes = np.abs(np.asarray(pdg_codes))
-    out = np.full(codes.shape, -1, dtype=np.int8)
-    for k, s in enumerate(SPECIES):
-        out[codes == PDG[s]] = k
-    return out
+#: class label 0..3 (e, pi, K, p as in :data:`SPECIES`) of signed PDG codes; -1 for others
+species_index = pid_label
 
 
 __all__ = [

@@ -14,9 +14,8 @@ import pandas as pd
 
 from ...errors import EmptySelectionError
 from ...physics import its
-from ...physics.constants import PID_SPECIES
+from ...physics.constants import PID_SPECIES, pid_label
 from ...schema import require_columns
-from ...toymc.pid import species_index
 
 #: class labels, index = label
 SPECIES = PID_SPECIES
@@ -67,7 +66,7 @@ def pattern(X: np.ndarray) -> np.ndarray:
 
 def labels(df: pd.DataFrame, column: str = "fPdgCode") -> np.ndarray:
     """Labels 0..3 (index in :data:`SPECIES`) from PDG codes; -1 for other particles."""
-    return species_index(df[column].to_numpy()).astype(np.int64)
+    return pid_label(df[column].to_numpy()).astype(np.int64)
 
 
 __all__ = [

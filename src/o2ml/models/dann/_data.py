@@ -34,7 +34,7 @@ from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
 from ..pid.tagging import require_columns
 
-#: class labels of the classifier, index = label (e, pi, K, p as o2ml.toymc.pid.species_index)
+#: class labels of the classifier, index = label (e, pi, K, p as o2ml.physics.constants.pid_label)
 SPECIES = PID_SPECIES
 #: per-layer cluster-size features, layer 0 innermost (names as o2ml.models.pid)
 LAYER_FEATURES = [f"fItsClusterSizeL{i}" for i in range(its.N_LAYERS)]

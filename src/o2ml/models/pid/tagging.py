@@ -22,7 +22,7 @@ from ...errors import (
     did_you_mean,
 )
 from ...physics import its
-from ...physics.constants import PDG, PID_SPECIES
+from ...physics.constants import PID_SPECIES, pid_label
 from ...schema import require_columns
 
 #: species of the labels 0..3 (-1: untagged or another particle)
@@ -47,13 +47,8 @@ def has_truth(df: pd.DataFrame, column: str = TRUTH_COLUMN) -> bool:
     return column in df.columns
 
 
-def species_from_pdg(pdg: Sequence[int] | np.ndarray | pd.Series) -> np.ndarray:
-    """Label 0..3 (index in :data:`SPECIES`) of signed PDG codes; -1 for any other particle."""
-    codes = np.abs(np.asarray(pdg))
-    out = np.full(codes.shape, -1, dtype=np.int8)
-    for k, s in enumerate(SPECIES):
-        out[codes == PDG[s]] = k
-    return out
+#: label 0..3 (index in :data:`SPECIES`) of signed PDG codes; -1 for any other particle
+species_from_pdg = pid_label
 
 
 def true_species(df: pd.DataFrame, column: str = TRUTH_COLUMN) -> np.ndarray:
