@@ -360,38 +360,15 @@ def test_export_writes_the_plateau_choice_or_a_thresholds_file(tmp_path, capsys)
     assert all(row[:2] == [0.1, 0.5] for row in config2.cuts)
     assert main(["export", "--scan", str(tmp_path / "scans"), "--plateau", "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
-    thr.write_text(json.dumps({"1-2": {"score_bkg": ["<", 0.1]}}))
-    assert (
-        main(
-            [
-                "export",
-                "--scan",
-                str(tmp_path / "scans"),
-                "--thresholds",
-                str(thr),
-                "--out",
-                str(tmp_path / "x.json"),
-            ]
-        )
-        == 2
-    )
-    assert "thresholds for pT bins [(1.0, 2.0)]" in capsys.readouterr().err
-    thr.write_text(json.dumps({"two-four": {"score_bkg": ["<", 0.1]}}))
-    assert (
-        main(
-            [
-                "export",
-                "--scan",
-                str(tmp_path / "scans"),
-                "--thresholds",
-                str(thr),
-                "--out",
-                str(tmp_path / "x.json"),
-            ]
-        )
-        == 2
-    )
-    assert "expected 'lo-hi'" in capsys.readouterr().err
+    bad_thresholds = {
+        "1-2": "thresholds for pT bins [(1.0, 2.0)]",  # a bin the scans do not have
+        "two-four": "expected 'lo-hi'",
+    }
+    for key, message in bad_thresholds.items():
+        thr.write_text(json.dumps({key: {"score_bkg": ["<", 0.1]}}))
+        export = ["export", "--scan", str(tmp_path / "scans"), "--thresholds", str(thr)]
+        assert main([*export, "--out", str(tmp_path / "x.json")]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_a_cut_on_the_background_score_alone_exports_all_three_classes():

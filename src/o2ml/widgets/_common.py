@@ -107,6 +107,20 @@ def layout(**extra: Any) -> dict[str, Any]:
     return base
 
 
+def cursor_line(x: float, xref: str = "x", yref: str = "paper") -> dict[str, Any]:
+    """The dashed vertical line of a slider's position, from bottom to top of its axes."""
+    return {
+        "type": "line",
+        "xref": xref,
+        "yref": yref,
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": "black", "dash": "dash", "width": 1},
+    }
+
+
 def clean(values: np.ndarray) -> list[float | None]:
     """Floats for JSON, NaN/inf as None (a gap in a plotly line)."""
     return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import O2mlError
 from ..selection import CutVariation, ScanResult, cut_variation
-from ._common import COLORS, STYLE, clean, fmt, layout, value_cell
+from ._common import COLORS, STYLE, clean, cursor_line, fmt, layout, value_cell
 from ._scans import ScanDashboard, axis_title, axis_values, finite_band, rgba
 
 __all__ = ["EfficiencyCurves"]
@@ -194,18 +194,7 @@ class EfficiencyCurves(ScanDashboard):
                     "marker": {"color": color, "size": 9, "line": {"color": "black", "width": 1}},
                 }
             )
-        shapes: list[dict[str, Any]] = [
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": float(x[i]),
-                "x1": float(x[i]),
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "black", "dash": "dash", "width": 1},
-            },
-        ]
+        shapes: list[dict[str, Any]] = [cursor_line(float(x[i]))]
         if cv is not None:
             on = cv.on_plateau
             traces.append(
@@ -256,18 +245,7 @@ class EfficiencyCurves(ScanDashboard):
                         "layer": "below",
                     }
                 )
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "x3",
-                    "yref": "y3 domain",
-                    "x0": float(x[i]),
-                    "x1": float(x[i]),
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "black", "dash": "dash", "width": 1},
-                }
-            )
+            shapes.append(cursor_line(float(x[i]), "x3", "y3 domain"))
         if cv is not None:
             finite = np.isfinite(cv.corrected_yield)
             shown = (

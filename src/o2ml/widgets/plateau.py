@@ -17,7 +17,17 @@ import ipywidgets as w
 import numpy as np
 
 from ..selection import Plateau, ScanResult, find_plateau
-from ._common import COLORS, STYLE, clean, fmt, fmt_threshold, html_table, layout, value_cell
+from ._common import (
+    COLORS,
+    STYLE,
+    clean,
+    cursor_line,
+    fmt,
+    fmt_threshold,
+    html_table,
+    layout,
+    value_cell,
+)
 from ._scans import ScanDashboard, axis_title, axis_values, finite_band, rgba
 
 __all__ = ["SignificancePlateau"]
@@ -289,18 +299,7 @@ class SignificancePlateau(ScanDashboard):
         s = self.scans[self.selected]
         x_cur = float(self._x(s)[self.cursor[self.selected]])
         if math.isfinite(x_cur):
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": x_cur,
-                    "x1": x_cur,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "black", "dash": "dash", "width": 1},
-                }
-            )
+            shapes.append(cursor_line(x_cur))
         x_title = "signal efficiency" if self.x_axis.value == "efficiency" else axis_title(s)
         return {
             "data": traces,
