@@ -176,6 +176,7 @@ def test_a_preheated_kernel_builds_the_starters_page_before_the_request(
     monkeypatch.setattr(voila.utils, "wait_for_request", request_arrives)
     monkeypatch.setattr(serving, "_requested", False)
     monkeypatch.setattr(o2ml.widgets, "SignificancePlateau", Recorder)  # what the app builds
+    monkeypatch.setenv("QUERY_STRING", "")  # restored after the test: the request sets it
     monkeypatch.setenv("VOILA_PREHEAT", "True")
     page = apps.significance_plateau_app(inputs.directory, data_root=root, export_dir=tmp_path)
     assert events == [("request", 1)]  # the starter's page was built before the request

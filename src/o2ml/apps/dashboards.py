@@ -67,6 +67,8 @@ def _served(build: Callable[[dict[str, str]], Any], query: str | None, keys: Ite
     """
     if query is not None or not awaiting_request():
         return build(url_parameters(query))
+    # ipywidgets 8 keeps its open widgets (model id -> widget) only in this module dict; there is
+    # no public registry to ask which widgets a build made
     from ipywidgets.widgets.widget import _instances
 
     before = set(_instances)

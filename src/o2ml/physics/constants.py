@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 from particle import Particle
 
 # PDG codes of the particles o2ml deals with
@@ -47,7 +48,7 @@ def ctau(name: str) -> float:
 PID_SPECIES = ("e", "pi", "K", "p")
 
 
-def pid_label(pdg_codes) -> np.ndarray:
+def pid_label(pdg_codes: ArrayLike) -> np.ndarray:
     """Class label 0..3 (index in :data:`PID_SPECIES`) of signed PDG codes; -1 for any other
     particle. The one map from PDG code to PID class (generator, tagging, models)."""
     codes = np.abs(np.asarray(pdg_codes))
