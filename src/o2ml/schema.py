@@ -127,6 +127,10 @@ class Table:
     doc: str = ""
     #: MC columns exist in data files too, filled with 0 (as the HF tree creators write them)
     mc_in_data: bool = False
+    #: the O2Physics (or O2) file that declares the table, e.g.
+    #: ``PWGHF/TableProducer/treeCreatorDsToKKPi.cxx``, and the commit of it that o2ml follows
+    source: str = ""
+    commit: str = ""
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
