@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import xgboost as xgb
 
 from o2ml import errors
+from o2ml.channels import SELECTORS, TUTORIAL_TASK
 from o2ml.errors import UnsupportedFeatureError
 from o2ml.export import o2physics
 from o2ml.export import onnx as onnx_export
@@ -108,7 +110,9 @@ def test_configurables_are_every_ml_configurable_of_the_selector_typed_as_o2_rea
     task = doc[o2physics.DEFAULT_TASK]
     assert task == {
         "ptCandMin": "2.0",
-        "ptCandMax": "6.0",  # candidates outside binsPtMl would stop MlResponse
+        # the Ds selector rejects pt > ptCandMax (float pT): the largest float below the last
+        # edge, so a candidate at exactly 6.0 (findBin = -1, the job stops) is rejected first
+        "ptCandMax": "5.999999523162842",
         "applyMl": "true",
         "binsPtMl": {"values": ["2.0", "4.0", "6.0"]},
         "cutDirMl": {"values": ["0", "1", "2"]},
@@ -247,3 +251,165 @@ def test_bad_configurations_and_files(models, tmp_path):
     junk.write_bytes(b"junk")
     with pytest.raises(errors.BadFileError, match="junk.onnx"):
         onnx_export.read_metadata(junk)
+
+
+# ------------------------------------------------------------------- ptCandMin / ptCandMax
+
+
+#: each task's own pT cut as read on O2Physics master (file:line of the comparison)
+PT_CUTS = {
+    "hf-candidate-selector-ds-to-k-k-pi": (">", "candidateSelectorDsToKKPi.cxx:172"),
+    "hf-candidate-selector-lc": (">=", "candidateSelectorLc.cxx:226"),
+    "hf-candidate-selector-dplus-to-pi-k-pi": (">", "candidateSelectorDplusToPiKPi.cxx:163"),
+    "apply-ml-selection": (">", "Tutorials/ML/applyMlSelection.cxx:106"),
+}
+TWO = ["fCpa", "fDecayLength"]  # columns every selector computes (cpa, decayLength)
+EDGE_SETS = [[2.0, 4.0, 6.0], [0.1, 1.3, 24.7], [1.0, 2.5, 36.0], [0.0, 1.0, 3.3]]
+
+
+@pytest.fixture(scope="module")
+def two_feature_onnx(tmp_path_factory):
+    out = tmp_path_factory.mktemp("two")
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(600, 2)), columns=TWO).astype(np.float32)
+    clf = xgb.XGBClassifier(n_estimators=5, max_depth=2, n_jobs=1).fit(X, rng.integers(0, 3, 600))
+    onnx_export.xgboost_to_onnx(clf, TWO, out / "m.onnx", class_labels=CLASS_LABELS)
+    return out
+
+
+def _probes(edges, config) -> np.ndarray:
+    """Every binsPtMl edge, ptCandMin, ptCandMax, and the float32 just below and above each."""
+    values = np.array([*edges, config.pt_cand_min, config.pt_cand_max], dtype=np.float32)
+    up = np.nextafter(values, np.float32(np.inf))
+    down = np.nextafter(values, np.float32(-np.inf))
+    return np.unique(np.concatenate([values, up, down]))
+
+
+def test_each_selector_records_its_own_pt_comparison():
+    for task, (above, where) in PT_CUTS.items():
+        cut = (SELECTORS[task] if task in SELECTORS else TUTORIAL_TASK).pt_cut
+        assert (cut.below, cut.above) == ("<", above), task
+        assert cut.source.endswith(where) and len(cut.commit) == 40
+        assert (cut.limit_type, cut.pt_type) == ("double", "float")
+
+
+#: a git directory of O2Physics, to check the recorded comparisons against the source itself
+O2PHYSICS_GIT = os.environ.get("O2PHYSICS_GIT_DIR", "/work/.mirror/AliceO2Group+O2Physics/repo")
+
+
+@pytest.mark.skipif(not os.path.isdir(O2PHYSICS_GIT), reason="no O2Physics git directory")
+def test_the_recorded_pt_cuts_are_those_of_the_recorded_commits():
+    """At each recorded commit: the comparison line, the Configurable<double> limits and their
+    defaults, the float pT, MlResponse::findBin's [front, back) and its double edges."""
+    import subprocess
+
+    def show(commit: str, file: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", f"--git-dir={O2PHYSICS_GIT}", "show", f"{commit}:{file}"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip(f"{commit} is not in {O2PHYSICS_GIT}")
+
+    for task in PT_CUTS:
+        cut = (SELECTORS[task] if task in SELECTORS else TUTORIAL_TASK).pt_cut
+        file, line = cut.source.rsplit(":", 1)
+        lines = show(cut.commit, file).splitlines()
+        code = lines[int(line) - 1]
+        assert "< ptCandMin || " in code and f" {cut.above} ptCandMax)" in code, (task, code)
+        text = "\n".join(lines)
+        for name, default in (("ptCandMin", cut.default_min), ("ptCandMax", cut.default_max)):
+            assert f'Configurable<double> {name}{{"{name}", {default:g}.,' in text, (task, name)
+        if task in SELECTORS:
+            assert "Configurable<std::vector<double>> binsPtMl" in text
+    tables = show("13b7152150042efb4eea55e103744e7a364195fc",
+                  "PWGHF/DataModel/CandidateReconstructionTables.h")  # fmt: skip
+    assert "[](float px, float py) -> float { return RecoDecay::pt(px, py); }" in tables
+    ml = show("7b8b028bf493f1bf5739199ebfbccb47554172ac", "Tools/ML/MlResponse.h")
+    assert "if (value < mBinsLimits.front()) {" in ml and "if (value >= mBinsLimits.back()) {" in ml
+    assert "std::vector<double> mBinsLimits;" in ml
+
+
+# (the tutorial's task is left out: no tree columns make its vector, so nothing is exported for it)
+@pytest.mark.parametrize("task", [*SELECTORS, "my-own-task"])
+@pytest.mark.parametrize("edges", EDGE_SETS, ids=str)
+def test_exported_pt_limits_let_no_accepted_candidate_reach_a_missing_bin(
+    task, edges, two_feature_onnx, tmp_path
+):
+    """A candidate exactly on every binsPtMl edge, at ptCandMin/ptCandMax and at the float just
+    below/above each: the task's own cut (its comparison, float pT against the values read back
+    from the JSON) never passes one that findBin puts at -1, and rejects none that has a bin."""
+    config = MlResponseConfig(edges, [0, 2, 2], [[0.5, 0, 0]] * 2, TWO, ["m.onnx"] * 2,
+                              class_labels=CLASS_LABELS, task=task)  # fmt: skip
+    above = PT_CUTS.get(task, (">",))[0]  # a task o2ml does not know: assumed ">" (stricter)
+    assert config.pt_cut.above == above
+    # ptCandMin: the smallest float >= the first edge; ptCandMax: the largest float below the
+    # last edge (">") or the smallest float >= it (">="); float32 values written exactly
+    # (compared as Python floats: numpy would turn edges[-1] into a float32 beside a float32)
+    f_lo, f_hi = np.float32(edges[0]), np.float32(edges[-1])
+    up, down = np.float32(np.inf), np.float32(-np.inf)
+    assert config.pt_cand_min == float(f_lo if float(f_lo) >= edges[0] else np.nextafter(f_lo, up))
+    if above == ">":
+        below = f_hi if float(f_hi) < edges[-1] else np.nextafter(f_hi, down)
+        assert config.pt_cand_max == float(below) < edges[-1]
+    else:
+        ceil = f_hi if float(f_hi) >= edges[-1] else np.nextafter(f_hi, up)
+        assert config.pt_cand_max == float(ceil) >= edges[-1]
+    path = config.to_json(tmp_path / "cfg.json")
+    section = json.loads(path.read_text())[task]
+    assert float(section["ptCandMin"]) == config.pt_cand_min  # reads back as the same double
+    assert float(np.float32(section["ptCandMax"])) == config.pt_cand_max  # and as a float
+    (tmp_path / "m.onnx").write_bytes((two_feature_onnx / "m.onnx").read_bytes())
+    twin = MlResponse.from_json(path, features=TWO)
+    assert twin.config == config and twin.config.pt_range_problems() == []
+    pt = _probes(edges, twin.config)
+    accepted, bins = twin.accepts_pt(pt), twin.find_bin(pt)
+    assert not (accepted & (bins < 0)).any()  # the job never stops
+    assert (accepted == (bins >= 0)).all()  # and no candidate of the bins is lost
+    X = np.zeros((len(pt), 2), dtype=np.float32)
+    selected, scores = twin.is_selected_ml(X, pt, return_scores=True, outside="selector")
+    assert np.isfinite(scores[accepted]).all() and np.isnan(scores[~accepted]).all()
+    assert not selected[~accepted].any()
+
+
+def test_limits_that_let_a_candidate_reach_findbin_minus_one_are_refused(models, tmp_path):
+    """ptCandMax = the last edge is right for the Λc selector (pt >= ptCandMax) and stops a Ds job
+    (pt > ptCandMax): o2ml refuses to write it; the twin reads such a file and stops as O2Physics."""
+    lc = MlResponseConfig(EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, TWO, ["a.onnx", "b.onnx"],
+                          task="hf-candidate-selector-lc", pt_cand_max=6.0)  # fmt: skip
+    assert lc.pt_range_problems() == []
+    with pytest.raises(errors.MlResponseConfigError, match=r"pT = 6\.0 passes ptCandMax = 6\.0"):
+        MlResponseConfig(EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, TWO, ["a.onnx", "b.onnx"],
+                         pt_cand_max=6.0)  # fmt: skip
+    with pytest.raises(errors.MlResponseConfigError, match=r"pT = 1\.5 passes ptCandMin"):
+        MlResponseConfig(EDGES, [0, 2, 2], [[0.5, 0, 0]] * 2, TWO, ["a.onnx", "b.onnx"],
+                         pt_cand_min=1.5)  # fmt: skip
+    out = models[0]
+    doc = json.loads((out / "o2physics.json").read_text())
+    doc[o2physics.DEFAULT_TASK]["ptCandMax"] = "6.0"  # what o2ml wrote before
+    for name in models[2].onnx_files:
+        (tmp_path / name).write_bytes((out / name).read_bytes())
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    twin = MlResponse.from_json(tmp_path / "old.json")
+    assert twin.config.pt_cand_max == 6.0
+    assert "pT = 6.0 passes ptCandMax = 6.0" in twin.config.pt_range_problems()[0]
+    X, _ = toy(3, seed=1)
+    with pytest.raises(o2physics.ModelIndexError, match=r"pT = 6\.0 GeV/c passes the task's own"):
+        twin.is_selected_ml(X, [3.0, 5.0, 6.0], outside="selector")
+    # a float64 pT that rounds to the float 6.0 is the same candidate for O2Physics
+    assert twin.find_bin([5.99999999])[0] == -1
+    with pytest.raises(errors.MlResponseConfigError, match="findBin returns -1"):
+        twin.config.to_json(tmp_path / "again.json")
+    # without ptCandMin/ptCandMax the selector's defaults (1, 36) apply: both sides leak
+    del doc[o2physics.DEFAULT_TASK]["ptCandMin"], doc[o2physics.DEFAULT_TASK]["ptCandMax"]
+    (tmp_path / "none.json").write_text(json.dumps(doc))
+    config = MlResponseConfig.from_json(tmp_path / "none.json")
+    assert (config.pt_cand_min, config.pt_cand_max) == (1.0, 36.0)
+    assert len(config.pt_range_problems()) == 2
+    # the exported file: the same candidates pass, a candidate at 6.0 is rejected, not fatal
+    good = MlResponse.from_json(out / "o2physics.json")
+    sel = good.is_selected_ml(X, [3.0, 5.0, 6.0], outside="selector")
+    assert not sel[2] and good.accepts_pt([1.9999999, 2.0, 5.9999995, 6.0]).tolist() == [
+        False, True, True, False
+    ]  # fmt: skip

@@ -126,3 +126,91 @@ def _quick_model(folder: Path) -> Path:
         models, features, folder, cuts=[[0.5, 0.0, 0.0]] * 2,
         class_labels=["Bkg", "Prompt", "Nonprompt"],
     )  # fmt: skip
+
+
+# ------------------------------------------ ptCandMin/ptCandMax, compared as O2Physics compares
+
+_CPP = r"""
+#include <algorithm>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+namespace o2ml_ptcheck {
+// a Configurable<double> from a dpl-config.json string: boost's stream_translator, is >> d
+double parse(const std::string& text) { std::istringstream is(text); double d = 0; is >> d; return d; }
+// Tools/ML/MlResponse.h findBin (O2Physics 7b8b028b), called with the float candidate.pt()
+int findBin(const std::vector<double>& limits, const float& value) {
+  if (value < limits.front()) { return -1; }
+  if (value >= limits.back()) { return -1; }
+  return std::distance(limits.begin(), std::upper_bound(limits.begin(), limits.end(), value)) - 1;
+}
+// the selectors' cut: float candpT against Configurable<double> ptCandMin/ptCandMax
+bool rejectGreater(float pt, double mn, double mx) { return pt < mn || pt > mx; }       // Ds, D+
+bool rejectGreaterEqual(float pt, double mn, double mx) { return pt < mn || pt >= mx; } // Lc
+}
+"""
+
+
+def test_exported_pt_limits_in_cpp_never_pass_a_candidate_without_a_bin(tmp_path):
+    """The exported strings parsed and compared in C++ (cling) as the selectors and MlResponse do:
+    no float pT on or beside an edge or a limit passes the cut with findBin = -1, none with a bin
+    is lost, and the Python twin decides every one the same way; the old ptCandMax = last edge
+    does stop a Ds job."""
+    from o2ml.channels import SELECTORS
+    from o2ml.export.o2physics import MlResponseConfig, find_bin, pt_accepted
+
+    if not hasattr(ROOT, "o2ml_ptcheck"):
+        assert ROOT.gInterpreter.Declare(_CPP)
+    cpp = ROOT.o2ml_ptcheck
+    for task, selector in SELECTORS.items():
+        reject = cpp.rejectGreater if selector.pt_cut.above == ">" else cpp.rejectGreaterEqual
+        for edges in ([2.0, 4.0, 6.0], [0.1, 1.3, 24.7], [1.0, 2.5, 36.0]):
+            config = MlResponseConfig(edges, [0, 2, 2], [[0.5, 0, 0]] * 2, ["fCpa"],
+                                      ["a.onnx", "b.onnx"], task=task)  # fmt: skip
+            section = config.configurables()
+            limits = ROOT.std.vector["double"]()
+            for text in section["binsPtMl"]["values"]:
+                limits.push_back(cpp.parse(text))
+            lo, hi = cpp.parse(section["ptCandMin"]), cpp.parse(section["ptCandMax"])
+            probes = np.array([*edges, lo, hi], dtype=np.float32)
+            probes = np.unique(np.concatenate([
+                probes, np.nextafter(probes, np.float32(np.inf)),
+                np.nextafter(probes, np.float32(-np.inf)),
+            ]))  # fmt: skip
+            for pt in probes:
+                accepted, model = not reject(float(pt), lo, hi), cpp.findBin(limits, float(pt))
+                assert not (accepted and model == -1), (task, edges, float(pt))
+                assert accepted == (model != -1), (task, edges, float(pt))  # nothing lost
+                assert accepted == pt_accepted([pt], config.pt_cand_min, config.pt_cand_max,
+                                               config.pt_cut)[0]  # fmt: skip
+                assert model == find_bin(edges, np.array([pt]))[0]
+    # what o2ml wrote before (ptCandMax = the last edge) lets 6.0 through the Ds cut: -1
+    edges6 = ROOT.std.vector["double"]([2.0, 4.0, 6.0])
+    assert not cpp.rejectGreater(6.0, 2.0, cpp.parse("6.0")) and cpp.findBin(edges6, 6.0) == -1
+
+
+# ------------------------------------------------------- the macro prepare_samples.py and DF_
+
+
+def _macro_reads(path: Path) -> bool:
+    """prepare_samples.py's get_path_input_trees (O2Physics PWGHF/D2H/Macros/ML, 58361bb9): it
+    keeps the top-level keys whose name contains "DF"; more than two, or two of different names,
+    print "ERROR: too many DFs in <name of root file>!..." and sys.exit() (exit status 0)."""
+    f = ROOT.TFile.Open(str(path))
+    names = [k.GetName() for k in f.GetListOfKeys() if "DF" in k.GetName()]
+    f.Close()
+    return len(names) == 1 or (len(names) == 2 and names[0].split(";")[0] == names[1].split(";")[0])
+
+
+def test_generate_folders_1_writes_a_file_the_o2physics_macro_reads(tmp_path):
+    """The example preparation config says which sample the macro reads: `o2ml generate ds
+    --folders 1` (one DF_ folder); the default sample (4 DF_ folders, as O2 writes many) stops it."""
+    from o2ml.cli import main
+
+    assert main(["generate", "ds", "--out", str(tmp_path / "one"), "--fast", "--folders", "1",
+                 "-q"]) == 0  # fmt: skip
+    assert _macro_reads(tmp_path / "one" / "ds_mc.root")
+    assert not _macro_reads(ensure_sample("ds", fast=True).mc)
+    text = EXAMPLE.read_text()
+    assert "o2ml generate ds --out data_1df --folders 1" in text and "too many DFs" in text

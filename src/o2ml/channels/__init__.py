@@ -9,6 +9,7 @@ its task name and every feature name it offers, mapped to the tree column holdin
 
 from . import ds, lc
 from .selectors import (
+    ASSUMED_PT_CUT,
     DPLUS_SELECTOR,
     DS_SELECTOR,
     LC_SELECTOR,
@@ -16,6 +17,7 @@ from .selectors import (
     TUTORIAL_TASK,
     CustomTask,
     Feature,
+    PtCut,
     Selector,
     UnsupportedFeatureError,
     find_selector,
@@ -23,6 +25,7 @@ from .selectors import (
 from .signal import MC_LABEL_COLUMNS, is_signal, row_hypothesis
 
 __all__ = [
+    "ASSUMED_PT_CUT",
     "DPLUS_SELECTOR",
     "DS_SELECTOR",
     "LC_SELECTOR",
@@ -31,6 +34,7 @@ __all__ = [
     "TUTORIAL_TASK",
     "CustomTask",
     "Feature",
+    "PtCut",
     "Selector",
     "UnsupportedFeatureError",
     "ds",

@@ -17,6 +17,8 @@ Sources (AliceO2Group/O2Physics; commits as read for this table):
   ``candidateSelectorLc.cxx`` @ ece2a3de, ``candidateSelectorDplusToPiKPi.cxx`` @ b31d538c
   (task names: the struct name in kebab case, as O2's ``type_to_task_name`` makes them)
 - ``Tutorials/ML/applyMlSelection.cxx`` (the O2 analysis tutorial's own task, fixed vector)
+- each task's own candidate-pT cut (``ptCandMin``/``ptCandMax``, :class:`PtCut`), read on O2Physics
+  master: the file, line and commit are in each selector's ``pt_cut``
 
 A column follows O2's naming rule: ``DECLARE_SOA_COLUMN(ImpactParameter0, ...)`` is the branch
 ``fImpactParameter0`` in every tree that stores it. Names whose value depends on the mass
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from ..errors import UnsupportedFeatureError, closest
 
 __all__ = [
+    "ASSUMED_PT_CUT",
     "DPLUS_SELECTOR",
     "DS_SELECTOR",
     "LC_SELECTOR",
@@ -40,6 +43,7 @@ __all__ = [
     "TUTORIAL_TASK",
     "CustomTask",
     "Feature",
+    "PtCut",
     "Selector",
     "UnsupportedFeatureError",
     "find_selector",
@@ -56,6 +60,51 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class PtCut:
+    """A task's own candidate-pT cut, applied before it calls ``MlResponse::isSelectedMl``.
+
+    The task rejects ``pt < ptCandMin`` and ``pt <above> ptCandMax``, where ``pt`` is
+    ``candidate.pt()``, a float (``hf_cand::Pt`` returns float, PWGHF/DataModel/
+    CandidateReconstructionTables.h), compared with ``Configurable<double>`` limits (the float is
+    promoted to double). A candidate it accepts reaches ``MlResponse::findBin``, which returns -1
+    outside ``[binsPtMl.front(), binsPtMl.back())`` and the job stops (``LOG(fatal)``).
+    """
+
+    above: str  #: the upper comparison that rejects: ``">"`` (pt > ptCandMax) or ``">="``
+    source: str  #: O2Physics file:line of the comparison
+    commit: str  #: O2Physics commit of that file (the last one that touched it, as read)
+    default_min: float | None  #: the task's default ``ptCandMin`` (a configuration without it)
+    default_max: float | None  #: the task's default ``ptCandMax``
+    below: str = "<"  #: the lower comparison that rejects: pt < ptCandMin
+    limit_type: str = "double"  #: ``Configurable<double> ptCandMin/ptCandMax``
+    pt_type: str = "float"  #: the type of ``candidate.pt()``
+
+    def __post_init__(self) -> None:
+        if self.below != "<" or self.above not in (">", ">="):
+            raise ValueError(f"unsupported pT comparison: {self.below!r}, {self.above!r}")
+
+    def describe(self) -> str:
+        return (
+            f"rejects pt {self.below} ptCandMin || pt {self.above} ptCandMax "
+            f"({self.source} @ {self.commit[:8]})"
+        )
+
+
+_O2P_CXX = "PWGHF/TableProducer/"
+#: O2Physics commits of the files read for the pT cuts below (``git log -1 -- FILE`` on master)
+_DS_DPLUS_COMMIT = "ff48628324f122937af4ae14c0bec2793bc990f4"
+_LC_COMMIT = "d5eb4215b54b0ac082975eb8ea68b937474ab241"
+_TUTORIAL_COMMIT = "9ad38d0204320f6af10efc9dcb99f2cbe71a1bcb"
+#: a custom task whose comparison o2ml does not know: assumed ``>`` (as the tutorial and the Ds
+#: and D+ selectors), the stricter of the two for ptCandMax, so the limits written stay safe
+#: under either comparison
+#: (its defaults unknown: a configuration without ptCandMin/ptCandMax is read as no pT cut)
+ASSUMED_PT_CUT = PtCut(
+    ">", "unknown task (assumed as Tutorials/ML/applyMlSelection.cxx)", _TUTORIAL_COMMIT, None, None
+)
+
+
+@dataclass(frozen=True)
 class Selector:
     """An O2Physics candidate selector with an ``MlResponse`` class and its feature names."""
 
@@ -67,6 +116,7 @@ class Selector:
     features: tuple[Feature, ...]  #: every name the class offers, in its enum order
     default_onnx: str = ""  #: the task's default ``onnxFileNames``
     default_ccdb_path: str = ""  #: the task's default ``modelPathsCCDB``
+    pt_cut: PtCut = ASSUMED_PT_CUT  #: the task's own ``ptCandMin``/``ptCandMax`` cut
     _by_column: dict = field(init=False, repr=False, compare=False)
     _by_name: dict = field(init=False, repr=False, compare=False)
 
@@ -157,6 +207,7 @@ class CustomTask:
     task: str
     source: str
     vector: tuple[Feature, ...]
+    pt_cut: PtCut = ASSUMED_PT_CUT  #: the task's own ``ptCandMin``/``ptCandMax`` cut
 
     def check(self, columns: Sequence[str]) -> None:
         """Refuse training columns that are not exactly the task's vector, in its order."""
@@ -339,6 +390,8 @@ DS_SELECTOR = Selector(
     features=_ds_features(),
     default_onnx="ModelHandler_onnx_DsToKKPi.onnx",
     default_ccdb_path="EventFiltering/PWGHF/BDTDs",
+    # Configurable<double> ptCandMin{.., 1., ..}, ptCandMax{.., 36., ..} at lines 58-59
+    pt_cut=PtCut(">", _O2P_CXX + "candidateSelectorDsToKKPi.cxx:172", _DS_DPLUS_COMMIT, 1.0, 36.0),
 )
 LC_SELECTOR = Selector(
     task="hf-candidate-selector-lc",
@@ -349,6 +402,8 @@ LC_SELECTOR = Selector(
     features=_lc_features(),
     default_onnx="ModelHandler_onnx_LcToPKPi.onnx",
     default_ccdb_path="EventFiltering/PWGHF/BDTLc",
+    # Configurable<double> ptCandMin{.., 0., ..}, ptCandMax{.., 36., ..} at lines 62-63
+    pt_cut=PtCut(">=", _O2P_CXX + "candidateSelectorLc.cxx:226", _LC_COMMIT, 0.0, 36.0),
 )
 DPLUS_SELECTOR = Selector(
     task="hf-candidate-selector-dplus-to-pi-k-pi",
@@ -359,6 +414,10 @@ DPLUS_SELECTOR = Selector(
     features=_dplus_features(),
     default_onnx="ModelHandler_onnx_DPlusToKPiPi.onnx",
     default_ccdb_path="EventFiltering/PWGHF/BDTDPlus",
+    # Configurable<double> ptCandMin{.., 1., ..}, ptCandMax{.., 36., ..} at lines 58-59
+    pt_cut=PtCut(
+        ">", _O2P_CXX + "candidateSelectorDplusToPiKPi.cxx:163", _DS_DPLUS_COMMIT, 1.0, 36.0
+    ),
 )
 SELECTORS = {s.task: s for s in (DS_SELECTOR, LC_SELECTOR, DPLUS_SELECTOR)}
 
@@ -379,6 +438,8 @@ TUTORIAL_TASK = CustomTask(
         _f("cos3PiK", None, "hfHelper.cos3PiKDsToPiKK(candidate) (signed cos^3 theta')"),
         _f("maxNormalisedDeltaIP", "fMaxNormalisedDeltaIP", "candidate.maxNormalisedDeltaIP()"),
     ),
+    # Configurable<double> ptCandMin{.., 1., ..}, ptCandMax{.., 36., ..} at lines 50-51
+    pt_cut=PtCut(">", "Tutorials/ML/applyMlSelection.cxx:106", _TUTORIAL_COMMIT, 1.0, 36.0),
 )
 
 

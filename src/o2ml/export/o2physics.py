@@ -6,8 +6,9 @@ classes (``nClassesMl``), one cut direction per class (``cutDirMl``) and a table
 configurables, written as a ``dpl-config.json`` section of the target task: every ML
 configurable the HF selectors read (``applyMl``, ``binsPtMl``, ``cutDirMl``, ``cutsMl`` with
 labels, ``nClassesMl``, ``namesInputFeatures``, ``onnxFileNames``, ``loadModelsFromCCDB``,
-``modelPathsCCDB``, ``ccdbUrl``, ``timestampCCDB``), plus ``ptCandMin``/``ptCandMax`` equal to the
-``binsPtMl`` range. Values are strings, as O2 itself writes a configuration (boost's JSON reader
+``modelPathsCCDB``, ``ccdbUrl``, ``timestampCCDB``), plus ``ptCandMin``/``ptCandMax`` set so that
+no float pT the task's own cut accepts can miss a ``binsPtMl`` bin (:func:`pt_cand_range`: each
+task's comparison, :class:`o2ml.channels.PtCut`). Values are strings, as O2 itself writes a configuration (boost's JSON reader
 keeps every leaf as a string; bools ``"true"``/``"false"``, ints plain integers); vectors are
 ``{"values": [...]}`` and labelled arrays ``{"labels_rows", "labels_cols", "values"}`` (AliceO2
 ``Framework/Core/include/Framework/VariantPropertyTreeHelpers.h``).
@@ -20,7 +21,8 @@ which task it is for and the tree column of every position of the vector.
 
 :class:`MlResponse` reads such a JSON (o2ml's or any analyser's, without o2ml's metadata) and the
 ONNX files, and behaves as ``MlResponse`` does: the same initialisation failures, ``findBin``
-with ``[lo, hi)`` bins, the first ``nClassesMl`` values of the model's last output, and the cut
+with ``[lo, hi)`` bins on the float pT, the task's own ``ptCandMin``/``ptCandMax`` cut before it
+(``outside="selector"``), the first ``nClassesMl`` values of the model's last output, and the cut
 directions ``CutGreater`` (reject if score > cut), ``CutSmaller`` (reject if score < cut),
 ``CutNot``.
 """
@@ -38,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..channels import DS_SELECTOR, TUTORIAL_TASK, find_selector
+from ..channels import ASSUMED_PT_CUT, DS_SELECTOR, TUTORIAL_TASK, PtCut, find_selector
 from ..errors import (
     BadFileError,
     FeatureOrderError,
@@ -80,7 +82,89 @@ def onnx_file_name(channel: str, pt_lo: float, pt_hi: float) -> str:
 
 
 def _num(x: float) -> str:
+    # repr: the shortest text that reads back as the same double (O2 reads a Configurable<double>
+    # with boost's stream_translator, ``istream >> double``, correctly rounded; it writes back
+    # with max_digits10); a float32 value written so reads back exactly as float or double
     return repr(float(x))
+
+
+def _f32(x: float) -> np.float32:
+    with np.errstate(over="ignore"):
+        return np.float32(x)
+
+
+def float_at_or_above(x: float) -> float:
+    """The smallest float32 value >= ``x`` (as an exact Python float)."""
+    f = _f32(x)
+    return float(np.nextafter(f, np.float32(np.inf)) if float(f) < x else f)
+
+
+def float_at_or_below(x: float) -> float:
+    """The largest float32 value <= ``x``."""
+    f = _f32(x)
+    return float(np.nextafter(f, np.float32(-np.inf)) if float(f) > x else f)
+
+
+def float_below(x: float) -> float:
+    """The largest float32 value < ``x``."""
+    f = _f32(x)
+    return float(np.nextafter(f, np.float32(-np.inf)) if float(f) >= x else f)
+
+
+def pt_cand_range(edges: Sequence[float], pt_cut: PtCut = ASSUMED_PT_CUT) -> tuple[float, float]:
+    """``ptCandMin``, ``ptCandMax`` for which a task with ``pt_cut`` accepts exactly the float pT
+    in ``[edges[0], edges[-1])``, the range where ``MlResponse::findBin`` finds a bin.
+
+    The task rejects ``pt < ptCandMin`` (float pT promoted to double): ptCandMin is the smallest
+    float >= the first edge. It rejects ``pt > ptCandMax`` (Ds, D+, the tutorial): ptCandMax is
+    the largest float below the last edge (6 -> 5.999999523162842); or ``pt >= ptCandMax`` (Λc):
+    the smallest float >= the last edge (6 -> 6.0). Both limits are float32 values, so they
+    read back exactly whether the configurable is a double or a float.
+    """
+    lo, hi = float(edges[0]), float(edges[-1])
+    pt_max = float_below(hi) if pt_cut.above == ">" else float_at_or_above(hi)
+    return float_at_or_above(lo), pt_max
+
+
+def pt_accepted(
+    pt, pt_min: float | None, pt_max: float | None, pt_cut: PtCut = ASSUMED_PT_CUT
+) -> np.ndarray:
+    """True where the task's own pT cut passes a candidate on to ``MlResponse`` (pT taken as the
+    float ``candidate.pt()``, compared as double; None: no cut on that side; NaN passes, as in
+    C++, where every comparison with NaN is false)."""
+    x = np.asarray(pt, dtype=np.float32).astype(np.float64)
+    rejected = np.zeros(x.shape, dtype=bool)
+    if pt_min is not None:
+        rejected |= x < pt_min
+    if pt_max is not None:
+        rejected |= (x > pt_max) if pt_cut.above == ">" else (x >= pt_max)
+    return ~rejected
+
+
+def pt_range_problems(
+    edges: Sequence[float], pt_min: float | None, pt_max: float | None, pt_cut: PtCut
+) -> list[str]:
+    """The float pT that pass the task's cut yet have no ``binsPtMl`` bin (the job stops there):
+    empty when every accepted float pT finds a model."""
+    lo, hi = float(edges[0]), float(edges[-1])
+    low = -np.inf if pt_min is None else float_at_or_above(pt_min)  # smallest accepted float
+    if pt_max is None:
+        high = np.inf
+    else:  # largest accepted float
+        high = float_at_or_below(pt_max) if pt_cut.above == ">" else float_below(pt_max)
+    where = f"the task {pt_cut.describe()}"
+    problems = []
+    if low < lo:
+        problems.append(
+            f"a candidate at pT = {low!r} passes ptCandMin = {pt_min!r} ({where}) but is below "
+            f"binsPtMl's first edge {lo!r}"
+        )
+    if high >= hi:
+        problems.append(
+            f"a candidate at pT = {high!r} passes ptCandMax = {pt_max!r} ({where}) but is not "
+            f"below binsPtMl's last edge {hi!r}"
+        )
+    return problems
 
 
 def _bool(value, what: str) -> bool:
@@ -114,6 +198,10 @@ class MlResponseConfig:
     timestamp_ccdb: int = -1
     load_from_ccdb: bool = False
     extra: dict = field(default_factory=dict)  #: more of the task's configurables, as given
+    #: the task's own pT cut; None: :func:`pt_cand_range` of ``bins_pt`` (every accepted float pT
+    #: has a model, no float pT of the bins is lost)
+    pt_cand_min: float | None = None
+    pt_cand_max: float | None = None
 
     def __post_init__(self) -> None:
         self.bins_pt = [float(b) for b in self.bins_pt]
@@ -126,6 +214,8 @@ class MlResponseConfig:
             b >= a for a, b in zip(self.bins_pt[1:], self.bins_pt[:-1], strict=True)
         ):
             problems.append(f"binsPtMl must be at least two increasing edges, got {self.bins_pt}")
+        elif not np.all(np.abs(self.bins_pt) <= np.finfo(np.float32).max):
+            problems.append(f"binsPtMl edges must be finite float pT values, got {self.bins_pt}")
         if len(self.cuts) != n_bins or any(len(r) != self.n_classes for r in self.cuts):
             problems.append(
                 f"cutsMl must be {n_bins} pT bins x {self.n_classes} classes, got "
@@ -149,6 +239,10 @@ class MlResponseConfig:
             raise MlResponseConfigError(
                 "Invalid MlResponse configuration: " + "; ".join(problems) + "."
             )
+        safe_min, safe_max = pt_cand_range(self.bins_pt, self.pt_cut)
+        self.pt_cand_min = safe_min if self.pt_cand_min is None else float(self.pt_cand_min)
+        self.pt_cand_max = safe_max if self.pt_cand_max is None else float(self.pt_cand_max)
+        self.check_pt_range()
         if self.selector is not None:
             self.selector.names_of(self.features)  # refuses columns the selector cannot compute
         elif self.task == TUTORIAL_TASK.task:
@@ -164,6 +258,28 @@ class MlResponseConfig:
         return find_selector(self.task)
 
     @property
+    def pt_cut(self) -> PtCut:
+        """The task's own ``ptCandMin``/``ptCandMax`` comparison (assumed ``>`` for a task o2ml
+        does not know, which keeps the limits it writes safe under ``>=`` as well)."""
+        if self.selector is not None:
+            return self.selector.pt_cut
+        return TUTORIAL_TASK.pt_cut if self.task == TUTORIAL_TASK.task else ASSUMED_PT_CUT
+
+    def pt_range_problems(self) -> list[str]:
+        """Float pT that the task's own cut passes to ``MlResponse`` but no bin holds."""
+        return pt_range_problems(self.bins_pt, self.pt_cand_min, self.pt_cand_max, self.pt_cut)
+
+    def check_pt_range(self) -> None:
+        """Refuse ``ptCandMin``/``ptCandMax`` that let a candidate reach ``findBin`` = -1."""
+        problems = self.pt_range_problems()
+        if problems:
+            raise MlResponseConfigError(
+                f"{self.task}: " + "; ".join(problems) + ": MlResponse::findBin returns -1 and "
+                "O2Physics stops the job (Model index -1 is out of range). Leave ptCandMin/"
+                f"ptCandMax unset to get {pt_cand_range(self.bins_pt, self.pt_cut)}."
+            )
+
+    @property
     def names(self) -> list[str] | None:
         """``namesInputFeatures`` (None for a custom task, which has no names)."""
         return None if self.selector is None else self.selector.names_of(self.features)
@@ -173,11 +289,12 @@ class MlResponseConfig:
         n_bins = len(self.bins_pt) - 1
         labels = self.class_labels or [f"score class {i + 1}" for i in range(self.n_classes)]
         ccdb = self.ccdb_paths or [self.default_ccdb_path(i) for i in range(n_bins)]
-        out = {
-            # candidates outside binsPtMl would make MlResponse::findBin return -1, and
-            # getModelOutput stop the job ("Model index -1 is out of range"): keep them out
-            "ptCandMin": _num(self.bins_pt[0]),
-            "ptCandMax": _num(self.bins_pt[-1]),
+        # candidates outside binsPtMl would make MlResponse::findBin return -1, and
+        # getModelOutput stop the job ("Model index -1 is out of range"): the task's own cut
+        # keeps them out (pt_cand_range); None (a custom task's file without them): not written
+        limits = {"ptCandMin": self.pt_cand_min, "ptCandMax": self.pt_cand_max}
+        out = {k: _num(v) for k, v in limits.items() if v is not None}
+        out |= {
             "applyMl": "true",
             "binsPtMl": {"values": [_num(b) for b in self.bins_pt]},
             "cutDirMl": {"values": [str(int(d)) for d in self.cut_dir]},
@@ -234,6 +351,7 @@ class MlResponseConfig:
         path = Path(path)
         if path.exists() and not overwrite:
             raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
+        self.check_pt_range()  # a configuration read from elsewhere, or changed, is checked too
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(self.document(), indent=2) + "\n")
@@ -378,6 +496,10 @@ class MlResponseConfig:
             raise MlResponseConfigError(
                 f"{where}: binsPtMl must be at least two increasing edges, got {bins}."
             )
+        # read as found (the twin reports what they let through); absent: the task's defaults
+        cut = config.pt_cut
+        config.pt_cand_min = float(c["ptCandMin"]) if "ptCandMin" in c else cut.default_min
+        config.pt_cand_max = float(c["ptCandMax"]) if "ptCandMax" in c else cut.default_max
         return config
 
 
@@ -428,8 +550,15 @@ class MlResponse:
         return cls(MlResponseConfig.from_json(path, task, features), Path(path).parent)
 
     def find_bin(self, pt: np.ndarray) -> np.ndarray:
-        """Model index per candidate, -1 outside the bins (``MlResponse::findBin``)."""
-        return find_bin(self.config.bins_pt, pt)
+        """Model index per candidate, -1 outside the bins (``MlResponse::findBin`` of the float
+        ``candidate.pt()``: pT is rounded to float32 first)."""
+        return find_bin(self.config.bins_pt, np.asarray(pt, dtype=np.float32))
+
+    def accepts_pt(self, pt: np.ndarray) -> np.ndarray:
+        """True where the task's own ``ptCandMin``/``ptCandMax`` cut, with its comparison
+        (``config.pt_cut``), passes the candidate on to ``MlResponse``."""
+        c = self.config
+        return pt_accepted(pt, c.pt_cand_min, c.pt_cand_max, c.pt_cut)
 
     def _matrix(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(features, pd.DataFrame):
@@ -449,18 +578,32 @@ class MlResponse:
         return X
 
     def _bins(self, pt, outside: str) -> np.ndarray:
-        if outside not in ("raise", "reject"):
-            raise ValueError(f"outside must be 'raise' or 'reject', not {outside!r}")
+        if outside not in ("raise", "reject", "selector"):
+            raise ValueError(f"outside must be 'raise', 'reject' or 'selector', not {outside!r}")
         bins = self.find_bin(pt)
+        if outside == "selector":
+            accepted = self.accepts_pt(pt)
+            stops = accepted & (bins < 0)
+            if stops.any():
+                c = self.config
+                first = float(np.asarray(pt, dtype=np.float32)[stops][0])
+                raise ModelIndexError(
+                    f"Model index -1 is out of range! The number of initialised models is "
+                    f"{len(self.sessions)}. Please check your configurables. (a candidate at pT = "
+                    f"{first!r} GeV/c passes the task's own cut, ptCandMin = {c.pt_cand_min!r}, "
+                    f"ptCandMax = {c.pt_cand_max!r}: {c.pt_cut.describe()}, but is outside "
+                    f"binsPtMl {c.bins_pt[0]!r}-{c.bins_pt[-1]!r}: O2Physics stops the job there)"
+                )
+            return np.where(accepted, bins, -1)
         if outside == "raise" and (bins < 0).any():
             first = float(np.asarray(pt, dtype=float)[bins < 0][0])
             raise ModelIndexError(
                 f"Model index -1 is out of range! The number of initialised models is "
                 f"{len(self.sessions)}. Please check your configurables. (a candidate at pT = "
                 f"{first:g} GeV/c is outside binsPtMl {self.config.bins_pt[0]:g}-"
-                f"{self.config.bins_pt[-1]:g}: O2Physics stops the job there; keep ptCandMin/"
-                "ptCandMax inside binsPtMl, or pass outside='reject' to count such candidates "
-                "as rejected)"
+                f"{self.config.bins_pt[-1]:g}: O2Physics stops the job there; pass "
+                "outside='selector' to apply the task's own ptCandMin/ptCandMax cut first, or "
+                "outside='reject' to count such candidates as rejected)"
             )
         return bins
 
@@ -468,7 +611,8 @@ class MlResponse:
         self, features: pd.DataFrame | np.ndarray, pt: Sequence[float], outside: str = "raise"
     ) -> np.ndarray:
         """Scores ``[n, nClassesMl]``: the first values of the last output of each candidate's
-        pT-bin model (NaN outside the bins with ``outside="reject"``)."""
+        pT-bin model (NaN outside the bins with ``outside="reject"``, and for the candidates the
+        task's own pT cut rejects with ``outside="selector"``)."""
         X = self._matrix(features)
         bins = self._bins(pt, outside)
         out = np.full((len(X), self.config.n_classes), np.nan, dtype=np.float32)
@@ -490,7 +634,9 @@ class MlResponse:
 
         A score equal to its cut passes; a cut direction other than ``CutGreater`` (0) or
         ``CutSmaller`` (1) cuts nothing, as in O2Physics. A candidate outside ``binsPtMl`` stops
-        O2Physics (``outside="raise"``, the default) or counts as rejected (``"reject"``).
+        O2Physics (``outside="raise"``, the default) or counts as rejected (``"reject"``); with
+        ``"selector"`` the task's own ``ptCandMin``/``ptCandMax`` cut rejects first, with its
+        comparison, and only a candidate it passes outside ``binsPtMl`` stops, as in O2Physics.
         """
         scores = self.get_model_output(features, pt, outside)
         bins = self._bins(pt, outside)
@@ -513,5 +659,11 @@ __all__ = [
     "ModelIndexError",
     "UnsupportedFeatureError",
     "find_bin",
+    "float_at_or_above",
+    "float_at_or_below",
+    "float_below",
     "onnx_file_name",
+    "pt_accepted",
+    "pt_cand_range",
+    "pt_range_problems",
 ]
