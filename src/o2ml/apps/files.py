@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._atomic import replacing
 from ..errors import BadFileError, ColumnNotFoundError, InputFileNotFoundError, did_you_mean
 from ..io import read_arrow
 from ..schema import SCORE_COLUMNS
@@ -81,9 +82,8 @@ def write_candidates(
         except ValueError:
             meta[EXPECTED_KEY] = str(target).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table.replace_schema_metadata(meta), tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
     return path
 
 

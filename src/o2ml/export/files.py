@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
+from .._atomic import file_mode, mkstemp
 from ..errors import BadArgumentError, OutputError
 
 __all__ = ["MAX_NUMBERED", "write_numbered"]
@@ -39,7 +39,7 @@ def _link_new(tmp: str, target: Path, text: str) -> None:
         raise
     except OSError:  # no hard links on this file system: create exclusively, links not followed
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        with os.fdopen(os.open(target, flags, 0o644), "w", encoding="utf-8") as f:
+        with os.fdopen(os.open(target, flags, file_mode()), "w", encoding="utf-8") as f:
             f.write(text)
 
 
@@ -59,13 +59,12 @@ def write_numbered(
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=directory)
+        fd, tmp = mkstemp(directory, prefix=f".{stem}.")  # the umask's mode, as any tool
     except OSError as err:
         raise OutputError(f"{directory}: cannot write an export there ({err.strerror}).") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0o600 would hide the export from the user's group
         for number in _next_numbers(directory, stem, suffix):
             target = directory / f"{stem}_{number:03d}{suffix}"
             try:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .._atomic import replacing
 from ..errors import (
     BadFileError,
     FeatureOrderError,
@@ -49,9 +50,8 @@ def write_model(model, path: str | os.PathLike, *, overwrite: bool = False) -> P
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(model.SerializeToString())
-    tmp.replace(path)
+    with replacing(path) as tmp:
+        tmp.write_bytes(model.SerializeToString())
     return path
 
 

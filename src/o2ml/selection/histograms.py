@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .._atomic import replacing
 from ..errors import BadFileError, InputFileNotFoundError, OutputExistsError, ScanInputError
 from ._binning import count_below
 from .efficiency import (
@@ -229,12 +230,11 @@ class ScanHistograms:
             arrays[f"mc_{k}_passed"] = np.asarray(self.mc[o][0], dtype=np.float64)
             arrays[f"mc_{k}_passed_sq"] = np.asarray(self.mc[o][1], dtype=np.float64)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part.npz")
-        np.savez_compressed(
-            tmp, header=np.array(json.dumps(header)), mass_edges=self.mass_edges,
-            data=self.data, **arrays,
-        )  # fmt: skip
-        os.replace(tmp, path)
+        with replacing(path, suffix=".tmp.npz") as tmp:  # np.savez adds .npz to other names
+            np.savez_compressed(
+                tmp, header=np.array(json.dumps(header)), mass_edges=self.mass_edges,
+                data=self.data, **arrays,
+            )  # fmt: skip
         return path
 
     @classmethod

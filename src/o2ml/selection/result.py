@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import replacing
 from ..errors import InputFileNotFoundError, OutputExistsError, ScanInputError
 from ._result_io import (
     FORMAT,
@@ -227,17 +227,11 @@ class ScanResult:
         if path.exists() and not overwrite:
             raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with replacing(path) as tmp:
             if kind == "json":
-                Path(tmp).write_text(json.dumps(self._to_json(), indent=1, allow_nan=False))
+                tmp.write_text(json.dumps(self._to_json(), indent=1, allow_nan=False))
             else:
-                self._write_parquet(Path(tmp))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+                self._write_parquet(tmp)
         return path
 
     def _to_json(self) -> dict[str, Any]:

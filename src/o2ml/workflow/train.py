@@ -42,6 +42,7 @@ import pandas as pd
 
 from .. import channels, io
 from .. import config as o2ml_config
+from .._atomic import replacing
 from ..errors import ConfigError, EmptySelectionError, UnsupportedFeatureError
 from ..schema import PtBin
 from ._dask import client
@@ -538,9 +539,8 @@ def _mark_done(config: Config, r: BinResult, before: list[Path], after: list[Pat
         "roc_auc_test": r.roc_auc_test, "roc_auc_train": r.roc_auc_train,
         "params": r.params, "files": [f.name for f in r.files],
     }  # fmt: skip
-    tmp = r.folder / (DONE + ".part")
-    tmp.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
-    os.replace(tmp, r.folder / DONE)
+    with replacing(r.folder / DONE) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
 
 
 def _finished(config: Config, st: dict, i: int):
