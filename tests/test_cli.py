@@ -10,7 +10,7 @@ import pandas as pd
 
 import o2ml
 from o2ml import io
-from o2ml.schema import HF_CAND_DS_LITES
+from o2ml.schema import HF_CAND_DS_LITES, TPC_SKIM_TOF
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -33,6 +33,30 @@ def test_info_lists_tables_entries_and_columns(tmp_path):
     assert "O2hfcanddslite (table HfCandDsLites): 100 entries in 4 DF_ folders" in out.stdout
     assert "fDecayLength" in out.stdout and "[cm]" in out.stdout
     assert "fOriginMcRec                 int8  [MC; 0 in data]" in out.stdout
+
+
+def test_info_names_the_declared_columns_a_file_lacks(tmp_path):
+    """A file of an older tree creator (no fPdgBhadMotherPart, O2Physics 9beb96e7) and a TPC skim
+    without fIsGoodRct (aa53e5da): info reads them and says what they lack."""
+    names = [c for c in HF_CAND_DS_LITES.column_names("mc") if c != "fPdgBhadMotherPart"]
+    df = pd.DataFrame({c: np.ones(50, HF_CAND_DS_LITES[c].dtype) for c in names})
+    path = io.write_table(df, tmp_path / "old_ds.root", HF_CAND_DS_LITES, conform=False)
+    skim = pd.DataFrame({"fTPCSignal": np.ones(5, "f4"), "fPidIndex": np.ones(5, "u1")})
+    skim_path = io.write_table(skim, tmp_path / "skim.root", TPC_SKIM_TOF)
+    out = run("info", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "O2hfcanddslite (table HfCandDsLites): 50 entries" in out.stdout
+    commit = HF_CAND_DS_LITES.commit[:8]
+    assert (
+        "lacks 1 declared column(s) of HfCandDsLites (o2ml follows "
+        f"PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ {commit}): fPdgBhadMotherPart;"
+    ) in out.stdout
+    both = run("info", str(path), str(skim_path))  # several files: the lacks line all the same
+    assert both.returncode == 0 and "): fPdgBhadMotherPart;" in both.stdout
+    assert "of SkimmedTPCTOFTree" in both.stdout and ": fIsGoodRct, fInvDeDxExpTPC," in both.stdout
+    complete = io.write_table(df.assign(fPdgBhadMotherPart=np.int32(0)), tmp_path / "new.root",
+                              HF_CAND_DS_LITES)  # fmt: skip
+    assert "lacks" not in run("info", str(complete)).stdout
 
 
 def test_info_on_parquet(tmp_path):

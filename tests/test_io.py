@@ -189,6 +189,23 @@ def test_missing_column_names_closest(tmp_path, ds):
         io.read_table(path, HF_CAND_DS_LITES, columns=["fPt", "fDecayLenght"])
 
 
+@pytest.mark.parametrize("ext", ["root", "parquet"])
+def test_file_of_an_older_producer_is_read_and_a_needed_column_is_named(tmp_path, ext):
+    """A Ds file written before O2Physics added fPdgBhadMotherPart (treeCreatorDsToKKPi.cxx,
+    9beb96e7; o2ml follows schema.HF_CAND_DS_LITES.commit): read as it is; asking for the column
+    names the file, the table and the column."""
+    old = make_ds(500, kind="mc").drop(columns=["fPdgBhadMotherPart"])
+    path = io.write_table(old, tmp_path / f"old.{ext}", HF_CAND_DS_LITES, conform=False)
+    df = io.read_table(path, HF_CAND_DS_LITES)
+    assert list(df.columns) == list(old.columns) and len(df) == 500
+    assert cli.missing_columns(HF_CAND_DS_LITES, df.columns) == ["fPdgBhadMotherPart"]
+    pattern = rf"old.{ext}: table HfCandDsLites has no column 'fPdgBhadMotherPart'"
+    with pytest.raises(errors.ColumnNotFoundError, match=pattern):
+        io.read_table(path, HF_CAND_DS_LITES, columns=["fPt", "fPdgBhadMotherPart"])
+    with pytest.raises(errors.ColumnNotFoundError, match=pattern):
+        next(io.iter_table(path, HF_CAND_DS_LITES, ["fPdgBhadMotherPart"]))
+
+
 def test_empty_after_selection(tmp_path, ds):
     path = io.write_table(ds, tmp_path / "x.root", HF_CAND_DS_LITES)
     with pytest.raises(errors.EmptySelectionError, match="empty after selection 'fPt > 100'"):

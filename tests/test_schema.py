@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from o2ml import errors, schema
-from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
+from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS, TPC_SKIM_TOF, TPC_SKIM_V0
 
 
 def test_tree_names_follow_the_o2_rule():
@@ -14,8 +14,10 @@ def test_tree_names_follow_the_o2_rule():
     assert PID_TRACKS.tree_name == "O2pidtrack"
 
 
-# O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 1191ccad: DECLARE_SOA_TABLE(HfCandDsLites,
-# "AOD", "HFCANDDSLITE", ...), column for column (branch "f" + the column's name), with C++ types
+# O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 55f4caa7 (master 9647b514), lines
+# 104-154: DECLARE_SOA_TABLE(HfCandDsLites, "AOD", "HFCANDDSLITE", ...), column for column (branch
+# "f" + the column's name), with C++ types (PdgBhadMotherPart: int, CandidateReconstructionTables.h
+# @ 13b71521, line 380)
 DS_LITE = [
     *[(f"fPtProng{i}", "f4") for i in range(3)], *[(f"fImpactParameter{i}", "f4") for i in range(3)],
     *[(f"fNSig{d}{s}{i}", "f4") for i in range(3) for d, s in (
@@ -26,10 +28,12 @@ DS_LITE = [
     ("fCpaXY", "f4"), ("fMaxNormalisedDeltaIP", "f4"), ("fImpactParameterXY", "f4"),
     ("fDeltaMassPhi", "f4"), ("fAbsCos3PiK", "f4"), ("fChi2PCA", "f4"), ("fCentrality", "f4"),
     ("fNumContrib", "u2"), ("fFlagMcMatchRec", "i1"), ("fOriginMcRec", "i1"),
-    ("fFlagMcDecayChanRec", "i1"), ("fIsCandidateSwapped", "i1"), ("fSign", "i1"),
+    ("fFlagMcDecayChanRec", "i1"), ("fPdgBhadMotherPart", "i4"), ("fIsCandidateSwapped", "i1"),
+    ("fSign", "i1"),
 ]  # fmt: skip
 
-# O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ 405f5088: HfCandLcLites ("HFCANDLCLITE")
+# O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ de7b76d6 (master 9647b514), lines 218-266:
+# HfCandLcLites ("HFCANDLCLITE")
 LC_LITE = [
     ("fPosX", "f4"), ("fPosY", "f4"), ("fPosZ", "f4"), ("fNProngsContributorsPV", "u1"),
     ("fBitmapProngsContributorsPV", "u1"), ("fChi2PCA", "f4"), ("fDecayLength", "f4"),
@@ -42,14 +46,28 @@ LC_LITE = [
     ("fCt", "f4"), ("fEta", "f4"), ("fPhi", "f4"), ("fY", "f4"), ("fFlagMc", "i1"),
     ("fOriginMcRec", "i1"), ("fIsCandidateSwapped", "i1"), ("fChannel", "i1"), ("fMassKPi", "f4"),
     ("fMlScoreFirstClass", "f4"), ("fMlScoreSecondClass", "f4"), ("fMlScoreThirdClass", "f4"),
+    ("fCentFT0C", "f4"),
 ]  # fmt: skip
+
+# O2Physics DPG/Tasks/TPC/tpcSkimsTableCreator.h @ aa53e5da (master 9647b514), lines 34-58 and
+# 61-97: TPCSKIMS_COLUMNS_BASE (+ the V0 columns for SkimmedTPCV0Tree), track columns float
+TPC_BASE = [
+    ("fIsGoodRct", "?"), *[(c, "f4") for c in (
+        "fTPCSignal", "fInvDeDxExpTPC", "fTPCInnerParam", "fTgl", "fSigned1Pt", "fEta", "fPhi",
+        "fY", "fMass", "fBetaGamma", "fNormMultTPC", "fNormNClustersTPC", "fNormNClustersTPCPID")],
+    ("fPidIndex", "u1"), ("fNSigTPC", "f4"), ("fNSigTOF", "f4"), ("fNSigITS", "f4"),
+    ("fRunNumber", "i4"), ("fTrackOcc", "f4"), ("fFt0Occ", "f4"), ("fOccMedianTime", "f4"),
+    ("fHadronicRate", "f4"), ("fTPCdEdxNorm", "f4"),
+]  # fmt: skip
+TPC_V0 = [*TPC_BASE, *[(c, "f4") for c in (
+    "fAlphaV0", "fQtV0", "fCosPAV0", "fPtV0", "fRadiusV0", "fGammaPsiPair")]]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("table", "layout"), [(HF_CAND_DS_LITES, DS_LITE), (HF_CAND_LC_LITES, LC_LITE)]
 )
 def test_lite_tables_are_the_tree_creators_column_for_column(table, layout):
-    assert len(layout) == {"HfCandDsLites": 49, "HfCandLcLites": 47}[table.name]
+    assert len(layout) == {"HfCandDsLites": 50, "HfCandLcLites": 48}[table.name]
     for kind in ("mc", "data"):  # the MC columns exist in data files too (filled with 0)
         names = table.column_names(kind)
         assert [(c, table[c].dtype) for c in names] == layout, kind
@@ -57,6 +75,12 @@ def test_lite_tables_are_the_tree_creators_column_for_column(table, layout):
     assert truth[len(layout) :] == ["fTruthPdgCode", "fTruthOrigin", "fTruthReflection"]
     assert all(table[c].truth for c in truth[len(layout) :])
     assert "fTruthPdgCode" not in table.column_names("mc", truth=True)
+
+
+@pytest.mark.parametrize(("table", "layout"), [(TPC_SKIM_V0, TPC_V0), (TPC_SKIM_TOF, TPC_BASE)])
+def test_tpc_skims_are_the_skim_creators_column_for_column(table, layout):
+    assert [(c, table[c].dtype) for c in table.column_names("data")] == layout
+    assert table.column_names("data", truth=True)[len(layout) :] == ["fTruthPidIndex"]
 
 
 def test_the_features_o2ml_trains_on_are_lite_columns():

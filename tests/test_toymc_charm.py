@@ -90,10 +90,11 @@ def test_ranges_and_conventions(ds, lcs):
     tpc, tof = d.fNSigTpcKa1.to_numpy(np.float64), d.fNSigTofKa1.to_numpy(np.float64)
     comb = np.where(tof > -998, np.sqrt(0.5 * (tpc**2 + tof**2)), np.abs(tpc))
     np.testing.assert_allclose(d.fNSigTpcTofKa1, comb, rtol=1e-5, atol=1e-5)
-    # rapidity from pT, eta and the Ds mass
-    mt = np.hypot(d.fPt.to_numpy(np.float64), constants.mass("Ds"))
-    y = np.arcsinh(d.fPt * np.sinh(d.fEta) / mt)
-    np.testing.assert_allclose(d.fY, y, atol=1e-5)
+    # rapidity from pT, eta and the row's mass: candidate.y(invMassDs) (O2Physics
+    # treeCreatorDsToKKPi.cxx @ 55f4caa7, line 355); the Λc's from the PDG mass (HfHelper::yLc)
+    for df, mass in ((d, d.fM.to_numpy(np.float64)), (lcs.data, constants.mass("Lc"))):
+        mt = np.hypot(df.fPt.to_numpy(np.float64), mass)
+        np.testing.assert_allclose(df.fY, np.arcsinh(df.fPt * np.sinh(df.fEta) / mt), atol=1e-5)
     # the signal of the MC: Ds -> phi pi (DecayChannelMain DsToPiKK = 5, DsToPhiPi = 6)
     assert set(np.unique(m.fFlagMcMatchRec)) == {-5, 5} and set(m.fFlagMcDecayChanRec) == {6}
     assert set(np.unique(m.fOriginMcRec)) == {1, 2}
@@ -109,10 +110,12 @@ def test_ranges_and_conventions(ds, lcs):
 
 
 def test_ds_rows_as_the_tree_creator_writes_them(ds):
-    """treeCreatorDsToKKPi (O2Physics, V3 layout): one row per passing hypothesis, the other's
+    """treeCreatorDsToKKPi (O2Physics @ 55f4caa7): one row per passing hypothesis, the other's
     fIsSel -1; MC flags 0 in data, where fIsCandidateSwapped is the row's hypothesis; in MC the
-    matched channel and charge-signed flags, D+ -> phi pi, and background downsampled by the
-    pseudo-random rule on ptProng0 (docs/physics.md, O2Physics ML selectors)."""
+    matched channel and charge-signed flags, D+ -> phi pi, the b-hadron mother of non-prompt
+    candidates, and background (isCandidateSwapped 0: not matched) downsampled by the
+    pseudo-random rule on ptProng0; fCentrality -1 (default process: no centrality table)
+    (docs/physics.md, tree-creator tables)."""
     d, m = ds.data, ds.mc_all
     kkpi = d.fIsSelDsToKKPi >= 0
     assert ((d.fIsSelDsToKKPi == -1) != kkpi).all() and ((d.fIsSelDsToPiKK >= 0) == ~kkpi).all()
@@ -132,7 +135,21 @@ def test_ds_rows_as_the_tree_creator_writes_them(ds):
     factor, pt_max = charm.DS_MC_BKG_DOWNSAMPLE
     frac = bkg.fPtProng0.to_numpy(np.float64) * 1000.0
     assert ((frac - np.floor(frac) < factor) | (bkg.fPt >= pt_max)).all()
-    assert (bkg.fOriginMcRec == 0).all()
+    assert (bkg.fOriginMcRec == 0).all() and (bkg.fIsCandidateSwapped == 0).all()
+    assert (bkg.fIsSelDsToPiKK >= 0).any()  # rows of the piKK hypothesis too: still 0
+    assert (d.fCentrality == -1).all() and (m.fCentrality == -1).all()
+    # fPdgBhadMotherPart: signed b-hadron PDG code of non-prompt matched candidates, else 0
+    assert (d.fPdgBhadMotherPart == 0).all()
+    nonprompt = m.fOriginMcRec == 2
+    assert (m.fPdgBhadMotherPart[~nonprompt] == 0).all()
+    bmother = m.fPdgBhadMotherPart[nonprompt]
+    assert set(np.unique(bmother.abs())) == {511, 521, 531, 5122}
+    meson = bmother.abs() < 1000  # b -> c: anti-B mesons (< 0) give charm of charge +1
+    assert (np.sign(bmother[meson]) == -m.fSign[nonprompt][meson]).all()
+    assert (np.sign(bmother[~meson]) == m.fSign[nonprompt][~meson]).all()
+    shares = bmother.abs().value_counts(normalize=True)
+    for code, share in charm.DS_BHAD_MOTHERS.items():
+        assert abs(shares[abs(code)] - share) < 0.02, code
     # D+ and background of the MC file are no Ds signal; the signal is the true hypothesis
     assert len(ds.mc) == ((m.fFlagMcMatchRec.abs() == 5) & (m.fOriginMcRec > 0)).sum()
 
@@ -154,6 +171,11 @@ def test_reflections_sit_at_the_swapped_hypothesis_mass(ds, lcs):
     assert wrong.fM.std() > 3 * lcs.mc.fM.std()
     assert set(lcs.data.fChannel) == {-1} and (lcs.data.fMlScoreFirstClass == -999).all()
     assert set(mc.fChannel[mc.fFlagMc != 0]) == {0, 24, 25, 26}
+    assert (mc.fIsCandidateSwapped[mc.fFlagMc == 0] == 0).all()  # not matched (O2Physics)
+    assert (lcs.data.fIsCandidateSwapped == 0).all()
+    # fCentFT0C: the collision's percentile (processDataWithCentralityWithDCAFitterN, default)
+    for df in (lcs.data, mc):
+        assert df.fCentFT0C.between(0, 100).all() and 45 < df.fCentFT0C.mean() < 55
 
 
 # ------------------------------------------------------------------ physics sanity

@@ -4,6 +4,7 @@ networks (teacher, distilled student, ONNX in the contract) and the evaluation."
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,8 @@ import pytest
 
 from o2ml import io
 from o2ml.errors import BadArgumentError, ColumnNotFoundError, ModelFileError, OutputExistsError
+from o2ml.models.tpc import deploy, inputs, network, splines
 from o2ml.models.tpc import evaluate as ev
-from o2ml.models.tpc import inputs, network, splines
 from o2ml.physics import detectors as det
 from o2ml.schema import TPC_SKIM_TOF, TPC_SKIM_V0
 from o2ml.toymc import tpc as toy
@@ -331,3 +332,104 @@ def test_the_cost_per_track_is_measured(tmp_path, trained, sample):
     trained["student"].to_onnx(path)
     cost = per_track_cost(path, inputs.network_inputs(sample["test"]), n_single=200)
     assert cost["batch1_us"] > 0 and 0 < cost["bulk_us"] < cost["batch1_us"]
+
+
+# ------------------------------------------------------------------------------- deployment
+def _untrained_onnx(path):
+    model = network.TpcNetwork(
+        network.Ensemble([network.TpcNet((4,))]), network.NetworkConfig(hidden=(4,)), "student"
+    )
+    model.to_onnx(path)
+    return path
+
+
+def test_the_pidtpc_section_names_only_declared_configurables_and_all_network_ones(tmp_path):
+    onnx = _untrained_onnx(tmp_path / "tpc_network_student.onnx")
+    path = deploy.write_pidtpc_config(onnx, [0, 2, 3, 4])  # e, pi, K, p as in fPidIndex
+    assert path == tmp_path / "tpc_network_student.dpl-config.json"
+    doc = json.loads(path.read_text())
+    assert list(doc) == ["pid-tpc-service"] and list(doc["pid-tpc-service"]) == ["pidTPC"]
+    section = doc["pid-tpc-service"]["pidTPC"]
+    # every key is a configurable of pidTPCConfigurables at the recorded commit, and every
+    # configurable that loads or applies the network is set
+    assert set(section) <= set(deploy.PIDTPC_CONFIGURABLES)
+    assert set(deploy.NETWORK_CONFIGURABLES) <= set(section)
+    assert len(deploy.PIDTPC_SOURCE["commit"]) == 40
+    assert all(isinstance(v, str) for v in section.values())  # as O2 writes a configuration
+    # the local file, never replaced by a CCDB download, and no corrected-dE/dx mode
+    assert section["useNetworkCorrection"] == "true" and section["autofetchNetworks"] == "false"
+    assert section["networkPathLocally"] == "tpc_network_student.onnx"
+    assert section["ccdb-timestamp"] == "0" and section["useCorrecteddEdx"] == "false"
+    assert float(section["networkBetaGammaCutoff"]) == inputs.BETA_GAMMA_CUTOFF
+    # the species not trained are off (their default is on)
+    on = {s: section[f"useNetwork{s}"] for s in deploy.SPECIES}
+    assert on == {"El": "1", "Mu": "0", "Pi": "1", "Ka": "1", "Pr": "1",
+                  "De": "0", "Tr": "0", "He": "0", "Al": "0"}  # fmt: skip
+    assert all(deploy.PIDTPC_CONFIGURABLES[f"useNetwork{s}"][1] == 1 for s in deploy.SPECIES)
+    assert deploy.network_species(doc) == ["El", "Pi", "Ka", "Pr"]
+    with pytest.raises(OutputExistsError):
+        deploy.write_pidtpc_config(onnx, [2])
+
+
+def test_the_pidtpc_section_takes_species_by_name_and_refuses_the_unknown():
+    by_name = deploy.pidtpc_section(["pi", "K", "Pr"], network_path="n.onnx")
+    by_id = deploy.pidtpc_section(np.array([2, 3, 4], np.uint8), network_path="n.onnx")
+    assert by_name == by_id
+    assert deploy.network_species(by_name) == ["Pi", "Ka", "Pr"]
+    for bad in ([], ["kaon"], [9], [True]):
+        with pytest.raises(BadArgumentError, match="species"):
+            deploy.pidtpc_section(bad, network_path="n.onnx")
+    # pidTPC's defaults: the network off; on, it runs for every species the section leaves out
+    assert deploy.network_species({}) == []
+    flat = {"pid-tpc-service": {"pidTPC.useNetworkCorrection": "1", "pidTPC.useNetworkMu": "0"}}
+    assert deploy.network_species(flat) == [s for s in deploy.SPECIES if s != "Mu"]
+
+
+def test_the_pidtpc_section_is_written_for_a_network_pidtpc_can_run_only(tmp_path):
+    import torch
+
+    from o2ml.export.onnx import torch_to_onnx
+
+    path = tmp_path / "three_outputs.onnx"
+    torch_to_onnx(
+        torch.nn.Linear(6, 3), [f"x{i}" for i in range(6)], path, output="y", class_labels=[]
+    )
+    with pytest.raises(ModelFileError, match=r"\[batch, 2\]"):
+        deploy.write_pidtpc_config(path, [2])
+    assert not (tmp_path / "three_outputs.dpl-config.json").exists()
+
+
+#: a git directory of O2Physics, to check the stored configurables against the source itself
+O2PHYSICS_GIT = os.environ.get("O2PHYSICS_GIT_DIR", "/work/.mirror/AliceO2Group+O2Physics/repo")
+
+
+@pytest.mark.skipif(not os.path.isdir(O2PHYSICS_GIT), reason="no O2Physics git directory")
+def test_the_stored_configurables_are_those_of_the_recorded_commit():
+    import re
+    import subprocess
+
+    src = deploy.PIDTPC_SOURCE
+    try:
+        text = subprocess.run(
+            ["git", f"--git-dir={O2PHYSICS_GIT}", "show", f"{src['commit']}:{src['file']}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"{src['commit']} is not in {O2PHYSICS_GIT}")
+    group = text[text.index("struct pidTPCConfigurables") :]
+    group = group[: group.index("\n};")]
+    assert f'std::string prefix = "{deploy.PIDTPC_GROUP}";' in group
+    declared = re.findall(r'Configurable<(.+?)> \w+\{"([^"]+)", (.+?), \{?"', group)
+    assert [(name, kind) for kind, name, _ in declared] == [
+        (name, kind) for name, (kind, _) in deploy.PIDTPC_CONFIGURABLES.items()
+    ]
+    for kind, name, default in declared:
+        if kind in ("int", "int64_t", "float", "bool"):
+            value = {"true": 1, "false": 0}.get(default, default)
+            assert float(value) == float(deploy.PIDTPC_CONFIGURABLES[name][1]), name
+    task = subprocess.run(
+        ["git", f"--git-dir={O2PHYSICS_GIT}", "show", f"{src['task_commit']}:{src['task_file']}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "struct pidTpcService {" in task and "pidTPCConfigurables pidTPCopts;" in task
+    assert "adaptAnalysisTask<pidTpcService>(cfgc)" in task  # DPL: pidTpcService -> pid-tpc-service

@@ -28,6 +28,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
             folders = f"in {len(info.paths)} DF_ folders" if len(info.paths) > 1 else ""
             kind = f" ({info.kind})" if info.kind == "RNTuple" else ""
             print(f"  {label}{kind}: {info.entries} entries {folders}".rstrip())
+            if table is not None:
+                _print_missing(table, info.columns)
             if args.columns or len(args.files) == 1:
                 for name, dtype in info.columns.items():
                     note = ""
@@ -40,6 +42,24 @@ def _cmd_info(args: argparse.Namespace) -> int:
                         note = f"  [{', '.join(extra)}]" if extra else ""
                     print(f"    {name:<28} {dtype}{note}")
     return 0
+
+
+def missing_columns(table, columns) -> list[str]:
+    """The declared columns of ``table`` that a file's tree with ``columns`` lacks: those of an
+    MC file if it holds an MC-only column, else those of a data file (truth columns never)."""
+    have = set(columns)
+    is_mc = any(c.mc and not table.mc_in_data and c.name in have for c in table.columns)
+    return [c for c in table.column_names("mc" if is_mc else "data") if c not in have]
+
+
+def _print_missing(table, columns) -> None:
+    missing = missing_columns(table, columns)
+    if missing:
+        follows = f" (o2ml follows {table.source} @ {table.commit[:8]})" if table.commit else ""
+        print(
+            f"  lacks {len(missing)} declared column(s) of {table.name}{follows}: "
+            f"{', '.join(missing)}; an older producer? It is read; code that needs them says so."
+        )
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:

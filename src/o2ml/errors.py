@@ -137,6 +137,11 @@ class StudyMismatchError(O2mlError):
     """A stored Optuna study does not fit what is asked of it (objectives, trials)."""
 
 
+class JoinError(BadFileError):
+    """Tables of one AO2D cannot be joined row by row: different DF_ folders or row counts, or an
+    index column that points outside the table it references."""
+
+
 # ---- arguments and outputs
 
 

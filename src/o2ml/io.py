@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from .errors import (
     ColumnNotFoundError,
     EmptySelectionError,
     InputFileNotFoundError,
+    JoinError,
     NonFiniteError,
     O2mlError,
     OutputExistsError,
@@ -328,13 +328,14 @@ def check_finite(df: pd.DataFrame, columns: Iterable[str], source: str = "DataFr
 
 def read_table(
     paths: Paths,
-    table: str | Table,
+    table: str | Table | Sequence[str | Table],
     columns: Sequence[str] | None = None,
     *,
     selection: str | None = None,
     finite: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Read one table from one file, a list of files or a glob pattern into a DataFrame.
+    """Read one table, or several joined row by row, from one file, a list of files or a glob
+    pattern into a DataFrame.
 
     Parameters
     ----------
@@ -342,7 +343,12 @@ def read_table(
         A path, a glob pattern (``"out/*.root"``) or a list of them; ROOT or parquet.
     table
         A declared table name (``"HfCandDsLites"``), its tree name (``"O2hfcanddslite"``), or the
-        tree name of any other table.
+        tree name of any other table. A list of tables of one AO2D (``["TracksIU",
+        "TracksExtra_002", "McTrackLabels"]``) joins them as O2's ``soa::Join`` does: the same
+        ``DF_`` folders, the same number of rows in each folder, columns side by side; a column
+        name that several of them hold is kept from each, as ``<table>.<column>``
+        (``"TracksIU.fX"``). Tables of different lengths raise :class:`~o2ml.errors.JoinError`
+        naming both tables and the folder. Follow an index column with :func:`follow_index`.
     columns
         Columns to return (default: all).
     selection
@@ -350,7 +356,15 @@ def read_table(
     finite
         Columns that must hold no NaN or inf (e.g. the model features).
     """
-    declared, tree, label = _resolve(table)
+    joined = not isinstance(table, str | Table)
+    if joined:
+        resolved = [_resolve(t) for t in table]
+        if not resolved:
+            raise BadArgumentError("read_table: an empty list of tables to join.")
+        label = " + ".join(r[2] for r in resolved)
+        declared, tree = None, ""
+    else:
+        declared, tree, label = _resolve(table)
     files = expand_paths(paths)
     cols = list(columns) if columns is not None else None
     frames: list[dict[str, np.ndarray]] = []
@@ -360,16 +374,22 @@ def read_table(
         if cols is not None and selection:
             if not extra and not frames:
                 # columns the selection needs but the caller did not ask for
-                head = _columns(path, declared, tree, label)
+                head = (
+                    list(_joined_layout(path, resolved)[2])
+                    if joined
+                    else _columns(path, declared, tree, label)
+                )
                 extra = [c for c in _selection_columns(selection, head) if c not in cols]
             need = cols + extra
         else:
             need = cols
-        if _format(path) == "root":
+        if joined:
+            arrays = _read_joined(path, resolved, need)
+        elif _format(path) == "root":
             arrays, _ = _read_root(path, tree, label, need)
         else:
             arrays, _ = _read_parquet(path, declared, tree, label, need)
-        frames.append(arrays)
+        frames.append({c: _as_column(a) for c, a in arrays.items()})
     names = list(frames[0])
     data = {
         c: np.concatenate([f[c] for f in frames]) if len(frames) > 1 else frames[0][c]
@@ -393,6 +413,161 @@ def read_table(
     if finite:
         check_finite(df, finite, f"{source}, table {label}")
     return df
+
+
+def _as_column(values: np.ndarray) -> np.ndarray:
+    """A DataFrame column: O2's fixed-size array columns (``int[2]``) become one array per row."""
+    if values.ndim == 1:
+        return values
+    out = np.empty(len(values), dtype=object)
+    for i, row in enumerate(values):
+        out[i] = row
+    return out
+
+
+def _joined_layout(path: Path, resolved: list[tuple[Table | None, str, str]]):
+    """(folders, {label: {folder: key}}, {output column: (label, stored column)}) of tables to
+    join in the ROOT file ``path``, after checking that they share their DF_ folders and row
+    counts."""
+    if _format(path) != "root":
+        raise BadArgumentError(
+            f"{path}: joining tables needs an AO2D ROOT file with DF_ folders, not a parquet file."
+        )
+    with _open_root(path) as f:
+        keys: dict[str, dict[str, str]] = {}
+        stored: dict[str, list[str]] = {}
+        entries: dict[str, dict[str, int]] = {}
+        for _, tree, label in resolved:
+            paths = _tree_paths(path, f, tree, label)
+            keys[label] = {k.rpartition("/")[0] or "(top)": k for k in paths}
+            stored[label] = list(f[paths[0]].keys())
+            entries[label] = {d: f[k].num_entries for d, k in keys[label].items()}
+    first, *others = list(keys)
+    folders = list(keys[first])
+    for other in others:
+        if set(keys[other]) != set(folders):
+            only_first = sorted(set(folders) - set(keys[other]), key=_natural_key)
+            only_other = sorted(set(keys[other]) - set(folders), key=_natural_key)
+            raise JoinError(
+                f"{path}: cannot join tables {first} and {other}: they are not in the same DF_ "
+                f"folders (only {first}: {only_first or 'none'}; only {other}: "
+                f"{only_other or 'none'})."
+            )
+        for d in folders:
+            if entries[first][d] != entries[other][d]:
+                raise JoinError(
+                    f"{path}: cannot join tables {first} and {other} in folder {d}: {first} has "
+                    f"{entries[first][d]} rows, {other} {entries[other][d]}. Only tables with one "
+                    "row per row of the other join (TracksIU, TracksExtra_002, McTrackLabels, "
+                    "...); follow an index column (fIndexCollisions, ...) with io.follow_index."
+                )
+    shared = {
+        c for label in stored for c in stored[label] if sum(c in v for v in stored.values()) > 1
+    }
+    names = {
+        (f"{label}.{c}" if c in shared else c): (label, c)
+        for label in stored
+        for c in stored[label]
+    }
+    return folders, keys, names
+
+
+def _read_joined(
+    path: Path, resolved: list[tuple[Table | None, str, str]], columns: list[str] | None
+) -> dict[str, np.ndarray]:
+    folders, keys, names = _joined_layout(path, resolved)
+    wanted = list(names) if columns is None else columns
+    for c in wanted:
+        if c not in names:
+            plain = [n for n in names if n.rpartition(".")[2] == c]
+            hint = (
+                f" It is in several of them: ask for {plain}." if plain else did_you_mean(c, names)
+            )
+            raise ColumnNotFoundError(
+                f"{path}: the joined tables {' + '.join(keys)} have no column {c!r}." + hint
+            )
+    by_table: dict[str, list[str]] = {}
+    for c in wanted:
+        by_table.setdefault(names[c][0], []).append(c)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
+    with _open_root(path) as f:
+        for d in folders:
+            for label, out in by_table.items():
+                key = keys[label][d]
+                stored = [names[c][1] for c in out]
+                try:
+                    arrays = f[key].arrays(stored, library="np")
+                except Exception as err:
+                    raise BadFileError(
+                        f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
+                        "the file is probably truncated or corrupted."
+                    ) from None
+                for c, s in zip(out, stored, strict=True):
+                    parts[c].append(arrays[s])
+    return {c: (v[0] if len(v) == 1 else np.concatenate(v)) for c, v in parts.items()}
+
+
+def follow_index(
+    paths: Paths,
+    table: str | Table,
+    index: str,
+    target: str | Table,
+    *,
+    columns: Sequence[str],
+) -> pd.DataFrame:
+    """The ``columns`` of the ``target`` row that each row of ``table`` points to through its
+    index column ``index``, as O2 follows an index (``track.mcParticle().pdgCode()``).
+
+    Rows come in the order in which :func:`read_table` reads ``table`` (files, then DF_ folders),
+    so the result sits side by side with it: ``pd.concat([tracks, follow_index(...)], axis=1)``.
+    An index counts rows of ``target`` in the same DF_ folder; -1 (no such row: a fake track, a
+    track without collision) gives 0 in integer columns and NaN in float ones. An index below -1
+    or beyond ``target`` raises :class:`~o2ml.errors.JoinError` naming the file, the folder, both
+    tables and the value.
+
+    Example: ``follow_index("AO2D.root", "McTrackLabels", "fIndexMcParticles",
+    "McParticles_001", columns=["fPdgCode"])``.
+    """
+    _, tree, label = _resolve(table)
+    _, target_tree, target_label = _resolve(target)
+    cols = list(columns)
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    for path in expand_paths(paths):
+        if _format(path) != "root":
+            raise BadArgumentError(f"{path}: following an index needs an AO2D ROOT file.")
+        with _open_root(path) as f:
+            keys = _tree_paths(path, f, tree, label)
+            targets = {
+                k.rpartition("/")[0]: k for k in _tree_paths(path, f, target_tree, target_label)
+            }
+            _check_columns(path, label, [index], list(f[keys[0]].keys()))
+            for key in keys:
+                folder = key.rpartition("/")[0]
+                if folder not in targets:
+                    raise JoinError(
+                        f"{path}: folder {folder or '(top)'} holds table {label} but not "
+                        f"{target_label}, which its column {index} points to."
+                    )
+                _check_columns(path, target_label, cols, list(f[targets[folder]].keys()))
+                idx = f[key].arrays([index], library="np")[index].astype(np.int64)
+                values = f[targets[folder]].arrays(cols, library="np")
+                n = f[targets[folder]].num_entries
+                bad = (idx < -1) | (idx >= n)
+                if bad.any():
+                    raise JoinError(
+                        f"{path}: folder {folder}: {label}.{index} = {int(idx[bad][0])} points "
+                        f"outside {target_label}, which has {n} rows there "
+                        f"({int(bad.sum())} such rows)."
+                    )
+                missing = idx < 0
+                for c in cols:
+                    v = _as_column(values[c])
+                    picked = v[np.where(missing, 0, idx)] if n else np.zeros(len(idx), v.dtype)
+                    if missing.any():
+                        picked = picked.astype(float) if v.dtype.kind == "f" else picked.copy()
+                        picked[missing] = np.nan if v.dtype.kind == "f" else 0
+                    parts[c].append(picked)
+    return pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()}, copy=False)
 
 
 def iter_table(
@@ -523,7 +698,9 @@ def write_table(
     else:
         arrays = {c: np.ascontiguousarray(df[c].to_numpy()) for c in df.columns}
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from ._atomic import mkstemp  # the mode the umask gives, not mkstemp's 0o600
+
+    fd, tmp = mkstemp(path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         text = None if metadata is None else json.dumps(metadata, sort_keys=True)
@@ -536,6 +713,73 @@ def write_table(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_aod(
+    path: PathLike,
+    folders: Sequence[dict[str | Table, pd.DataFrame]],
+    *,
+    overwrite: bool = False,
+    metadata: dict | None = None,
+) -> Path:
+    """Write several tables into one ROOT file as O2 writes an AO2D: folder ``DF_<i+1>`` holds
+    the tables of ``folders[i]``, each as a TTree named after its table, columns in the declared
+    order and types (O2's array columns included: ``int[2]``, and variable-size arrays with their
+    ``<name>_size`` count branch). Index columns count rows in their own folder, as in O2.
+
+    Written under a temporary name and renamed when complete, like :func:`write_table`; an
+    existing file is replaced only with ``overwrite=True``."""
+    path = Path(path)
+    if path.suffix.lower() != ".root":
+        raise BadArgumentError(f"{path}: an AO2D is a ROOT file; use the .root extension.")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
+    conformed = []
+    for i, tables in enumerate(folders):
+        folder = {}
+        for table, df in tables.items():
+            declared, tree, label = _resolve(table)
+            if declared is None:
+                raise BadArgumentError(
+                    f"write_aod: table {label!r} is not declared in o2ml.schema."
+                )
+            source = f"writing {path}, DF_{i + 1}"
+            order = [c.name for c in declared.columns if c.name in df.columns]
+            order += [c for c in df.columns if c not in declared]  # conform names them
+            folder[tree] = declared.conform(df[order], source)
+        conformed.append(folder)
+    import uproot
+
+    from ._atomic import replacing
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as tmp, uproot.recreate(tmp, compression=uproot.ZSTD(1)) as f:
+        for i, folder in enumerate(conformed):
+            for tree, arrays in folder.items():
+                _extend_tree(f, f"DF_{i + 1}/{tree}", arrays)
+        if metadata is not None:
+            f[ROOT_METADATA_KEY] = json.dumps(metadata, sort_keys=True)
+    return path
+
+
+def _extend_tree(f, name: str, arrays: dict[str, np.ndarray]) -> None:
+    """One TTree (``mktree``: a TTree as O2 writes, not an RNTuple) holding ``arrays``: plain
+    columns, fixed arrays (n, k) and variable-size arrays (object arrays of 1-D arrays, written
+    with a ``<name>_size`` count branch as O2 names it)."""
+    import awkward as ak
+
+    types, values = {}, {}
+    for c, a in arrays.items():
+        if a.dtype == object:
+            base = next((np.asarray(r).dtype for r in a if len(r)), np.dtype("i4"))
+            types[c] = f"var * {base.name}"
+            values[c] = ak.Array([np.asarray(r, base) for r in a])
+        else:
+            types[c] = np.dtype((a.dtype, a.shape[1:])) if a.ndim > 1 else a.dtype
+            values[c] = a
+    tree = f.mktree(name, types, counter_name=lambda counted: f"{counted}_size")
+    if arrays and len(next(iter(arrays.values()))):
+        tree.extend(values)
 
 
 def _write_root(
@@ -598,8 +842,14 @@ def table_checksum(df: pd.DataFrame) -> str:
     h = hashlib.sha256()
     for c in df.columns:
         a = np.ascontiguousarray(df[c].to_numpy())
-        a = a.astype(a.dtype.newbyteorder("="), copy=False)
         h.update(str(c).encode())
+        if a.dtype == object:  # O2's array columns: one array per row, hashed by value
+            for row in a:
+                r = np.ascontiguousarray(row)
+                h.update(r.dtype.newbyteorder("=").str.encode() + str(r.shape).encode())
+                h.update(r.astype(r.dtype.newbyteorder("="), copy=False).tobytes())
+            continue
+        a = a.astype(a.dtype.newbyteorder("="), copy=False)
         h.update(a.dtype.str.encode())
         h.update(a.tobytes())
     return h.hexdigest()

@@ -116,6 +116,21 @@ class Column:
     mc: bool = False  #: only in MC files
     truth: bool = False  #: hidden truth of synthetic data files, never in real data
 
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        """The type of one value: ``"i4[2]"`` (a fixed array, O2's ``int[2]``) and ``"i4[]"``
+        (O2's variable-size array) hold ``i4`` values."""
+        return np.dtype(self.dtype.partition("[")[0])
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """``()`` for a plain value, ``(2,)`` for ``"i4[2]"``, None for a variable-size array."""
+        _, bracket, size = self.dtype.partition("[")
+        if not bracket:
+            return ()
+        size = size.rstrip("]")
+        return (int(size),) if size else None
+
 
 @dataclass(frozen=True)
 class Table:
@@ -164,7 +179,8 @@ class Table:
         ]
 
     def dtypes(self) -> dict[str, np.dtype]:
-        return {c.name: np.dtype(c.dtype) for c in self.columns}
+        """The value type of each column (that of one element for an array column)."""
+        return {c.name: c.numpy_dtype for c in self.columns}
 
     def conform(self, df: pd.DataFrame, source: str = "DataFrame") -> dict[str, np.ndarray]:
         """Check ``df`` against this table and return its columns as arrays of the declared dtypes.
@@ -178,8 +194,25 @@ class Table:
                     f"{source}: column {col!r} is not part of table {self.name} "
                     f"(tree {self.tree_name})." + did_you_mean(str(col), self._by_name)
                 )
-            arrays[col] = np.ascontiguousarray(df[col].to_numpy(), dtype=self[col].dtype)
+            arrays[col] = _conform_column(df[col], self[col])
         return arrays
+
+
+def _conform_column(values: pd.Series, column: Column) -> np.ndarray:
+    """A column's values as an array of its declared type: (n,) for a plain column, (n, k) for a
+    fixed array, an object array of 1-D arrays for a variable-size array."""
+    shape, dtype = column.shape, column.numpy_dtype
+    if shape == ():
+        return np.ascontiguousarray(values.to_numpy(), dtype=dtype)
+    rows = [np.asarray(v, dtype=dtype).reshape(-1) for v in values]
+    if shape is None:
+        out = np.empty(len(rows), dtype=object)
+        for i, r in enumerate(rows):  # element by element: equal lengths must not make a 2-D array
+            out[i] = r
+        return out
+    if any(r.shape != shape for r in rows):
+        raise SchemaError(f"column {column.name}: expected arrays of shape {shape} in every row.")
+    return np.stack(rows) if rows else np.empty((0, *shape), dtype)
 
 
 def _cols(
@@ -209,15 +242,28 @@ _CHARM_TRUTH = (
     ),
 )  # fmt: skip
 
-#: O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 1191ccad, table HfCandDsLites
-#: ("HFCANDDSLITE"), column for column in its order. One row per mass hypothesis that passes the
-#: selection (the other hypothesis' fIsSel* is -1); the MC columns exist in data files too, filled
-#: with 0 (fIsCandidateSwapped holds the row's hypothesis there: 0 KKpi, 1 piKK).
+#: O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 55f4caa7 (master 9647b514), table
+#: HfCandDsLites ("HFCANDDSLITE", lines 104-154), column for column in its order, with the C++
+#: types (int8_t i1, int i4, uint16_t u2, float f4). fillCandidateTable (lines 332-429) fills it:
+#: one row per mass hypothesis that passes the selection (the other hypothesis' fIsSel* is -1);
+#: the MC columns exist in data files too, filled with 0 (`flagMc{0}`, `bMotherPdg{0}`), and
+#: fIsCandidateSwapped holds the row's hypothesis there (`isSwapped{MassHypo}`: 0 KKpi, 1 piKK);
+#: in MC it is the candidate creator's `isCandidateSwapped()` for every row, matched or not (0
+#: if not matched), and fPdgBhadMotherPart its `pdgBhadMotherPart()`: the b-hadron's PDG code for
+#: non-prompt matched candidates, 0 otherwise (PWGHF/TableProducer/candidateCreator3Prong.cxx
+#: @ f86101a0, lines 1062-1079, 1353-1365). fY is `candidate.y(invMassDs)` (line 355): the
+#: rapidity with the row's mass. fCentrality is `getCentralityColl(collision)`: -1 for
+#: collisions without a centrality table
+#: (PWGHF/Core/CentralityEstimation.h @ a61c3c1a, lines 121-128), i.e. with processData (the
+#: default, line 666) and processMc (line 706; o2ml's MC). New since 1191ccad (which o2ml
+#: followed before): fPdgBhadMotherPart (added by 9beb96e7).
 HF_CAND_DS_LITES = Table(
     name="HfCandDsLites",
     description="HFCANDDSLITE",
     doc="Ds+ and D+ -> K K pi candidates (O2Physics treeCreatorDsToKKPi, lite table)",
     mc_in_data=True,
+    source="PWGHF/TableProducer/treeCreatorDsToKKPi.cxx",
+    commit="55f4caa7c70c1933c9d6062e4734c3e97550e89b",
     columns=(
         *_prongs("fPtProng", unit="GeV/c"),
         *_prongs("fImpactParameter", unit="cm", doc="prong impact parameter XY (signed)"),
@@ -240,26 +286,40 @@ HF_CAND_DS_LITES = Table(
         Column("fDeltaMassPhi", unit="GeV/c2", doc="|m(KK) - m(phi)| of the row's hypothesis"),
         Column("fAbsCos3PiK", doc="|cos^3 theta'(piK)| of the row's hypothesis"),
         Column("fChi2PCA", unit="cm2", doc="sum of squared distances of the prongs to the vertex"),
-        Column("fCentrality", doc="centrality percentile (FT0M)"),
+        Column("fCentrality", doc="centrality percentile of the process' estimator; -1: none (default)"),
         Column("fNumContrib", "u2", doc="primary-vertex contributors"),
         Column("fFlagMcMatchRec", "i1", mc=True, doc="sign x hf_decay DecayChannelMain: +-5 Ds, +-4 D+ -> KKpi"),
         Column("fOriginMcRec", "i1", mc=True, doc="RecoDecay::OriginType: 0 none, 1 prompt, 2 non-prompt"),
         Column("fFlagMcDecayChanRec", "i1", mc=True, doc="DecayChannelResonant: 6 Ds -> phi pi, 1 D+ -> phi pi"),
-        Column("fIsCandidateSwapped", "i1", doc="MC: 1 if prong 0 is a pion; data: the row's hypothesis"),
+        Column(
+            "fPdgBhadMotherPart", "i4", mc=True,
+            doc="PDG code of the b-hadron mother of a matched non-prompt candidate (signed), else 0",
+        ),
+        Column(
+            "fIsCandidateSwapped", "i1",
+            doc="MC: 1 if prong 0 of a matched candidate is a pion, 0 unmatched; data: the row's hypothesis",
+        ),
         Column("fSign", "i1", doc="candidate charge"),
         *_CHARM_TRUTH,
     ),
 )  # fmt: skip
 
-#: O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ 405f5088, table HfCandLcLites
-#: ("HFCANDLCLITE"), column for column in its order. One row per mass hypothesis that passes
-#: (fCandidateSelFlag 1 pKpi, 2 piKp); prongs 0 and 2 carry p and pi nσ, prong 1 the kaon's. The MC
-#: columns exist in data too (fFlagMc, fOriginMcRec, fIsCandidateSwapped 0; fChannel -1).
+#: O2Physics PWGHF/TableProducer/treeCreatorLcToPKPi.cxx @ de7b76d6 (master 9647b514), table
+#: HfCandLcLites ("HFCANDLCLITE", lines 218-266), column for column in its order. fillLiteTable
+#: (lines 627-713) writes one row per mass hypothesis that passes (fCandidateSelFlag 1 pKpi,
+#: 2 piKp); prongs 0 and 2 carry p and pi nσ, prong 1 the kaon's. The MC columns exist in data too
+#: (fFlagMc, fOriginMcRec, fIsCandidateSwapped 0; fChannel -1); in MC fIsCandidateSwapped is the
+#: candidate creator's isCandidateSwapped(), 0 for unmatched candidates. fCentFT0C (new since
+#: 405f5088, which o2ml followed before; added by de7b76d6) is collision.centFT0C() with a
+#: process "WithCentrality" (processDataWithCentralityWithDCAFitterN is the default, line 1202),
+#: else -1 (lines 654-657).
 HF_CAND_LC_LITES = Table(
     name="HfCandLcLites",
     description="HFCANDLCLITE",
     doc="Lambda_c+ -> p K pi candidates (O2Physics treeCreatorLcToPKPi, lite table)",
     mc_in_data=True,
+    source="PWGHF/TableProducer/treeCreatorLcToPKPi.cxx",
+    commit="de7b76d6c97cdb406ea7aa3402564d4efa6c81ec",
     columns=(
         Column("fPosX", unit="cm", doc="primary vertex"),
         Column("fPosY", unit="cm"),
@@ -287,12 +347,16 @@ HF_CAND_LC_LITES = Table(
         Column("fY"),
         Column("fFlagMc", "i1", mc=True, doc="sign x hf_decay DecayChannelMain: +-17 Lc -> pKpi"),
         Column("fOriginMcRec", "i1", mc=True, doc="RecoDecay::OriginType: 0 none, 1 prompt, 2 non-prompt"),
-        Column("fIsCandidateSwapped", "i1", mc=True, doc="1 if prong 0 is not the proton (MC)"),
+        Column(
+            "fIsCandidateSwapped", "i1", mc=True,
+            doc="MC: 1 if prong 0 of a matched candidate is a pion, 0 unmatched (and in data)",
+        ),
         Column("fChannel", "i1", mc=True, doc="DecayChannelResonant (MC; -1 in data)"),
         Column("fMassKPi", unit="GeV/c2", doc="m(K pi) of the row's hypothesis"),
         Column("fMlScoreFirstClass", doc="-999 unless the tree creator applied ML"),
         Column("fMlScoreSecondClass"),
         Column("fMlScoreThirdClass"),
+        Column("fCentFT0C", doc="FT0C centrality percentile; -1 unless a process WithCentrality runs"),
         *_CHARM_TRUTH,
     ),
 )  # fmt: skip
@@ -336,12 +400,24 @@ PID_TRACKS = Table(
     ),
 )
 
-#: O2Physics DPG/Tasks/TPC/tpcSkimsTableCreator.h @ bd0399b6, TPCSKIMS_COLUMNS_BASE in its order;
-#: what tpcSkimsTableCreator.cxx fills: fInvDeDxExpTPC = 1 / (expected dE/dx of the row's mass
-#: hypothesis), fNormMultTPC = multTPC / 11000, fNormNClustersTPC = sqrt(152 / tpcNClsFound),
-#: fNormNClustersTPCPID the raw tpcNClsFindableMinusPID, fPidIndex the o2::track::PID id of the
-#: hypothesis (0 e, 2 pi, 3 K, 4 p), fTPCdEdxNorm -999 without track QA. docs/o2physics_tpc_network.md
+#: O2Physics DPG/Tasks/TPC/tpcSkimsTableCreator.h @ aa53e5da (master 9647b514),
+#: TPCSKIMS_COLUMNS_BASE (lines 61-85) in its order, with the C++ types (bool: numpy "?", ROOT
+#: leaf /O). What tpcSkimsTableCreator.cxx @ 58542e4e fills (fillSkimmedV0Table, lines 276-332;
+#: the TOF tree, lines 755-798): fIsGoodRct = rctChecker.checkTable(collision) (label
+#: "CBT_hadronPID"; rows of bad runs are written too unless requireGoodRct, default false: lines
+#: 111-114, 455-458), fInvDeDxExpTPC = 1 / (expected dE/dx of the row's mass hypothesis),
+#: fNormMultTPC = multTPC / 11000, fNormNClustersTPC = sqrt(152 / tpcNClsFound),
+#: fNormNClustersTPCPID the raw track.tpcNClsPID(), the TPC clusters used for the dE/dx (lines
+#: 279, 758; since 3fa50ea0, before the raw tpcNClsFindableMinusPID): O2's dynamic column of
+#: TPCNClsFindable and TPCNClsFindableMinusPID (so bound in PWGEM/Dilepton/DataModel/
+#: dileptonTables.h @ fbbe8484, line 863), fPidIndex the o2::track::PID id of the hypothesis
+#: (0 e, 2 pi, 3 K, 4 p), fNSigTOF of the V0 tree 1000 for photon electrons (NSigmaTofElectorn)
+#: and the V0's TOF nsigma for the others, kNoTOFValue = -1e6 without TOF (lines 121-124,
+#: 241-262; PWGLF/DataModel/LFStrangenessPIDTables.h @ 90ebdcce, line 200), fTPCdEdxNorm -999
+#: without track QA (lines 298-301). New since bd0399b6 (which o2ml followed before):
+#: fIsGoodRct (added by aa53e5da). docs/o2physics_tpc_network.md
 _TPC_SKIM_BASE = (
+    Column("fIsGoodRct", "?", doc="the collision passes the RCT flags (CBT_hadronPID); bool"),
     Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx (tpcSignal)"),
     Column("fInvDeDxExpTPC", doc="1 / expected dE/dx of the row's hypothesis (pidTPC, no network)"),
     Column("fTPCInnerParam", unit="GeV/c", doc="momentum at the TPC inner wall"),
@@ -354,10 +430,10 @@ _TPC_SKIM_BASE = (
     Column("fBetaGamma", doc="tpcInnerParam / mass"),
     Column("fNormMultTPC", doc="TPC multiplicity of the collision / 11000"),
     Column("fNormNClustersTPC", doc="sqrt(152 / tpcNClsFound)"),
-    Column("fNormNClustersTPCPID", doc="tpcNClsFindableMinusPID (not normalised)"),
+    Column("fNormNClustersTPCPID", doc="tpcNClsPID(): clusters used for the dE/dx, not normalised"),
     Column("fPidIndex", "u1", doc="o2::track::PID id of the hypothesis: 0 e, 2 pi, 3 K, 4 p"),
     Column("fNSigTPC", doc="TPC nsigma of the hypothesis (pidTPC, Bethe-Bloch)"),
-    Column("fNSigTOF", doc="TOF nsigma of the hypothesis, -999 without TOF"),
+    Column("fNSigTOF", doc="TOF nsigma of the hypothesis; V0 tree: 1000 photon e, -1e6 no TOF"),
     Column("fNSigITS", doc="ITS nsigma of the hypothesis, -999 (not simulated)"),
     Column("fRunNumber", "i4"),
     Column("fTrackOcc", doc="trackOccupancyInTimeRange of the collision"),
@@ -366,6 +442,9 @@ _TPC_SKIM_BASE = (
     Column("fHadronicRate", unit="kHz", doc="hadronic interaction rate of the run"),
     Column("fTPCdEdxNorm", doc="track QA dE/dx, -999 without track QA (as the skim writes it)"),
 )
+#: the header declares both skims (the .cxx fills them: its commit is in the comment above)
+_TPC_SKIMS_SOURCE = "DPG/Tasks/TPC/tpcSkimsTableCreator.h"
+_TPC_SKIMS_COMMIT = "aa53e5daa0f900cbd262dd34009ae178a4e434c5"
 _TPC_SKIM_TRUTH = (
     Column("fTruthPidIndex", "u1", doc="synthetic truth: PID id of the true species", truth=True),
 )
@@ -375,6 +454,8 @@ TPC_SKIM_V0 = Table(
     name="SkimmedTPCV0Tree",
     description="TPCSKIMV0TREE",
     doc="V0 daughters for the TPC PID calibration (O2Physics tpcSkimsTableCreator)",
+    source=_TPC_SKIMS_SOURCE,
+    commit=_TPC_SKIMS_COMMIT,
     columns=(
         *_TPC_SKIM_BASE,
         Column("fAlphaV0", doc="Armenteros alpha of the V0"),
@@ -392,11 +473,208 @@ TPC_SKIM_TOF = Table(
     name="SkimmedTPCTOFTree",
     description="TPCTOFSKIMTREE",
     doc="TOF-tagged tracks for the TPC PID calibration (O2Physics tpcSkimsTableCreator)",
+    source=_TPC_SKIMS_SOURCE,
+    commit=_TPC_SKIMS_COMMIT,
     columns=(*_TPC_SKIM_BASE, *_TPC_SKIM_TRUTH),
 )
 
+# ------------------------------------------------------------------ AO2D tables (O2 data model)
+#: AliceO2 Framework/Core/include/Framework/AnalysisDataModel.h, read at bb1000df (the file's last
+#: change in the snapshot read; docs/o2_tables.md): the joinable track tables an O2 analysis reads
+#: row by row (``soa::Join<TracksIU, TracksExtra, McTrackLabels>``). Index columns are
+#: ``fIndex<Table>`` and count rows of the referenced table *in the same DF_ folder*.
+_O2_DATA_MODEL = "AliceO2: Framework/Core/include/Framework/AnalysisDataModel.h"
+_O2_DATA_MODEL_COMMIT = "bb1000df7851affda1c7ecfc0b6f1c58e97bfb51"
+
+TRACKS_IU = Table(
+    name="TracksIU",
+    description="TRACK_IU",
+    doc="track parameters at the innermost update (StoredTracksIU, as the tracking writes them)",
+    source=_O2_DATA_MODEL,
+    commit=_O2_DATA_MODEL_COMMIT,
+    columns=(
+        Column("fIndexCollisions", "i4", doc="row of the track's collision in O2collision (-1: none)"),
+        Column("fTrackType", "u1", doc="TrackTypeEnum: 0 global track, ... (not the detector map)"),
+        Column("fX", unit="cm", doc="x of the track reference frame"),
+        Column("fAlpha", unit="rad", doc="rotation of the track reference frame"),
+        Column("fY", unit="cm"),
+        Column("fZ", unit="cm"),
+        Column("fSnp", doc="sin(phi) in the track frame"),
+        Column("fTgl", doc="tan(lambda) = pz / pt"),
+        Column("fSigned1Pt", unit="c/GeV", doc="charge / pT"),
+    ),
+)  # fmt: skip
+
+#: TracksExtra version 2 (tree ``O2trackextra_002``): the column order of O2Physics
+#: Common/TableProducer/Converters/tracksExtraV002Converter.cxx @ 473e3981 (which fills it from
+#: versions 0 and 1) and the types of AnalysisDataModel.h. ``TracksExtra = TracksExtra_002``.
+TRACKS_EXTRA = Table(
+    name="TracksExtra_002",
+    description="TRACKEXTRA_002",
+    doc="additional track information: TPC, ITS cluster sizes, TRD, TOF (StoredTracksExtra_002)",
+    source="O2Physics: Common/TableProducer/Converters/tracksExtraV002Converter.cxx (order); " + _O2_DATA_MODEL,
+    commit="473e3981794d03629537ed763c03291633c10b54",
+    columns=(
+        Column("fTPCInnerParam", unit="GeV/c", doc="momentum at the inner wall of the TPC"),
+        Column("fFlags", "u4", doc="TrackFlags"),
+        Column("fITSClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest; 0: no hit"),
+        Column("fTPCNClsFindable", "u1"),
+        Column("fTPCNClsFindableMinusFound", "i1"),
+        Column("fTPCNClsFindableMinusPID", "i1", doc="findable - clusters used for the dE/dx"),
+        Column("fTPCNClsFindableMinusCrossedRows", "i1"),
+        Column("fTPCNClsShared", "u1"),
+        Column("fTRDPattern", "u1", doc="bits 0-5: TRD layers with a tracklet; 0: no TRD"),
+        Column("fITSChi2NCl", doc="ITS chi2 / cluster; < 0 without ITS"),
+        Column("fTPCChi2NCl"),
+        Column("fTRDChi2"),
+        Column("fTOFChi2", doc="< 0 without a TOF match"),
+        Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx"),
+        Column("fTRDSignal", unit="a.u."),
+        Column("fLength", unit="cm", doc="track length to TOF"),
+        Column("fTOFExpMom", unit="GeV/c", doc="momentum for the TOF expected times"),
+        Column("fTrackEtaEMCAL"),
+        Column("fTrackPhiEMCAL", unit="rad"),
+        Column("fTrackTime", unit="ns"),
+        Column("fTrackTimeRes", unit="ns"),
+    ),
+)  # fmt: skip
+
+MC_TRACK_LABELS = Table(
+    name="McTrackLabels",
+    description="MCTRACKLABEL",
+    doc="per track: the MC particle it comes from (MC only; joinable with the tracks)",
+    source=_O2_DATA_MODEL,
+    commit=_O2_DATA_MODEL_COMMIT,
+    columns=(
+        Column("fIndexMcParticles", "i4", doc="row of the particle in O2mcparticle_001 (-1: fake)"),
+        Column("fMcMask", "u2", doc="bits of detector mismatches; bit 15: negative label"),
+    ),
+)
+
+MC_PARTICLES = Table(
+    name="McParticles_001",
+    description="MCPARTICLE_001",
+    doc="generated particles (StoredMcParticles_001); fIndexArray_Mothers (variable size) and "
+    "fIndexSlice_Daughters (int[2]) are O2's array columns",
+    source=_O2_DATA_MODEL,
+    commit=_O2_DATA_MODEL_COMMIT,
+    columns=(
+        Column("fIndexMcCollisions", "i4"),
+        Column("fPdgCode", "i4"),
+        Column("fStatusCode", "i4"),
+        Column("fFlags", "u1", doc="bit 0 produced by transport, bit 1 physical primary"),
+        Column("fIndexArray_Mothers", "i4[]", doc="rows of the mothers (variable size)"),
+        Column("fIndexSlice_Daughters", "i4[2]", doc="first and last daughter row, -1 -1: none"),
+        Column("fWeight"),
+        Column("fPx", unit="GeV/c"),
+        Column("fPy", unit="GeV/c"),
+        Column("fPz", unit="GeV/c"),
+        Column("fE", unit="GeV"),
+        Column("fVx", unit="cm"),
+        Column("fVy", unit="cm"),
+        Column("fVz", unit="cm"),
+        Column("fVt", unit="ns"),
+    ),
+)
+
+#: O2Physics PWGDQ/DataModel/ReducedInfoTables.h @ 796304b7 (table V0Bits), filled by
+#: PWGDQ/Tasks/v0selector.cxx @ 06c6c2c5: one row per track (joinable with the tracks), bit k
+#: set when the track is a daughter of a selected V0 of kind k.
+V0_BITS = Table(
+    name="V0Bits",
+    description="V0BITS",
+    doc="per track: daughter of a selected V0 (PWGDQ v0selector)",
+    source="O2Physics: PWGDQ/DataModel/ReducedInfoTables.h, PWGDQ/Tasks/v0selector.cxx",
+    commit="06c6c2c58ca5e031f2993d92474136ebeb67469d",
+    columns=(
+        Column(
+            "fPIDBit",
+            "u1",
+            doc="bit 0 photon conversion, 1 K0S, 2 Lambda, 3 anti-Lambda, 4 Omega, 5 anti-Omega",
+        ),
+    ),
+)
+
+#: o2ml's hidden truth of synthetic *data* tracks, one row per track (joinable with them); real
+#: data never hold it, and o2ml writes it only on request (``--with-truth``)
+SYNTHETIC_TRUTH = Table(
+    name="SyntheticTruth",
+    description="SYNTHETICTRUTH",
+    doc="o2ml synthetic data only: the true particle of each track",
+    columns=(Column("fTruthPdgCode", "i4", doc="synthetic truth: PDG code", truth=True),),
+)
+
+# ------------------------------------------------------------------ PIDML (O2Physics Tools/PIDML)
+#: O2Physics Tools/PIDML/pidMl.h @ b4e8f5cd, filled by pidMlProducer.cxx @ b4e8f5cd: one row per
+#: global track (requireGlobalTrackInFilter). A track without TOF has fTOFSignal and fBeta NaN,
+#: one without TRD fTRDSignal NaN and fTRDPattern 0 (getTOFSignal, getTRDSignal, getTRDPattern).
+#: No η, no ITS cluster sizes, no nσ: o2ml derives η and φ from fPx, fPy, fPz.
+_PIDML_TRACK = (
+    Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx"),
+    Column("fTRDSignal", unit="a.u.", doc="TRD signal, NaN without TRD"),
+    Column("fTRDPattern", "u1", doc="TRD layers with a tracklet (bits 0-5), 0 without TRD"),
+    Column("fTOFSignal", unit="ps", doc="TOF signal, NaN without TOF"),
+    Column("fBeta", doc="TOF beta, NaN without TOF"),
+    Column("fP", unit="GeV/c"),
+    Column("fPt", unit="GeV/c"),
+    Column("fPx", unit="GeV/c"),
+    Column("fPy", unit="GeV/c"),
+    Column("fPz", unit="GeV/c"),
+    Column("fSign", doc="track charge, a float in PIDML"),
+    Column("fX", unit="cm"),
+    Column("fY", unit="cm"),
+    Column("fZ", unit="cm"),
+    Column("fAlpha", unit="rad"),
+    Column("fTrackType", "u1"),
+    Column("fTPCNClsShared", "u1"),
+    Column("fDcaXY", unit="cm"),
+    Column("fDcaZ", unit="cm"),
+)
+_PIDML_SOURCE = "O2Physics: Tools/PIDML/pidMl.h, Tools/PIDML/pidMlProducer.cxx"
+_PIDML_COMMIT = "b4e8f5cdfb3325c94bdd2c1c5048f0a92a54581d"
+
+PID_TRACKS_MC_ML = Table(
+    name="PidTracksMcMl",
+    description="PIDTRACKSMCML",
+    doc="MC tracks for PID training (O2Physics pidMlProducer, processMcMl)",
+    source=_PIDML_SOURCE,
+    commit=_PIDML_COMMIT,
+    columns=(
+        *_PIDML_TRACK,
+        Column("fPdgCode", "i4", doc="PDG code of the track's MC particle"),
+        Column("fIsPhysicalPrimary", "u1"),
+    ),
+)
+
+PID_TRACKS_DATA_ML = Table(
+    name="PidTracksDataMl",
+    description="PIDTRACKSDATAML",
+    doc="data tracks for prediction and domain adaptation (O2Physics pidMlProducer, processDataML)",
+    source=_PIDML_SOURCE,
+    commit=_PIDML_COMMIT,
+    columns=(
+        *_PIDML_TRACK,
+        Column("fTruthPdgCode", "i4", doc="synthetic truth: PDG code of the track", truth=True),
+    ),
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS, TPC_SKIM_V0, TPC_SKIM_TOF)
+    t.name: t
+    for t in (
+        HF_CAND_DS_LITES,
+        HF_CAND_LC_LITES,
+        PID_TRACKS,
+        TPC_SKIM_V0,
+        TPC_SKIM_TOF,
+        TRACKS_IU,
+        TRACKS_EXTRA,
+        MC_TRACK_LABELS,
+        MC_PARTICLES,
+        V0_BITS,
+        SYNTHETIC_TRUTH,
+        PID_TRACKS_MC_ML,
+        PID_TRACKS_DATA_ML,
+    )
 }
 
 

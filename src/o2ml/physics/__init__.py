@@ -5,6 +5,7 @@
   computes them; :mod:`~o2ml.physics.its`: the ITS2 cluster-size response;
 * :mod:`~o2ml.physics.pid_response`: the per-species response curves of a PID estimator;
   :mod:`~o2ml.physics.pid_performance`: efficiency, purity and separation power;
+* :mod:`~o2ml.physics.pid_tracks`: PID tracks from an AO2D's joined tables, derived as O2 does;
 * :mod:`~o2ml.physics.massfit`: binned signal + background fits (iminuit) and the signal peak.
 
 The modules load on first use (``from o2ml.physics import massfit``).
@@ -12,5 +13,13 @@ The modules load on first use (``from o2ml.physics import massfit``).
 
 from .._lazy import submodules
 
-__all__ = ["constants", "detectors", "its", "massfit", "pid_performance", "pid_response"]
+__all__ = [
+    "constants",
+    "detectors",
+    "its",
+    "massfit",
+    "pid_performance",
+    "pid_response",
+    "pid_tracks",
+]
 __getattr__, __dir__ = submodules(__name__, __all__)

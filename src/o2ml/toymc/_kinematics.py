@@ -189,8 +189,9 @@ def breit_wigner(
     return m0 + 0.5 * gamma * np.tan(a + (b - a) * rng.random(n))
 
 
-def rapidity(pt: np.ndarray, eta: np.ndarray, m: float) -> np.ndarray:
-    """Rapidity from pT, eta and a mass hypothesis (O2Physics uses the PDG mass)."""
+def rapidity(pt: np.ndarray, eta: np.ndarray, m: float | np.ndarray) -> np.ndarray:
+    """Rapidity from pT, eta and a mass (per row or one): the Λc tree creator uses the PDG mass
+    (HfHelper::yLc), the Ds tree creator the row's invariant mass (``candidate.y(invMassDs)``)."""
     pz = pt * np.sinh(eta)
     e = np.sqrt(m * m + pt * pt + pz * pz)
     return 0.5 * np.log((e + pz) / (e - pz))
@@ -490,11 +491,30 @@ NUM_CONTRIB_MEAN = (
 NUM_CONTRIB_SHAPE = 2.0  # negative-binomial shape of that distribution (choice: broad, as pp)
 
 
+#: the centrality the HF tree creators write without a centrality table (O2Physics
+#: PWGHF/Core/CentralityEstimation.h @ a61c3c1a, getCentralityColl, lines 121-128;
+#: treeCreatorLcToPKPi.cxx @ de7b76d6, lines 654-657)
+CENTRALITY_NONE = -1.0
+
+
+def centrality_percentile(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Centrality percentile (%) of the collisions of ``n`` candidates: uniform in 0-100 (choice:
+    percentiles are uniform over collisions; no bias to high multiplicities is modelled)."""
+    return rng.uniform(0.0, 100.0, n)
+
+
 def event_columns(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """Collision columns the lite tables carry: FT0M centrality (%) and PV contributors."""
+    """Collision columns of the Ds lite table: fCentrality and the PV contributors.
+
+    fCentrality is -1 as treeCreatorDsToKKPi writes it with its default process functions (no
+    centrality table; O2Physics treeCreatorDsToKKPi.cxx @ 55f4caa7, lines 372, 666, 706). The
+    collision's percentile is still drawn (``_centrality``, o2ml's event model), so the random
+    stream of the columns after it is that of generator version 3.
+    """
     p = NUM_CONTRIB_SHAPE / (NUM_CONTRIB_SHAPE + NUM_CONTRIB_MEAN)
     return {
-        "fCentrality": rng.uniform(0.0, 100.0, n),
+        "_centrality": centrality_percentile(rng, n),
+        "fCentrality": np.full(n, CENTRALITY_NONE),
         "fNumContrib": 2 + rng.negative_binomial(NUM_CONTRIB_SHAPE, p, n),
     }
 

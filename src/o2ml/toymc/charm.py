@@ -66,6 +66,13 @@ DS_MC_COMPOSITION = {"ds": 0.70, "dplus": 0.10, "bkg": 0.20}
 #: downSampleBkgFactor and ptMaxForDownSample of the MC background (the tree creator's pseudo-random
 #: rule on ptProng0; its default pT maximum, a factor typical of ML productions: choice)
 DS_MC_BKG_DOWNSAMPLE = (0.1, 10.0)
+#: b-hadron mothers of non-prompt Ds and D+ (fPdgBhadMotherPart, MC): B0, B+, Bs0 and Λb0 in the
+#: b-hadron production fractions (f_d ~ f_u ~ 0.4, f_s ~ 0.1, baryons ~ 0.1; PDG review
+#: "Production and decay of b-flavored hadrons", approx.), not weighted by BR(b-hadron -> D X)
+#: (choice). The codes are those of the b-quark hadrons (anti-B0 -511, B- -521, anti-Bs0 -531,
+#: Λb0 5122), whose b -> c decay gives a charm hadron of charge +1; multiplied by the candidate's
+#: charge (o2ml models no D from the W -> c sbar vertex, which has the other sign; choice).
+DS_BHAD_MOTHERS = {-511: 0.4, -521: 0.4, -531: 0.1, 5122: 0.1}
 
 # ---------------------------------------------------------------- background topology
 DS_BKG_DISPLACED_FRACTION = 0.22  # combinatorics with secondary/HF tracks (approx.; tuned: AUC)
@@ -138,7 +145,7 @@ def _columns(rng, topo: dict, pt, eta, phi, species, kkpi_first, dmax) -> dict:
     tpc, tof = K.pid_nsigma(rng, pti, topo["cosh_eta"], species, ("pi", "K"))
     n = pt.size
     cols = {
-        "fPt": pt, "fEta": eta, "fPhi": phi, "fY": K.rapidity(pt, eta, constants.mass("Ds")),
+        "fPt": pt, "fEta": eta, "fPhi": phi,
         "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
         "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
         "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
@@ -158,7 +165,9 @@ def _columns(rng, topo: dict, pt, eta, phi, species, kkpi_first, dmax) -> dict:
 
 def hypothesis_columns(hypothesis: np.ndarray) -> dict:
     """The selector flags of a row of mass hypothesis 0 (KKpi) or 1 (piKK), as the tree creator
-    writes them; fIsCandidateSwapped holds the hypothesis (its value in data files)."""
+    writes them; fIsCandidateSwapped holds the hypothesis, its value in data files
+    (``isSwapped{MassHypo}``, treeCreatorDsToKKPi.cxx @ 55f4caa7, line 352). In MC the tree
+    creator writes the candidate creator's flag instead: :func:`_ds_mc`."""
     return {
         "fIsSelDsToKKPi": np.where(hypothesis == 0, DS_IS_SELECTED, -1),
         "fIsSelDsToPiKK": np.where(hypothesis == 1, DS_IS_SELECTED, -1),
@@ -208,6 +217,7 @@ def kkpi_signal(
         dm, cos3 = np.abs(mkk - constants.mass("phi")), rng.random(n) ** 3
     cols |= hypothesis_columns(1 - truth_hyp if reflection else truth_hyp)
     cols["fM"] = mass
+    cols["fY"] = K.rapidity(pt, eta, mass)  # candidate.y(invMassDs): the row's mass
     cols["fDeltaMassPhi"] = dm
     cols["fAbsCos3PiK"] = cos3
     cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"])
@@ -235,6 +245,7 @@ def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), dmax)
     cols |= hypothesis_columns((rng.random(n) >= DS_KKPI_HYPOTHESIS_FRACTION).astype(np.int8))
     cols["fM"] = K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE)
+    cols["fY"] = K.rapidity(pt, eta, cols["fM"])  # candidate.y(invMassDs): the row's mass
     cols["fDeltaMassPhi"] = np.abs(mkk - m_phi)
     cols["fAbsCos3PiK"] = rng.random(n) ** 3
     cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, DS_BKG_CHI2_FACTOR, 1.0))
@@ -331,7 +342,7 @@ def _reflections(sp: dict, species: str):
 def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     """The MC file: true Ds and D+ in their own hypothesis, downsampled background."""
     mc_out = K.Columns(HF_CAND_DS_LITES, HF_CAND_DS_LITES.column_names("mc"), n_mc)
-    s_kinds, s_signal, s_bkg = seq.spawn(3)
+    s_kinds, s_signal, s_bkg, s_bmother = seq.spawn(4)  # the first three as in version 3
     kinds = K.draw_classes(np.random.default_rng(s_kinds), n_mc, list(DS_MC_COMPOSITION.values()))
 
     def mc_job(rng: np.random.Generator, rows: slice) -> None:
@@ -355,9 +366,20 @@ def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
         lambda rng, m: kkpi_background(rng, sp["bkg"].sample(rng, m)),
         K.downsampled(factor, pt_max), acceptance=factor,
     )  # fmt: skip
-    # the MC matching: isCandidateSwapped is 1 when prong 0's particle is a pion
-    cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
-    mc_out.put(bkg, cols)  # flags and origin stay 0: not matched
+    # not matched: flags, origin, b mother and isCandidateSwapped 0, in both hypotheses (the
+    # candidate creator's swapping{0}: candidateCreator3Prong.cxx @ f86101a0, lines 1062-1079;
+    # the tree creator writes it for MC rows: treeCreatorDsToKKPi.cxx @ 55f4caa7, line 360)
+    cols["fIsCandidateSwapped"] = np.zeros(bkg.size, np.int8)
+    mc_out.put(bkg, cols)
+    # non-prompt matched candidates: the signed PDG code of their b-hadron mother
+    # (candidateCreator3Prong.cxx @ f86101a0, lines 1353-1365), 0 for the others
+    cols = mc_out.cols
+    nonprompt = np.flatnonzero(cols["fOriginMcRec"] == Origin.NONPROMPT)
+    codes = np.array(list(DS_BHAD_MOTHERS), dtype=np.int32)
+    kind = K.draw_classes(
+        np.random.default_rng(s_bmother), nonprompt.size, list(DS_BHAD_MOTHERS.values())
+    )
+    cols["fPdgBhadMotherPart"][nonprompt] = codes[kind] * cols["fSign"][nonprompt]
     return mc_out.frame()
 
 

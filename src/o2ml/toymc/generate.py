@@ -45,7 +45,10 @@ TPC_FILES = {
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 3  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
+GENERATOR_VERSION = 4  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
+# 4 (#31, tables of O2Physics master 9647b514, schema.TABLES[...].commit): Ds fPdgBhadMotherPart,
+# fCentrality -1, fY with the row's mass; Λc fCentFT0C; unmatched MC candidates
+# fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF
 
 
 def sample_files(sample: str) -> list[str]:
@@ -170,11 +173,29 @@ def _generate_one(
             write(skims[TPC_SKIM_V0.name], TPC_FILES[kind]["v0"], TPC_SKIM_V0)
             write(skims[TPC_SKIM_TOF.name], TPC_FILES[kind]["tof"], TPC_SKIM_TOF)
     else:
+        from ..io import write_aod
         from .pid import generate_pid
+        from .pid_tables import pid_tables, split_folders
 
-        write(generate_pid(n_mc, seed, "mc", progress=progress), "pid_mc.root", PID_TRACKS)
-        data = generate_pid(n_data, seed, "data", with_truth=truth, progress=progress)
-        write(data, "pid_data.root", PID_TRACKS)
+        for kind, n in (("mc", n_mc), ("data", n_data)):
+            # the truth sets the detector responses; it is written only on request
+            tracks = generate_pid(n, seed, kind, with_truth=True, progress=progress)
+            tables = pid_tables(tracks, seed, kind, with_truth=truth)
+            # PidTracks: o2ml's own track table, read by notebooks 03, 04 and 06 until they move
+            # to the O2 tables beside it (issue #31)
+            tables[PID_TRACKS.name] = tracks[PID_TRACKS.column_names(kind, truth=truth)]
+            name = f"pid_{kind}.root"
+            write_aod(out / name, split_folders(tables, folders), overwrite=True)
+            sums = {
+                t: table_checksum(df.drop(columns="_track", errors="ignore"))
+                for t, df in tables.items()
+            }
+            files[name] = {
+                "tables": {t: {"entries": len(tables[t]), "sha256": d} for t, d in sums.items()},
+                # the file's content: the checksums of its tables, in a fixed order
+                "sha256": hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest(),
+                "file_sha256": file_checksum(out / name),
+            }
     return files
 
 

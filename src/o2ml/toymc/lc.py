@@ -245,7 +245,8 @@ def generate_lc(
     downsampled as the tree creator does (LC_MC_BKG_DOWNSAMPLE).
     """
     step = K.stage_bar(progress, 4, "Λc toy MC")
-    seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "mc"])
+    # "centrality" last: the other streams are those of generator version 3
+    seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "mc", "centrality"])
     probs, sp = lc_class_probabilities(), _spectra()
     cls = K.draw_classes(
         np.random.default_rng(seeds["classes"]), n_data, [probs[c] for c in _CLASSES]
@@ -272,6 +273,7 @@ def generate_lc(
     out.put(slice(None), {
         "fTruthPdgCode": np.where(cls > 0, 4122, 0), "fTruthOrigin": origin,
         "fTruthReflection": (cls == 3).astype(np.int8),
+        "fCentFT0C": _cent_ft0c(seeds["centrality"], n_data),
     })  # fmt: skip
     step("signal")
     data = out.frame()
@@ -294,7 +296,7 @@ def _mc_flags(rng: np.random.Generator, cols: dict, origin: np.ndarray) -> dict:
 def _lc_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     """The MC file: true Λc in both hypotheses (the wrong one for some), downsampled background."""
     mc_out = K.Columns(HF_CAND_LC_LITES, HF_CAND_LC_LITES.column_names("mc"), n_mc)
-    s_kinds, s_signal, s_refl, s_bkg = seq.spawn(4)
+    s_kinds, s_signal, s_refl, s_bkg, s_cent = seq.spawn(5)  # the first four as in version 3
     shares = [LC_MC_SIGNAL_SHARE, LC_MC_SIGNAL_SHARE * LC_REFLECTION_FRACTION]
     kinds = K.draw_classes(np.random.default_rng(s_kinds), n_mc, [*shares, 1 - sum(shares)])
 
@@ -318,10 +320,23 @@ def _lc_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
         lambda rng, m: pkpi_background(rng, sp["bkg"].sample(rng, m)),
         K.downsampled(factor, pt_max), acceptance=factor,
     )  # fmt: skip
-    cols["fChannel"] = np.zeros(bkg.size, np.int8)  # MC: not matched; flags and origin stay 0
-    cols["fIsCandidateSwapped"] = cols["_prong0_pion"].astype(np.int8)
+    # not matched: flags, origin, channel and isCandidateSwapped 0 (the candidate creator's
+    # swapping{0}: candidateCreator3Prong.cxx @ f86101a0, lines 1062-1079; the tree creator writes
+    # it for MC rows: treeCreatorLcToPKPi.cxx @ de7b76d6, line 642)
+    cols["fChannel"] = np.zeros(bkg.size, np.int8)
+    cols["fIsCandidateSwapped"] = np.zeros(bkg.size, np.int8)
     mc_out.put(bkg, cols)
+    mc_out.put(slice(None), {"fCentFT0C": _cent_ft0c(s_cent, n_mc)})
     return mc_out.frame()
+
+
+def _cent_ft0c(seq: np.random.SeedSequence, n: int) -> np.ndarray:
+    """fCentFT0C of ``n`` rows: the collision's FT0C percentile, as treeCreatorLcToPKPi writes
+    it with a process "WithCentrality" (processDataWithCentralityWithDCAFitterN is its default;
+    O2Physics treeCreatorLcToPKPi.cxx @ de7b76d6, lines 654-657, 1202). o2ml's MC takes the
+    same path (processMcWithCentralityWithDCAFitterN; choice). Own stream: the other columns
+    do not move."""
+    return K.centrality_percentile(np.random.default_rng(seq), n)
 
 
 def lc_expected_signal(n_data: int) -> dict:

@@ -42,6 +42,12 @@ NCL_NORMALISATION = 152.0
 MULT_NORMALISATION = 11000.0
 #: value of columns that are not filled (tpcSkimsTableCreator.h UndefValueFloat)
 UNDEFINED = -999.0
+#: fNSigTOF of the V0 tree: photon-conversion electrons 1000 (NSigmaTofElectorn), the other
+#: daughters the V0's TOF nsigma, kNoTOFValue -1e6 without a TOF match (O2Physics
+#: tpcSkimsTableCreator.cxx @ 58542e4e, lines 121-124, 241-262; PWGLF/DataModel/
+#: LFStrangenessPIDTables.h @ 90ebdcce, line 200). o2ml's V0 daughters have no TOF (choice).
+NSIGMA_TOF_ELECTRON = 1000.0
+NSIGMA_TOF_V0_UNMATCHED = -1e6
 
 # ------------------------------------------------------------------------ the true response
 #: coefficients of :func:`true_response` per domain (documented choices; the data deviate more,
@@ -193,6 +199,8 @@ def _tracks(
     expected = det.tpc_expected_signal(p, masses)
     signal = np.maximum(expected * (mean + sigma * rng.standard_normal(n)), 1.0)
     return {
+        # every run of the sample is good for hadron PID (choice): rctChecker.checkTable is true
+        "fIsGoodRct": np.ones(n, bool),
         "fTPCSignal": signal,
         "fTPCInnerParam": p,
         "fTgl": tgl,
@@ -202,7 +210,8 @@ def _tracks(
         "fY": rng.normal(0.0, 0.05, n),
         "fNormMultTPC": mult,
         "fNormNClustersTPC": ncl_norm,
-        "fNormNClustersTPCPID": rng.poisson(3.0, n).astype(float),
+        # tpcNClsPID(): the found clusters less a few not used for the dE/dx, Poisson(3) (choice)
+        "fNormNClustersTPCPID": np.maximum(ncls - rng.poisson(3.0, n), 0).astype(float),
         "fRunNumber": np.array(list(RUNS))[run_index],
         "fTrackOcc": ft0 * rng.uniform(0.07, 0.09, n),
         "fFt0Occ": ft0,
@@ -305,6 +314,7 @@ def _v0_tree(n: int, seed: int, domain: str, with_truth: bool) -> pd.DataFrame:
     true[fake] = rng.choice(len(PID_SPECIES), size=int(fake.sum()), p=fr / fr.sum())
     cols = _tracks(rng_trk, true, p, domain)
     cols.update(hypothesis_columns(cols, tagged))
+    cols["fNSigTOF"] = np.where(tagged == "e", NSIGMA_TOF_ELECTRON, NSIGMA_TOF_V0_UNMATCHED)
     cols.update(_v0_topology(rng_v0, np.array(names, dtype=object)[v0], cols))
     return _frame(TPC_SKIM_V0, cols, with_truth)
 
