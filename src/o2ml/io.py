@@ -232,17 +232,22 @@ def _read_root(
         _check_columns(path, table_label, wanted, available)
         parts: dict[str, list[np.ndarray]] = {c: [] for c in wanted}
         for key in keys:
-            try:
-                arrays = f[key].arrays(wanted, library="np")
-            except Exception as err:
-                raise BadFileError(
-                    f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
-                    "the file is probably truncated or corrupted."
-                ) from None
+            arrays = _arrays(path, f, key, wanted)
             for c in wanted:
                 parts[c].append(arrays[c])
         merged = {c: (v[0] if len(v) == 1 else np.concatenate(v)) for c, v in parts.items()}
         return merged, available
+
+
+def _arrays(path: Path, f, key: str, columns: list[str]) -> dict[str, np.ndarray]:
+    """The ``columns`` of the tree ``key`` of the open ROOT file ``f``, as numpy arrays."""
+    try:
+        return f[key].arrays(columns, library="np")
+    except Exception as err:
+        raise BadFileError(
+            f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
+            "the file is probably truncated or corrupted."
+        ) from None
 
 
 # ------------------------------------------------------------------------------------ parquet
@@ -495,13 +500,7 @@ def _read_joined(
             for label, out in by_table.items():
                 key = keys[label][d]
                 stored = [names[c][1] for c in out]
-                try:
-                    arrays = f[key].arrays(stored, library="np")
-                except Exception as err:
-                    raise BadFileError(
-                        f"{path}: cannot read {key} ({err.__class__.__name__}: {err}); "
-                        "the file is probably truncated or corrupted."
-                    ) from None
+                arrays = _arrays(path, f, key, stored)
                 for c, s in zip(out, stored, strict=True):
                     parts[c].append(arrays[s])
     return {c: (v[0] if len(v) == 1 else np.concatenate(v)) for c, v in parts.items()}
@@ -549,8 +548,8 @@ def follow_index(
                         f"{target_label}, which its column {index} points to."
                     )
                 _check_columns(path, target_label, cols, list(f[targets[folder]].keys()))
-                idx = f[key].arrays([index], library="np")[index].astype(np.int64)
-                values = f[targets[folder]].arrays(cols, library="np")
+                idx = _arrays(path, f, key, [index])[index].astype(np.int64)
+                values = _arrays(path, f, targets[folder], cols)
                 n = f[targets[folder]].num_entries
                 bad = (idx < -1) | (idx >= n)
                 if bad.any():

@@ -41,6 +41,17 @@ MISSING = -999.0
 #: V0Bits.fPIDBit bit (PWGDQ v0selector) -> o2ml's fV0Tag code (1 K0S, 2 Λ, 3 anti-Λ, 4 γ)
 V0_TAG_OF_BIT = {1: 1, 2: 2, 3: 3, 0: 4}
 _NS = ("El", "Pi", "Ka", "Pr")
+#: the columns of a frame of PID tracks and their types, in order: what read_aod_tracks returns
+#: and o2ml's PID models read (the synthetic generator draws the same frame before it writes
+#: the O2 tables); the truth columns come last
+TRACK_DTYPES = {
+    "fP": "f4", "fPt": "f4", "fEta": "f4", "fPhi": "f4", "fTgl": "f4", "fSign": "f4",
+    "fITSClusterSizes": "u4", "fTPCSignal": "f4", "fTpcNClsFound": "i2", "fBeta": "f4",
+    "fTOFSignal": "f4", **{f"fTPCNSigma{s}": "f4" for s in _NS},
+    **{f"fTOFNSigma{s}": "f4" for s in _NS}, "fV0Tag": "i1",
+}  # fmt: skip
+#: MC truth (the track's MC particle) and o2ml's synthetic-data truth
+TRUTH_DTYPES = {"fPdgCode": "i4", "fTruthPdgCode": "i4"}
 _TRACK_TABLES = ("TracksIU", "TracksExtra_002", "V0Bits")
 _READ = [
     "fSigned1Pt", "fTgl", "fSnp", "fAlpha", "fITSClusterSizes", "fTPCInnerParam", "fTPCSignal",
@@ -128,19 +139,21 @@ def _derive(raw: pd.DataFrame, tpc_resolution: float, tof_resolution_ps: float) 
     for bit, code in V0_TAG_OF_BIT.items():
         tag[(bits >> bit) & 1 == 1] = code
     out["fV0Tag"] = tag
-    frame = pd.DataFrame(out)
-    for c in ("fP", "fPt", "fEta", "fPhi", "fTgl", "fSign", "fBeta", "fTOFSignal"):
-        frame[c] = frame[c].astype(np.float32)
-    return frame
+    return pd.DataFrame(
+        {c: np.asarray(out[c]).astype(t, copy=False) for c, t in TRACK_DTYPES.items()}
+    )
 
 
 def columns() -> Sequence[str]:
     """The columns of :func:`read_aod_tracks` without truth, in order."""
-    return [
-        "fP", "fPt", "fEta", "fPhi", "fTgl", "fSign", "fITSClusterSizes", "fTPCSignal",
-        "fTpcNClsFound", "fBeta", "fTOFSignal", *[f"fTPCNSigma{s}" for s in _NS],
-        *[f"fTOFNSigma{s}" for s in _NS], "fV0Tag",
-    ]  # fmt: skip
+    return list(TRACK_DTYPES)
 
 
-__all__ = ["NOMINAL_TOF_RESOLUTION_PS", "NOMINAL_TPC_RESOLUTION", "columns", "read_aod_tracks"]
+__all__ = [
+    "NOMINAL_TOF_RESOLUTION_PS",
+    "NOMINAL_TPC_RESOLUTION",
+    "TRACK_DTYPES",
+    "TRUTH_DTYPES",
+    "columns",
+    "read_aod_tracks",
+]
