@@ -1,29 +1,51 @@
-"""PID with missing detectors (notebook 06): the gaps of the synthetic tracks, the inputs, the four
-methods behind one interface, the domain-adversarial attention model, the published table measured here."""
+"""PID with missing detectors (notebook 06): the O2Physics PIDML tables as inputs (missing TOF and
+TRD as pidMlProducer writes them), the gaps added to them, the four methods behind one interface,
+the ONNX input contract, the domain-adversarial attention model, the published table measured here."""
 
 from __future__ import annotations
 
 import json
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from o2ml.errors import BadArgumentError, ColumnNotFoundError, ModelFileError
+from o2ml.errors import (
+    BadArgumentError,
+    ColumnNotFoundError,
+    EmptySelectionError,
+    ModelFileError,
+    NonFiniteError,
+)
 from o2ml.models import dann
 from o2ml.models.combined import evaluate as ev
 from o2ml.models.combined import inputs, nets
 from o2ml.models.combined.model import CombinedConfig, CombinedPid, train_combined
+from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from o2ml.toymc.pid import MISSING_DETECTORS, generate_pid, with_missing_detectors
+from o2ml.toymc.pid_tables import pid_tables
 
 pytestmark = pytest.mark.xdist_group("combined")
-FAST = {"epochs": 40, "patience": 3, "batch_size": 256}
+FAST = {"epochs": 80, "patience": 3, "batch_size": 256}
+
+
+@cache
+def _pidml(n: int, seed: int, domain: str) -> pd.DataFrame:
+    tracks = generate_pid(n, seed, domain, with_truth=True)
+    table = (PID_TRACKS_MC_ML if domain == "mc" else PID_TRACKS_DATA_ML).name
+    return pid_tables(tracks, seed, domain, with_truth=True)[table].drop(columns="_track")
+
+
+def pidml(n: int, seed: int, domain: str = "mc") -> pd.DataFrame:
+    """The PIDML table (PidTracksMcMl / PidTracksDataMl, with truth) of n synthetic tracks."""
+    return _pidml(n, seed, domain).copy()
 
 
 @pytest.fixture(scope="module")
 def tracks():
-    mc = with_missing_detectors(generate_pid(16_000, 5, "mc"), 5, "mc")
+    mc = with_missing_detectors(pidml(18_000, 5), 5, "mc")
     X, y = inputs.build_inputs(mc), inputs.labels(mc)
     part = np.random.default_rng(0).random(len(X))
     tr, va, te = part < 0.5, (part >= 0.5) & (part < 0.7), part >= 0.7
@@ -37,45 +59,96 @@ def trained(tracks):
 
 
 # ------------------------------------------------------------------------------- the gaps
-def test_missing_detectors_follow_the_documented_rates_and_keep_a_pid_detector():
-    base = generate_pid(40_000, 1, "data")
+def test_missing_detectors_on_pidml_rows_follow_the_documented_rates():
+    base = pidml(60_000, 1, "data")
     gaps = with_missing_detectors(base, 1, "data")
     assert list(gaps.columns) == list(base.columns) and gaps.dtypes.equals(base.dtypes)
     pd.testing.assert_frame_equal(gaps, with_missing_detectors(base, 1, "data"))
-    no_tpc = (gaps["fTPCSignal"] == -999).mean()
-    no_its = (gaps["fITSClusterSizes"] == 0).mean()
-    assert abs(no_tpc - MISSING_DETECTORS["data"]["TPC"]) < 0.005
-    assert abs(no_its - MISSING_DETECTORS["data"]["ITS"]) < 0.01
-    lost = (base["fBeta"] > 0) & (gaps["fBeta"] == -999)
+    had_tof, had_trd = base["fBeta"].notna(), base["fTRDPattern"] > 0
+    lost_tof = had_tof & gaps["fBeta"].isna()
+    lost_trd = had_trd & (gaps["fTRDPattern"] == 0)
+    # written as pidMlProducer writes a missing detector: NaN, pattern 0
+    assert gaps.loc[lost_tof, "fTOFSignal"].isna().all()
+    assert gaps.loc[lost_trd, "fTRDSignal"].isna().all()
+    assert (gaps["fTRDSignal"].isna() == (gaps["fTRDPattern"] == 0)).all()
+    assert lost_tof.sum() > 0 and lost_trd.sum() > 0
+    # nothing comes back, the TPC and the kinematics stay
+    assert not (base["fBeta"].isna() & gaps["fBeta"].notna()).any()
+    pd.testing.assert_frame_equal(
+        gaps[["fTPCSignal", "fP", "fPx"]], base[["fTPCSignal", "fP", "fPx"]]
+    )
+    rates = MISSING_DETECTORS["data"]
+    assert abs(lost_trd[had_trd].mean() - rates["TRD"]) < 0.01
     high = base["fPt"] > 2.0
-    assert lost[high].mean() > lost[~high & (base["fPt"] > 0.6)].mean()  # rises with pT
-    assert (gaps.loc[lost, "fTOFNSigmaPi"] == -999).all()
-    x = inputs.build_inputs(gaps)
-    a = inputs.available(x)
-    assert (a["TPC"] | a["TOF"] | a["ITS"]).all()
-    mc = with_missing_detectors(generate_pid(40_000, 1, "mc"), 1, "mc")
-    assert (mc["fITSClusterSizes"] == 0).mean() < no_its  # data lose more
+    assert abs(lost_tof[had_tof & high].mean() - 2 * rates["TOF"]) < 0.04  # 2 x rate above 2 GeV/c
+    assert lost_tof[had_tof & high].mean() > lost_tof[had_tof & ~high].mean()  # rises with pT
+    mc_base = pidml(60_000, 1, "mc")
+    mc = with_missing_detectors(mc_base, 1, "mc")
+    for det, col in (("TOF", "fBeta"), ("TRD", "fTRDSignal")):
+        assert MISSING_DETECTORS["mc"][det] < rates[det]  # data lose more than MC
+        assert mc[col].isna().mean() - mc_base[col].isna().mean() < (
+            gaps[col].isna().mean() - base[col].isna().mean()
+        )
     with pytest.raises(ValueError, match="domain"):
         with_missing_detectors(base, 1, "Data")
+    with pytest.raises(ColumnNotFoundError, match="fTRDPattern"):
+        with_missing_detectors(base.drop(columns="fTRDPattern"), 1, "data")
 
 
-def test_inputs_mark_missing_detectors_and_their_pattern():
-    df = generate_pid(200, 2, "mc")
+def test_inputs_read_missing_tof_and_trd_from_nan_and_pattern_0():
+    df = pidml(3000, 2)
     X = inputs.build_inputs(df)
-    assert X.shape == (200, len(inputs.FEATURES)) and X.dtype == np.float32
-    tof = X[:, inputs.FEATURES.index("fBeta")] > 0
-    np.testing.assert_array_equal(inputs.available(X)["TOF"], tof)
-    np.testing.assert_array_equal(inputs.pattern(X) & 2, 2 * tof)
-    with pytest.raises(ColumnNotFoundError, match="fTOFNSigmaKa"):
-        inputs.build_inputs(df.drop(columns="fTOFNSigmaKa"), source="my_tracks.root")
+    assert X.shape == (len(df), len(inputs.FEATURES)) == (len(df), 7) and X.dtype == np.float32
+    a = inputs.available(X)
+    np.testing.assert_array_equal(a["TOF"], df["fBeta"].notna())
+    np.testing.assert_array_equal(a["TRD"], df["fTRDPattern"] > 0)
+    assert 0 < a["TOF"].mean() < 1 and 0 < a["TRD"].mean() < 1
+    np.testing.assert_array_equal(inputs.pattern(X), a["TOF"] * 1 + a["TRD"] * 2)
+    for group in ("TOF", "TRD"):  # every feature of a missing detector is -999
+        cols = [inputs.FEATURES.index(f) for f in inputs.GROUPS[group]]
+        assert (X[~a[group]][:, cols] == inputs.MISSING).all()
+        assert (X[a[group]][:, cols] > 0).all()
+    # eta is derived from fPx, fPy, fPz; the TRD layers from fTRDPattern
+    eta, phi = inputs.eta_phi(df)
+    np.testing.assert_allclose(X[:, inputs.FEATURES.index("eta")], eta, atol=1e-6)
+    assert np.abs(eta).max() < 0.8 and ((phi >= 0) & (phi < 2 * np.pi)).all()  # global tracks
+    np.testing.assert_allclose(np.sinh(eta), df["fPz"] / df["fPt"], rtol=1e-5)
+    layers = X[a["TRD"], inputs.FEATURES.index("nTRDLayers")]
+    assert set(np.unique(layers)) <= set(range(1, 7))
+    np.testing.assert_array_equal(inputs.trd_layers(np.array([0, 1, 63, 0b101010])), [0, 1, 6, 3])
+    assert set(inputs.DERIVED) == set(inputs.FEATURES) - set(df.columns)
+
+
+def test_inputs_accept_older_minus_999_and_refuse_what_a_pidml_row_cannot_be():
+    df = pidml(500, 3)
+    X = inputs.build_inputs(df)
+    old = df.copy()  # pidUtils.h: -999 for a missing TOF or Run 3 TRD signal
+    signals = ["fBeta", "fTOFSignal", "fTRDSignal"]
+    old[signals] = old[signals].fillna(-999.0)
+    np.testing.assert_array_equal(inputs.build_inputs(old), X)
+    one = df.copy()  # TOF missing when either of its columns is
+    has = one["fBeta"].notna().to_numpy()
+    one.loc[has, "fTOFSignal"] = np.nan
+    assert not inputs.available(inputs.build_inputs(one))["TOF"].any()
+    with pytest.raises(ColumnNotFoundError, match="fTRDPattern"):
+        inputs.build_inputs(df.drop(columns="fTRDPattern"), source="my_pidml.root")
+    bad = df.copy()
+    bad.loc[bad.index[:3], "fTPCSignal"] = np.nan
+    with pytest.raises(
+        NonFiniteError, match=rf"my_pidml.root: 3 of {len(df)} tracks .* fTPCSignal"
+    ):
+        inputs.build_inputs(bad, source="my_pidml.root")
+    with pytest.raises(EmptySelectionError):
+        inputs.build_inputs(df.iloc[:0])
 
 
 # ------------------------------------------------------------------------------- modules
 def test_imputation_fills_only_the_gaps():
-    X = torch.from_numpy(inputs.build_inputs(generate_pid(3000, 3, "mc")))
+    X = torch.from_numpy(inputs.build_inputs(pidml(4000, 3)))
     transform = nets.Transform.fitted(X)
     z, present = transform(X)
     assert torch.all(z[present == 0] == 0)  # a gap is the mean (0) for mean imputation
+    assert torch.all(present[:, inputs.FEATURES.index("fTPCSignal")] == 1)
     reg = nets.RegressionImputation(transform)
     reg.fit_imputation(X)
     beta = inputs.FEATURES.index("fBeta")
@@ -84,17 +157,22 @@ def test_imputation_fills_only_the_gaps():
 
 def test_the_ensemble_routes_rare_patterns_to_a_trained_sub_pattern():
     ens = nets.PatternEnsemble(nets.Transform())
-    ens.set_trained([0, 1, 5])
-    assert ens.route.tolist() == [0, 1, 0, 1, 0, 5, 0, 5]
+    assert len(ens.nets) == 4  # TOF x TRD; the TPC is always there
+    ens.set_trained([0, 2])
+    assert ens.route.tolist() == [0, 0, 2, 2]
+    ens.set_trained([0, 1, 2])
+    assert ens.route.tolist() == [0, 1, 2, 2]
 
 
 def test_attention_ignores_a_missing_detector_s_values():
-    X = torch.from_numpy(inputs.build_inputs(generate_pid(500, 4, "mc")))
+    X = torch.from_numpy(inputs.build_inputs(pidml(800, 4)))
     model = nets.FSEAttention(nets.Transform.fitted(X)).eval()
+    no_trd = X[:, inputs.FEATURES.index("fTRDSignal")] < 0
     no_tof = X[:, inputs.FEATURES.index("fBeta")] < 0
     other = X.clone()
-    # change the -999 TOF nsigma of tracks without TOF: nothing may move (still "missing")
-    other[no_tof, inputs.FEATURES.index("fTOFNSigmaPi")] = -5000.0
+    # the first feature says the TRD is missing: its other features may hold anything
+    other[no_trd, inputs.FEATURES.index("nTRDLayers")] = 5.0
+    other[no_tof, inputs.FEATURES.index("fBeta")] = float("nan")  # NaN is missing as -999 is
     with torch.no_grad():
         torch.testing.assert_close(model(X), model(other))
 
@@ -110,7 +188,7 @@ def test_every_method_learns_and_converges(trained, tracks):
             "stopped_early"
         ].all()
         assert stopped.all(), method
-    assert set(trained["ensemble"].history["pattern"]) >= {0, 5, 7}
+    assert set(trained["ensemble"].history["pattern"]) == {0, 1, 2, 3}
 
 
 def test_save_load_and_onnx_parity(tmp_path, trained, tracks):
@@ -137,6 +215,41 @@ def test_save_load_and_onnx_parity(tmp_path, trained, tracks):
         CombinedPid.load(tmp_path / "x.pt")
 
 
+def test_the_onnx_input_contract(tmp_path, trained, tracks):
+    """float32 [batch, 7] in FEATURES order; a missing TOF or TRD as NaN (pidMlProducer,
+    pidOnnxModel.h) or -999, decided by the group's first feature; probabilities [batch, 4]."""
+    import onnx
+
+    from o2ml.export.onnx import read_metadata, run, session
+
+    X = tracks["test"][0][:2000]
+    a = inputs.available(X)
+    assert (~a["TOF"]).any() and (~a["TRD"]).any()
+    with_nan = X.copy()
+    with_nan[with_nan == inputs.MISSING] = np.nan  # the PIDML values as they are
+    only_first = X.copy()  # only the first feature marks the TRD missing
+    only_first[~a["TRD"], inputs.FEATURES.index("nTRDLayers")] = 0.0
+    for method, model in trained.items():
+        path = tmp_path / f"{method}.onnx"
+        model.to_onnx(path)
+        graph = onnx.load(str(path)).graph
+        assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim][1:] == [7]
+        assert graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+        assert [o.name for o in graph.output] == ["probabilities"]
+        sess, expected = session(path), model.predict_proba(X)
+        for variant in (with_nan, only_first):
+            got = run(sess, variant)
+            assert np.isfinite(got).all() and np.abs(got - expected).max() <= 1e-5, method
+        np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)
+        meta = read_metadata(path)
+        assert meta["features"] == inputs.FEATURES == [
+            "fP", "eta", "fSign", "fTPCSignal", "fBeta", "fTRDSignal", "nTRDLayers"
+        ]  # fmt: skip
+        assert meta["missing_value"] == -999.0 and "NaN" in meta["missing"]
+        assert meta["derived"] == inputs.DERIVED
+        assert meta["class_labels"] == ["e", "pi", "K", "p"]
+
+
 def test_training_is_reproducible_and_checks_its_input(tracks):
     (X, y), (Xv, yv) = tracks["train"], tracks["val"]
     kw = {"epochs": 2, "hidden": (8,)}
@@ -155,7 +268,7 @@ def test_training_is_reproducible_and_checks_its_input(tracks):
 
 def test_domain_adversarial_attention_trains_a_domain_head(tracks):
     (X, y), (Xv, yv) = tracks["train"], tracks["val"]
-    data = inputs.build_inputs(with_missing_detectors(generate_pid(4000, 6, "data"), 6, "data"))
+    data = inputs.build_inputs(with_missing_detectors(pidml(4000, 6, "data"), 6, "data"))
     model = train_combined(
         "attention", (X[:4000], y[:4000]), (Xv, yv), data=data, lambda_max=1.0, epochs=2
     )
@@ -177,7 +290,7 @@ def test_the_table_has_the_published_rows_and_columns(trained, tracks):
     assert table.loc["mean", ("K", "F1")] == pytest.approx(t.loc["K", "F1"])
     both = ev.side_by_side(table, ours_label="ours", published_label="published")
     assert both.index[0] == ("mean", "ours") and both.index[1] == ("mean", "published")
-    assert 0.5 < ev.case_deletion_share(X) < 1.0  # most tracks lack TOF
+    assert 0.5 < ev.case_deletion_share(X) < 1.0  # most tracks lack the TOF or the TRD
 
 
 def test_the_bootstrap_names_the_winner_and_its_certainty():

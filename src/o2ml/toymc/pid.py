@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from ..physics import detectors as det
 from ..physics import its
 from ..physics.constants import PDG, PID_SPECIES, mass, pid_label
+from ..physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION
 from ..schema import PID_TRACKS
 
 # ------------------------------------------------------------------------ event model
@@ -51,8 +52,9 @@ PT_RANGE = (0.1, 10.0)
 ETA_MAX = 0.9
 
 # ------------------------------------------------------------------------ TPC
-# relative dE/dx resolution in MC at the reference cluster count (choice within 5-7 %, docs/physics.md)
-TPC_RESOLUTION_MC = 0.060
+# relative dE/dx resolution in MC at the reference cluster count (choice within 5-7 %, docs/physics.md);
+# the nominal response of o2ml's nsigma (physics.pid_tracks, as pidTPC computes them)
+TPC_RESOLUTION_MC = NOMINAL_TPC_RESOLUTION
 # data resolution is 10 % worse than MC (documented choice: a shift, not a scramble)
 TPC_RESOLUTION_DATA = TPC_RESOLUTION_MC * 1.10
 # data dE/dx calibration offset relative to the nominal response (choice: +2-4 %)
@@ -73,8 +75,9 @@ TPC_NCLS_LOW = (60, 119)
 # ------------------------------------------------------------------------ TOF
 # TOF time resolution in data, ps (docs/physics.md: approx. 75 ps in Run 3, incl. event time)
 TOF_RESOLUTION_DATA_PS = 75.0
-# TOF time resolution in MC, ps (choice in 60-65 ps: MC slightly optimistic)
-TOF_RESOLUTION_MC_PS = 65.0
+# TOF time resolution in MC, ps (choice in 60-65 ps: MC slightly optimistic); the nominal one of
+# o2ml's TOF nsigma (physics.pid_tracks)
+TOF_RESOLUTION_MC_PS = NOMINAL_TOF_RESOLUTION_PS
 # largest TOF matching efficiency: ~10 % of high-pT tracks have no TOF hit (choice; dead zones)
 TOF_EFFICIENCY_MAX = 0.90
 # pT (GeV/c) where the matching efficiency reaches half of its maximum (docs/physics.md: ~0.5 GeV/c)
@@ -390,44 +393,53 @@ def _v0_tags(rng: np.random.Generator, species: np.ndarray, sign: np.ndarray) ->
     return tag
 
 
-#: Whole detectors missing on top of the TOF acceptance of :func:`generate_pid` (documented choices,
-#: the pattern of Run 2 pp tracks in Kabus, CHEP 2023: TPC-only or ITS-less tracks, a TOF matching
-#: that is worse in data than in the simulation): the share of tracks without a TPC dE/dx, without
-#: ITS2 clusters, and of TOF hits lost besides; data lose more than MC.
+#: Whole detectors lost on top of what the PIDML tables already lack (documented choices; the
+#: pattern of the study, Kabus CHEP 2023: the TPC always there, the TOF and the TRD missing): TOF
+#: hits lost (mismatch rejection, dead strips) with a probability that grows with pT, and TRD
+#: tracks lost (chambers off, tracklets not attached) at a flat rate. Data lose more than MC, as
+#: real data do against their simulation. Shares of the tracks that had the detector.
 MISSING_DETECTORS = {
-    "mc": {"TPC": 0.01, "ITS": 0.03, "TOF": 0.0},
-    "data": {"TPC": 0.02, "ITS": 0.06, "TOF": 0.06},
+    "mc": {"TOF": 0.02, "TRD": 0.03},
+    "data": {"TOF": 0.06, "TRD": 0.08},
 }
-#: the extra TOF losses grow with pT up to this value (GeV/c), flat above (documented choice)
+#: a TOF hit is lost with probability 2 x rate x min(pT / TOF_LOSS_PT, 1): rising with pT up to
+#: this value (GeV/c), flat above (documented choice: the gap is not at random)
 TOF_LOSS_PT = 2.0
+#: the PIDML columns with_missing_detectors reads and writes
+_PIDML_PID = ("fPt", "fBeta", "fTOFSignal", "fTRDSignal", "fTRDPattern")
 
 
 def with_missing_detectors(frame: pd.DataFrame, seed: int, domain: str = "mc") -> pd.DataFrame:
-    """A copy of PidTracks rows in which whole detectors are missing as in real tracks
-    (:data:`MISSING_DETECTORS`): no TPC signal (fTPCSignal and fTPCNSigma* -999), no ITS2 cluster
-    (fITSClusterSizes 0), or a TOF hit lost (fBeta, fTOFSignal, fTOFNSigma* -999), with a
-    TOF loss probability that rises linearly with pT up to :data:`TOF_LOSS_PT`, so momentum
-    dependent. Every track keeps at least one PID detector. Its own random stream: the same
-    ``seed`` and ``domain`` give the same pattern."""
+    """A copy of PIDML rows (``PidTracksMcMl`` / ``PidTracksDataMl``) in which more TOF and TRD
+    measurements are missing (:data:`MISSING_DETECTORS`), written as pidMlProducer writes a
+    missing detector: a lost TOF hit has ``fBeta`` and ``fTOFSignal`` NaN, a lost TRD track
+    ``fTRDSignal`` NaN and ``fTRDPattern`` 0. The TOF loss probability rises linearly with pT up
+    to :data:`TOF_LOSS_PT` (momentum dependent), the TRD loss is flat. The TPC, which every
+    PIDML row (a global track) has, is kept. Columns and dtypes do not change. Its own random
+    stream: the same ``seed`` and ``domain`` give the same pattern."""
+    from ..schema import require_columns
+
     if domain not in DOMAINS:
         raise ValueError(f"domain must be one of {DOMAINS}, not {domain!r}")
+    require_columns(frame, _PIDML_PID, "with_missing_detectors (a PIDML table)")
     rates = MISSING_DETECTORS[domain]
     rng = np.random.default_rng([int(seed), DOMAINS.index(domain), 7])
     n = len(frame)
     out = frame.copy()
-    u = rng.random((n, 3))
-    no_tpc = u[:, 0] < rates["TPC"]
-    no_its = u[:, 1] < rates["ITS"]
+    u = rng.random((n, 2))
     pt = np.abs(frame["fPt"].to_numpy(float))
-    lose_tof = u[:, 2] < rates["TOF"] * 2.0 * np.minimum(pt / TOF_LOSS_PT, 1.0)
-    has_tof = frame["fBeta"].to_numpy(float) > 0
-    no_tof = lose_tof | ~has_tof
-    no_tpc &= ~(no_its & no_tof)  # at least one PID detector
-    tpc = ["fTPCSignal", *[f"fTPCNSigma{s}" for s in _NS]]
-    tof = ["fBeta", "fTOFSignal", *[f"fTOFNSigma{s}" for s in _NS]]
-    out.loc[no_tpc, tpc] = MISSING
-    out.loc[lose_tof & has_tof, tof] = MISSING
-    out.loc[no_its, "fITSClusterSizes"] = 0
+    # a measurement is there unless NaN (pidMlProducer) or -999 (pidUtils.h, older files)
+    has_tof = (frame["fBeta"].to_numpy(float) > MISSING / 2) & (
+        frame["fTOFSignal"].to_numpy(float) > MISSING / 2
+    )
+    has_trd = (frame["fTRDPattern"].to_numpy() > 0) & (
+        frame["fTRDSignal"].to_numpy(float) > MISSING / 2
+    )
+    lose_tof = has_tof & (u[:, 0] < rates["TOF"] * 2.0 * np.minimum(pt / TOF_LOSS_PT, 1.0))
+    lose_trd = has_trd & (u[:, 1] < rates["TRD"])
+    out.loc[lose_tof, ["fBeta", "fTOFSignal"]] = np.nan
+    out.loc[lose_trd, "fTRDSignal"] = np.nan
+    out.loc[lose_trd, "fTRDPattern"] = 0
     return out
 
 

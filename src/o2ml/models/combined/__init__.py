@@ -1,6 +1,7 @@
 """Combined PID with missing detectors (notebook 06): the comparison of Kabus, CHEP 2023.
 
-* :mod:`~o2ml.models.combined.inputs`: the track features per detector, -999 where missing;
+* :mod:`~o2ml.models.combined.inputs`: the track features per detector (kinematics, TPC, TOF,
+  TRD) from the O2Physics PIDML tables, -999 where the TOF or the TRD is missing;
 * :mod:`~o2ml.models.combined.nets`: the four methods as PyTorch modules on the raw features
   (mean imputation, linear-regression imputation, an ensemble of one network per detector
   pattern, attention over a feature-set embedding);

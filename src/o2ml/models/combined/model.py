@@ -33,7 +33,7 @@ from .._torch import (
     save_state_dict,
 )
 from ..dann import grad_reverse, lambda_at
-from .inputs import FEATURES, SPECIES, pattern
+from .inputs import DERIVED, FEATURES, SPECIES, pattern
 from .nets import (
     METHODS,
     N_CLASSES,
@@ -91,7 +91,7 @@ class CombinedPid:
         return list(SPECIES)
 
     def predict_proba(self, X: np.ndarray, batch: int = 65536) -> np.ndarray:
-        """Class probabilities [n, 4] (e, pi, K, p) of raw inputs [n, 15]."""
+        """Class probabilities [n, 4] (e, pi, K, p) of raw inputs [n, 7] (:data:`FEATURES`)."""
         X = _check(X)
         net = Probabilities(self.module).eval()
         with torch.no_grad():
@@ -130,13 +130,22 @@ class CombinedPid:
         return cls(module.eval(), meta["method"], config)
 
     def to_onnx(self, path: str | os.PathLike | None = None, *, overwrite: bool = False):
-        """ONNX: input [batch, 15] raw features (-999 missing), output ``probabilities`` [batch, 4]."""
+        """ONNX, the input contract: one float32 input ``[batch, 7]``, the raw features of
+        :data:`~o2ml.models.combined.inputs.FEATURES` in that order (``fP, eta, fSign,
+        fTPCSignal, fBeta, fTRDSignal, nTRDLayers``; η = asinh(pz / pT), nTRDLayers = the set
+        bits of fTRDPattern); a missing TOF or TRD has NaN (as pidMlProducer writes it and
+        pidOnnxModel.h passes it) or -999 in its features: the first one (fBeta, fTRDSignal)
+        decides, the others of the group are then ignored. Output ``probabilities``
+        ``[batch, 4]`` (e, pi, K, p). The metadata hold the features and these rules."""
         from ...export.onnx import torch_to_onnx
 
         return torch_to_onnx(
             Probabilities(self.module), FEATURES, path, output="probabilities",
             class_labels=self.class_labels, seed=self.config.seed, overwrite=overwrite,
-            extra_metadata={"model": f"combined PID ({self.method})", "missing_value": -999.0},
+            extra_metadata={"model": f"combined PID ({self.method})", "missing_value": -999.0,
+                            "missing": "NaN or -999 in a detector's first feature (fBeta: TOF, "
+                                       "fTRDSignal: TRD); its other features are then ignored",
+                            "derived": DERIVED},
         )  # fmt: skip
 
 
@@ -216,7 +225,7 @@ def train_combined(
     **overrides,
 ) -> CombinedPid:
     """Train ``method`` (``"mean"``, ``"regression"``, ``"ensemble"``, ``"attention"``) on
-    ``train = (X, y)``, raw inputs [n, 15] with labels 0..3 (-1: not used), early-stopped on
+    ``train = (X, y)``, raw inputs [n, 7] with labels 0..3 (-1: not used), early-stopped on
     ``val = (X_val, y_val)``.
 
     ``data`` (unlabelled tracks of the other domain) with ``lambda_max > 0``: domain-adversarial

@@ -1,17 +1,20 @@
 """The four ways to classify tracks with missing detectors, as PyTorch modules on the raw inputs.
 
-Each module takes the raw features of :data:`o2ml.models.combined.inputs.FEATURES` (-999 where a
-detector is missing) and returns class logits (e, pi, K, p). :class:`Transform` turns the raw
-values into standardised ones (log p, log dE/dx, nsigma clipped to +-20) and says which are
-present. What happens to the missing ones is the method (Kabus, CHEP 2023):
+Each module takes the raw features of :data:`o2ml.models.combined.inputs.FEATURES` (a missing
+TOF or TRD: -999 or NaN in its features) and returns class logits (e, pi, K, p). :class:`Transform`
+turns the raw values into standardised ones (log p, log TPC dE/dx, log TRD signal) and says which
+are present: a detector group is present when its first feature is neither NaN nor below -499.5,
+so the values of a missing detector never reach a network (NaN is replaced before any arithmetic).
+What happens to the missing ones is the method (Kabus, CHEP 2023):
 
 * :class:`MeanImputation`: a missing value becomes the training mean (0 after standardisation);
-* :class:`RegressionImputation`: a linear regression on the kinematics (log p, log^2 p, eta,
-  charge) fitted on the tracks that have the value predicts it;
-* :class:`PatternEnsemble`: one network per detector pattern (which of TPC, TOF, ITS are there),
-  each trained on the tracks that have at least those detectors and using only their features;
-  a track is classified by the network of its own pattern (a pattern too rare to train uses the
-  network of its richest trained sub-pattern);
+* :class:`RegressionImputation`: a linear regression on what every track has, the kinematics and
+  the TPC (log p, log^2 p, eta, charge, log dE/dx), fitted on the tracks that have the value,
+  predicts it;
+* :class:`PatternEnsemble`: one network per detector pattern (which of TOF and TRD are there; the
+  TPC always is), each trained on the tracks that have at least those detectors and using only
+  their features; a track is classified by the network of its own pattern (a pattern too rare to
+  train uses the network of its richest trained sub-pattern);
 * :class:`FSEAttention`: feature-set embedding: each present detector measurement is a token (a
   linear embedding of its values plus a learned embedding of *which* detector), multi-head
   self-attention over the tokens with the missing ones masked out, a masked mean, a classifier
@@ -31,18 +34,18 @@ from torch import nn
 from .inputs import DETECTORS, FEATURES, GROUPS, MISSING
 
 N_CLASSES = 4
-#: nsigma values are clipped to this before standardisation (|nsigma| of other species is large)
-NSIGMA_CLIP = 20.0
-_LOG = [FEATURES.index("fP"), FEATURES.index("fTPCSignal")]
-_NSIGMA = [i for i, f in enumerate(FEATURES) if "NSigma" in f]
-_KINEMATIC = [FEATURES.index(f) for f in GROUPS["kinematics"]]
-#: the group (index in DETECTORS, -1 for the kinematics) of every feature
+_LOG = [FEATURES.index(f) for f in ("fP", "fTPCSignal", "fTRDSignal")]
+#: the regressors of the regression imputation: what every track has (kinematics, TPC)
+_BASE = [FEATURES.index(f) for f in (*GROUPS["kinematics"], *GROUPS["TPC"])]
+#: the group (index in DETECTORS, -1 for a group every track has) of every feature
 _GROUP_OF = [
-    -1 if f in GROUPS["kinematics"] else DETECTORS.index(g)
+    DETECTORS.index(g) if g in DETECTORS else -1
     for f in FEATURES
     for g, cols in GROUPS.items()
     if f in cols
 ]
+#: for every feature, the index of its group's first feature (which says if the group is there)
+_FIRST_OF = [FEATURES.index(cols[0]) for f in FEATURES for cols in GROUPS.values() if f in cols]
 
 
 def mlp(n_in: int, hidden: tuple[int, ...], n_out: int = N_CLASSES) -> nn.Sequential:
@@ -54,14 +57,14 @@ def mlp(n_in: int, hidden: tuple[int, ...], n_out: int = N_CLASSES) -> nn.Sequen
 
 
 def _transformed(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(transformed values with 0 where missing, presence 0/1) of raw inputs."""
-    present = (x > MISSING / 2).float()
-    safe = torch.where(present > 0, x, torch.ones_like(x))
+    """(transformed values with 0 where missing, presence 0/1) of raw inputs: a value is present
+    when it and its group's first feature are measurements (not NaN, not -999)."""
+    valid = x > MISSING / 2  # False for NaN as for -999
+    present = (valid[:, _FIRST_OF] & valid).float()
+    safe = torch.where(present > 0, x, torch.ones_like(x))  # no NaN past this line
     cols = list(safe.unbind(dim=1))
     for i in _LOG:
-        cols[i] = torch.log(cols[i].clamp_min(1e-6))
-    for i in _NSIGMA:
-        cols[i] = cols[i].clamp(-NSIGMA_CLIP, NSIGMA_CLIP)
+        cols[i] = torch.log(cols[i].clamp_min(1e-3))
     return torch.stack(cols, dim=1) * present, present
 
 
@@ -103,12 +106,15 @@ class MeanImputation(nn.Module):
 
 
 def _regressors(z: torch.Tensor) -> torch.Tensor:
-    logp, eta, sign = (z[:, i] for i in _KINEMATIC)
-    return torch.stack([logp, logp * logp, eta, sign, torch.ones_like(logp)], dim=1)
+    logp, eta, sign, dedx = (z[:, i] for i in _BASE)
+    return torch.stack([logp, logp * logp, eta, sign, dedx, torch.ones_like(logp)], dim=1)
+
+
+_N_REGRESSORS = 6
 
 
 class RegressionImputation(nn.Module):
-    """Missing values = a linear regression on the kinematics, then an MLP."""
+    """Missing values = a linear regression on the kinematics and the TPC dE/dx, then an MLP."""
 
     method = "regression"
 
@@ -116,7 +122,7 @@ class RegressionImputation(nn.Module):
         super().__init__()
         self.transform, self.net = transform, mlp(len(FEATURES), hidden)
         self.register_buffer(
-            "coef", torch.zeros(5, len(FEATURES)) if coef is None else coef.float()
+            "coef", torch.zeros(_N_REGRESSORS, len(FEATURES)) if coef is None else coef.float()
         )
 
     def fit_imputation(self, X: torch.Tensor) -> None:
@@ -137,7 +143,7 @@ class RegressionImputation(nn.Module):
 
 
 class PatternEnsemble(nn.Module):
-    """One MLP per detector pattern (1 TPC + 2 TOF + 4 ITS); a track uses its pattern's MLP."""
+    """One MLP per detector pattern (1 TOF + 2 TRD); a track uses its pattern's MLP."""
 
     method = "ensemble"
 
@@ -156,7 +162,7 @@ class PatternEnsemble(nn.Module):
 
     def set_trained(self, trained: list[int]) -> None:
         """Route every pattern to itself if trained, else to its trained sub-pattern with the most
-        detectors (pattern 0, the kinematics alone, is always trained)."""
+        detectors (pattern 0, the kinematics and the TPC, is always trained)."""
         for k in range(len(self.nets)):
             subs = [j for j in trained if j & k == j]
             self.route[k] = max(subs, key=lambda j: (bin(j).count("1"), j))
@@ -181,7 +187,7 @@ class FSEAttention(nn.Module):
     """Feature-set embedding + masked multi-head self-attention + masked mean + classifier.
 
     The set elements are the detector measurements (Kabus, CHEP 2023): one token for the
-    kinematics and one per present detector (TPC, TOF, ITS), each a linear embedding of that
+    kinematics and one per present detector (TPC, TOF, TRD), each a linear embedding of that
     detector's standardised values plus a learned embedding of which detector it is.
     """
 
