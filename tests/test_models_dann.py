@@ -1,5 +1,6 @@
-"""o2ml.models.dann: DANN beats the baseline on data, domain invariance, ONNX parity, determinism,
-storage, missing detectors, user errors."""
+"""o2ml.models.dann on the O2Physics PIDML tables: what the DANN does on data, domain invariance,
+the inputs (PIDML values, missing TOF and TRD), the ONNX contract and parity, determinism, storage,
+user errors; the nσ and TOF tags of PIDML rows (models.pid)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputEx
 from o2ml.export import onnx as ox
 from o2ml.models import dann
 from o2ml.models.dann._data import InputTransform, engineered
-from o2ml.physics import its
+from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from o2ml.toymc.generate import ensure_sample
 from o2ml.toymc.pid import generate_pid, species_index
+from o2ml.toymc.pid_tables import pid_tables
 
 torch.set_num_threads(1)  # shared 2-core machine: one thread avoids OpenMP contention
 SMALL = dann.DANNConfig(
@@ -24,9 +26,17 @@ SMALL = dann.DANNConfig(
 )
 
 
+def _pidml(n: int, seed: int, domain: str, *, truth: bool = True, **kwargs) -> pd.DataFrame:
+    """The PIDML rows (PidTracksMcMl / PidTracksDataMl) of n synthetic tracks, as written to a file."""
+    table = PID_TRACKS_MC_ML if domain == "mc" else PID_TRACKS_DATA_ML
+    tracks = generate_pid(n, seed, domain, with_truth=True, **kwargs)
+    rows = pid_tables(tracks, seed, domain, with_truth=truth)[table.name]
+    return rows[table.column_names(domain, truth=truth)].reset_index(drop=True)
+
+
 def _toy(n: int = 3000, seed: int = 0) -> tuple[dann.Tracks, dann.Tracks]:
-    mc = generate_pid(n, seed, "mc")
-    data = generate_pid(n, seed, "data", with_truth=True)
+    mc = _pidml(n, seed, "mc")
+    data = _pidml(n, seed, "data")
     return (
         dann.Tracks("mc", dann.build_inputs(mc), species_index(mc["fPdgCode"]).astype(np.int64)),
         dann.Tracks(
@@ -49,15 +59,16 @@ def small_model(toy):
 # ------------------------------------------------------------------ physics on the default sample
 @pytest.fixture(scope="module")
 def default_sample():
-    """The default sample (400k tracks per domain, seed 42), split in halves for training and
-    evaluation and subsampled for speed: 40k MC + 40k data tracks train, 100k held-out data
-    tracks (with their synthetic truth) and 50k held-out MC tracks evaluate."""
+    """The PIDML tables of the default sample (400k tracks per domain before the global-track
+    selection, seed 42), split in halves for training and evaluation: 150k MC + 150k data tracks
+    train (the notebook's size), 100k held-out data tracks (with their synthetic truth) and 50k
+    held-out MC tracks evaluate."""
     s = ensure_sample("pid", fast=False)
     mc_train, mc_test = dann.read_tracks(s.mc, "mc").split(0.5, seed=1)
     data_train, data_test = dann.read_tracks(s.data, "data").split(0.5, seed=1)
     return (
-        mc_train.subsample(40_000, seed=2),
-        data_train.subsample(40_000, seed=3),
+        mc_train.subsample(150_000, seed=2),
+        data_train.subsample(150_000, seed=3),
         mc_test.subsample(50_000, seed=4),
         data_test.subsample(100_000, seed=5),
     )
@@ -66,21 +77,29 @@ def default_sample():
 @pytest.fixture(scope="module")
 def trained(default_sample):
     mc_train, data_train, mc_test, data_test = default_sample
-    cfg = dann.DANNConfig(epochs=10)
+    cfg = dann.DANNConfig(epochs=12)
     base = dann.train_baseline(mc_train, data_train, cfg, progress=False)
     adapted = dann.train_dann(mc_train, data_train, cfg, progress=False)
     return {
         "baseline": dann.evaluate(base, mc_test, data_test),
         "dann": dann.evaluate(adapted, mc_test, data_test),
+        "gain": dann.macro_f1_difference(
+            data_test.y, base.predict(data_test), adapted.predict(data_test)
+        ),
     }
 
 
 @pytest.mark.slow
-def test_dann_beats_the_baseline_on_data_by_two_points(trained):
+def test_the_dann_gains_nothing_significant_on_data(trained):
+    """On PIDML's detectors the data/MC gap is a calibration gap (TPC, TOF, TRD responses a few
+    per cent off): the baseline loses on data, and the adversary does not win it back beyond
+    the statistics of the test sample (notebook 04's conclusion)."""
     base, adapted = trained["baseline"], trained["dann"]
+    gain, std = trained["gain"]
     assert base["mc_macro_f1"] > 0.9  # the baseline is a good classifier on its own domain
-    assert base["data_macro_f1"] < base["mc_macro_f1"] - 0.05  # ... that suffers on data
-    assert adapted["data_macro_f1"] >= base["data_macro_f1"] + 0.02, trained
+    assert base["data_macro_f1"] < base["mc_macro_f1"]  # ... that loses on data
+    assert gain == pytest.approx(adapted["data_macro_f1"] - base["data_macro_f1"], abs=1e-9)
+    assert 0 < std < 0.005 and gain < 2 * std, trained
 
 
 @pytest.mark.slow
@@ -112,34 +131,54 @@ def test_lambda_schedules():
         dann.DANNConfig(schedule="linear")
 
 
+def test_inputs_are_the_pidml_values_with_eta_derived():
+    df = _pidml(2000, 3, "data")
+    X = dann.build_inputs(df)
+    assert dann.FEATURES == ["fP", "fEta", "fTPCSignal", "fBeta", "fTRDSignal", "fTRDPattern"]
+    assert X.shape == (len(df), 6) and X.dtype == np.float32
+    for f in ("fP", "fTPCSignal", "fBeta", "fTRDSignal", "fTRDPattern"):  # read as they are
+        np.testing.assert_array_equal(X[:, dann.FEATURES.index(f)], df[f].to_numpy(np.float32))
+    pt = np.hypot(df["fPx"], df["fPy"])
+    np.testing.assert_allclose(X[:, 1], np.arcsinh(df["fPz"] / pt), rtol=1e-5, atol=1e-6)
+    assert np.abs(X[:, 1]).max() < 0.8  # PIDML: global tracks, |eta| < 0.8
+    # PIDML's missing detectors stay NaN (TOF, TRD signal) and 0 (TRD pattern)
+    assert np.isnan(X[:, 3]).any() and np.isnan(X[:, 4]).any()
+    assert np.array_equal(np.isnan(X[:, 4]), X[:, 5] == 0)
+
+
 def test_missing_detectors_are_kept_with_indicators():
+    nan = np.nan
     x = np.array(
         [
-            [0.4, 0.1, 60.0, -999.0, 2, 3, 0, 2, 2, 3, 2],  # no TOF, one ITS layer missing
-            [1.2, -0.5, 50.0, 0.99, 0, 0, 0, 0, 0, 0, 0],  # TOF, no ITS hit at all
+            [0.4, 0.1, 60.0, nan, nan, 0],  # no TOF, no TRD (PIDML)
+            [1.2, -0.5, 50.0, 0.99, 1.3, 0b111011],  # TOF, TRD with 5 tracklets
+            [0.8, 0.3, 55.0, -999.0, 1.1, 0b000001],  # -999: no TOF as well; 1 tracklet
+            [0.9, 0.0, 52.0, 0.95, nan, 0b000011],  # a pattern but no signal: no TRD
+            [0.9, 0.0, 52.0, 0.95, 1.2, 0],  # a signal but no pattern: no TRD
         ],
         dtype=np.float32,
     )
     values, valid = engineered(torch.from_numpy(x))
-    assert valid[:, 3].tolist() == [False, True]  # beta present?
-    assert valid[:, 4].tolist() == [True, False]  # ITS estimator present?
-    expected = its.mean_cluster_size_cos_lambda(x[:, 4:].astype(int), x[:, 1])
-    np.testing.assert_allclose(values[:, 4].numpy(), expected, rtol=1e-6)  # as O2Physics
-    assert values[0, 5].item() == 6  # hit layers
+    assert valid[:, 3].tolist() == [False, True, False, True, True]  # beta present?
+    assert valid[:, 4].tolist() == [False, True, True, False, False]  # TRD signal present?
+    assert values[:, 5].tolist() == [0, 5, 1, 2, 0]  # tracklets: bits set in fTRDPattern
+    assert torch.isfinite(values).all()  # no NaN reaches the network
+    assert values[1, 4].item() == pytest.approx(np.log(1.3), rel=1e-6)
     z = InputTransform()(torch.from_numpy(x))
-    assert torch.isfinite(z).all() and z[0, 3] == 0 and z[1, 4] == 0
-    assert z[:, -2:].tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    assert torch.isfinite(z).all() and (z[[0, 2], 3] == 0).all() and (z[[0, 3, 4], 4] == 0).all()
+    assert z[:, -2:].tolist() == [[0, 0], [1, 1], [0, 1], [1, 0], [1, 0]]  # the indicators
 
 
-def test_nan_beta_is_a_missing_tof_and_every_track_gets_probabilities(small_model):
-    df = generate_pid(500, 5, "data")
+def test_missing_tof_and_trd_give_probabilities_and_minus_999_means_missing(small_model):
+    df = _pidml(500, 5, "data")
     df.loc[:10, "fBeta"] = np.nan
-    df.loc[20:30, "fITSClusterSizes"] = 0
+    df.loc[20:30, ["fTRDSignal", "fTRDPattern"]] = (np.nan, 0)
     X = dann.build_inputs(df)
-    assert (X[:11, 3] == -999).all()
     proba = small_model.predict_proba(X)
-    assert proba.shape == (500, 4) and np.isfinite(proba).all()
+    assert proba.shape == (len(df), 4) and np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    aod = np.where(np.isnan(X), -999.0, X)  # the AO2D encoding of a missing detector
+    assert np.array_equal(small_model.predict_proba(aod), proba)
 
 
 # ------------------------------------------------------------------ determinism, device
@@ -201,15 +240,26 @@ def test_onnx_parity_and_metadata(small_model, toy, tmp_path):
     small_model.to_onnx(path)
     sess = ox.session(path)
     assert [i.name for i in sess.get_inputs()] == ["input"]
-    assert sess.get_inputs()[0].shape[1] == len(dann.FEATURES)
+    assert sess.get_inputs()[0].shape[1] == len(dann.FEATURES) == 6
     assert isinstance(sess.get_inputs()[0].shape[0], str)  # dynamic batch
     assert sess.get_outputs()[-1].name == "probabilities"
+    assert np.isnan(data.X).any()  # PIDML's missing TOF and TRD go in as NaN
     for X in (data.X, data.X[:1], data.X[:7]):
         np.testing.assert_allclose(ox.run(sess, X), small_model.predict_proba(X), atol=1e-5)
+    # the contract: -999 (AO2D) means a missing detector as NaN (PIDML) does
+    aod = np.where(np.isnan(data.X), -999.0, data.X)
+    np.testing.assert_allclose(ox.run(sess, aod), ox.run(sess, data.X), atol=1e-7)
     meta = ox.read_metadata(path)
     assert meta["features"] == dann.FEATURES
     assert meta["class_labels"] == ["e", "pi", "K", "p"]
     assert meta["seed"] == 42 and meta["o2ml_version"]
+    contract = meta["inputs"]
+    assert contract["tables"] == {"mc": "PidTracksMcMl", "data": "PidTracksDataMl"}
+    assert list(contract["features"]) == dann.FEATURES
+    assert "NaN" in contract["features"]["fBeta"]["missing"]
+    assert "NaN" in contract["features"]["fTRDSignal"]["missing"]
+    assert "0" in contract["features"]["fTRDPattern"]["missing"]
+    assert contract["features"]["fEta"]["source"].startswith("derived")
     with pytest.raises(OutputExistsError):
         small_model.to_onnx(path)
 
@@ -219,6 +269,7 @@ def test_save_load_roundtrip(small_model, toy, tmp_path):
     path = small_model.save(tmp_path / "dann.pt")
     meta = json.loads(path.with_suffix(".meta.json").read_text())
     assert meta["features"] == dann.FEATURES and meta["class_labels"] == ["e", "pi", "K", "p"]
+    assert meta["inputs"]["features"]["fBeta"]["missing"] == dann.MISSING_VALUES["fBeta"]
     assert meta["config"]["hidden"] == [16, 16] and meta["seed"] == 42
     assert meta["lambda_schedule"] == {"schedule": "ganin", "lambda_max": 1.0}
     assert len(meta["standardisation"]["mean"]) == len(meta["standardisation"]["inputs"])
@@ -247,18 +298,26 @@ def test_load_rejects_a_feature_mismatch_and_missing_files(small_model, tmp_path
 # ------------------------------------------------------------------ user errors
 def test_user_errors_name_what_was_expected(toy, small_model, tmp_path):
     mc, data = toy
-    df = generate_pid(100, 1, "mc")
+    df = _pidml(200, 1, "mc")
     with pytest.raises(ColumnNotFoundError, match="fTPCSignal"):
         dann.build_inputs(df.drop(columns="fTPCSignal"))
     bad = df.copy()
-    bad.loc[3, "fEta"] = np.inf
-    with pytest.raises(NonFiniteError, match="fEta"):
+    bad.loc[3, "fPz"] = np.inf
+    with pytest.raises(NonFiniteError, match="fPz"):
         dann.build_inputs(bad)
-    with pytest.raises(dann.InputError, match=r"\[n, 11\]"):
+    bad = df.copy()
+    bad.loc[3, "fBeta"] = np.inf  # NaN is a missing TOF; inf is nothing
+    with pytest.raises(NonFiniteError, match="fBeta"):
+        dann.build_inputs(bad)
+    with pytest.raises(dann.InputError, match=r"\[n, 6\]"):
         small_model.predict_proba(data.X[:, :5])
     X = data.X.copy()
     X[5, 0] = np.nan
     with pytest.raises(NonFiniteError, match="fP"):
+        small_model.predict_proba(X)
+    X = data.X.copy()
+    X[5, 5] = np.nan  # the TRD pattern is 0 without TRD, never NaN
+    with pytest.raises(NonFiniteError, match="fTRDPattern"):
         small_model.predict_proba(X)
     with pytest.raises(dann.InputError, match="in this order"):
         small_model.predict_proba(pd.DataFrame(data.X[:, ::-1], columns=dann.FEATURES[::-1]))
@@ -268,16 +327,19 @@ def test_user_errors_name_what_was_expected(toy, small_model, tmp_path):
         dann.train_dann(dann.Tracks("mc", mc.X, None), data, SMALL, progress=False)
     # the two files swapped: the MC file given as data and the data file as MC
     from o2ml.io import write_table
-    from o2ml.schema import PID_TRACKS
 
-    write_table(df, tmp_path / "mc.root", PID_TRACKS)
-    real = generate_pid(100, 1, "data")
-    write_table(real, tmp_path / "data.root", PID_TRACKS)
+    write_table(df, tmp_path / "mc.root", PID_TRACKS_MC_ML)
+    rows = _pidml(200, 1, "data", truth=False)
+    write_table(rows, tmp_path / "data.root", PID_TRACKS_DATA_ML)
     with pytest.raises(dann.InputError, match="looks like the simulation"):
         dann.read_tracks(tmp_path / "mc.root", "data")
     with pytest.raises(dann.InputError, match="Is this the data file"):
         dann.read_tracks(tmp_path / "data.root", "mc")
-    assert dann.read_tracks(tmp_path / "data.root", "data").y is None  # real data: no truth
+    with pytest.raises(dann.InputError, match="looks like the simulation"):
+        dann.tracks_from_frame(df, "data")  # a frame of MC rows as data
+    real = dann.read_tracks(tmp_path / "data.root", "data")
+    assert real.y is None and len(real) == len(rows)  # real data: no truth
+    assert dann.read_tracks(tmp_path / "mc.root", "mc").y is not None
 
 
 # ------------------------------------------------------------------ tables
@@ -297,19 +359,37 @@ def test_seed_table_and_scores_vs_p():
     assert {"efficiency", "purity", "F1", "p"} <= set(t.columns)
 
 
-def test_v0_tags_give_a_truth_free_f1_over_e_pi_p():
-    """v0_macro_f1 scores e, π, p on the tagged tracks only (untagged: -1), no kaons."""
-    tags = np.array([1, 1, 3, 0, -1, -1])
-    assert dann.v0_macro_f1(tags, np.array([1, 1, 3, 0, 2, 2])) == pytest.approx(1.0)
-    # one pion called a kaon: pion F1 2/3·... ; kaons never enter the average
-    f1 = dann.v0_macro_f1(tags, np.array([1, 2, 3, 0, 0, 0]))
-    assert f1 == pytest.approx((1.0 + 2 / 3 + 1.0) / 3)
-    df = generate_pid(2000, 3, "data", with_truth=True)
-    t = dann.tracks_from_frame(df, "data")
+def test_tof_tags_give_a_truth_free_f1():
+    """tagged_macro_f1 scores the tagged tracks only (untagged: -1); TOF tags of PIDML rows are
+    pure, include kaons (which no V0 gives), and score the tracks with their TOF hidden."""
+    tags = np.array([1, 1, 3, 2, -1, -1])
+    assert dann.tagged_macro_f1(tags, np.array([1, 1, 3, 2, 0, 0]), ("pi", "K", "p")) == 1.0
+    f1 = dann.tagged_macro_f1(tags, np.array([1, 2, 3, 2, 0, 0]), ("pi", "K", "p"))
+    assert f1 == pytest.approx((2 / 3 + 2 / 3 + 1.0) / 3)  # one pion called a kaon
+    t = dann.tracks_from_frame(_pidml(20_000, 3, "data"), "data")
     assert t.tags is not None and t.frame is not None and len(t.frame) == len(t)
-    assert set(np.unique(t.tags)) <= {-1, 0, 1, 3}  # e, pi, p: no V0 gives kaons
+    tagged = t.tags >= 0
+    assert {1, 2, 3} <= set(np.unique(t.tags[tagged]))  # pi, K, p (and electrons at low p)
+    assert np.mean(t.tags[tagged] == t.y[tagged]) > 0.99  # TOF tags are clean
+    assert np.all(t.frame["fBeta"].to_numpy()[tagged] > 0)  # only tracks with TOF
+    assert {"fEta", "fTPCNSigmaPi", "fTOFNSigmaKa"} <= set(t.frame.columns)  # derived, for nσ
     part = t.take(np.arange(10, 20))
     assert len(part.frame) == 10 and np.array_equal(part.tags, t.tags[10:20])
+    hidden = dann.without_tof(t.X[:5])
+    assert np.isnan(hidden[:, dann.FEATURES.index("fBeta")]).all() and not np.isnan(t.X[0, 0])
+
+
+def test_macro_f1_difference_is_paired_and_has_an_uncertainty():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 4000)
+    a = np.where(rng.random(4000) < 0.9, y, (y + 1) % 4)
+    b = np.where(rng.random(4000) < 0.8, y, (y + 1) % 4)
+    from o2ml.models.dann._eval import macro_f1
+
+    diff, std = dann.macro_f1_difference(y, a, b, seed=1)
+    assert diff == pytest.approx(macro_f1(y, b) - macro_f1(y, a))
+    assert 0.002 < std < 0.02 and diff < -5 * std
+    assert dann.macro_f1_difference(y, a, a) == (0.0, 0.0)
 
 
 def test_label_shift_samples_have_the_requested_abundances():
@@ -320,24 +400,44 @@ def test_label_shift_samples_have_the_requested_abundances():
         generate_pid(10, 5, "data", fractions=(0.5, 0.5))
 
 
-def test_nsigma_calibrated_in_data_with_tags_finds_the_data_offset():
-    """The data TPC dE/dx is 3 % above the nominal response: the nσ(π) of pions sit ~+0.4 in data.
-    Calibrating with tagged tracks (no truth) finds that shift as the truth does, and the
-    data-calibrated χ² identifies data tracks better than the MC calibration."""
-    from o2ml.models.pid.nsigma import NsigmaPid, data_calibration_labels
+def test_pidml_nsigma_follow_the_nominal_response():
+    """The nσ derived from PIDML's fTPCSignal and fBeta: centred and of unit width for true MC
+    pions (the nominal response is the MC one), NaN without TOF."""
+    from o2ml.models.pid.nsigma import pidml_nsigma
 
-    mc = generate_pid(60_000, 11, "mc")
-    data = generate_pid(60_000, 12, "data", with_truth=True)
+    mc = pidml_nsigma(_pidml(60_000, 11, "mc"))
+    pions = species_index(mc["fPdgCode"]) == 1
+    p = mc["fP"].to_numpy()
+    tpc = mc["fTPCNSigmaPi"].to_numpy()[pions & (p > 0.3) & (p < 0.6)]
+    assert abs(np.median(tpc)) < 0.1 and 0.9 < 1.4826 * np.median(np.abs(tpc)) < 1.15
+    has_tof = mc["fBeta"].to_numpy() > 0
+    tof = mc["fTOFNSigmaPi"].to_numpy()[pions & has_tof]
+    assert abs(np.median(tof)) < 0.1 and 0.9 < 1.4826 * np.median(np.abs(tof)) < 1.1
+    assert np.isnan(mc["fTOFNSigmaKa"].to_numpy()[~has_tof]).all()
+    np.testing.assert_allclose(mc["fEta"], np.arcsinh(mc["fPz"] / mc["fPt"]), atol=1e-5)
+
+
+def test_nsigma_calibrated_in_data_with_tags_finds_the_data_offset():
+    """The data TPC dE/dx is 3 % above the nominal response: the nσ(π) of pions sit ~+0.5 in data.
+    Calibrating PIDML rows with tagged tracks (TOF tags for the TPC, no V0s, no truth) finds that
+    shift as the truth does, and the data-calibrated χ² identifies data tracks better than the MC
+    calibration."""
+    from o2ml.models.pid.nsigma import NsigmaPid, pidml_calibration_labels, pidml_nsigma
+
+    mc = pidml_nsigma(_pidml(60_000, 11, "mc"))
+    data = pidml_nsigma(_pidml(60_000, 12, "data"))
     truth_mc = species_index(mc["fPdgCode"]).astype(int)
     truth = species_index(data["fTruthPdgCode"]).astype(int)
-    tags = data_calibration_labels(data)
+    tags = pidml_calibration_labels(data)
     cal_mc = NsigmaPid.calibrate(mc, truth_mc)
     cal_tag = NsigmaPid.calibrate(data, tags, priors=np.bincount(truth_mc, minlength=4))
     cal_true = NsigmaPid.calibrate(data, truth)
-    i = np.searchsorted(cal_mc.edges, 0.4) - 1  # the bin of 0.4 GeV/c
+    i = np.searchsorted(cal_mc.edges, 0.6) - 1  # the bin of 0.6 GeV/c, where TOF tags pions
     assert abs(cal_mc.mean["TPC", "pi"][i]) < 0.1
     assert 0.25 < cal_true.mean["TPC", "pi"][i] < 0.7
     assert cal_tag.mean["TPC", "pi"][i] == pytest.approx(cal_true.mean["TPC", "pi"][i], abs=0.1)
+    # the TOF width of data (75 ps against the nominal 65 ps)
+    assert cal_tag.width["TOF", "pi"][i] == pytest.approx(75 / 65, abs=0.1)
     from o2ml.models.dann._eval import macro_f1
 
     f1_mc, f1_tag = macro_f1(truth, cal_mc.predict(data)), macro_f1(truth, cal_tag.predict(data))

@@ -13,8 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..models.dann import FEATURES, LAYER_FEATURES, Tracks
-from ..physics import its
+from ..models.dann import FEATURES, Tracks
 from .pid import lines_vs_p
 
 #: colour of each domain in every figure
@@ -23,23 +22,21 @@ _NAMES = {"mc": "MC", "data": "data"}
 
 
 def physical_inputs(tracks: Tracks) -> pd.DataFrame:
-    """The inputs as a physicist reads them: p, eta, dE/dx, beta (NaN without TOF), the ITS
-    truncated-mean cluster size x cos(lambda) (NaN without ITS hits) and the number of hits."""
+    """The inputs as a physicist reads them: p, η, TPC dE/dx, TOF β (NaN without TOF), the TRD
+    signal (NaN without TRD) and the number of TRD tracklets (0 without TRD)."""
     X = tracks.X
-    sizes = X[:, [FEATURES.index(c) for c in LAYER_FEATURES]].astype(np.uint8)
-    eta = X[:, FEATURES.index("fEta")]
-    hits = its.n_hits(sizes)
     beta = X[:, FEATURES.index("fBeta")]
+    pattern = X[:, FEATURES.index("fTRDPattern")].astype(np.uint8)
+    tracklets = np.unpackbits(pattern[:, None], axis=1)[:, 2:].sum(axis=1)  # bits 0-5
+    trd = X[:, FEATURES.index("fTRDSignal")]
     return pd.DataFrame(
         {
             "p (GeV/c)": X[:, FEATURES.index("fP")],
-            "η": eta,
+            "η": X[:, FEATURES.index("fEta")],
             "TPC dE/dx": X[:, FEATURES.index("fTPCSignal")],
             "TOF β": np.where(beta > 0, beta, np.nan),
-            "ITS ⟨CS⟩·cos λ": np.where(
-                hits > 0, its.mean_cluster_size_cos_lambda(sizes, eta), np.nan
-            ),
-            "ITS hits": hits,
+            "TRD signal": np.where((tracklets > 0) & (trd > 0), trd, np.nan),
+            "TRD tracklets": tracklets,
         }
     )
 
@@ -50,8 +47,8 @@ _RANGES = {
     "η": (-0.9, 0.9, False),
     "TPC dE/dx": (20.0, 400.0, True),
     "TOF β": (0.2, 1.05, False),
-    "ITS ⟨CS⟩·cos λ": (0.5, 12.0, True),
-    "ITS hits": (-0.5, 7.5, False),
+    "TRD signal": (0.5, 6.0, True),
+    "TRD tracklets": (-0.5, 6.5, False),
 }
 
 
@@ -63,8 +60,8 @@ def input_distributions(mc: Tracks, data: Tracks, bins: int = 60) -> go.Figure:
     for i, name in enumerate(names):
         lo, hi, log = _RANGES[name]
         edges = np.geomspace(lo, hi, bins + 1) if log else np.linspace(lo, hi, bins + 1)
-        if name == "ITS hits":
-            edges = np.arange(-0.5, 8.0)
+        if name == "TRD tracklets":
+            edges = np.arange(-0.5, 7.0)
         for domain, df in frames.items():
             v = df[name].to_numpy()
             v = v[np.isfinite(v)]
@@ -89,7 +86,7 @@ def input_distributions(mc: Tracks, data: Tracks, bins: int = 60) -> go.Figure:
 def gap_vs_p(
     mc: Tracks,
     data: Tracks,
-    quantity: str = "ITS ⟨CS⟩·cos λ",
+    quantity: str = "TPC dE/dx",
     *,
     bins: tuple[int, int] = (80, 80),
     p_range: tuple[float, float] = (0.1, 3.0),
@@ -105,7 +102,10 @@ def gap_vs_p(
         p, v = df["p (GeV/c)"].to_numpy(), df[quantity].to_numpy()
         idx = np.digitize(p, pe) - 1
         medians[domain] = np.array(
-            [np.nanmedian(v[idx == i]) if np.any(idx == i) else np.nan for i in range(bins[0])]
+            [
+                np.median(w[np.isfinite(w)]) if np.isfinite(w := v[idx == i]).any() else np.nan
+                for i in range(bins[0])
+            ]
         )
     fig = make_subplots(rows=1, cols=2, subplot_titles=list(frames), shared_yaxes=True)
     pc = np.sqrt(pe[1:] * pe[:-1])

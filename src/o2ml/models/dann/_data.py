@@ -1,16 +1,29 @@
-"""Inputs of the DANN PID classifier: raw track features, labels, domains, and the input transform.
+"""Inputs of the DANN PID classifier: PIDML track values, labels, domains, and the input transform.
 
-The network takes the *raw* detector values, in the order of :data:`FEATURES`, exactly as an
-O2Physics task can fill them: |p|, eta, TPC dE/dx, TOF beta (-999 without TOF, the O2Physics
-convention) and the 7 ITS2 layer cluster sizes (0 for a layer without a hit). Everything else
-happens inside the model (:class:`InputTransform`), so the ONNX file needs no pre-processing:
+The network reads the O2Physics PIDML tables (``Tools/PIDML/pidMl.h``, filled by
+``pidMlProducer.cxx``): ``PidTracksMcMl`` (MC, with ``fPdgCode``) to train, ``PidTracksDataMl``
+for the data domain. Its inputs, in the order of :data:`FEATURES` (the ONNX input columns), are
+the values of a PIDML row as the producer writes them:
 
-* log p, eta, log dE/dx, beta, the ITS2 truncated-mean cluster size x cos(lambda) and the number
-  of ITS hits are standardised with means and standard deviations stored as buffers (state_dict)
-  and in the JSON sidecar;
-* a missing detector value (no TOF; no ITS hit) becomes 0 after standardisation (the mean) and a
-  0/1 indicator tells the network it is missing: tracks are never dropped (missing TOF is not at
-  random: it depends on pT).
+* ``fP`` (momentum at the vertex), ``fTPCSignal`` (TPC dE/dx), ``fBeta`` (TOF β),
+  ``fTRDSignal`` and ``fTRDPattern`` (TRD signal and the layers with a tracklet): read;
+* ``fEta``: derived, asinh(fPz / sqrt(fPx² + fPy²)); PIDML stores no η.
+
+A missing detector is encoded as PIDML encodes it (:data:`MISSING_VALUES`): no TOF, ``fBeta``
+NaN (any value <= 0, e.g. the -999 of the AO2D tables, counts as missing too); no TRD,
+``fTRDPattern`` 0 and ``fTRDSignal`` NaN (the signal is ignored whenever the pattern is 0 or the
+signal is NaN or <= 0). Everything else happens inside the model (:class:`InputTransform`), so
+the ONNX file needs no pre-processing:
+
+* log p, η, log dE/dx, β, log TRD signal and the number of TRD tracklets (bits set in
+  ``fTRDPattern``) are standardised with means and standard deviations stored as buffers
+  (state_dict) and in the JSON sidecar;
+* a missing value (no TOF; no TRD) becomes 0 after standardisation (the mean) and a 0/1
+  indicator tells the network it is missing: tracks are never dropped (missing TOF is not at
+  random: it depends on pT; the TRD is reached above pT ~ 0.3 GeV/c).
+
+PIDML has no ITS cluster sizes (a PIDML row has no index back to ``TracksExtra``) and no nσ:
+the classical baseline computes them (:func:`o2ml.models.pid.nsigma.pidml_nsigma`).
 """
 
 from __future__ import annotations
@@ -30,60 +43,91 @@ from ...errors import (
     InputError,
     NonFiniteError,
 )
-from ...physics import its
 from ...physics.constants import PDG, PID_SPECIES
+from ...schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from ..pid.tagging import require_columns
 
 #: class labels of the classifier, index = label (e, pi, K, p as o2ml.physics.constants.pid_label)
 SPECIES = PID_SPECIES
-#: per-layer cluster-size features, layer 0 innermost (names as o2ml.models.pid)
-LAYER_FEATURES = [f"fItsClusterSizeL{i}" for i in range(its.N_LAYERS)]
-#: model inputs in order (the ONNX input columns): raw values, missing ones as in O2Physics
-FEATURES = ["fP", "fEta", "fTPCSignal", "fBeta", *LAYER_FEATURES]
-#: table columns the features are built from
-TRACK_COLUMNS = ["fP", "fEta", "fTPCSignal", "fBeta", "fITSClusterSizes"]
+#: model inputs in order (the ONNX input columns): PIDML values, missing ones as PIDML writes them
+FEATURES = ["fP", "fEta", "fTPCSignal", "fBeta", "fTRDSignal", "fTRDPattern"]
+#: where each input comes from: read from the PIDML table, or derived from its columns
+FEATURE_SOURCES = {
+    "fP": "read: PIDML fP (GeV/c, at the vertex)",
+    "fEta": "derived: asinh(fPz / sqrt(fPx^2 + fPy^2)) (PIDML stores no eta)",
+    "fTPCSignal": "read: PIDML fTPCSignal (TPC dE/dx)",
+    "fBeta": "read: PIDML fBeta (TOF beta)",
+    "fTRDSignal": "read: PIDML fTRDSignal",
+    "fTRDPattern": "read: PIDML fTRDPattern (uint8, bits 0-5: TRD layers with a tracklet)",
+}
+#: the missing-value encoding of the inputs (the ONNX contract; also in the model's metadata)
+MISSING_VALUES = {
+    "fBeta": "no TOF: NaN (pidMlProducer); any value <= 0 (e.g. -999) also means no TOF",
+    "fTRDSignal": "no TRD: NaN (pidMlProducer); ignored when fTRDPattern is 0 or it is <= 0",
+    "fTRDPattern": "no TRD: 0 (pidMlProducer)",
+}
+#: inputs that may be NaN (a missing detector); every other input must be finite
+NAN_ALLOWED = ["fBeta", "fTRDSignal"]
+#: PIDML columns the features are built from
+TRACK_COLUMNS = ["fP", "fPx", "fPy", "fPz", "fTPCSignal", "fBeta", "fTRDSignal", "fTRDPattern"]
+#: the PIDML table of each domain (O2Physics Tools/PIDML/pidMl.h)
+TABLES = {"mc": PID_TRACKS_MC_ML.name, "data": PID_TRACKS_DATA_ML.name}
 #: MC truth of simulated tracks (the labels the classifier is trained with)
 MC_LABEL_COLUMN = "fPdgCode"
 #: hidden truth of the synthetic data (real data have none)
 TRUTH_COLUMN = "fTruthPdgCode"
 #: names of the standardised inputs inside the model (then one 0/1 indicator per MAYBE_MISSING)
-TRANSFORMED = ["log_p", "eta", "log_dEdx", "beta", "its_cs_cosl", "its_hits"]
-#: inputs that may be missing, each with a 0/1 presence indicator: TOF beta and the ITS estimator
-MAYBE_MISSING = ["beta", "its_cs_cosl"]
-#: value of a missing TOF beta (O2Physics and o2ml.toymc convention)
-MISSING_BETA = -999.0
+TRANSFORMED = ["log_p", "eta", "log_dEdx", "beta", "log_trd_signal", "trd_tracklets"]
+#: inputs that may be missing, each with a 0/1 presence indicator: TOF beta and the TRD signal
+MAYBE_MISSING = ["beta", "log_trd_signal"]
+#: TRD layers (bits of fTRDPattern)
+TRD_LAYERS = 6
 
 
 # ------------------------------------------------------------------------------- features
 
 
 def build_inputs(df: pd.DataFrame, source: str = "tracks") -> np.ndarray:
-    """The raw model inputs :data:`FEATURES`, float32 [n, 11], from a PidTracks-like table.
+    """The model inputs :data:`FEATURES`, float32 [n, 6], from PIDML rows (``PidTracksMcMl`` or
+    ``PidTracksDataMl``): the values as read, η derived from fPx, fPy, fPz.
 
-    A NaN beta counts as a missing TOF signal (set to -999); p, eta and dE/dx must be finite.
+    Missing TOF and TRD stay as PIDML writes them (NaN; :data:`MISSING_VALUES`); p, the momentum
+    components, dE/dx and the TRD pattern must be finite.
     """
-    require_columns(df, TRACK_COLUMNS, f"{source}: the DANN inputs")
+    require_columns(df, TRACK_COLUMNS, f"{source}: the DANN inputs (PIDML columns)")
     if len(df) == 0:
         raise EmptySelectionError(f"{source}: no tracks to build the DANN inputs from.")
-    out = np.empty((len(df), len(FEATURES)), dtype=np.float32)
-    out[:, 0] = np.abs(df["fP"].to_numpy())
-    out[:, 1] = df["fEta"].to_numpy()
-    out[:, 2] = df["fTPCSignal"].to_numpy()
+    must = ["fP", "fPx", "fPy", "fPz", "fTPCSignal", "fTRDPattern"]
     bad = [
-        f"{c!r}: {int(np.count_nonzero(~np.isfinite(out[:, i])))} of {len(df)}"
-        for i, c in enumerate(["fP", "fEta", "fTPCSignal"])
-        if not np.isfinite(out[:, i]).all()
+        f"{c!r}: {int(np.count_nonzero(~np.isfinite(v)))} of {len(df)}"
+        for c in must
+        if not np.isfinite(v := df[c].to_numpy(np.float64)).all()
+    ]
+    bad += [
+        f"{c!r}: {int(np.count_nonzero(np.isinf(v)))} inf of {len(df)}"
+        for c in NAN_ALLOWED
+        if np.isinf(v := df[c].to_numpy(np.float64)).any()
     ]
     if bad:
         raise NonFiniteError(f"{source}: NaN or inf in DANN input columns: {'; '.join(bad)}.")
-    beta = df["fBeta"].to_numpy().astype(np.float32)
-    out[:, 3] = np.where(np.isfinite(beta), beta, MISSING_BETA)
-    out[:, 4:] = its.unpack_cluster_sizes(df["fITSClusterSizes"].to_numpy())
+    px, py, pz = (df[c].to_numpy(np.float64) for c in ("fPx", "fPy", "fPz"))
+    out = np.empty((len(df), len(FEATURES)), dtype=np.float32)
+    out[:, 0] = np.abs(df["fP"].to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[:, 1] = np.arcsinh(pz / np.hypot(px, py))
+    out[:, 2] = df["fTPCSignal"].to_numpy()
+    out[:, 3] = df["fBeta"].to_numpy()
+    out[:, 4] = df["fTRDSignal"].to_numpy()
+    out[:, 5] = df["fTRDPattern"].to_numpy()
+    if not np.isfinite(out[:, 1]).all():
+        n = int(np.count_nonzero(~np.isfinite(out[:, 1])))
+        raise NonFiniteError(f"{source}: {n} of {len(df)} tracks with fPx = fPy = 0 (no eta).")
     return out
 
 
 def check_feature_matrix(X: np.ndarray, features: Sequence[str] = FEATURES) -> np.ndarray:
-    """``X`` as a float32 [n, len(features)] array; a DataFrame is checked for column order."""
+    """``X`` as a float32 [n, len(features)] array; a DataFrame is checked for column order.
+    NaN is allowed only where a detector may be missing (:data:`NAN_ALLOWED`); inf nowhere."""
     if isinstance(X, pd.DataFrame):
         if list(X.columns) != list(features):
             raise InputError(
@@ -97,9 +141,16 @@ def check_feature_matrix(X: np.ndarray, features: Sequence[str] = FEATURES) -> n
             f"Expected an array [n, {len(features)}] of the features {list(features)}; "
             f"got shape {X.shape}."
         )
-    bad = [f for i, f in enumerate(features) if f != "fBeta" and not np.isfinite(X[:, i]).all()]
-    if bad:  # a NaN beta is a missing TOF signal; every other input must be finite
-        raise NonFiniteError(f"NaN or inf in the model inputs {bad}.")
+    bad = [
+        f
+        for i, f in enumerate(features)
+        if np.isinf(X[:, i]).any() or (f not in NAN_ALLOWED and np.isnan(X[:, i]).any())
+    ]
+    if bad:  # a NaN beta or TRD signal is a missing detector; every other input must be finite
+        raise NonFiniteError(
+            f"NaN or inf in the model inputs {bad} (NaN is allowed only in {NAN_ALLOWED}: a "
+            "missing detector)."
+        )
     return X
 
 
@@ -134,29 +185,35 @@ def check_domain(df: pd.DataFrame, domain: str, source: str = "tracks") -> None:
 
 
 # ------------------------------------------------------------------------------- transform
-def engineered(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values, valid) [n, 6] of :data:`TRANSFORMED` from raw inputs [n, 11] (torch, exportable).
+def trd_tracklets(pattern: torch.Tensor) -> torch.Tensor:
+    """Number of bits 0-5 set in ``fTRDPattern`` (given as float; exportable: floor and
+    arithmetic, no bit operations)."""
+    pattern = pattern.clamp(0.0, float(2**TRD_LAYERS - 1))
+    n = torch.zeros_like(pattern)
+    for k in range(TRD_LAYERS):
+        n = n + torch.floor(pattern / 2.0**k) - 2.0 * torch.floor(pattern / 2.0 ** (k + 1))
+    return n
 
-    The ITS2 information enters as the O2Physics estimator, the truncated mean of the hit layers
-    (largest dropped) x cos(lambda), plus the number of hit layers: per-layer sizes carry the
-    same physics but seven separate handles on the data/MC gap, which the adversary then has to
-    close one by one (in our tests the adaptation gained less with them).
+
+def engineered(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, valid) [n, 6] of :data:`TRANSFORMED` from raw inputs [n, 6] (torch, exportable).
+
+    TOF is present when β > 0 (a NaN compares false: PIDML's missing TOF), the TRD when
+    ``fTRDPattern`` has a tracklet and the signal is > 0. Missing values are replaced before any
+    arithmetic, so a NaN never reaches the network.
     """
     p = x[:, 0:1].abs().clamp_min(1e-3)
     eta = x[:, 1:2]
     dedx = x[:, 2:3].clamp_min(1.0)
-    beta = x[:, 3:4]
-    sizes = x[:, 4:]
-    hits = (sizes > 0.0).to(x.dtype).sum(dim=1, keepdim=True)
-    total = sizes.sum(dim=1, keepdim=True)
-    largest = sizes.max(dim=1, keepdim=True).values
-    # as o2ml.physics.its.truncated_mean: a single hit keeps its size, no hit gives 0
-    mean = torch.where(hits > 1.5, (total - largest) / (hits - 1.0).clamp_min(1.0), total)
-    # cos(lambda) = 1/cosh(eta), written with exp: the ONNX exporter has no cosh
-    cs = mean * 2.0 / (torch.exp(eta) + torch.exp(-eta))
-    values = torch.cat([torch.log(p), eta, torch.log(dedx), beta, cs, hits], dim=1)
-    always = torch.ones_like(hits, dtype=torch.bool)
-    valid = torch.cat([always, always, always, beta > 0.0, hits > 0.0, always], dim=1)
+    beta_raw, trd_raw = x[:, 3:4], x[:, 4:5]
+    tracklets = trd_tracklets(x[:, 5:6])
+    has_tof = beta_raw > 0.0
+    has_trd = (tracklets > 0.5) & (trd_raw > 0.0)
+    beta = torch.where(has_tof, beta_raw, torch.zeros_like(beta_raw))
+    trd = torch.log(torch.where(has_trd, trd_raw, torch.ones_like(trd_raw)))
+    values = torch.cat([torch.log(p), eta, torch.log(dedx), beta, trd, tracklets], dim=1)
+    always = torch.ones_like(has_tof)
+    valid = torch.cat([always, always, always, has_tof, has_trd, always], dim=1)
     return values, valid
 
 
@@ -209,10 +266,11 @@ class Tracks:
     X: np.ndarray  # raw inputs [n, len(FEATURES)], float32
     y: np.ndarray | None  # labels 0..3 (-1: other particle); None without truth (real data)
     source: str = "tracks"
-    #: truth-free labels from V0 daughters (K0S -> pi, Lambda -> p pi, gamma -> e; -1 untagged),
-    #: None when the table has no fV0Tag: what real data offer to judge a model
+    #: truth-free labels of TOF-tagged tracks (π, K, p where TOF separates them; -1 untagged),
+    #: :func:`tof_tags`: what real data offer to judge a model (PIDML has no V0s)
     tags: np.ndarray | None = None
-    #: the table the inputs came from (nσ, V0 tags, ... for the classical PID baseline)
+    #: the PIDML rows the inputs came from, with the derived fEta and nσ
+    #: (:func:`o2ml.models.pid.nsigma.pidml_nsigma`) for the classical PID baseline
     frame: pd.DataFrame | None = None
 
     def __len__(self) -> int:
@@ -248,32 +306,71 @@ class Tracks:
         return self.take(idx)
 
 
+#: species of the TOF tags (:func:`tof_tags`): all four (electrons only where TOF separates them
+#: from pions, below ~0.6 GeV/c)
+TOF_TAG_SPECIES = tuple(SPECIES)
+
+
+def tof_tags(frame: pd.DataFrame) -> np.ndarray:
+    """Truth-free labels of PIDML rows with nσ (:func:`~o2ml.models.pid.nsigma.pidml_nsigma`):
+    the species where TOF separates it from its neighbours
+    (:func:`~o2ml.models.pid.tagging.tag_tof` with the nominal response, p <= 1.5 GeV/c, the
+    TPC not contradicting), -1 elsewhere. Electrons are tagged only below ~0.6 GeV/c, where
+    their time of flight still differs from a pion's."""
+    from ..pid.nsigma import PIDML_TAG_CUTS
+    from ..pid.tagging import pidml_quality_mask, tag_tof
+
+    tags = tag_tof(frame, PIDML_TAG_CUTS, quality=pidml_quality_mask(frame, PIDML_TAG_CUTS))
+    tags = tags.astype(np.int64)
+    tags[~np.isin(tags, [SPECIES.index(s) for s in TOF_TAG_SPECIES])] = -1
+    return tags
+
+
+def _check_file_domain(path, domain: str) -> None:
+    """A clear error when the file of the other domain is given (its PIDML table instead)."""
+    from ...io import describe
+
+    trees = {info.tree.lower() for info in describe(path)}
+    other = "data" if domain == "mc" else "mc"
+    mine, theirs = (PID_TRACKS_MC_ML, PID_TRACKS_DATA_ML)[:: 1 if domain == "mc" else -1]
+    if mine.tree_name.lower() not in trees and theirs.tree_name.lower() in trees:
+        hint = "Is this the data file?" if domain == "mc" else "This looks like the simulation."
+        raise InputError(
+            f"{path}: expected {domain} tracks ({mine.name}, tree {mine.tree_name}); the file "
+            f"holds the {other} table {theirs.name} ({theirs.tree_name}). {hint} (swap data_path "
+            "and mc_path?)"
+        )
+
+
 def read_tracks(
     path: str | os.PathLike | Sequence[str | os.PathLike],
     domain: str,
     label_column: str | None = None,
 ) -> Tracks:
-    """Read PidTracks of one domain (``"mc"`` or ``"data"``) into model inputs and labels.
-
-    ``mc`` files must carry ``fPdgCode`` (the training labels). ``data`` files must not; their
-    labels come from ``label_column`` (default: the synthetic truth ``fTruthPdgCode`` when present,
-    else none, as for real data).
+    """Read the PIDML table of one domain into model inputs and labels: ``PidTracksMcMl``
+    (``"mc"``, labels from ``fPdgCode``) or ``PidTracksDataMl`` (``"data"``; labels from
+    ``label_column``, default the synthetic truth ``fTruthPdgCode`` when present, else none, as
+    for real data). A file of the other domain is an :class:`InputError` that says so.
     """
-    from ...io import read_table
+    from ...io import expand_paths, read_table
 
-    return tracks_from_frame(read_table(path, "PidTracks"), domain, label_column, str(path))
+    if domain not in TABLES:
+        raise InputError(f"domain must be 'mc' or 'data', not {domain!r}.")
+    _check_file_domain(expand_paths(path)[0], domain)
+    return tracks_from_frame(read_table(path, TABLES[domain]), domain, label_column, str(path))
 
 
 def tracks_from_frame(
     df: pd.DataFrame, domain: str, label_column: str | None = None, source: str = "tracks"
 ) -> Tracks:
-    """:func:`read_tracks` of a table already in memory (e.g. a generated sample)."""
-    from ..pid.tagging import tag_v0
+    """:func:`read_tracks` of PIDML rows already in memory (e.g. a generated sample): inputs,
+    labels, TOF tags (:func:`tof_tags`) and the rows with their derived nσ."""
+    from ..pid.nsigma import pidml_nsigma
 
     check_domain(df, domain, source)
     X = build_inputs(df, source)
-    tags = tag_v0(df).astype(np.int64) if "fV0Tag" in df.columns else None
-    df = df.reset_index(drop=True)
+    df = pidml_nsigma(df.reset_index(drop=True))
+    tags = tof_tags(df)
     if label_column is None:
         label_column = MC_LABEL_COLUMN if domain == "mc" else TRUTH_COLUMN
         if domain == "data" and label_column not in df.columns:
@@ -283,11 +380,14 @@ def tracks_from_frame(
 
 __all__ = [
     "FEATURES",
-    "LAYER_FEATURES",
+    "FEATURE_SOURCES",
     "MAYBE_MISSING",
     "MC_LABEL_COLUMN",
-    "MISSING_BETA",
+    "MISSING_VALUES",
+    "NAN_ALLOWED",
     "SPECIES",
+    "TABLES",
+    "TOF_TAG_SPECIES",
     "TRACK_COLUMNS",
     "TRANSFORMED",
     "TRUTH_COLUMN",
@@ -301,5 +401,7 @@ __all__ = [
     "fit_standardisation",
     "labels_from",
     "read_tracks",
+    "tof_tags",
     "tracks_from_frame",
+    "trd_tracklets",
 ]

@@ -8,8 +8,11 @@ The method of the ALICE PID studies (JINST 17 (2022) C07016; Ganin & Lempitsky, 
   backward, so the extractor learns features the domain head cannot separate;
 * lambda is constant or follows the Ganin-Lempitsky schedule 2/(1 + exp(-10 p)) - 1 (p the
   training progress 0 -> 1) up to ``lambda_max``; the baseline is the same network with lambda = 0;
-* inputs are the raw detector values of :data:`FEATURES` (missing TOF and ITS allowed, never
-  dropped); the standardisation lives inside the model (:mod:`o2ml.models.dann._data`).
+* inputs are the values of the O2Physics PIDML tables (``PidTracksMcMl`` to train,
+  ``PidTracksDataMl`` for the data domain) in the order of :data:`FEATURES`: p, η (derived from
+  fPx, fPy, fPz), TPC dE/dx, TOF β, TRD signal and pattern; missing TOF and TRD as PIDML writes
+  them (:data:`MISSING_VALUES`), never dropped; the standardisation lives inside the model
+  (:mod:`o2ml.models.dann._data`).
 
 Training is deterministic for a seed (seeded initialisation and batch order, deterministic
 kernels, a fixed thread count). Storage: a ``state_dict`` (``.pt``, plain tensors, loaded with
@@ -34,9 +37,12 @@ from ... import __version__
 from .._storage import read_sidecar, sidecar_path
 from .._torch import deterministic, load_state_dict, save_state_dict
 from ._data import (
+    FEATURE_SOURCES,
     FEATURES,
-    LAYER_FEATURES,
+    MISSING_VALUES,
     SPECIES,
+    TABLES,
+    TOF_TAG_SPECIES,
     TRANSFORMED,
     InputError,
     Tracks,
@@ -44,16 +50,19 @@ from ._data import (
     check_feature_matrix,
     fit_standardisation,
     read_tracks,
+    tof_tags,
     tracks_from_frame,
 )
 from ._eval import (
     domain_probe_accuracy,
     embedding_2d,
     evaluate,
+    macro_f1_difference,
     scores_vs_p,
     seed_table,
     species_scores,
-    v0_macro_f1,
+    tagged_macro_f1,
+    without_tof,
 )
 from ._net import (
     DANNConfig,
@@ -113,6 +122,7 @@ class DANNClassifier:
             "model": "o2ml.models.dann",
             "config": asdict(self.config),
             "features": list(self.features),
+            "inputs": _input_contract(),
             "class_labels": self.class_labels,
             "standardisation": {
                 "inputs": list(TRANSFORMED),
@@ -153,19 +163,40 @@ class DANNClassifier:
 
     def to_onnx(self, path: str | os.PathLike | None = None, *, overwrite: bool = False):
         """ONNX classifier (transform + extractor + class head + softmax): input ``input``
-        [batch, n_features] float (dynamic batch), last output ``probabilities`` [batch, 4], with
-        o2ml metadata (features, class labels, version, seed). Written to ``path`` if given;
-        returns the ``onnx.ModelProto``."""
+        [batch, 6] float (dynamic batch) in the order of :data:`FEATURES`, last output
+        ``probabilities`` [batch, 4] (e, π, K, p), with o2ml metadata (features, the input
+        contract ``inputs``: where each input comes from and how a missing detector is encoded,
+        class labels, version, seed).
+
+        The contract: the PIDML values as they are, η = asinh(fPz / sqrt(fPx² + fPy²)); no TOF:
+        ``fBeta`` NaN (or any value <= 0); no TRD: ``fTRDPattern`` 0 (``fTRDSignal`` NaN, or any
+        value, is then ignored). Written to ``path`` if given; returns the ``onnx.ModelProto``."""
         from ...export.onnx import torch_to_onnx
 
         try:
             return torch_to_onnx(
                 Probabilities(self.net), self.features, path, output="probabilities",
                 class_labels=self.class_labels, seed=self.config.seed, overwrite=overwrite,
-                extra_metadata={"model": "DANN", "lambda_max": self.config.lambda_max},
+                extra_metadata={
+                    "model": "DANN",
+                    "lambda_max": self.config.lambda_max,
+                    "inputs": _input_contract(),
+                },
             )  # fmt: skip
         finally:
             self.net.to(self.device)
+
+
+def _input_contract() -> dict:
+    """Each input's source and missing-value encoding (ONNX metadata and JSON sidecar)."""
+    return {
+        "tables": dict(TABLES),
+        "features": {
+            f: {"source": FEATURE_SOURCES[f], **({"missing": MISSING_VALUES[f]}
+                                                 if f in MISSING_VALUES else {})}
+            for f in FEATURES
+        },
+    }  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- training
@@ -209,7 +240,7 @@ def train_dann(
     ----------
     mc
         Labelled MC tracks: :class:`Tracks` or ``(X, y)`` with raw inputs [n, n_features]
-        (:func:`build_inputs`) and labels 0..3 (-1, another particle: not used).
+        (:func:`build_inputs` of PIDML rows) and labels 0..3 (-1, another particle: not used).
     data
         Data tracks (:class:`Tracks` or X); their labels, if any, are never used.
     config
@@ -358,8 +389,11 @@ def lambda_sweep(
 
 __all__ = [
     "FEATURES",
-    "LAYER_FEATURES",
+    "FEATURE_SOURCES",
+    "MISSING_VALUES",
     "SPECIES",
+    "TABLES",
+    "TOF_TAG_SPECIES",
     "DANNClassifier",
     "DANNConfig",
     "DANNNet",
@@ -372,13 +406,16 @@ __all__ = [
     "grad_reverse",
     "lambda_at",
     "lambda_sweep",
+    "macro_f1_difference",
     "read_tracks",
     "resolve_device",
     "scores_vs_p",
     "seed_table",
     "species_scores",
+    "tagged_macro_f1",
+    "tof_tags",
     "tracks_from_frame",
     "train_baseline",
     "train_dann",
-    "v0_macro_f1",
+    "without_tof",
 ]

@@ -11,6 +11,10 @@ A track is then identified as the species with the smallest
 over the detectors with a signal (TOF is missing for most tracks below ~0.5 GeV/c). This is the
 obvious baseline for any ML PID trained in one domain and used in another: it needs neither a
 network nor a label from the other domain.
+
+The O2Physics PIDML tables (``PidTracksMcMl``, ``PidTracksDataMl``) store no nσ:
+:func:`pidml_nsigma` computes them from ``fTPCSignal`` and ``fBeta`` as pidTPC and pidTOF would,
+and :func:`pidml_calibration_labels` tags their tracks without V0s (PIDML has no V0 information).
 """
 
 from __future__ import annotations
@@ -22,10 +26,15 @@ import numpy as np
 import pandas as pd
 
 from ...errors import EmptySelectionError
+from ...physics import detectors
+from ...physics.constants import mass
+from ...physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION
 from .tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
+    TagCuts,
     combine_tags,
+    pidml_quality_mask,
     require_columns,
     tag_species,
     tag_tof,
@@ -147,4 +156,76 @@ def data_calibration_labels(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"TPC": combine_tags(v0, tag_tof(df)), "TOF": combine_tags(v0, tag_species(df))}
 
 
-__all__ = ["DEFAULT_EDGES", "DETECTORS", "NsigmaPid", "data_calibration_labels"]
+#: PIDML columns :func:`pidml_nsigma` reads
+PIDML_COLUMNS = ["fP", "fPx", "fPy", "fPz", "fTPCSignal", "fBeta"]
+
+
+def pidml_nsigma(
+    df: pd.DataFrame,
+    *,
+    tpc_resolution: float = NOMINAL_TPC_RESOLUTION,
+    tof_resolution_ps: float = NOMINAL_TOF_RESOLUTION_PS,
+) -> pd.DataFrame:
+    """A copy of PIDML rows with the columns PIDML lacks and the nσ baseline needs, derived as
+    pidTPC and pidTOF compute them (:mod:`o2ml.physics.detectors`) with a given (nominal) response:
+
+    * ``fEta`` = asinh(fPz / pT), pT = sqrt(fPx² + fPy²);
+    * ``fTPCNSigma{El,Pi,Ka,Pr}`` from ``fTPCSignal``: ALEPH Bethe-Bloch at the vertex momentum
+      ``fP`` (PIDML stores no TPC inner momentum), relative resolution ``tpc_resolution`` for
+      every track (PIDML stores no TPC cluster count, on which the resolution depends);
+    * ``fTOFNSigma{El,Pi,Ka,Pr}`` = (L/c)(1/β − 1/β_s) / ``tof_resolution_ps`` from ``fBeta``
+      (pidTOF's (t − t_exp(s))/σ_t with t = L/(cβ)), L the helix length from the vertex to the
+      TOF radius at (pT, η) (:func:`~o2ml.physics.detectors.tof_track_length`; PIDML stores no
+      track length); NaN without TOF (``fBeta`` NaN or <= 0).
+    """
+    require_columns(df, PIDML_COLUMNS, "The nσ of PIDML tracks")
+    out = df.copy()
+    p = np.abs(df["fP"].to_numpy(np.float64))
+    pt = np.hypot(df["fPx"].to_numpy(np.float64), df["fPy"].to_numpy(np.float64))
+    eta = np.arcsinh(df["fPz"].to_numpy(np.float64) / np.where(pt > 0, pt, np.nan))
+    out["fEta"] = eta.astype(np.float32)
+    signal = df["fTPCSignal"].to_numpy(np.float64)
+    beta = df["fBeta"].to_numpy(np.float64)
+    has_tof = beta > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        flight = detectors.tof_track_length(pt, eta) / detectors.SPEED_OF_LIGHT_CM_PS  # L / c, ps
+        inv_beta = np.where(has_tof, 1.0 / beta, np.nan)
+    for s in SPECIES:
+        expected = detectors.tpc_expected_signal(p, mass(s))
+        nsigma = (signal - expected) / (expected * tpc_resolution)
+        out[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"] = nsigma.astype(np.float32)
+    for s in SPECIES:
+        tof = flight * (inv_beta - 1.0 / detectors.expected_beta(p, mass(s))) / tof_resolution_ps
+        out[f"fTOFNSigma{NSIGMA_SUFFIX[s]}"] = np.where(has_tof, tof, np.nan).astype(np.float32)
+    return out
+
+
+#: momentum limit of the PIDML tags (GeV/c): TOF separates π, K and p at 3σ up to ~1.5 GeV/c
+PIDML_TAG_CUTS = TagCuts(p_max=1.5)
+
+
+def pidml_calibration_labels(
+    df: pd.DataFrame, cuts: TagCuts = PIDML_TAG_CUTS
+) -> dict[str, np.ndarray]:
+    """Truth-free calibration labels of PIDML tracks with nσ (:func:`pidml_nsigma`), per
+    detector: the TPC is calibrated with TOF-tagged tracks, the TOF with TPC-tagged ones (never
+    with a tag cut on the detector's own nσ). PIDML has no V0 information, so there are no V0
+    daughters; electrons are TOF-tagged only below ~0.6 GeV/c, where TOF still separates them
+    from pions."""
+    good = pidml_quality_mask(df, cuts)
+    return {
+        "TPC": tag_tof(df, cuts, quality=good),
+        "TOF": tag_species(df, cuts, quality=good),
+    }
+
+
+__all__ = [
+    "DEFAULT_EDGES",
+    "DETECTORS",
+    "PIDML_COLUMNS",
+    "PIDML_TAG_CUTS",
+    "NsigmaPid",
+    "data_calibration_labels",
+    "pidml_calibration_labels",
+    "pidml_nsigma",
+]

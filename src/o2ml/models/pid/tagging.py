@@ -110,12 +110,16 @@ def tag_species(
     df: pd.DataFrame,
     cuts: TagCuts = TagCuts(),
     neighbours: Mapping[str, Sequence[str]] = TAG_NEIGHBOURS,
+    *,
+    quality: np.ndarray | None = None,
 ) -> np.ndarray:
     """TPC tag of each track: label 0..3 (index in :data:`SPECIES`) or -1 (untagged).
 
     A track is tagged as ``s`` when it passes :func:`quality_mask`, |nsigma_TPC(s)| < ``cuts.own``
     and |nsigma_TPC(n)| > ``cuts.neighbour`` for every neighbour ``n`` of ``s``. Tracks that pass
-    the tag of two species stay untagged.
+    the tag of two species stay untagged. ``quality``: the tracks that may be tagged, instead of
+    :func:`quality_mask` (tables without its columns, such as PIDML's global tracks:
+    :func:`pidml_quality_mask`).
     """
     unknown = [s for s in neighbours if s not in SPECIES] + [
         n for ns in neighbours.values() for n in ns if n not in SPECIES
@@ -126,7 +130,7 @@ def tag_species(
         )
     require_columns(df, [f"fTPCNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES], "TPC tagging")
     nsig = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
-    good = quality_mask(df, cuts)
+    good = quality_mask(df, cuts) if quality is None else np.asarray(quality, bool)
     return _exclusive_tags({s: good for s in SPECIES}, nsig, cuts, neighbours)
 
 
@@ -147,12 +151,15 @@ def tag_tof(
     cuts: TagCuts = TagCuts(),
     neighbours: Mapping[str, Sequence[str]] = TOF_NEIGHBOURS,
     tpc_consistency: float = 3.0,
+    *,
+    quality: np.ndarray | None = None,
 ) -> np.ndarray:
     """TOF tag: label 0..3 or -1. A track with a TOF signal passing :func:`quality_mask` is tagged
     ``s`` when |nσ_TOF(s)| < ``cuts.own``, |nσ_TOF(n)| > ``cuts.neighbour`` for its TOF
     neighbours and |nσ_TPC(s)| < ``tpc_consistency`` (the TPC must not contradict it). TOF
     separates where the TPC bands cross (π and K near 1 GeV/c), but only above its ~0.5 GeV/c
-    turn-on."""
+    turn-on. A track has TOF when β > 0 (NaN, PIDML's missing TOF, and -999 fail). ``quality``:
+    as in :func:`tag_species`."""
     require_columns(
         df,
         [f"fTOFNSigma{NSIGMA_SUFFIX[s]}" for s in SPECIES]
@@ -161,11 +168,20 @@ def tag_tof(
         "TOF tagging",
     )
     has_tof = df["fBeta"].to_numpy() > 0
-    good = quality_mask(df, cuts) & has_tof
+    good = (quality_mask(df, cuts) if quality is None else np.asarray(quality, bool)) & has_tof
     tof = {s: np.abs(df[f"fTOFNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
     tpc = {s: np.abs(df[f"fTPCNSigma{NSIGMA_SUFFIX[s]}"].to_numpy()) for s in SPECIES}
     own_ok = {s: good & (tpc[s] < tpc_consistency) for s in SPECIES}
     return _exclusive_tags(own_ok, tof, cuts, neighbours)
+
+
+def pidml_quality_mask(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
+    """The quality cut of PIDML rows: p <= ``cuts.p_max``. PIDML holds global tracks only
+    (``requireGlobalTrackInFilter``: ITS and TPC, >= 70 crossed TPC rows) and stores neither the
+    found TPC clusters nor the ITS cluster sizes, so the other cuts of :func:`quality_mask` are
+    those of the producer."""
+    require_columns(df, ["fP"], "The PIDML track-quality selection")
+    return np.abs(df["fP"].to_numpy()) <= cuts.p_max
 
 
 def tag_v0(df: pd.DataFrame, cuts: TagCuts = TagCuts()) -> np.ndarray:
@@ -247,6 +263,7 @@ __all__ = [
     "TagCuts",
     "combine_tags",
     "has_truth",
+    "pidml_quality_mask",
     "quality_mask",
     "species_from_pdg",
     "tag_species",
