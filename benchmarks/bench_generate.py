@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from o2ml.io import write_table
-from o2ml.schema import HF_CAND_DS_LITES, PID_TRACKS
+from o2ml.schema import HF_CAND_DS_LITES, TRACKS_EXTRA
 
 
 def generate(sample: str, n: int):
@@ -23,7 +23,9 @@ def generate(sample: str, n: int):
         return generate_ds(n, 0, seed=1).data, HF_CAND_DS_LITES
     from o2ml.toymc.pid import generate_pid
 
-    return generate_pid(n, seed=1, domain="data"), PID_TRACKS
+    # the table with the packed ITS2 cluster sizes, as the PID files hold it
+    tracks = generate_pid(n, seed=1, domain="data")
+    return tracks[["fITSClusterSizes", "fTPCSignal"]], TRACKS_EXTRA
 
 
 def main() -> None:

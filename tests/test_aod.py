@@ -14,6 +14,7 @@ from o2ml.schema import (
     MC_TRACK_LABELS,
     PID_TRACKS_DATA_ML,
     PID_TRACKS_MC_ML,
+    TRACKS,
     TRACKS_EXTRA,
     TRACKS_IU,
 )
@@ -99,12 +100,17 @@ def test_a_join_puts_the_tables_of_each_folder_side_by_side(aod):
 
 
 def test_a_name_two_joined_tables_share_is_kept_from_both(tmp_path):
-    generate("pid", tmp_path, seed=3, n_data=2000, n_mc=2000, folders=2, progress=False)
-    joined = io.read_table(tmp_path / "pid_mc.root", ["TracksExtra_002", "PidTracks"])
-    assert {"TracksExtra_002.fTPCSignal", "PidTracks.fTPCSignal"} <= set(joined.columns)
-    assert "fTPCSignal" not in joined and "fTPCNClsShared" in joined
-    with pytest.raises(ColumnNotFoundError, match="TracksExtra_002.fTPCSignal"):
-        io.read_table(tmp_path / "pid_mc.root", ["TracksExtra_002", "PidTracks"], ["fTPCSignal"])
+    """Tracks (propagated) and TracksIU (innermost update) share their parameter names."""
+    rng = np.random.default_rng(3)
+    folder = _aod_folder(rng, 12, 4)
+    folder[TRACKS] = folder[TRACKS_IU].assign(fX=0.0, fTrackType=1)
+    path = io.write_aod(tmp_path / "AO2D.root", [folder, folder])
+    joined = io.read_table(path, ["TracksIU", "Tracks", "TracksExtra_002"])
+    assert {"TracksIU.fX", "Tracks.fX"} <= set(joined.columns)
+    assert "fX" not in joined and "fITSClusterSizes" in joined  # a name only one table has
+    assert (joined["Tracks.fX"] == 0).all() and (joined["TracksIU.fX"] != 0).any()
+    with pytest.raises(ColumnNotFoundError, match="TracksIU.fX"):
+        io.read_table(path, ["TracksIU", "Tracks"], ["fX"])
 
 
 def test_following_an_index_gives_each_track_its_particle(aod):

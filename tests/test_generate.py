@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from o2ml import io
-from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
+from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS_DATA_ML
 from o2ml.toymc.generate import generate
 
 SMALL = {"n_data": 20_000, "n_mc": 4_000, "folders": 2, "progress": False}
@@ -98,9 +98,11 @@ def test_truth_columns_only_on_request_and_only_in_data(tmp_path):
     lc = io.read_table(tmp_path / "lc_data.root", HF_CAND_LC_LITES)
     assert {"fTruthPdgCode", "fTruthOrigin"} <= set(lc.columns)
     assert "fTruthPdgCode" not in io.read_table(tmp_path / "lc_mc.root", HF_CAND_LC_LITES).columns
-    pid = io.read_table(tmp_path / "pid_data.root", PID_TRACKS)
+    pid = io.read_table(tmp_path / "pid_data.root", PID_TRACKS_DATA_ML)
     assert "fTruthPdgCode" in pid.columns and "fPdgCode" not in pid.columns
-    assert "fPdgCode" in io.read_table(tmp_path / "pid_mc.root", PID_TRACKS).columns
+    assert "fTruthPdgCode" in io.read_table(tmp_path / "pid_data.root", "SyntheticTruth")
+    assert "fPdgCode" in io.read_table(tmp_path / "pid_mc.root", "PidTracksMcMl").columns
+    assert "o2synthetictruth" not in {i.tree for i in io.describe(tmp_path / "pid_mc.root")}
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert set(manifest["samples"]) == {"lc", "pid"}  # merged, not replaced
 

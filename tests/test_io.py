@@ -11,7 +11,7 @@ import pytest
 import uproot
 
 from o2ml import cli, errors, io
-from o2ml.schema import HF_CAND_DS_LITES, PID_TRACKS
+from o2ml.schema import HF_CAND_DS_LITES, TRACKS_EXTRA
 
 TREE = HF_CAND_DS_LITES.tree_name
 
@@ -126,10 +126,10 @@ def test_undeclared_tree_read_by_its_name(tmp_path):
 
 def test_pid_packed_cluster_sizes_are_unsigned(tmp_path):
     n = 10
-    df = pd.DataFrame({c: np.zeros(n, PID_TRACKS[c].dtype) for c in PID_TRACKS.column_names("mc")})
+    df = pd.DataFrame({c.name: np.zeros(n, c.numpy_dtype) for c in TRACKS_EXTRA.columns})
     df["fITSClusterSizes"] = np.uint32(0xFFFFFFF)
-    path = io.write_table(df, tmp_path / "pid_mc.root", PID_TRACKS)
-    assert io.read_table(path, PID_TRACKS)["fITSClusterSizes"].dtype == np.uint32
+    path = io.write_table(df, tmp_path / "pid_mc.root", TRACKS_EXTRA)
+    assert io.read_table(path, TRACKS_EXTRA)["fITSClusterSizes"].dtype == np.uint32
 
 
 # ------------------------------------------------------------------------------------ errors

@@ -5,13 +5,21 @@ import pandas as pd
 import pytest
 
 from o2ml import errors, schema
-from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS, TPC_SKIM_TOF, TPC_SKIM_V0
+from o2ml.schema import (
+    HF_CAND_DS_LITES,
+    HF_CAND_LC_LITES,
+    PID_TRACKS_MC_ML,
+    TPC_SKIM_TOF,
+    TPC_SKIM_V0,
+    TRACKS_EXTRA,
+)
 
 
 def test_tree_names_follow_the_o2_rule():
     assert HF_CAND_DS_LITES.tree_name == "O2hfcanddslite"
     assert HF_CAND_LC_LITES.tree_name == "O2hfcandlclite"
-    assert PID_TRACKS.tree_name == "O2pidtrack"
+    assert PID_TRACKS_MC_ML.tree_name == "O2pidtracksmcml"
+    assert TRACKS_EXTRA.tree_name == "O2trackextra_002"  # a versioned table: _<version>
 
 
 # O2Physics PWGHF/TableProducer/treeCreatorDsToKKPi.cxx @ 55f4caa7 (master 9647b514), lines
@@ -88,7 +96,6 @@ def test_the_features_o2ml_trains_on_are_lite_columns():
 
     assert set(ds.TUTORIAL_FEATURES) <= set(HF_CAND_DS_LITES.column_names("data"))
     assert set(lc.FEATURES) <= set(HF_CAND_LC_LITES.column_names("data"))
-    assert PID_TRACKS.column_names("data")[-1] != "fPdgCode"  # o2ml's own table: MC only there
 
 
 def test_lookup_by_table_tree_or_description_any_case():
@@ -109,4 +116,4 @@ def test_conform_casts_and_rejects_unknown_columns():
 
 def test_bad_kind():
     with pytest.raises(ValueError, match="kind must be"):
-        PID_TRACKS.column_names("sim")
+        PID_TRACKS_MC_ML.column_names("sim")

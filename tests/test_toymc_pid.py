@@ -8,7 +8,7 @@ import pytest
 
 from o2ml.physics import detectors as det
 from o2ml.physics import its
-from o2ml.schema import PID_TRACKS
+from o2ml.physics.pid_tracks import TRACK_DTYPES, TRUTH_DTYPES
 from o2ml.toymc import pid
 
 N = 300_000
@@ -39,15 +39,15 @@ def window(df: pd.DataFrame, p: float, half: float = 0.02) -> np.ndarray:
 @pytest.mark.parametrize(
     ("domain", "truth", "expected"),
     [
-        ("mc", False, PID_TRACKS.column_names("mc")),
-        ("data", False, PID_TRACKS.column_names("data")),
-        ("data", True, PID_TRACKS.column_names("data", truth=True)),
+        ("mc", False, [*TRACK_DTYPES, "fPdgCode"]),
+        ("data", False, list(TRACK_DTYPES)),
+        ("data", True, [*TRACK_DTYPES, "fTruthPdgCode"]),
     ],
 )
 def test_schema(domain, truth, expected):
     df = pid.generate_pid(1000, 1, domain, with_truth=truth)
     assert list(df.columns) == expected
-    dtypes = PID_TRACKS.dtypes()
+    dtypes = {**TRACK_DTYPES, **TRUTH_DTYPES}
     for col in df.columns:
         assert df[col].dtype == dtypes[col], col
     assert len(df) == 1000
@@ -57,7 +57,7 @@ def test_schema(domain, truth, expected):
 
 def test_empty_and_bad_arguments():
     empty = pid.generate_pid(0, 1, "data")
-    assert list(empty.columns) == PID_TRACKS.column_names("data") and len(empty) == 0
+    assert list(empty.columns) == list(TRACK_DTYPES) and len(empty) == 0
     with pytest.raises(ValueError, match="domain"):
         pid.generate_pid(10, 1, "MC")
     with pytest.raises(ValueError):

@@ -361,45 +361,6 @@ HF_CAND_LC_LITES = Table(
     ),
 )  # fmt: skip
 
-#: Tracks with PID information. Where they overlap, the columns are those of the O2Physics PID-ML
-#: tables (Tools/PIDML/pidMl.h: PidTracksData / PidTracksMc, whose PidTracksMcMl subset holds
-#: fTPCSignal, fTOFSignal, fBeta, fP, fPt, fSign (float), fPdgCode): same names and types, fTgl,
-#: fTpcNClsFound (int16) and the pidTPC / pidTOF nσ fTPCNSigma* / fTOFNSigma* included. Extras of
-#: o2ml: fEta and fPhi (O2 computes them from the track parameters; PIDML stores fPx, fPy, fPz),
-#: fITSClusterSizes (the O2 TracksExtra column, not in PIDML), fV0Tag (a V0 finder's output) and
-#: the truth column. Missing TOF is -999 here, as in O2Physics' PID tables (PIDML's producer
-#: writes NaN instead; docs/physics.md).
-PID_TRACKS = Table(
-    name="PidTracks",
-    description="PIDTRACK",
-    doc="charged tracks with TPC, TOF and ITS2 PID information",
-    columns=(
-        Column("fP", unit="GeV/c", doc="momentum"),
-        Column("fPt", unit="GeV/c"),
-        Column("fEta"),
-        Column("fPhi", unit="rad"),
-        Column("fTgl", doc="tan(lambda) = pz/pt"),
-        Column("fSign", doc="track charge, float as in PIDML"),
-        Column(
-            "fITSClusterSizes", "u4", doc="ITS2 cluster size per layer, 4 bits each, layer 0 lowest"
-        ),
-        Column("fTPCSignal", unit="a.u.", doc="TPC dE/dx"),
-        Column("fTpcNClsFound", "i2", doc="found TPC clusters"),
-        Column("fBeta", doc="TOF beta, -999 without TOF"),
-        Column("fTOFSignal", unit="ps", doc="TOF time, -999 without TOF"),
-        *_cols([f"fTPCNSigma{s}" for s in ("El", "Pi", "Ka", "Pr")]),
-        *_cols([f"fTOFNSigma{s}" for s in ("El", "Pi", "Ka", "Pr")], doc="-999 without TOF"),
-        Column(
-            "fV0Tag",
-            "i1",
-            doc="o2ml extra: daughter of a selected V0 candidate, 0 none, 1 K0S -> pi+ pi-, "
-            "2 Lambda -> p pi-, 3 anti-Lambda -> pbar pi+, 4 photon conversion -> e+ e-",
-        ),
-        Column("fPdgCode", "i4", doc="MC true PDG code", mc=True),
-        Column("fTruthPdgCode", "i4", doc="synthetic truth: PDG code of the track", truth=True),
-    ),
-)
-
 #: O2Physics DPG/Tasks/TPC/tpcSkimsTableCreator.h @ aa53e5da (master 9647b514),
 #: TPCSKIMS_COLUMNS_BASE (lines 61-85) in its order, with the C++ types (bool: numpy "?", ROOT
 #: leaf /O). What tpcSkimsTableCreator.cxx @ 58542e4e fills (fillSkimmedV0Table, lines 276-332;
@@ -494,7 +455,7 @@ TRACKS_IU = Table(
     commit=_O2_DATA_MODEL_COMMIT,
     columns=(
         Column("fIndexCollisions", "i4", doc="row of the track's collision in O2collision (-1: none)"),
-        Column("fTrackType", "u1", doc="TrackTypeEnum: 0 global track, ... (not the detector map)"),
+        Column("fTrackType", "u1", doc="TrackTypeEnum: 0 at the innermost update, 1 propagated (not the detector map)"),
         Column("fX", unit="cm", doc="x of the track reference frame"),
         Column("fAlpha", unit="rad", doc="rotation of the track reference frame"),
         Column("fY", unit="cm"),
@@ -504,6 +465,15 @@ TRACKS_IU = Table(
         Column("fSigned1Pt", unit="c/GeV", doc="charge / pT"),
     ),
 )  # fmt: skip
+
+TRACKS = Table(
+    name="Tracks",
+    description="TRACK",
+    doc="track parameters propagated to the collision vertex (StoredTracks; fTrackType 1)",
+    source=_O2_DATA_MODEL,
+    commit=_O2_DATA_MODEL_COMMIT,
+    columns=TRACKS_IU.columns,
+)
 
 #: TracksExtra version 2 (tree ``O2trackextra_002``): the column order of O2Physics
 #: Common/TableProducer/Converters/tracksExtraV002Converter.cxx @ 473e3981 (which fills it from
@@ -663,10 +633,10 @@ TABLES: dict[str, Table] = {
     for t in (
         HF_CAND_DS_LITES,
         HF_CAND_LC_LITES,
-        PID_TRACKS,
         TPC_SKIM_V0,
         TPC_SKIM_TOF,
         TRACKS_IU,
+        TRACKS,
         TRACKS_EXTRA,
         MC_TRACK_LABELS,
         MC_PARTICLES,

@@ -19,7 +19,7 @@ from ..errors import (
     SampleMismatchError,
 )
 from ..io import table_checksum, write_table
-from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS
+from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
 
 SAMPLES = ("ds", "lc", "pid", "tpc")
 #: (data, MC) sizes. Full: >= 1M Ds data candidates (notebook 1), 207k Lc sideband candidates
@@ -48,7 +48,9 @@ MANIFEST = "manifest.json"
 GENERATOR_VERSION = 4  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
 # 4 (#31, tables of O2Physics master 9647b514, schema.TABLES[...].commit): Ds fPdgBhadMotherPart,
 # fCentrality -1, fY with the row's mass; Λc fCentFT0C; unmatched MC candidates
-# fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF
+# fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF;
+# the PID files hold the O2 tables (TracksIU, TracksExtra_002, V0Bits, MC labels and particles,
+# PIDML) instead of o2ml's PidTracks
 
 
 def sample_files(sample: str) -> list[str]:
@@ -181,9 +183,6 @@ def _generate_one(
             # the truth sets the detector responses; it is written only on request
             tracks = generate_pid(n, seed, kind, with_truth=True, progress=progress)
             tables = pid_tables(tracks, seed, kind, with_truth=truth)
-            # PidTracks: o2ml's own track table, read by notebooks 03, 04 and 06 until they move
-            # to the O2 tables beside it (issue #31)
-            tables[PID_TRACKS.name] = tracks[PID_TRACKS.column_names(kind, truth=truth)]
             name = f"pid_{kind}.root"
             write_aod(out / name, split_folders(tables, folders), overwrite=True)
             sums = {

@@ -1,4 +1,8 @@
-"""Synthetic charged tracks with TPC, TOF and ITS2 PID information (table ``PidTracks``).
+"""Synthetic charged tracks with TPC, TOF and ITS2 PID information.
+
+:func:`generate_pid` draws a frame of PID tracks (the columns of
+:data:`o2ml.physics.pid_tracks.TRACK_DTYPES`, what ``read_aod_tracks`` reads back);
+:mod:`o2ml.toymc.pid_tables` writes it as the tables O2 and O2Physics write.
 
 Two domains share one event model (species mixture, spectra, acceptance) and differ in the detector
 response, the way real data differ from their simulation:
@@ -32,8 +36,12 @@ from tqdm.auto import tqdm
 from ..physics import detectors as det
 from ..physics import its
 from ..physics.constants import PDG, PID_SPECIES, mass, pid_label
-from ..physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION
-from ..schema import PID_TRACKS
+from ..physics.pid_tracks import (
+    NOMINAL_TOF_RESOLUTION_PS,
+    NOMINAL_TPC_RESOLUTION,
+    TRACK_DTYPES,
+    TRUTH_DTYPES,
+)
 
 # ------------------------------------------------------------------------ event model
 # Species in the order of o2ml.physics.constants.PID_SPECIES (e, pi, K, p) and their PDG codes
@@ -243,8 +251,9 @@ def generate_pid(
     Returns
     -------
     pandas.DataFrame
-        Columns and dtypes of :data:`o2ml.schema.PID_TRACKS` for the domain, in schema order.
-        Tracks without TOF have -999 in ``fBeta``, ``fTOFSignal`` and ``fTOFNSigma*``.
+        The columns and types of :data:`o2ml.physics.pid_tracks.TRACK_DTYPES`, then
+        ``fPdgCode`` (``mc``) or, on request, ``fTruthPdgCode`` (``data``). Tracks without TOF
+        have -999 in ``fBeta``, ``fTOFSignal`` and ``fTOFNSigma*``.
     """
     if domain not in DOMAINS:
         raise ValueError(f"domain must be one of {DOMAINS}, not {domain!r}")
@@ -357,9 +366,14 @@ def generate_pid(
         "fPdgCode": pdg,
         "fTruthPdgCode": pdg,
     }
-    dtypes = PID_TRACKS.dtypes()
-    columns = PID_TRACKS.column_names(domain, truth=with_truth)
-    frame = pd.DataFrame({c: np.asarray(values[c]).astype(dtypes[c], copy=False) for c in columns})
+    dtypes = dict(TRACK_DTYPES)
+    if domain == "mc":
+        dtypes["fPdgCode"] = TRUTH_DTYPES["fPdgCode"]
+    elif with_truth:
+        dtypes["fTruthPdgCode"] = TRUTH_DTYPES["fTruthPdgCode"]
+    frame = pd.DataFrame(
+        {c: np.asarray(values[c]).astype(t, copy=False) for c, t in dtypes.items()}
+    )
     bar.update()
     bar.close()
     return frame

@@ -72,7 +72,8 @@ DEFAULT_PARAMS = {
 
 # ------------------------------------------------------------------------------- features
 def build_features(df: pd.DataFrame, source: str = "tracks") -> pd.DataFrame:
-    """The regression inputs :data:`FEATURES` (float32) from a PidTracks-like table.
+    """The regression inputs :data:`FEATURES` (float32) from a frame of PID tracks
+    (:data:`o2ml.physics.pid_tracks.TRACK_DTYPES`).
 
     The mean cluster size is the plain mean over the hit layers (as ITS_pid; 0 without hits);
     the classical estimator, the truncated mean, is :func:`baseline_estimator`.
@@ -162,7 +163,7 @@ class BetaRegressor:
     history: dict[str, list[float]] = field(default_factory=dict)
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        """Predicted beta (float32) of every track of a PidTracks-like table."""
+        """Predicted beta (float32) of every track of a frame of PID tracks."""
         X = build_features(df)[self.features]
         return self.model.predict(X).astype(np.float32)
 
@@ -244,7 +245,7 @@ def train_beta_regressor(
     Parameters
     ----------
     df
-        Tracks (PidTracks layout) of the training sample.
+        Tracks (a frame of PID tracks, physics.pid_tracks) of the training sample.
     tags
         Label per track from :func:`tag_species` (-1: not used).
     seed
