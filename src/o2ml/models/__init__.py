@@ -10,7 +10,8 @@
 * :mod:`~o2ml.models.dann`: the domain-adversarial PID classifier;
 * :mod:`~o2ml.models.tpc`: the TPC dE/dx calibration (splines, networks for pidTPC);
 * :mod:`~o2ml.models.combined`: PID with missing detectors (imputation, ensemble, attention + FSE);
-* :mod:`~o2ml.models.cost_aware`: the latency-aware Optuna search.
+* :mod:`~o2ml.models.cost_aware`: the latency-aware Optuna search;
+* :mod:`~o2ml.models.repeat`: trainings repeated over seeds, mean ± spread, winner or tie.
 
 The modules load on first use (``from o2ml.models import bdt``), so that ``import o2ml.models``
 imports neither torch nor hipe4ml.
@@ -18,5 +19,15 @@ imports neither torch nor hipe4ml.
 
 from .._lazy import submodules
 
-__all__ = ["autoencoder", "bdt", "combined", "cost_aware", "dann", "pid", "tpc", "training"]
+__all__ = [
+    "autoencoder",
+    "bdt",
+    "combined",
+    "cost_aware",
+    "dann",
+    "pid",
+    "repeat",
+    "tpc",
+    "training",
+]
 __getattr__, __dir__ = submodules(__name__, __all__)
