@@ -433,3 +433,37 @@ def test_the_stored_configurables_are_those_of_the_recorded_commit():
     ).stdout  # fmt: skip
     assert "struct pidTpcService {" in task and "pidTPCConfigurables pidTPCopts;" in task
     assert "adaptAnalysisTask<pidTpcService>(cfgc)" in task  # DPL: pidTpcService -> pid-tpc-service
+
+
+@pytest.mark.parametrize("width", ["mad", "core"])
+def test_the_flatness_floor_is_what_a_perfect_calibration_gives(width):
+    """A perfect calibration (nσ ~ N(0, 1) everywhere) sits at its floor: the RMS over bins of
+    the medians and widths is the stated floor, within the scatter of a 12-bin RMS."""
+    from o2ml.models.tpc import evaluate as ev
+
+    rng = np.random.default_rng(5)
+    n = 24_000
+    frame = pd.DataFrame({c: rng.random(n) for c in ev.VARIABLES.values()})
+    ratios = []
+    for seed in range(6):
+        z = np.random.default_rng(seed).standard_normal(n)
+        flat = ev.flatness({"perfect": z}, frame, width=width)
+        ratios.append((flat["mean_rms"] / flat["mean_floor"]).mean())
+        ratios.append((flat["width_rms"] / flat["width_floor"]).mean())
+    assert 0.8 < np.mean(ratios) < 1.2, ratios
+    # a miscalibrated one is far above it
+    shifted = ev.flatness({"off": rng.standard_normal(n) + 0.2 * frame.iloc[:, 0]}, frame)
+    assert (shifted["mean_rms"] > 3 * shifted["mean_floor"]).any()
+
+
+def test_the_core_width_ignores_a_few_per_cent_of_contamination():
+    from o2ml.models.tpc import evaluate as ev
+
+    rng = np.random.default_rng(3)
+    z = np.where(rng.random(200_000) < 0.05, 4 * rng.standard_normal(200_000),
+                 rng.standard_normal(200_000))  # fmt: skip
+    mad = ev.profile(z, rng.random(z.size), bins=4)["width"].mean()
+    core = ev.profile(z, rng.random(z.size), bins=4, width="core")["width"].mean()
+    assert abs(core - 1) < 0.03 < mad - 1
+    with pytest.raises(BadArgumentError, match="width must be"):
+        ev.profile(z, z, width="gauss")
