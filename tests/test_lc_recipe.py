@@ -134,16 +134,24 @@ def test_equal_rejection_reads_each_roc_at_the_same_background_efficiency():
         selection.at_equal_rejection(sig, bkg.iloc[:500], {"A": "a"}, (0.01,))
 
 
-def test_compare_models_names_the_better_model_per_metric_and_refuses_gaps():
+def test_compare_models_names_the_better_model_only_beyond_the_errors():
     values = pd.DataFrame(
-        {"auc": [0.9, 0.8], "time": [2.0, 5.0], "width": [0.1, np.nan]}, index=["BDT", "AE"]
-    )
+        {"auc": [0.9, 0.8], "auc_err": [0.01, 0.01], "time": [2.0, 5.0], "time_err": [0.1, 0.1],
+         "z": [5.0, 4.9], "z_err": [0.3, 0.3], "width": [0.1, np.nan]},
+        index=["BDT", "AE"],
+    )  # fmt: skip
+    errors = {"auc": "auc_err", "time": "time_err", "z": "z_err", "width": "z_err"}
     got = selection.compare_models(values, {"ROC AUC": "auc", "training time": "time"},
-                                   smaller_is_better=["time"])  # fmt: skip
+                                   errors=errors, smaller_is_better=["time"])  # fmt: skip
     assert list(got["better"]) == ["BDT", "BDT"] and got.loc["ROC AUC", "AE"] == 0.8
-    flipped = selection.compare_models(values, {"training time": "time"})
+    assert got.loc["ROC AUC", "AE error"] == 0.01
+    flipped = selection.compare_models(values, {"training time": "time"}, errors=errors)
     assert flipped.loc["training time", "better"] == "AE"  # larger is better by default
-    with pytest.raises(ScanInputError, match="'width' is missing for \\['AE'\\]"):
-        selection.compare_models(values, {"plateau": "width"})
-    with pytest.raises(ScanInputError, match="expected columns \\['nope'\\]"):
-        selection.compare_models(values, {"x": "nope"})
+    # 5.0 vs 4.9 with errors 0.3: a tie, not a win
+    assert selection.compare_models(values, {"Z": "z"}, errors=errors).loc["Z", "better"] == "tie"
+    with pytest.raises(ScanInputError, match="needs its uncertainty"):
+        selection.compare_models(values, {"ROC AUC": "auc"})
+    with pytest.raises(ScanInputError, match="'width' or its error is missing for \\['AE'\\]"):
+        selection.compare_models(values, {"plateau": "width"}, errors=errors)
+    with pytest.raises(ScanInputError, match="'nope'"):
+        selection.compare_models(values, {"x": "nope"}, errors=errors)

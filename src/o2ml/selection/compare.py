@@ -94,24 +94,45 @@ def summarize(scan: ScanResult) -> dict:
 
 
 def compare_models(
-    values: pd.DataFrame, metrics: Mapping[str, str], *, smaller_is_better: Sequence[str] = ()
+    values: pd.DataFrame,
+    metrics: Mapping[str, str],
+    *,
+    errors: Mapping[str, str] | None = None,
+    smaller_is_better: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Which model wins each metric: ``values`` has one row per model (e.g. a table of
-    :func:`summarize` results), ``metrics`` maps a label to its column. One row per label: each
-    model's value and ``better``, the model with the larger value (the smaller for the columns
-    in ``smaller_is_better``); a missing value is an error, not a silent loss."""
+    """Which model wins each figure of merit: ``values`` has one row per model (e.g. a table of
+    :func:`summarize` results), ``metrics`` maps a label to its column, ``errors`` each metric
+    column to the column of its uncertainty. A model is ``better`` only when its value beats
+    every other by more than their combined uncertainty (√(σ_a² + σ_b²)); otherwise ``better``
+    is ``"tie"``. Rank figures of merit only (a significance, an efficiency at equal rejection,
+    an AUC), each with its uncertainty: a metric without one is an error. Columns: each model's
+    value, ``<model> error``, ``better``; a missing value is an error, not a silent loss."""
+    errors = dict(errors or {})
     missing = [c for c in metrics.values() if c not in values.columns]
+    missing += [c for c in metrics.values() if c not in errors]
+    missing += [e for c, e in errors.items() if c in metrics.values() and e not in values.columns]
     if missing:
         raise ScanInputError(
-            f"model comparison: expected columns {missing}, found {list(values.columns)}."
+            f"model comparison: expected the columns {sorted(set(missing))} (every ranked metric "
+            f"needs its uncertainty: errors={{metric: error column}}), found {list(values.columns)}."
         )
     rows = {}
     for label, column in metrics.items():
         col = values[column].astype(float)
-        if col.isna().any():
+        err = values[errors[column]].astype(float)
+        bad = col.isna() | err.isna()
+        if bad.any():
             raise ScanInputError(
-                f"model comparison: {column!r} is missing for {list(col.index[col.isna()])}."
+                f"model comparison: {column!r} or its error is missing for {list(col.index[bad])}."
             )
         best = col.idxmin() if column in smaller_is_better else col.idxmax()
-        rows[label] = {**col.to_dict(), "better": best}
+        others = col.drop(best)
+        margin = (others - col[best]).abs()
+        combined = np.sqrt(err.drop(best) ** 2 + err[best] ** 2)
+        decided = bool(len(others)) and bool((margin > combined).all())
+        rows[label] = {
+            **col.to_dict(),
+            **{f"{m} error": e for m, e in err.items()},
+            "better": best if decided else "tie",
+        }
     return pd.DataFrame.from_dict(rows, orient="index")
