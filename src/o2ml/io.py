@@ -193,7 +193,9 @@ def _root_dtypes(tree) -> dict[str, str]:
     out = {}
     for name, branch in tree.items(filter_typename=lambda t: True):
         try:
-            out[name] = str(branch.interpretation.numpy_dtype.newbyteorder("="))
+            dtype = branch.interpretation.numpy_dtype
+            # O2's variable-size arrays read as objects: show their C++ type (int32_t[])
+            out[name] = branch.typename if dtype == object else str(dtype.newbyteorder("="))
         except Exception:  # jagged or object branches
             out[name] = branch.typename
     return out
