@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from scipy.special import ndtr, ndtri
+from scipy.stats import binom
 
 from ..errors import BadArgumentError, EmptySelectionError
 from . import its
@@ -254,35 +257,268 @@ def purity_efficiency_curves(
     return pd.concat(tables, ignore_index=True)
 
 
+def _purity_at(c: pd.DataFrame, efficiency: float) -> tuple[float, float]:
+    """Purity (linear interpolation in efficiency) and its error of one purity-vs-efficiency
+    curve at ``efficiency``; NaN where the curve does not reach it.
+
+    The error is binomial for the selected tracks n of the nearest point, with the purity
+    shrunk as (purity·n + 1)/(n + 2) (Laplace): a purity of exactly 1 then has an error of about
+    1/n instead of 0, which would make any difference from it infinitely significant."""
+    c = c.dropna(subset=["efficiency", "purity"]).sort_values("cut")
+    eff, pur = c["efficiency"].to_numpy(), c["purity"].to_numpy()
+    if len(c) == 0 or eff.max() < efficiency or eff.min() > efficiency:
+        return np.nan, np.nan
+    order = np.argsort(eff, kind="stable")
+    value = float(np.interp(efficiency, eff[order], pur[order]))
+    n = float(c["n_selected"].to_numpy()[np.argmin(np.abs(eff - efficiency))])
+    q = (value * n + 1.0) / (n + 2.0)
+    return value, float(np.sqrt(q * (1.0 - q) / (n + 2.0)))
+
+
+def purity_at_efficiency(
+    curves: pd.DataFrame, efficiencies: Sequence[float] = (0.8, 0.9)
+) -> pd.DataFrame:
+    """Purity at fixed efficiencies, with its error, per method, species and momentum bin.
+
+    ``curves`` is :func:`purity_efficiency_curves`; the purity is interpolated linearly in
+    efficiency along each curve, NaN where a curve never reaches the efficiency. The error is
+    binomial for the n tracks selected at the nearest point, with the purity shrunk to
+    (purity·n + 1)/(n + 2) so that a purity of 1 keeps an error of about 1/n. Columns
+    ``method, species, p, efficiency, purity, purity_err``."""
+    rows = [
+        (m, sp, pc, float(e), *_purity_at(g, float(e)))
+        for (m, sp, pc), g in curves.groupby(["method", "species", "p"], sort=True)
+        for e in efficiencies
+    ]
+    cols = ["method", "species", "p", "efficiency", "purity", "purity_err"]
+    return pd.DataFrame(rows, columns=cols)
+
+
 def compare_at_efficiency(
     curves: pd.DataFrame, a: str, b: str, efficiency: float = 0.8, *, n_sigma: float = 2.0
 ) -> pd.DataFrame:
     """Purity of methods ``a`` and ``b`` at the same efficiency, per species and momentum bin.
 
     The purity is interpolated linearly in efficiency along each curve (NaN where a curve never
-    reaches ``efficiency``); its error is that of the nearest point. ``winner`` is ``a`` or
-    ``b`` when the difference exceeds ``n_sigma`` combined errors, else ``tie``.
+    reaches ``efficiency``); its error is binomial at the nearest point (as
+    :func:`purity_at_efficiency`). ``difference`` = a − b,
+    ``difference_err`` their errors in quadrature (as if independent; both are measured on the
+    same tracks), ``z`` their ratio and ``p_value`` its
+    two-sided Gaussian p-value. ``winner`` is ``a`` or ``b`` when the difference exceeds
+    ``n_sigma`` combined errors, else ``tie``: a *local* verdict, one bin at a time; over many
+    bins some pass by chance (:func:`look_elsewhere`, :func:`wins_significance`).
     """
     rows = []
     for (sp, pc), g in curves.groupby(["species", "p"], sort=True):
-        row = {"species": sp, "p": pc}
+        row = {"species": sp, "p": pc, "efficiency": float(efficiency)}
         for m in (a, b):
-            c = g[g["method"] == m].dropna(subset=["efficiency", "purity"]).sort_values("cut")
-            eff, pur = c["efficiency"].to_numpy(), c["purity"].to_numpy()
-            if len(c) == 0 or eff.max() < efficiency or eff.min() > efficiency:
-                row[m], row[f"{m} err"] = np.nan, np.nan
-                continue
-            order = np.argsort(eff, kind="stable")
-            row[m] = float(np.interp(efficiency, eff[order], pur[order]))
-            row[f"{m} err"] = float(c["purity_err"].to_numpy()[np.argmin(np.abs(eff - efficiency))])
+            row[m], row[f"{m} err"] = _purity_at(g[g["method"] == m], efficiency)
         diff, err = row[a] - row[b], np.hypot(row[f"{a} err"], row[f"{b} err"])
-        row["difference"] = diff
-        row["winner"] = (
-            "n/a" if not np.isfinite(diff)
-            else a if diff > n_sigma * err else b if -diff > n_sigma * err else "tie"
-        )  # fmt: skip
+        row["difference"], row["difference_err"] = diff, err
+        row["z"] = _z(diff, err)
+        row["p_value"] = _two_sided(row["z"])
+        row["winner"] = _verdict(diff, err, a, b, n_sigma)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- many bins
+#: how per-bin p-values are corrected for the number of bins looked at (:func:`look_elsewhere`)
+CORRECTIONS = ("bonferroni", "sidak")
+
+
+def look_elsewhere(
+    comparison: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    n_sigma: float = 2.0,
+    method: str = "bonferroni",
+) -> pd.DataFrame:
+    """Per-bin verdicts corrected for the number of bins compared (the look-elsewhere effect).
+
+    ``comparison`` has ``p_value`` and ``difference`` per bin (:func:`compare_at_efficiency` or
+    :func:`combine_seeds`). Within each efficiency (one family of N bins with a finite p-value),
+    ``p_value_global`` is the chance that *any* of the N bins fluctuates as far:
+    Bonferroni N·p (capped at 1), valid however the bins are correlated (the species of one
+    momentum bin share their tracks, and both methods are measured on the same tracks), or
+    Šidák 1 − (1 − p)^N, exact for independent bins and barely less conservative.
+    ``winner_global`` names a winner only where ``p_value_global`` is below the two-sided
+    p-value of ``n_sigma`` (2σ: 4.55 %), i.e. a family-wise 2σ. ``z_global`` is the Gaussian
+    significance of ``p_value_global``. ``attrs['n_trials']`` holds N per efficiency.
+    """
+    if method not in CORRECTIONS:
+        raise BadArgumentError(
+            f"look_elsewhere: method must be one of {CORRECTIONS}, not {method!r}."
+        )
+    for col in ("p_value", "difference"):
+        if col not in comparison:
+            raise BadArgumentError(f"look_elsewhere: the table has no column {col!r}.")
+    out = comparison.copy()
+    families = out["efficiency"].to_numpy() if "efficiency" in out else np.zeros(len(out))
+    p_value = out["p_value"].to_numpy(dtype=np.float64)
+    glob = np.full(len(out), np.nan)
+    trials = {}
+    for eff in np.unique(families):
+        member = families == eff
+        p = p_value[member]
+        n = int(np.count_nonzero(np.isfinite(p)))
+        trials[float(eff)] = n
+        if method == "bonferroni":
+            glob[member] = np.minimum(1.0, n * p)
+        else:
+            with np.errstate(divide="ignore"):  # p = 1: log(0), and 1 - (1 - p)^n = 1
+                glob[member] = -np.expm1(n * np.log1p(-np.minimum(p, 1.0)))
+    out["p_value_global"] = glob
+    out["z_global"] = _z_of(glob)
+    sig = glob < _two_sided(n_sigma)
+    diff = out["difference"].to_numpy()
+    winner = np.where(
+        ~np.isfinite(glob), "n/a",
+        np.where(sig & (diff > 0), a, np.where(sig & (diff < 0), b, "tie")),
+    ).astype(object)  # fmt: skip
+    if "winner" in out:  # a bin decided globally must be decided locally (same direction)
+        decided = np.isin(winner, [a, b])
+        winner[decided] = out["winner"].to_numpy()[decided]
+    out["winner_global"] = winner
+    out.attrs["n_trials"] = trials
+    out.attrs["correction"] = method
+    return out
+
+
+@dataclass(frozen=True)
+class WinCount:
+    """The global test of "``who`` wins in k of n bins" (:func:`wins_significance`)."""
+
+    who: str
+    k: int  #: bins that ``who`` wins at the local ``n_sigma``
+    n: int  #: bins compared
+    n_sigma: float
+    expected: float  #: wins expected by chance alone, n · Φ(−n_sigma)
+    p_value: float  #: P(K ≥ k) for K ~ Binomial(n, Φ(−n_sigma))
+    significance: float  #: the Gaussian one-sided significance of ``p_value`` (σ)
+    k_global: int  #: bins ``who`` still wins after the look-elsewhere correction
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.who} wins {self.k} of {self.n} bins at {self.n_sigma:g}σ locally "
+            f"({self.expected:.1f} expected by chance; binomial p = {self.p_value:.1e}, "
+            f"{self.significance:.1f}σ globally); {self.k_global} of them survive the "
+            "look-elsewhere correction"
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def wins_significance(comparison: pd.DataFrame, who: str, *, n_sigma: float = 2.0) -> WinCount:
+    """A global test of "``who`` wins in k of n bins": how unlikely k local wins are by chance.
+
+    With no real difference anywhere, each bin is a local win of ``who`` (difference above
+    ``n_sigma`` errors in its favour) with probability Φ(−n_sigma), 2.3 % at 2σ, so the count of
+    wins follows Binomial(n, Φ(−n_sigma)); the p-value is P(K ≥ k). This counts the bins as
+    independent (disjoint tracks per momentum bin; the species of one bin share tracks, which
+    makes the count somewhat more variable than binomial: read the significance as approximate).
+    ``comparison`` is one efficiency's table with ``winner`` (and ``winner_global`` if
+    :func:`look_elsewhere` ran)."""
+    if "winner" not in comparison:
+        raise BadArgumentError("wins_significance: the table has no column 'winner'.")
+    decided = comparison[comparison["winner"] != "n/a"]
+    n = len(decided)
+    if n == 0:
+        raise EmptySelectionError("wins_significance: no bin has a comparison.")
+    k = int((decided["winner"] == who).sum())
+    p0 = float(ndtr(-n_sigma))
+    p_value = float(binom.sf(k - 1, n, p0)) if k > 0 else 1.0
+    k_global = int((decided.get("winner_global", pd.Series([], dtype=object)) == who).sum())
+    significance = float(0.0 - ndtri(min(max(p_value, 0.0), 0.5)))  # one-sided; 0 if p >= 0.5
+    return WinCount(who, k, n, float(n_sigma), n * p0, p_value, significance, k_global)
+
+
+def combine_seeds(
+    per_seed: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    n_sigma: float = 2.0,
+    method: str = "bonferroni",
+    seed_column: str = "seed",
+) -> pd.DataFrame:
+    """Per-bin comparisons of several trainings (seeds) of ``a`` against ``b``, combined.
+
+    ``per_seed`` stacks :func:`compare_at_efficiency` tables with a ``seed`` column (same
+    evaluation tracks, another training seed of ``a``). Per efficiency, species and bin:
+    the mean purities and their spreads over seeds (``{a} std``), the mean gain
+    ``difference`` ± ``seed_spread`` (standard deviation over seeds) and ``stat_err`` (the
+    statistical error of one measurement on the evaluation tracks, which averaging over seeds
+    does not reduce), ``difference_err`` = both in quadrature, ``z``, ``p_value`` and the local
+    ``winner``, then :func:`look_elsewhere`. As ``o2ml.models.repeat.compare`` (paired), a winner
+    also needs |gain| above its spread over seeds and at least two seeds; ``n_seeds`` says how
+    many (fewer than 3: a smoke test)."""
+    need = {seed_column, "species", "p", a, b, "difference", "difference_err"}
+    missing = need - set(per_seed.columns)
+    if missing:
+        raise BadArgumentError(f"combine_seeds: the table lacks the columns {sorted(missing)}.")
+    keys = [k for k in ("efficiency", "species", "p") if k in per_seed]
+    rows = []
+    for key, g in per_seed.groupby(keys, sort=True):
+        row = dict(zip(keys, key, strict=True))
+        g = g[np.isfinite(g["difference"].to_numpy(dtype=np.float64))]  # seeds that reach it
+        n = int(g[seed_column].nunique())
+        for m in (a, b):
+            row[m] = float(g[m].mean())
+            row[f"{m} std"] = float(g[m].std(ddof=1)) if n > 1 else 0.0
+            row[f"{m} err"] = float(np.sqrt(np.mean(g[f"{m} err"] ** 2)))
+        diff = float(g["difference"].mean())
+        spread = float(g["difference"].std(ddof=1)) if n > 1 else 0.0
+        stat = float(np.sqrt(np.mean(g["difference_err"] ** 2)))
+        err = float(np.hypot(stat, spread))
+        z = _z(diff, err)
+        row |= {"difference": diff, "seed_spread": spread, "stat_err": stat,
+                "difference_err": err, "z": z, "p_value": _two_sided(z), "n_seeds": n}  # fmt: skip
+        winner = _verdict(diff, err, a, b, n_sigma)
+        if winner in (a, b) and (n < 2 or abs(diff) <= spread):
+            winner = "tie"  # does not hold over the seeds
+        row["winner"] = winner
+        rows.append(row)
+    return look_elsewhere(pd.DataFrame(rows), a, b, n_sigma=n_sigma, method=method)
+
+
+def losses(comparison: pd.DataFrame, who: str, column: str = "winner") -> str:
+    """The bins ``who`` loses, as text ("pi 0.15, 0.20; p 0.95"), "none" if none."""
+    lost = comparison[~comparison[column].isin([who, "tie", "n/a"])]
+    if lost.empty:
+        return "none"
+    parts = [
+        f"{sp} " + ", ".join(f"{v:.2f}" for v in g["p"])
+        for sp, g in lost.groupby("species", sort=False)
+    ]
+    return "; ".join(parts)
+
+
+def _verdict(diff: float, err: float, a: str, b: str, n_sigma: float) -> str:
+    if not np.isfinite(diff):
+        return "n/a"
+    return a if diff > n_sigma * err else b if -diff > n_sigma * err else "tie"
+
+
+def _z(diff: float, err: float) -> float:
+    """diff / err; 0 for equal purities (both errors 0 at purity 1), NaN where undefined."""
+    if np.isfinite(diff) and diff == 0.0:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(diff) / np.float64(err))
+
+
+def _two_sided(z):
+    """Two-sided Gaussian p-value of ``z`` (NaN stays NaN)."""
+    return 2.0 * ndtr(-np.abs(z))
+
+
+def _z_of(p_two_sided: np.ndarray) -> np.ndarray:
+    """The |z| whose two-sided Gaussian p-value is ``p_two_sided``."""
+    return 0.0 - ndtri(np.clip(np.asarray(p_two_sided, dtype=np.float64), 0.0, 1.0) / 2.0)  # no -0
 
 
 def _ratio(k: int, n: int) -> tuple[float, float]:
@@ -294,22 +530,29 @@ def _ratio(k: int, n: int) -> tuple[float, float]:
 
 __all__ = [
     "CORE_COLUMNS",
+    "CORRECTIONS",
     "DEFAULT_PAIRS",
     "MIN_ENTRIES",
     "PERFORMANCE_COLUMNS",
     "GaussianCore",
     "Response",
+    "WinCount",
     "at_momentum",
     "binned_cores",
+    "combine_seeds",
     "compare_at_efficiency",
     "fit_gaussian_core",
     "fit_response",
+    "look_elsewhere",
+    "losses",
     "nsigma_selection",
     "parametrised_separation",
+    "purity_at_efficiency",
     "purity_efficiency_curves",
     "selection_performance",
     "selection_table",
     "separation",
     "separation_table",
     "separation_vs_p",
+    "wins_significance",
 ]

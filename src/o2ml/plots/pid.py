@@ -256,7 +256,8 @@ def purity_vs_efficiency(
     fig.update_yaxes(range=[0.0, 1.02])
     fig.update_xaxes(range=[0.0, 1.02])
     fig.update_layout(
-        title="Purity vs efficiency of |nσ| < cut (cut 0.25 … 6), evaluation tracks, truth branch",
+        title=f"Purity vs efficiency of |nσ| < cut (cut {df['cut'].min():g} … {df['cut'].max():g}), "
+        "evaluation tracks, truth branch",
         height=260 * len(picked),
     )
     return fig
