@@ -136,3 +136,103 @@ def test_the_tutorial_task_feeds_a_signed_cos3_no_tree_column_holds():
         TUTORIAL_TASK.check([*TUTORIAL_FEATURES, "fMaxNormalisedDeltaIP"])
     with pytest.raises(UnsupportedFeatureError, match="feeds 8 values"):
         TUTORIAL_TASK.check(TUTORIAL_FEATURES)
+
+
+# ------------------------------------------------------------------ Ds reference cuts
+# O2Physics PWGHF/Core/SelectorCuts.h @ 16e80cb8, hf_cuts_ds_to_k_k_pi (lines 675-696), copied:
+# (pT bin, decay length, normalized decay length XY, cpa, cpaXY, impact parameter XY,
+#  deltaM Phi, cos^3 theta_PiK)
+DS_SELECTOR_CUTS = [
+    ((2, 3), 0.02, 4.0, 0.92, 0.92, 0.014, 0.010, 0.10),
+    ((3, 4), 0.02, 4.0, 0.92, 0.92, 0.014, 0.010, 0.10),
+    ((4, 5), 0.03, 4.0, 0.90, 0.90, 0.012, 0.010, 0.05),
+    ((5, 6), 0.03, 4.0, 0.90, 0.90, 0.012, 0.010, 0.05),
+    ((6, 8), 0.03, 4.0, 0.90, 0.90, 0.012, 0.010, 0.05),
+    ((8, 12), 0.03, 4.0, 0.90, 0.90, 0.012, 0.010, 0.00),
+    ((12, 16), 0.05, 4.0, 0.85, 0.85, 0.012, 0.015, 0.00),
+    ((16, 24), 0.05, 4.0, 0.85, 0.85, 0.012, 0.015, 0.00),
+]
+
+
+@pytest.mark.parametrize("row", DS_SELECTOR_CUTS, ids=lambda r: f"pt{r[0][0]}-{r[0][1]}")
+def test_ds_reference_cuts_per_pt_bin_are_those_of_selector_cuts(row):
+    from o2ml.channels import ds
+
+    (lo, hi), *values = row
+    names = ["decay length", "normalized decay length XY", "cos pointing angle",
+             "cos pointing angle XY", "impact parameter XY", "deltaM Phi", "cos^3 theta_PiK"]  # fmt: skip
+    for pt in (lo, 0.5 * (lo + hi), hi - 1e-6):
+        cuts = ds.selector_cuts(pt)
+        assert [cuts[n] for n in names] == values
+        assert (cuts["pT K"], cuts["pT Pi"], cuts["deltaM"], cuts["chi2PCA"]) == (0.3, 0.3, 0.2, 5)
+    # the 2-4 GeV/c dict of the tests and the scan's default: the same topological cuts
+    if hi <= 4:
+        c = ds.REFERENCE_CUTS
+        assert (c["fDecayLength"][1], c["fDecayLengthXYNormalised"][1], c["fCpa"][1],
+                c["fCpaXY"][1], c["fImpactParameterXY"][1], c["fDeltaMassPhi"][1],
+                c["fAbsCos3PiK"][1]) == tuple(values)  # fmt: skip
+
+
+def test_ds_reference_cuts_match_the_o2physics_header():
+    """Against the header itself, where a local O2Physics git mirror holds the recorded commit."""
+    import os
+    import re
+    import subprocess
+
+    from o2ml.channels import ds
+
+    git = os.environ.get("O2PHYSICS_GIT_DIR", "/work/.mirror/AliceO2Group+O2Physics/repo")
+    if not os.path.isdir(git):
+        pytest.skip("no O2Physics git directory")
+    res = subprocess.run(
+        ["git", f"--git-dir={git}", "show", f"{ds.SELECTOR_CUTS_COMMIT}:PWGHF/Core/SelectorCuts.h"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if res.returncode:
+        pytest.skip(f"{ds.SELECTOR_CUTS_COMMIT} is not in {git}")
+    block = res.stdout.split("namespace hf_cuts_ds_to_k_k_pi")[1].split("} // namespace")[0]
+    edges = re.search(r"BinsPt\[NBinsPt \+ 1\] = \{([^}]*)\}", block).group(1)
+    assert tuple(float(x) for x in re.findall(r"[\d.]+", edges)) == ds.SELECTOR_CUTS_PT_EDGES
+    rows = re.findall(r"\{([\d., ]+)\}", block.split("Cuts[NBinsPt][NCutVars] =")[1])
+    assert [tuple(float(x) for x in r.split(",")) for r in rows] == list(ds.SELECTOR_CUTS)
+    labels = re.search(r"labelsCutVar = \{([^}]*)\}", block).group(1)
+    assert tuple(re.findall(r'"([^"]+)"', labels)) == ds.SELECTOR_CUTS_VARS
+
+
+def test_ds_reference_cuts_use_each_candidates_bin_and_the_selector_pid():
+    import numpy as np
+    import pandas as pd
+
+    from o2ml.channels import ds
+
+    row = {
+        "fPt": 3.0, "fDecayLength": 0.05, "fDecayLengthXYNormalised": 6.0, "fCpa": 0.99,
+        "fCpaXY": 0.99, "fImpactParameterXY": 0.001, "fDeltaMassPhi": 0.002, "fAbsCos3PiK": 0.5,
+        "fChi2PCA": 1e-4, "fIsSelDsToKKPi": 7, "fPtProng0": 1.0, "fPtProng1": 1.0, "fPtProng2": 1.0,
+    }  # fmt: skip
+    for i in range(3):
+        for d in ("Tpc", "Tof"):
+            row |= {f"fNSig{d}Pi{i}": 0.0, f"fNSig{d}Ka{i}": 0.0}
+    base = pd.DataFrame([row])
+
+    def passes(**change):
+        df = base.copy()
+        for k, v in change.items():
+            df[k] = v
+        return bool(ds.passes_reference_cuts(df)[0])
+
+    assert passes()
+    assert not passes(fPt=1.5) and not passes(fPt=25.0)  # outside the SelectorCuts.h bins
+    # cos^3 theta' > 0.05 in 6-8 GeV/c, no cut in 8-12 (the bins of one notebook bin differ)
+    assert not passes(fPt=7.0, fAbsCos3PiK=0.02) and passes(fPt=9.0, fAbsCos3PiK=0.02)
+    assert not passes(fPt=4.5, fDecayLength=0.025) and passes(fPt=3.5, fDecayLength=0.025)
+    assert not passes(fPtProng2=0.25)  # pT of the pion > 0.3 GeV/c
+    # PID: TPC or TOF; a kaon rejected by both is lost, TPC alone decides without TOF
+    assert not passes(fNSigTpcKa1=6.0, fNSigTofKa1=6.0)
+    assert passes(fNSigTpcKa1=6.0, fNSigTofKa1=1.0)
+    assert not passes(fNSigTpcKa1=6.0, fNSigTofKa1=-999.0)
+    assert passes(fNSigTpcKa1=4.0, fNSigTofKa1=4.0)  # both "conditional": accepted
+    # prong 0 is the pion of the piKK hypothesis: its kaon n-sigma does not matter then
+    assert not passes(fNSigTpcKa0=6.0, fNSigTofKa0=6.0)
+    assert passes(fIsSelDsToKKPi=-1, fNSigTpcKa0=6.0, fNSigTofKa0=6.0)
+    assert np.array_equal(ds.passes_reference_cuts(base, pid=False), [True])

@@ -403,11 +403,72 @@ def test_background_mass_not_sculpted_by_features(lcs, ds):
     f_cut = (cut.fM < LC_SIDEBANDS[0]).mean()
     sigma = np.sqrt(f_all * (1 - f_all) * (1 / len(cut) - 1 / len(bkg)))
     assert abs(f_cut - f_all) < 4 * sigma
-    # and the features are not a function of mass in the background (Λc and Ds)
-    for d in (lcs.data, ds.data):
+    # and the topological features are not a function of mass in the background (Λc and Ds;
+    # the Ds prongs do follow the mass: test_ds_background_prongs_follow_the_mass)
+    for d, feats in (
+        (lcs.data, ("fDecayLength", "fCpa", "fPtProng0", "fChi2PCA")),
+        (ds.data, ("fDecayLength", "fCpa")),
+    ):
         d = in_pt(d[d.fTruthPdgCode == 0], 2, 4)
-        for f in ("fDecayLength", "fCpa", "fPtProng0", "fChi2PCA"):
+        for f in feats:
             assert abs(np.corrcoef(d.fM, d[f])[0, 1]) < 0.015
+
+
+def test_ds_background_prongs_follow_the_mass(ds):
+    """Ds combinatorial background is three tracks of the row's mass: at fixed pT a heavier
+    triplet opens wider, so its prongs carry more pT (bounded: sum E_i = sqrt(M^2 + p^2)); the
+    tutorial's topological features do not follow the mass."""
+    bkg = ds.data[ds.data.fTruthPdgCode == 0]
+    prongs = [f"fPtProng{i}" for i in range(3)]
+    for (lo, hi), rho_min in (((1, 2), 0.1), ((2, 4), 0.03)):
+        b = in_pt(bkg, lo, hi)
+        rho = b[[*prongs, "fM"]].corr(method="spearman")["fM"]
+        assert (rho[prongs] > rho_min).all(), rho  # clearly non-zero: N ~ 1e5, error ~ 0.004
+        assert b[prongs].sum(axis=1).corr(b.fM, method="spearman") > 3 * rho_min
+        rho_topo = b[[*DS_FEATURES, "fM"]].corr(method="spearman")["fM"].drop("fM")
+        assert rho_topo.abs().max() < 0.03, rho_topo
+
+
+def test_ds_background_prongs_have_the_row_mass():
+    """prongs_at_mass: the three tracks add up to the candidate's momentum and have its mass."""
+    from o2ml.toymc import _kinematics as K
+
+    rng = np.random.default_rng(5)
+    n = 20_000
+    pt, eta, phi = rng.uniform(1, 24, n), rng.uniform(-0.8, 0.8, n), rng.uniform(0, 2 * np.pi, n)
+    mass = rng.uniform(1.65, 2.25, n)
+    m_k, m_pi = constants.mass("K"), constants.mass("pi")
+    masses = np.stack([np.full(n, m_k), np.full(n, m_k), np.full(n, m_pi)])
+    pti, sd, cd, etai = K.prongs_at_mass(rng, pt, K.frame(eta, phi), mass, masses)
+    px = pti * (np.cos(phi) * cd - np.sin(phi) * sd)
+    py = pti * (np.sin(phi) * cd + np.cos(phi) * sd)
+    pz = pti * np.sinh(etai)
+    e = np.sqrt(masses**2 + px**2 + py**2 + pz**2).sum(axis=0)
+    p = [v.sum(axis=0) for v in (px, py, pz)]
+    np.testing.assert_allclose(np.hypot(p[0], p[1]), pt, rtol=1e-9)
+    np.testing.assert_allclose(p[2], pt * np.sinh(eta), rtol=1e-9, atol=1e-9)
+    m = np.sqrt(e**2 - p[0] ** 2 - p[1] ** 2 - p[2] ** 2)
+    np.testing.assert_allclose(m, mass, rtol=1e-5)
+    assert (np.abs(sd) <= 1).all() and np.allclose(sd**2 + cd**2, 1)
+
+
+def test_sculpting_check_flags_a_mass_correlated_feature(ds):
+    """selection.sculpting_check: the tutorial's features pass, fPtProng0 (which follows the
+    background mass at fixed pT) fails, and a cut on it tilts the sideband shape."""
+    from o2ml.channels import ds as ds_channel
+    from o2ml.selection import checks
+
+    data = in_pt(ds.data, 1, 2)
+    check = checks.sculpting_check(data, DS_FEATURES)
+    assert checks.non_sculpting(check) == DS_FEATURES, check  # passes without it
+    check = checks.sculpting_check(data, [*DS_FEATURES, "fPtProng0"])
+    assert checks.non_sculpting(check) == DS_FEATURES, check  # fails on fPtProng0
+    assert check.loc["fPtProng0", "max_shape_change"] > 3 * check.loc["fPtProng0", "noise"]
+    top = data.fPtProng0 > data.fPtProng0.quantile(0.75)
+    pull = checks.sideband_shape_pull(data.fM, top, sidebands=ds_channel.SIDEBANDS)
+    assert pull < -5, pull  # fewer low-sideband (light) candidates keep hard prongs
+    cpa = data.fCpa > data.fCpa.quantile(0.75)
+    assert abs(checks.sideband_shape_pull(data.fM, cpa, sidebands=ds_channel.SIDEBANDS)) < 3
 
 
 # ------------------------------------------------------------------ determinism

@@ -31,6 +31,7 @@ from .candidates import (
     mc_by_origin,
     scan_candidates,
     signal_peak,
+    split_for_training,
 )
 from .options import SignificanceOptions
 from .rectangular import evaluate_cuts
@@ -38,7 +39,8 @@ from .result import ScanResult
 
 __all__ = [
     "BKG_THRESHOLDS", "WORKING_POINTS", "AfterCut", "BinScan", "closure", "closure_ensemble",
-    "efficiency_vs_score", "fit_after_cut", "origin_working_points", "scan_bin",
+    "efficiency_vs_score", "fit_after_cut", "origin_working_points", "quoted_significance",
+    "scan_bin",
 ]  # fmt: skip
 
 #: background-score thresholds scanned (log-spaced: good models push background scores of
@@ -347,6 +349,51 @@ def closure_ensemble(
             c = closure(d, scan, index=0)
             rows.append({"seed": int(seed), "pT bin": b.label, **c})
     return pd.DataFrame(rows)
+
+
+def quoted_significance(
+    model,
+    data: pd.DataFrame,
+    mc: pd.DataFrame,
+    expected: Mapping,
+    pt_bin: PtBin,
+    features: Sequence[str],
+    *,
+    n_data: int,
+    seed: int,
+    reference_cuts: Mapping | None = ds.REFERENCE_CUTS,
+    working_point: str = "most_efficient",
+) -> dict[str, float]:
+    """S/sqrt(S+B) of ``model`` at a threshold chosen on other candidates, and of the reference.
+
+    ``data`` and ``mc``: candidates the model was not trained on. Each is split in halves
+    (``seed``): the threshold is the working point of the scan of the first half, and Z is quoted
+    on the second half, which did not choose it (the Z of the choosing half, ``Z chosen half``,
+    carries the upward fluctuation the choice picked), with the reference cuts on that same
+    half. ``n_data``: the data sample the expected signal refers to (scales B and S)."""
+    choose_d, quote_d = split_for_training(data, 0.5, seed=seed)
+    choose_m, quote_m = split_for_training(mc, 0.5, seed=seed + 1)
+
+    def scored(d: pd.DataFrame, m: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return tuple(add_scores(in_pt_range(x, pt_bin), model, features) for x in (d, m))
+
+    pick = scan_bin(
+        *scored(choose_d, choose_m), expected, pt_bin, scale=n_data / len(choose_d),
+        reference_cuts=None, working_point=working_point,
+    )  # fmt: skip
+    cut = pick.bdt.thresholds[pick.chosen_index : pick.chosen_index + 1, 0]
+    quote = scan_bin(
+        *scored(quote_d, quote_m), expected, pt_bin, scale=n_data / len(quote_d),
+        thresholds=cut, reference_cuts=reference_cuts,
+    )  # fmt: skip
+    out = {
+        "threshold": float(cut[0]),
+        "Z": float(quote.bdt.significance[0]),
+        "Z chosen half": float(pick.bdt.significance[pick.chosen_index]),
+    }
+    if quote.reference is not None:
+        out["Z reference"] = float(quote.reference.significance[0])
+    return out
 
 
 def efficiency_vs_score(

@@ -45,7 +45,8 @@ def sculpting_check(
         rho = float(np.corrcoef(pd.Series(x).rank().to_numpy(), rank_m)[0, 1])
         top = x >= np.quantile(x, 1 - 1 / n_quantiles)
         h_top = np.histogram(mass[top], edges)[0].astype(float)
-        ratio = (h_top / max(h_top.sum(), 1)) / (h_all / h_all.sum())
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty bins (e.g. sidebands only)
+            ratio = (h_top / max(h_top.sum(), 1)) / (h_all / h_all.sum())
         noise = float(np.sqrt(n_quantiles * mass_bins / max(len(mass), 1)) * 2)
         rows.append(
             {

@@ -277,6 +277,7 @@ def three_prong(
     alpha: Sequence[float] | None,
     opening: float,
     with_z: bool = False,
+    prongs: tuple[np.ndarray, ...] | None = None,
 ) -> dict[str, np.ndarray]:
     """Measured topology of a 3-prong candidate with true flight ``flight``.
 
@@ -285,6 +286,8 @@ def three_prong(
     and the candidate d0 follow from the smeared vertices. Prong pT share a Dirichlet(alpha),
     open by ~opening/pT_i around the candidate and carry their own d0 resolution. A per-candidate
     log-normal quality factor scales all resolutions (badly measured tracks -> tails).
+    ``prongs``: ``(pti, sin dphi, cos dphi, etai)`` of prongs built elsewhere
+    (:func:`prongs_at_mass`) instead of the Dirichlet shares and openings.
     """
     n = pt.size
     u, e1, e2 = fr
@@ -314,19 +317,22 @@ def three_prong(
     )  # u . (d_xy/|d_xy|) = cpaxy |u_xy|
 
     # prongs: Dirichlet shares above PRONG_PT_MIN, opening angles, scalar sum ~ candidate pT
-    if alpha is None:  # Dirichlet(1, 1, 1): uniform spacings, cheaper than gamma variates
+    if prongs is not None:
+        pti, sd, cd = prongs[:3]
+    elif alpha is None:  # Dirichlet(1, 1, 1): uniform spacings, cheaper than gamma variates
         a, b = rng.random((2, n))
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         frac = np.stack([lo, hi - lo, 1.0 - hi])
     else:
         g = rng.standard_gamma(np.asarray(alpha, dtype=float)[:, None], (3, n))
         frac = g / g.sum(axis=0)
-    pmin = np.minimum(PRONG_PT_MIN, pt / 4.0)
-    pti = pmin + (pt - 3.0 * pmin) * frac
-    # sin of the prong opening angle in phi ~ N(0, opening/pT_i), |.| <= 0.93 (angle < 1.2 rad)
-    sd = np.clip(rng.standard_normal((3, n)) * np.minimum(opening / pti, 1.0), -0.93, 0.93)
-    cd = np.sqrt(1.0 - sd * sd)
-    pti *= pt / (pti * cd).sum(axis=0)
+    if prongs is None:
+        pmin = np.minimum(PRONG_PT_MIN, pt / 4.0)
+        pti = pmin + (pt - 3.0 * pmin) * frac
+        # sin of the prong opening angle in phi ~ N(0, opening/pT_i), |.| <= 0.93 (< 1.2 rad)
+        sd = np.clip(rng.standard_normal((3, n)) * np.minimum(opening / pti, 1.0), -0.93, 0.93)
+        cd = np.sqrt(1.0 - sd * sd)
+        pti *= pt / (pti * cd).sum(axis=0)
     cphi, sphi = u[0] * cosh_eta, u[1] * cosh_eta  # cos(phi), sin(phi) of the candidate
     cp, sp = cphi * cd - sphi * sd, sphi * cd + cphi * sd  # cos, sin of prong phi
     sig = d0_sigma(pti) * quality
@@ -347,7 +353,10 @@ def three_prong(
         "sig2": (sig * sig).sum(axis=0),
     }
     if with_z:
-        etai = eta + rng.standard_normal((3, n)) * np.minimum(opening / pti, 1.0)
+        if prongs is not None:
+            etai = prongs[3]
+        else:
+            etai = eta + rng.standard_normal((3, n)) * np.minimum(opening / pti, 1.0)
         ex = np.exp(etai)
         along = rel[0] * cp + rel[1] * sp
         out["etai"], out["cosh_eta"] = etai, 0.5 * (ex + 1.0 / ex)
@@ -359,6 +368,82 @@ def three_prong(
     return out
 
 
+SHARE_ROUNDS = 12  # redraws of a triplet that misses its mass or the track pT preselection
+NEWTON_STEPS = 6  # Newton steps of the transverse-momentum scale (relative mass error < 1e-6)
+
+
+def prongs_at_mass(
+    rng: np.random.Generator, pt: np.ndarray, fr, mass: np.ndarray, prong_masses: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Three random tracks whose invariant mass (with ``prong_masses``, shape (3, n)) is ``mass``
+    and whose momenta add up to the candidate's (pT ``pt``, direction ``fr[0]``).
+
+    Each track carries a share x_i of the momentum P along the flight (uniform spacings) and a
+    transverse momentum lambda q_i across it (q_i Gaussian, sum zero). With lambda = 0 the mass
+    is its minimum, sqrt((sum E_i)^2 - P^2) >= sum m_i (equal speeds); lambda is solved (Newton
+    in lambda^2, concave: no overshoot) so that the mass is ``mass``. Triplets that cannot reach
+    ``mass`` or hold a track below the pT preselection (PRONG_PT_MIN, or pT/4) are redrawn
+    (SHARE_ROUNDS; the few left get shares of equal speed above the preselection and openings
+    in the bending plane). So at fixed pT a heavier triplet opens wider and its prongs carry more
+    pT (sum E_i = sqrt(M^2 + P^2)), and asymmetric shares need a large mass (M^2 ~ sum
+    (m_i^2 + lambda^2 q_i^2) / x_i): softer soft prongs, worse d0 resolution. Returns
+    ``(pti, sin dphi_i, cos dphi_i, eta_i)``, each (3, n).
+    """
+    n = pt.size
+    u, e1, e2 = fr
+    cosh_eta = 1.0 / np.sqrt(u[0] * u[0] + u[1] * u[1])
+    cphi, sphi = u[0] * cosh_eta, u[1] * cosh_eta
+    p = pt * cosh_eta
+    pmin = np.minimum(PRONG_PT_MIN, pt / 4.0)
+    xmin = pmin / pt
+    out = [np.empty((3, n)) for _ in range(4)]
+
+    def build(idx: np.ndarray, last: bool) -> np.ndarray:
+        """Triplets for rows ``idx``; stores them and returns the rows to redraw."""
+        m2, pp, mm = prong_masses[:, idx] ** 2, p[idx], mass[idx]
+        xm = xmin[idx]
+        if last:  # equal speeds (the lightest mass), above the preselection
+            x = np.maximum(prong_masses[:, idx] / prong_masses[:, idx].sum(axis=0), xm)
+            x /= x.sum(axis=0)
+        else:
+            a, b = rng.random((2, idx.size))
+            lo, hi = np.minimum(a, b), np.maximum(a, b)
+            x = xm + (1.0 - 3.0 * xm) * np.stack([lo, hi - lo, 1.0 - hi])
+        g = rng.standard_normal((2, 3, idx.size))
+        g -= g.mean(axis=1, keepdims=True)  # transverse momenta add up to zero
+        if last:
+            g[1] = 0.0  # in the bending plane: the track pT only grow
+        aa, bb = m2 + (x * pp) ** 2, g[0] * g[0] + g[1] * g[1]
+        target = np.sqrt(mm * mm + pp * pp)
+        e_min = np.sqrt(aa).sum(axis=0)
+        # start: M^2 ~ sum (m_i^2 + s b_i) / x_i at large P
+        s = np.maximum((mm * mm - (m2 / x).sum(axis=0)) / (bb / x).sum(axis=0), 0.0)
+        for _ in range(NEWTON_STEPS):
+            r = np.sqrt(aa + s * bb)
+            s = np.maximum(s - (r.sum(axis=0) - target) / (0.5 * (bb / r).sum(axis=0)), 0.0)
+        lam = np.sqrt(s)
+        sub = [v[:, idx][:, None, :] for v in (u, e1, e2)]
+        mom = (x * pp) * sub[0] + lam * (g[0] * sub[1] + g[1] * sub[2])
+        pti = np.sqrt(mom[0] ** 2 + mom[1] ** 2)
+        c, sn = cphi[idx], sphi[idx]
+        for k, v in enumerate(
+            (pti, (c * mom[1] - sn * mom[0]) / pti, (c * mom[0] + sn * mom[1]) / pti,
+             np.arcsinh(mom[2] / pti))
+        ):  # fmt: skip
+            out[k][:, idx] = v
+        bad = (e_min > target) | (pti.min(axis=0) < pmin[idx])
+        return idx[bad] if not last else idx[:0]
+
+    todo = np.arange(n)
+    for _ in range(SHARE_ROUNDS):
+        todo = build(todo, False)
+        if not todo.size:
+            break
+    if todo.size:
+        build(todo, True)
+    return tuple(out)
+
+
 def combinatorial_three_prong(
     rng: np.random.Generator,
     pt: np.ndarray,
@@ -366,16 +451,22 @@ def combinatorial_three_prong(
     displaced_fraction: float,
     displaced_length: float,
     displaced_angle: float,
+    mass: np.ndarray | None = None,
+    prong_masses: np.ndarray | None = None,
     **three_prong_options,
 ) -> tuple:
     """The geometry of combinatorial three-prong background: uniform eta in +-ETA_MAX and phi,
     a fake vertex (:func:`fake_flight`) and the prongs (:func:`three_prong` with
-    ``three_prong_options``). Returns ``(eta, phi, displaced, topo)``."""
+    ``three_prong_options``). With ``mass`` and ``prong_masses`` the prongs are three tracks of
+    that invariant mass (:func:`prongs_at_mass`), so their pT, openings and impact-parameter
+    resolutions follow the mass. Returns ``(eta, phi, displaced, topo)``."""
     n = pt.size
     eta = rng.uniform(-ETA_MAX, ETA_MAX, n)
     phi = rng.uniform(0.0, 2.0 * np.pi, n)
     fr = frame(eta, phi)
     flight, displaced = fake_flight(rng, fr, displaced_fraction, displaced_length, displaced_angle)
+    if mass is not None:
+        three_prong_options["prongs"] = prongs_at_mass(rng, pt, fr, mass, prong_masses)
     topo = three_prong(rng, pt, eta, phi, flight, fr, **three_prong_options)
     return eta, phi, displaced, topo
 

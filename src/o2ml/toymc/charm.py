@@ -228,14 +228,22 @@ def kkpi_signal(
 def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     """HfCandDsLites feature columns of combinatorial K K pi background."""
     n = pt.size
+    # the mass first, then three tracks of that mass in the row's hypothesis (KKpi: prong 0 a
+    # kaon; piKK: a pion), so the prong pT and openings follow the mass at fixed pT
+    mass = K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE)
+    hypothesis = (rng.random(n) >= DS_KKPI_HYPOTHESIS_FRACTION).astype(np.int8)
+    m_k, m_pi = constants.mass("K"), constants.mass("pi")
+    m_end = np.where(hypothesis == 0, m_k, m_pi)
+    prong_masses = np.stack([m_end, np.full(n, m_k), m_k + m_pi - m_end])
     eta, phi, displaced, topo = K.combinatorial_three_prong(
         rng, pt, displaced_fraction=DS_BKG_DISPLACED_FRACTION,
         displaced_length=DS_BKG_DISPLACED_LENGTH, displaced_angle=DS_BKG_DISPLACED_ANGLE,
+        mass=mass, prong_masses=prong_masses,
         quality_logsigma=DS_BKG_QUALITY_LOGSIGMA, vertex_scale=DS_BKG_VERTEX_SCALE,
         alpha=DS_BKG_PRONG_ALPHA, opening=DS_BKG_PRONG_OPENING,
     )  # fmt: skip
-    m_phi, m_k = constants.mass("phi"), constants.mass("K")
-    hi = DS_MASS_MAX - constants.mass("pi")
+    m_phi = constants.mass("phi")
+    hi = DS_MASS_MAX - m_pi
     mkk = np.minimum(2 * m_k + rng.gamma(*DS_BKG_MKK_GAMMA, n), hi)
     real_phi = np.flatnonzero(rng.random(n) < DS_BKG_PHI_FRACTION)
     mkk[real_phi] = K.breit_wigner(rng, real_phi.size, m_phi, constants.width("phi"), 2 * m_k, hi)
@@ -243,8 +251,8 @@ def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     species = K.species_indices(rng, (3, n), DS_BKG_SPECIES)
     dmax = K.max_normalised_delta_ip(rng, n, np.where(displaced, DS_BKG_DELTAIP_SIGMA, 1.0))
     cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), dmax)
-    cols |= hypothesis_columns((rng.random(n) >= DS_KKPI_HYPOTHESIS_FRACTION).astype(np.int8))
-    cols["fM"] = K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE)
+    cols |= hypothesis_columns(hypothesis)
+    cols["fM"] = mass
     cols["fY"] = K.rapidity(pt, eta, cols["fM"])  # candidate.y(invMassDs): the row's mass
     cols["fDeltaMassPhi"] = np.abs(mkk - m_phi)
     cols["fAbsCos3PiK"] = rng.random(n) ** 3

@@ -45,12 +45,13 @@ TPC_FILES = {
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 4  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
+GENERATOR_VERSION = 5  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
 # 4 (#31, tables of O2Physics master 9647b514, schema.TABLES[...].commit): Ds fPdgBhadMotherPart,
 # fCentrality -1, fY with the row's mass; Λc fCentFT0C; unmatched MC candidates
 # fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF;
 # the PID files hold the O2 tables (TracksIU, TracksExtra_002, V0Bits, MC labels and particles,
-# PIDML) instead of o2ml's PidTracks
+# PIDML) instead of o2ml's PidTracks; 5 (#32): Ds combinatorial background built from three tracks
+# of the row's mass (_kinematics.prongs_at_mass), so prong pT, openings and d0 follow the mass
 
 
 def sample_files(sample: str) -> list[str]:
