@@ -195,7 +195,7 @@ def _root_dtypes(tree) -> dict[str, str]:
         try:
             dtype = branch.interpretation.numpy_dtype
             # O2's variable-size arrays read as objects: show their C++ type (int32_t[])
-            out[name] = branch.typename if dtype == object else str(dtype.newbyteorder("="))
+            out[name] = branch.typename if dtype.kind == "O" else str(dtype.newbyteorder("="))
         except Exception:  # jagged or object branches
             out[name] = branch.typename
     return out
