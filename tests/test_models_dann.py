@@ -444,3 +444,104 @@ def test_nsigma_calibrated_in_data_with_tags_finds_the_data_offset():
     assert f1_tag > f1_mc and f1_tag > 0.9, (f1_mc, f1_tag)
     with pytest.raises(O2mlError, match="no track with a species label"):
         NsigmaPid.calibrate(data, np.full(len(data), -1))
+
+
+# ------------------------------------------------------------------ repeated trainings (issue #32)
+def test_training_failures_flag_a_stuck_domain_head_and_a_flat_class_loss(toy):
+    ok = pd.DataFrame(
+        {"class_loss": [0.7, 0.2, 0.1, 0.08], "domain_acc_train": [0.52, 0.51, 0.507, 0.506]}
+    )
+    assert dann.training_failures(ok) == []
+    stuck = ok.assign(domain_acc_train=[0.52, 0.5, 0.5005, 0.4999])
+    (why,) = dann.training_failures(stuck)
+    assert "stuck at 0.5" in why and "epoch 2" in why
+    flat = ok.assign(class_loss=[0.7, 0.69, 0.69, 0.68])
+    assert any("class loss did not decrease" in w for w in dann.training_failures(flat))
+    # a real training that cannot learn (learning rate 0) is flagged; a normal one is not
+    mc, data = toy
+    frozen = dann.train_dann(mc, data, SMALL, learning_rate=0.0, progress=False)
+    assert any("class loss" in w for w in dann.training_failures(frozen.history))
+    model = dann.train_dann(
+        mc, data, SMALL, epochs=5, batch_size=128, learning_rate=1e-2, progress=False
+    )
+    assert dann.training_failures(model.history) == [], model.history
+    with pytest.raises(O2mlError, match="history"):
+        dann.training_failures(pd.DataFrame())
+
+
+def test_input_calibration_maps_the_data_gains_onto_mc():
+    """Fitted on TOF-tagged tracks of both domains (no truth): a known gain is undone exactly,
+    and on the synthetic PIDML data it finds the data TPC offset (+3 %) and TRD gain (+5 %)."""
+    from o2ml.toymc.pid_tables import TRD_GAIN_DATA
+
+    mc = dann.tracks_from_frame(_pidml(40_000, 21, "mc"), "mc")
+    X = mc.X.copy()
+    X[:, dann.FEATURES.index("fTPCSignal")] *= 1.1
+    X[:, dann.FEATURES.index("fTRDSignal")] *= 0.9
+    fake = dann.Tracks("data", X, mc.y, tags=mc.tags)
+    cal = dann.InputCalibration.fit(mc, fake)
+    np.testing.assert_allclose(cal.factors["fTPCSignal"], 1 / 1.1, rtol=1e-4)
+    np.testing.assert_allclose(cal.factors["fTRDSignal"], 1 / 0.9, rtol=1e-4)
+    back = cal.apply(fake)
+    np.testing.assert_allclose(back, mc.X, rtol=1e-5)  # NaN (missing TOF, TRD) stays NaN
+    assert cal.table().shape == (len(cal.edges) - 1, 2)
+    data = dann.tracks_from_frame(_pidml(40_000, 22, "data"), "data")
+    cal = dann.InputCalibration.fit(mc, data)
+    assert np.median(cal.factors["fTPCSignal"]) == pytest.approx(1 / 1.03, abs=0.01)
+    assert np.median(cal.factors["fTRDSignal"]) == pytest.approx(1 / TRD_GAIN_DATA, abs=0.02)
+    assert (
+        np.isnan(cal.apply(data)[:, dann.FEATURES.index("fBeta")]).sum()
+        == np.isnan(data.X[:, dann.FEATURES.index("fBeta")]).sum()
+    )
+    with pytest.raises(O2mlError, match="tagged"):
+        dann.InputCalibration.fit(dann.Tracks("mc", mc.X, mc.y), fake)
+
+
+def test_species_f1_gains_and_criterion_picks():
+    y = np.array([0, 1, 1, 2, 3, 3])
+    s = dann.species_f1(y, y)
+    assert s["macro_f1"] == s["macro_f1_no_e"] == 1.0
+    s = dann.species_f1(y, np.array([1, 1, 1, 2, 3, 3]))  # the electron lost
+    assert s["F1_e"] == 0 and s["macro_f1_no_e"] > s["macro_f1"]
+    table = pd.DataFrame({
+        "method": ["a"] * 3 + ["b"] * 3 + ["c"] * 3, "seed": [1, 2, 3] * 3,
+        "m": [0.90, 0.91, 0.92, 0.95, 0.96, 0.97, 0.90, 0.92, 0.91],
+    })  # fmt: skip
+    g = dann.gains(table, "a", ["m"]).set_index("method")
+    assert g.loc["b", "verdict"] == "wins" and g.loc["b", "gain"] == pytest.approx(0.05)
+    assert g.loc["c", "verdict"] == "tie" and not g["smoke"].any()
+    sweep = pd.DataFrame({
+        "seed": [1, 1, 1, 2, 2, 2], "lambda_max": [0.0, 1.0, 10.0] * 2,
+        "data_macro_f1": [0.90, 0.92, 0.95, 0.90, 0.93, 0.94],
+        "domain_probe_acc": [0.6, 0.55, 0.5, 0.6, 0.52, 0.5],
+        "domain_head_acc": [0.6, 0.51, 0.5, 0.6, 0.53, 0.55],
+        "data_tof_tag_f1": [0.7, 0.8, 0.6, 0.7, 0.6, 0.8],
+        "failed": [False, False, True, False, False, False],
+    })  # fmt: skip
+    picks = dann.criterion_picks(sweep).set_index(["seed", "criterion"])
+    # seed 1: λ = 10 is best but failed, the criteria see only λ = 0 and 1
+    assert picks.loc[(1, "domain probe closest to 0.5"), "lambda_max"] == 1.0
+    assert picks.loc[(1, "best on data (truth)"), "lambda_max"] == 10.0
+    assert picks.loc[(2, "domain probe closest to 0.5"), "lambda_max"] == 10.0
+    assert picks.loc[(1, "no adaptation (λ = 0)"), "loss_vs_best"] == pytest.approx(0.05)
+    v = dann.criterion_verdicts(picks.reset_index())
+    assert v.loc["domain probe closest to 0.5", "picks"] == "1, 10"
+    assert v["n"].eq(2).all() and set(v["choice"]) <= {
+        "chooses well", "worse than the best", "undecided"
+    }  # fmt: skip
+    # seed 1 loses 0.03, seed 2 nothing: a tie with the best, but not a good choice
+    assert v.loc["domain probe closest to 0.5", "choice"] == "undecided"
+    assert v.loc["domain probe closest to 0.5", "loss_mean"] == pytest.approx(0.015)
+
+
+def test_lambda_sweep_over_seeds_trains_each_pair_once(toy, small_model):
+    mc, data = toy
+    trained = {(1.0, SMALL.seed): small_model}
+    table, models = dann.lambda_sweep_over_seeds(
+        mc, data, mc, data, values=[0.0, 1.0], seeds=[SMALL.seed, 7], config=SMALL,
+        trained=trained,
+    )  # fmt: skip
+    assert len(table) == 4 and set(models) == {(0.0, 42), (1.0, 42), (0.0, 7), (1.0, 7)}
+    assert models[(1.0, SMALL.seed)] is small_model
+    assert {"failed", "failure", "data_macro_f1", "macro_f1_no_e", "F1_e", "train_s"} <= set(table)
+    assert table["failed"].dtype == bool

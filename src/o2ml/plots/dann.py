@@ -229,17 +229,31 @@ def scores_vs_p_figure(tables: Mapping[str, pd.DataFrame], metric: str = "F1") -
 
 
 def lambda_sweep_figure(sweep: pd.DataFrame) -> go.Figure:
-    """Macro-F1 (MC, data) and domain-classifier accuracies vs lambda_max."""
+    """Macro-F1 (MC, data) and domain-classifier accuracies vs lambda_max. With a ``seed``
+    column (:func:`o2ml.models.dann.lambda_sweep_over_seeds`): the mean over the seeds with the
+    standard deviation as error bars (failed trainings included, their count in the hover)."""
     cols = {
         "data_macro_f1": "macro-F1 data",
         "mc_macro_f1": "macro-F1 MC",
         "domain_probe_acc": "domain probe accuracy",
         "domain_head_acc": "domain head accuracy",
     }
-    long = sweep.melt("lambda_max", [c for c in cols if c in sweep], "quantity", "value")
+    use = [c for c in cols if c in sweep]
+    if "seed" in sweep:
+        g = sweep.groupby("lambda_max", sort=True)
+        long = g[use].mean().reset_index().melt("lambda_max", use, "quantity", "value")
+        err = g[use].std(ddof=1).fillna(0.0).reset_index().melt("lambda_max", use, "q", "std")
+        long["std"] = err["std"].to_numpy()
+        if "failed" in sweep:
+            long = long.merge(g["failed"].sum().rename("failed").reset_index(), on="lambda_max")
+    else:
+        long = sweep.melt("lambda_max", use, "quantity", "value")
     long["quantity"] = long["quantity"].map(cols)
     long["λmax"] = long["lambda_max"].map(lambda v: f"{v:g}")
-    fig = px.line(long, x="λmax", y="value", color="quantity", markers=True)
+    extra = {"error_y": "std"} if "std" in long else {}
+    hover = ["failed"] if "failed" in long else None
+    fig = px.line(long, x="λmax", y="value", color="quantity", markers=True, hover_data=hover,
+                  **extra)  # fmt: skip
     fig.add_hline(y=0.5, line={"color": "grey", "dash": "dot"})
     fig.update_layout(title="λ sweep", yaxis_title="", xaxis_type="category")
     return fig

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from ... import __version__
+from .. import repeat
 from .._storage import read_sidecar, sidecar_path
 from .._torch import deterministic, load_state_dict, save_state_dict
 from ._data import (
@@ -72,6 +73,14 @@ from ._net import (
     lambda_at,
     lr_factor,
     resolve_device,
+)
+from ._study import (
+    InputCalibration,
+    criterion_picks,
+    criterion_verdicts,
+    gains,
+    species_f1,
+    training_failures,
 )
 
 
@@ -387,6 +396,56 @@ def lambda_sweep(
     return pd.DataFrame(rows)
 
 
+def lambda_sweep_over_seeds(
+    mc_train: Tracks,
+    data_train: Tracks,
+    mc_test: Tracks,
+    data_test: Tracks,
+    *,
+    values: Sequence[float],
+    seeds: Sequence[int],
+    config: DANNConfig | None = None,
+    trained: Mapping[tuple[float, int], DANNClassifier] | None = None,
+    train: Callable[..., DANNClassifier] | None = None,
+    progress: bool = False,
+    **kwargs,
+) -> tuple[pd.DataFrame, dict[tuple[float, int], DANNClassifier]]:
+    """One training per λmax in ``values`` and seed in ``seeds``
+    (:func:`o2ml.models.repeat.over_seeds` per λ; ``train``: :func:`train_dann` unless given),
+    each evaluated on the held-out tracks (:func:`evaluate`, plus :func:`species_f1` on data
+    where it has labels) with its :func:`training_failures`.
+    ``trained`` reuses models keyed (λmax, seed). Returns the table (one row per λmax and seed:
+    ``lambda_max``, ``seed``, the metrics, ``failed``, ``failure``, ``train_s``) and the models."""
+    train = train or train_dann
+    config = config or DANNConfig()
+    models = dict(trained or {})
+    parts = []
+    for lam in values:
+        lam = float(lam)
+
+        def run(seed: int, lam=lam) -> dict[str, float]:
+            model = models.get((lam, seed))
+            if model is None:
+                cfg = replace(config, lambda_max=lam, seed=seed)
+                model = train(mc_train, data_train, cfg, progress=False, **kwargs)
+                models[(lam, seed)] = model
+            row = evaluate(model, mc_test, data_test)
+            if data_test.y is not None:
+                row.update(species_f1(data_test.y, model.predict(data_test)))
+            why = training_failures(model.history)
+            row["failed"] = float(bool(why))
+            row["failure"] = "; ".join(why)
+            row["train_s"] = float(model.history["seconds"].sum())
+            return row
+
+        t = repeat.over_seeds(run, seeds, progress=progress).reset_index()
+        t.insert(0, "lambda_max", lam)
+        parts.append(t)
+    table = pd.concat(parts, ignore_index=True)
+    table["failed"] = table["failed"].astype(bool)
+    return table, models
+
+
 __all__ = [
     "FEATURES",
     "FEATURE_SOURCES",
@@ -397,25 +456,32 @@ __all__ = [
     "DANNClassifier",
     "DANNConfig",
     "DANNNet",
+    "InputCalibration",
     "InputError",
     "Tracks",
     "build_inputs",
+    "criterion_picks",
+    "criterion_verdicts",
     "domain_probe_accuracy",
     "embedding_2d",
     "evaluate",
+    "gains",
     "grad_reverse",
     "lambda_at",
     "lambda_sweep",
+    "lambda_sweep_over_seeds",
     "macro_f1_difference",
     "read_tracks",
     "resolve_device",
     "scores_vs_p",
     "seed_table",
+    "species_f1",
     "species_scores",
     "tagged_macro_f1",
     "tof_tags",
     "tracks_from_frame",
     "train_baseline",
     "train_dann",
+    "training_failures",
     "without_tof",
 ]
