@@ -304,3 +304,67 @@ def test_the_bootstrap_names_the_winner_and_its_certainty():
     assert (tie["margin"] == 0).all()
     with pytest.raises(BadArgumentError, match="two methods"):
         ev.f1_bootstrap(y, {"a": good})
+
+
+# ------------------------------------------------------------------------- over seeds (repeat)
+def _runs(n_seeds: int, gap: float = 0.02, noise: float = 0.001) -> pd.DataFrame:
+    """Per-seed F1 of four methods: attention ahead by ``gap`` for K, all equal for pi and p."""
+    rng = np.random.default_rng(4)
+    rows = {}
+    for s in range(1, n_seeds + 1):
+        scores = {}
+        for m in ("mean", "regression", "ensemble", "attention"):
+            k = 0.80 + (gap if m == "attention" else 0.0)
+            scores[("MC", m)] = {"pi": 0.98 + rng.normal(0, noise), "p": 0.92 + rng.normal(0, noise),
+                                 "K": k + rng.normal(0, noise)}  # fmt: skip
+        scores[("data", "attention + DANN")] = {"pi": 0.9, "p": 0.8 + 0.01 * s, "K": 0.7}
+        scores[("data", "attention")] = {"pi": 0.9, "p": 0.8, "K": 0.65}
+        rows[s] = ev.seed_metrics(scores)
+    from o2ml.models import repeat
+
+    return ev.long_table(repeat.over_seeds(lambda s: rows[s], list(rows)))
+
+
+def test_the_seed_table_winners_and_resolution_rest_on_the_seeds():
+    runs = _runs(4)
+    assert set(runs.columns) >= {"seed", "regime", "method", "pi", "p", "K"} and len(runs) == 4 * 6
+    table = ev.seed_table(runs, "MC")
+    assert table.loc["attention + FSE", ("K", "measured")].startswith("0.82")
+    assert table.loc["attention + FSE", ("K", "published")] == "0.8581"
+    assert table.loc["case deletion", ("π", "measured")] == "−" and table.attrs["n_seeds"] == 4
+    w = ev.winners(runs, "MC").set_index("species")
+    assert w.loc["K", "best"] == "attention" and w.loc["K", "leads"] and not w.loc["K", "ties"]
+    assert len(w.loc["K", "beats"]) == 3 and not w.loc["K", "smoke"]
+    assert not w.loc["pi", "leads"] and w.loc["pi", "ties"]  # equal methods: a tie
+    assert ev.published_margins() == {"pi": 0.0006, "p": 0.008, "K": 0.0111}
+    r = ev.resolution(runs, "MC").set_index("species")
+    assert r.loc["K", "resolved"] and not r.loc["pi", "resolved"]  # 0.0006 < noise ~0.0014
+    assert (r["resolved"] == (r["published_margin"] > r["measured_spread"])).all()
+    g = ev.paired_gain(runs, "data", "attention + DANN", "attention").set_index("species")
+    assert g.loc["K", "verdict"] == "gain" and g.loc["K", "gain"] == pytest.approx(0.05)
+    assert g.loc["pi", "verdict"] == "tie" and g.loc["p", "gain_std"] > 0
+    smoke = ev.winners(_runs(2), "MC")
+    assert smoke["smoke"].all() and (smoke["n"] == 2).all()
+    with pytest.raises(BadArgumentError, match="regime"):
+        ev.seed_table(runs, "nowhere")
+
+
+def test_the_harder_regime_keeps_the_window_and_loses_more_detectors(tracks):
+    X, y = tracks["test"]
+    Xh, yh = ev.harder_regime(X, y, p_range=(0.8, 2.0), drop={"TOF": 0.7, "TRD": 0.5}, seed=1)
+    p = Xh[:, inputs.FEATURES.index("fP")]
+    assert len(Xh) == len(yh) > 0 and (p >= 0.8).all() and (p < 2.0).all()
+    window = (X[:, 0] >= 0.8) & (X[:, 0] < 2.0)
+    before, after = inputs.available(X[window]), inputs.available(Xh)
+    assert after["TOF"].mean() == pytest.approx(before["TOF"].mean() * 0.3, abs=0.05)
+    assert after["TRD"].mean() < before["TRD"].mean() * 0.6
+    trd = [inputs.FEATURES.index(f) for f in inputs.GROUPS["TRD"]]
+    assert (Xh[~after["TRD"]][:, trd] == inputs.MISSING).all()  # every feature of a lost detector
+    again, _ = ev.harder_regime(X, y, p_range=(0.8, 2.0), drop={"TOF": 0.7, "TRD": 0.5}, seed=1)
+    assert np.array_equal(Xh, again) and not np.shares_memory(Xh, X)
+    f1 = ev.f1_scores(yh, yh)
+    assert f1 == {"pi": 1.0, "p": 1.0, "K": 1.0}
+    with pytest.raises(BadArgumentError, match="drop"):
+        ev.harder_regime(X, y, drop={"ITS": 0.5})
+    with pytest.raises(BadArgumentError, match="no track"):
+        ev.harder_regime(X, y, p_range=(50.0, 60.0))

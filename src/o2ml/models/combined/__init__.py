@@ -8,7 +8,8 @@
 * :mod:`~o2ml.models.combined.model`: :class:`~o2ml.models.combined.model.CombinedPid`
   (``predict``, ``save``, ``load``, ``to_onnx``) and one training function for all methods,
   with an optional domain-adversarial head;
-* :mod:`~o2ml.models.combined.evaluate`: the published comparison table measured here, F1 with bootstrap errors.
+* :mod:`~o2ml.models.combined.evaluate`: the published comparison table measured here, F1 as
+  mean ± spread over training seeds (``models.repeat``), winners or ties, a harder regime.
 
 The modules load on first use, so that ``import o2ml.models.combined`` does not import torch.
 """

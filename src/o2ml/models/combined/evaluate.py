@@ -5,6 +5,14 @@ Rows: mean imputation, linear-regression imputation, case deletion, NN ensemble,
 columns: purity, efficiency and F1 of pi, p and K (a track is identified as the most probable
 species). Case deletion keeps only the tracks that have every detector, so it cannot identify the
 others: the published table shows it as "-", and so does this one (with the share of tracks it drops).
+
+Over seeds (:mod:`o2ml.models.repeat`): :func:`seed_metrics` and :func:`long_table` turn one
+seed's F1 per regime, method and species into the rows of ``repeat.over_seeds``;
+:func:`seed_table` gives F1 as mean ± spread next to the published numbers, :func:`winners` the
+``repeat.compare_all`` verdict per species (ties called ties), :func:`resolution` whether the
+published margins exceed the measured spread, :func:`paired_gain` the gain of one method over
+another (the domain-adversarial training on data) and :func:`harder_regime` the tracks of a
+momentum window with more detectors missing, where the methods separate.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ...errors import BadArgumentError
+from .. import repeat
 from ..dann import species_scores
-from .inputs import SPECIES, available
+from .inputs import FEATURES, GROUPS, MISSING, SPECIES, available
 
 #: the table's species and metrics, in its order
 TABLE_SPECIES = ("pi", "p", "K")
@@ -116,6 +125,182 @@ def f1_bootstrap(
                                        "margin", "margin_std", "p_win"])  # fmt: skip
 
 
+# ------------------------------------------------------------------- over seeds (models.repeat)
+_KEY = "{regime}|{method}|{species}"
+
+
+def published_margins() -> dict[str, float]:
+    """Per species: the published F1 of attention + FSE minus the best other published F1."""
+    f1 = published_table().xs("F1", axis=1, level=1).drop(index="case deletion")
+    out = {}
+    for s in TABLE_SPECIES:
+        col = f1[_LABELS[s]]
+        out[s] = round(float(col["attention + FSE"] - col.drop("attention + FSE").max()), 4)
+    return out
+
+
+def harder_regime(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    p_range: tuple[float, float] = (0.8, 2.0),
+    drop: Mapping[str, float] | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tracks with ``p_range[0] <= p < p_range[1]`` (where the TPC bands of pi, K and p cross,
+    so the TOF and the TRD carry the separation), with each detector of ``drop`` (default TOF
+    0.5, TRD 0.5) lost with that probability on top of its own gaps (-999 in its features).
+    Deterministic in ``seed``; returns copies."""
+    drop = {"TOF": 0.5, "TRD": 0.5} if drop is None else dict(drop)
+    unknown = set(drop) - set(GROUPS)
+    if unknown or not all(0.0 <= v <= 1.0 for v in drop.values()):
+        raise BadArgumentError(
+            f"harder_regime: drop must map detectors to shares in [0, 1], got {drop}."
+        )
+    X, y = np.asarray(X), np.asarray(y)
+    p = X[:, FEATURES.index("fP")]
+    keep = (p >= p_range[0]) & (p < p_range[1])
+    if not keep.any():
+        raise BadArgumentError(f"harder_regime: no track with p in {p_range} GeV/c.")
+    Xh, yh = X[keep].copy(), y[keep].copy()
+    rng = np.random.default_rng([int(seed), 11])
+    u = rng.random((len(Xh), len(drop)))
+    for j, (det, share) in enumerate(drop.items()):
+        lost = u[:, j] < share
+        Xh[np.ix_(lost, [FEATURES.index(f) for f in GROUPS[det]])] = MISSING
+    return Xh, yh
+
+
+def f1_scores(
+    y_true: np.ndarray, pred: np.ndarray, species: Sequence[str] = TABLE_SPECIES
+) -> dict[str, float]:
+    """F1 of each species (a track: its most probable species; label -1 tracks ignored)."""
+    y_true, pred = np.asarray(y_true), np.asarray(pred)
+    keep = y_true >= 0
+    y_true, pred = y_true[keep], pred[keep]
+    out = {}
+    for s in species:
+        k = SPECIES.index(s)
+        sel, t = pred == k, y_true == k
+        out[s] = 2.0 * float(np.sum(sel & t)) / max(int(np.sum(sel) + np.sum(t)), 1)
+    return out
+
+
+def seed_metrics(scores: Mapping[tuple[str, str], Mapping[str, float]]) -> dict[str, float]:
+    """One seed's ``{(regime, method): {species: F1}}`` flattened for
+    :func:`o2ml.models.repeat.over_seeds` (keys ``regime|method|species``)."""
+    return {_KEY.format(regime=r, method=m, species=s): float(v)
+            for (r, m), f in scores.items() for s, v in f.items()}  # fmt: skip
+
+
+def long_table(wide: pd.DataFrame) -> pd.DataFrame:
+    """The table of :func:`~o2ml.models.repeat.over_seeds` (one row per seed, columns
+    ``regime|method|species``) as one row per seed, regime and method, one column per species."""
+    stacked = wide.rename_axis(columns="key").stack().rename("F1").reset_index()
+    stacked[["regime", "method", "species"]] = stacked["key"].str.split("|", expand=True)
+    out = stacked.pivot_table(index=["seed", "regime", "method"], columns="species", values="F1",
+                              sort=False).reset_index()  # fmt: skip
+    out.columns.name = None
+    return out
+
+
+def seed_table(long: pd.DataFrame, regime: str, *, published: bool = True) -> pd.DataFrame:
+    """Per method (the published rows) and species: F1 as "mean ± std (n seeds)" next to the
+    published number (``published=False``: the measured column only)."""
+    part = long[long["regime"] == regime]
+    if part.empty:
+        raise BadArgumentError(f"seed_table: no rows for the regime {regime!r}.")
+    stats = repeat.summarize(part.drop(columns=["seed", "regime"]), by="method")
+    pub = published_table()
+    rows = {}
+    for row, method in ROWS.items():
+        cells = {}
+        for s in TABLE_SPECIES:
+            if s not in part:
+                continue
+            label = _LABELS[s]
+            if method is None or method not in stats.index:
+                cells[(label, "measured")] = "−"
+            else:
+                m, sd = (stats.loc[method, (s, k)] for k in ("mean", "std"))
+                cells[(label, "measured")] = f"{m:.4f} ± {sd:.4f}"
+            if published:
+                v = pub.loc[row, (label, "F1")]
+                cells[(label, "published")] = "−" if np.isnan(v) else f"{v:.4f}"
+        rows[row] = cells
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.columns = pd.MultiIndex.from_tuples(out.columns)
+    out.attrs["n_seeds"] = int(part["seed"].nunique())
+    return out
+
+
+def winners(long: pd.DataFrame, regime: str, *, species: Sequence[str] = TABLE_SPECIES,
+            paired: bool = True) -> pd.DataFrame:  # fmt: skip
+    """Per species, :func:`~o2ml.models.repeat.compare_all` of the methods' F1 over the seeds
+    (paired by seed: same splits, same seed): the best mean, whether it beats every other method
+    beyond the spread (``leads``), the methods it ties with and those it beats, the smallest difference and its
+    spread, the number of seeds and ``smoke`` (fewer than :data:`~o2ml.models.repeat.MIN_REPETITIONS`)."""
+    part = long[long["regime"] == regime]
+    rows = []
+    for s in species:
+        c = repeat.compare_all(part, s, by="method", paired=paired)
+        closest = c.loc[c["difference"].idxmin()]
+        rows.append({"species": s, "best": c["best"].iloc[0], "leads": bool(c.attrs["leads"]),
+                     "ties": [str(o) for o in c.loc[c["verdict"] == "tie", "other"]],
+                     "beats": [str(o) for o in c.loc[c["verdict"] == "wins", "other"]],
+                     "runner_up": closest["other"], "difference": float(closest["difference"]),
+                     "spread": float(closest["spread"]), "n": int(c["n"].min()),
+                     "smoke": int(c["n"].min()) < repeat.MIN_REPETITIONS})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def resolution(
+    long: pd.DataFrame, regime: str, *, margins: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """Can this sample resolve the published margins? Per species: the published margin of
+    attention + FSE over the best other method, and the measured spread it would have to exceed:
+    the largest standard deviation over the seeds of the paired F1 difference attention − other
+    (the spread :func:`~o2ml.models.repeat.compare` uses). ``resolved``: margin > spread."""
+    margins = published_margins() if margins is None else dict(margins)
+    part = long[long["regime"] == regime]
+    att = part[part["method"] == "attention"].set_index("seed")
+    rows = []
+    for s, margin in margins.items():
+        spreads = {}
+        for m in part["method"].unique():
+            if m == "attention":
+                continue
+            other = part[part["method"] == m].set_index("seed")[s].reindex(att.index)
+            d = (att[s] - other).to_numpy()
+            spreads[m] = float(np.std(d, ddof=1)) if len(d) > 1 else float("nan")
+        worst = max(spreads, key=lambda k: spreads[k])
+        spread = spreads[worst]
+        rows.append({"species": s, "published_margin": margin, "measured_spread": spread,
+                     "against": worst, "n": len(att),
+                     "resolved": bool(np.isfinite(spread) and margin > spread)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def paired_gain(long: pd.DataFrame, regime: str, new: str, old: str, *,
+                species: Sequence[str] = TABLE_SPECIES) -> pd.DataFrame:  # fmt: skip
+    """Per species: the F1 gain of method ``new`` over ``old`` as mean ± std over the seeds
+    (paired by seed) and the :func:`~o2ml.models.repeat.compare` verdict: "gain", "loss" or "tie"."""
+    part = long[long["regime"] == regime]
+    a = part[part["method"] == new].sort_values("seed")
+    b = part[part["method"] == old].sort_values("seed")
+    if a.empty or b.empty:
+        raise BadArgumentError(f"paired_gain: no rows for {new!r} or {old!r} in {regime!r}.")
+    rows = []
+    for s in species:
+        v = repeat.compare(a[s], b[s], (new, old), paired=True)
+        d = a[s].to_numpy() - b[s].to_numpy()
+        rows.append({"species": s, "gain": v.difference,
+                     "gain_std": float(np.std(d, ddof=1)) if len(d) > 1 else 0.0, "n": v.n,
+                     "verdict": "tie" if v.winner is None else ("gain" if v.winner == new else "loss"),
+                     "smoke": v.smoke})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 __all__ = [
     "METRICS",
     "PUBLISHED_TABLE",
@@ -124,6 +309,15 @@ __all__ = [
     "case_deletion_share",
     "comparison_table",
     "f1_bootstrap",
+    "f1_scores",
+    "harder_regime",
+    "long_table",
+    "paired_gain",
+    "published_margins",
     "published_table",
+    "resolution",
+    "seed_metrics",
+    "seed_table",
     "side_by_side",
+    "winners",
 ]
