@@ -24,8 +24,13 @@ from .selectors import (
 )
 from .signal import MC_LABEL_COLUMNS, is_signal, row_hypothesis
 
+#: the channel modules by sample name (``o2ml generate ds``): generic code looks a channel up
+#: here instead of branching on its name
+CHANNELS = {"ds": ds, "lc": lc}
+
 __all__ = [
     "ASSUMED_PT_CUT",
+    "CHANNELS",
     "DPLUS_SELECTOR",
     "DS_SELECTOR",
     "LC_SELECTOR",

@@ -23,7 +23,7 @@ from . import _kinematics as K
 from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
 from .lc import generate_lc
 
-__all__ = ["CharmSample", "generate_ds", "generate_lc"]
+__all__ = ["GENERATORS", "CharmSample", "generate_ds", "generate_lc"]
 
 # ---------------------------------------------------------------- window and composition
 DS_MASS_MIN = 1.65  # GeV/c2; covers the tutorial sidebands (< 1.75, > 2.1) and the D+ peak
@@ -426,3 +426,7 @@ def ds_expected_signal(n_data: int) -> dict:
             f"{DS_SIGNAL_TO_BACKGROUND_2_4 / w:.2g} within |m - m(Ds)| < {DS_PEAK_WINDOW} GeV/c2."
         ),
     }
+
+
+#: the generator of each charm sample, by the sample name of :data:`o2ml.channels.CHANNELS`
+GENERATORS = {"ds": generate_ds, "lc": generate_lc}

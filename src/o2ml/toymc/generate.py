@@ -12,6 +12,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .. import __version__
+from ..channels import CHANNELS
 from ..config import fast_mode
 from ..errors import (
     BadArgumentError,
@@ -19,7 +20,7 @@ from ..errors import (
     SampleMismatchError,
 )
 from ..io import table_checksum, write_table
-from ..schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
+from ..schema import get_table
 
 SAMPLES = ("ds", "lc", "pid", "tpc")
 #: (data, MC) sizes. Full: >= 1M Ds data candidates (notebook 1), 207k Lc sideband candidates
@@ -45,12 +46,12 @@ TPC_FILES = {
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 5  # 2: lite tables, MC flags, reflections, MC bkg; 3: PidTracks fV0Tag
+GENERATOR_VERSION = 5  # 2: lite tables, MC flags, reflections, MC bkg; 3: V0 tags of the PID tracks
 # 4 (#31, tables of O2Physics master 9647b514, schema.TABLES[...].commit): Ds fPdgBhadMotherPart,
 # fCentrality -1, fY with the row's mass; Λc fCentFT0C; unmatched MC candidates
 # fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF;
 # the PID files hold the O2 tables (TracksIU, TracksExtra_002, V0Bits, MC labels and particles,
-# PIDML) instead of o2ml's PidTracks; 5 (#32): Ds combinatorial background built from three tracks
+# PIDML) instead of a table of o2ml's own; 5 (#32): Ds combinatorial background built from three tracks
 # of the row's mass (_kinematics.prongs_at_mass), so prong pT, openings and d0 follow the mass
 
 
@@ -148,15 +149,11 @@ def _generate_one(
             "file_sha256": file_checksum(out / name),
         }
 
-    if sample in ("ds", "lc"):
+    if sample in CHANNELS:
         from . import charm
 
-        make, table = (
-            (charm.generate_ds, HF_CAND_DS_LITES)
-            if sample == "ds"
-            else (charm.generate_lc, HF_CAND_LC_LITES)
-        )
-        result = make(n_data, n_mc, seed, with_truth=truth, progress=progress)
+        table = get_table(CHANNELS[sample].TABLE)
+        result = charm.GENERATORS[sample](n_data, n_mc, seed, with_truth=truth, progress=progress)
         write(result.data, f"{sample}_data.root", table)
         write(result.mc, f"{sample}_mc.root", table)
         name = f"{sample}_expected_signal.json"
