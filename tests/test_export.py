@@ -243,6 +243,14 @@ def test_bad_configurations_and_files(models, tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps({"task": {"binsPtMl": {"values": ["1"]}}}))
     with pytest.raises(errors.BadFileError, match="lacks or mangles"):
         MlResponseConfig.from_json(tmp_path / "cfg.json")
+    written = json.loads((out / "o2physics.json").read_text())
+    section = next(iter(written.values()))
+    for key in ("ptCandMax", "timestampCCDB"):  # a value that is no number: named, no traceback
+        mangled = tmp_path / f"mangled_{key}.json"
+        mangled.write_text(json.dumps({k: {**v, key: "twelve"} for k, v in written.items()}))
+        with pytest.raises(errors.BadFileError, match=f"{key}: expected a number, found 'twelve'"):
+            MlResponseConfig.from_json(mangled)
+    assert "ptCandMax" in section
     with pytest.raises(errors.InputFileNotFoundError, match="missing.onnx"):
         MlResponse(
             MlResponseConfig(**{**config.__dict__, "onnx_files": ["missing.onnx", "x.onnx"]}), out

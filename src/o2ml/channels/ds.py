@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import BadArgumentError
 from .selectors import DS_SELECTOR
 
 __all__ = [
@@ -83,7 +84,7 @@ def selector_cuts(pt: float) -> dict[str, float]:
     """The SelectorCuts.h cuts of the pT bin holding ``pt`` (a row of :data:`SELECTOR_CUTS`)."""
     i = int(np.searchsorted(SELECTOR_CUTS_PT_EDGES, pt, side="right")) - 1
     if not 0 <= i < len(SELECTOR_CUTS):
-        raise ValueError(
+        raise BadArgumentError(
             f"pT {pt} GeV/c is outside the SelectorCuts.h bins {SELECTOR_CUTS_PT_EDGES}."
         )
     return dict(zip(SELECTOR_CUTS_VARS, SELECTOR_CUTS[i], strict=True))

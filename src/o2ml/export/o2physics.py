@@ -176,6 +176,13 @@ def _bool(value, what: str) -> bool:
     raise BadFileError(f"{what}: expected a bool (true/false/1/0), found {value!r}.")
 
 
+def _number(value, what: str, kind: type = float) -> float | int:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise BadFileError(f"{what}: expected a number, found {value!r}.") from None
+
+
 @dataclass
 class MlResponseConfig:
     """The ``MlResponse`` configurables of one O2Physics task, for a model trained on tree columns.
@@ -487,7 +494,7 @@ class MlResponseConfig:
         paths = c.get("modelPathsCCDB", {}).get("values")
         config.ccdb_paths = [str(p) for p in paths] if paths else None
         config.ccdb_url = str(c.get("ccdbUrl", CCDB_URL))
-        config.timestamp_ccdb = int(c.get("timestampCCDB", -1))
+        config.timestamp_ccdb = _number(c.get("timestampCCDB", -1), f"{where}, timestampCCDB", int)
         config.load_from_ccdb = _bool(
             c.get("loadModelsFromCCDB", "false"), f"{where}, loadModelsFromCCDB"
         )
@@ -498,8 +505,9 @@ class MlResponseConfig:
             )
         # read as found (the twin reports what they let through); absent: the task's defaults
         cut = config.pt_cut
-        config.pt_cand_min = float(c["ptCandMin"]) if "ptCandMin" in c else cut.default_min
-        config.pt_cand_max = float(c["ptCandMax"]) if "ptCandMax" in c else cut.default_max
+        for key, attr, default in (("ptCandMin", "pt_cand_min", cut.default_min),
+                                   ("ptCandMax", "pt_cand_max", cut.default_max)):  # fmt: skip
+            setattr(config, attr, _number(c[key], f"{where}, {key}") if key in c else default)
         return config
 
 
