@@ -23,6 +23,7 @@ from o2ml.models import dann
 from o2ml.models.combined import evaluate as ev
 from o2ml.models.combined import inputs, nets
 from o2ml.models.combined.model import CombinedConfig, CombinedPid, train_combined
+from o2ml.physics import pid_tracks
 from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from o2ml.toymc.pid import MISSING_DETECTORS, generate_pid, with_missing_detectors
 from o2ml.toymc.pid_tables import pid_tables
@@ -109,7 +110,7 @@ def test_inputs_read_missing_tof_and_trd_from_nan_and_pattern_0():
         assert (X[~a[group]][:, cols] == inputs.MISSING).all()
         assert (X[a[group]][:, cols] > 0).all()
     # eta is derived from fPx, fPy, fPz; the TRD layers from fTRDPattern
-    eta, phi = inputs.eta_phi(df)
+    eta, phi = pid_tracks.eta_phi(df)
     np.testing.assert_allclose(X[:, inputs.FEATURES.index("eta")], eta, atol=1e-6)
     assert np.abs(eta).max() < 0.8 and ((phi >= 0) & (phi < 2 * np.pi)).all()  # global tracks
     np.testing.assert_allclose(np.sinh(eta), df["fPz"] / df["fPt"], rtol=1e-5)

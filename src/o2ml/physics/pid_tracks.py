@@ -144,6 +144,15 @@ def _derive(raw: pd.DataFrame, tpc_resolution: float, tof_resolution_ps: float) 
     )
 
 
+def eta_phi(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(η, φ in [0, 2π)) of each track from its momentum ``fPx, fPy, fPz`` (the PIDML tables
+    store neither); NaN where pT = 0."""
+    px, py, pz = (df[c].to_numpy(np.float64) for c in ("fPx", "fPy", "fPz"))
+    pt = np.hypot(px, py)
+    eta = np.arcsinh(pz / np.where(pt > 0, pt, np.nan))
+    return eta, np.mod(np.arctan2(py, px), 2 * np.pi)
+
+
 def columns() -> Sequence[str]:
     """The columns of :func:`read_aod_tracks` without truth, in order."""
     return list(TRACK_DTYPES)
@@ -155,5 +164,6 @@ __all__ = [
     "TRACK_DTYPES",
     "TRUTH_DTYPES",
     "columns",
+    "eta_phi",
     "read_aod_tracks",
 ]

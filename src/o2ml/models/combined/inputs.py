@@ -23,7 +23,7 @@ pidUtils.h ``tofMissing`` does), the layers of ``fTRDPattern`` themselves (which
 nothing about the species, how many sets the TRD resolution), ``fPt, fPx, fPy`` (in p and η) and
 ``fX, fY, fZ, fAlpha, fTrackType, fTPCNClsShared, fDcaXY, fDcaZ`` (track geometry and quality, no
 PID information). O2Physics' own attention model (pidOnnxModel.h) takes all 19 columns instead.
-φ = atan2(fPy, fPx) follows too (:func:`eta_phi`) but is no feature: the PID does not depend on it.
+φ = atan2(fPy, fPx) follows too (:func:`o2ml.physics.pid_tracks.eta_phi`) but is no feature: the PID does not depend on it.
 
 Missing values: where pidMlProducer writes NaN (no TOF: fTOFSignal, fBeta; no TRD: fTRDSignal,
 and fTRDPattern 0), and also where an older file has -999 (pidUtils.h ``kTOFMissingSignal``,
@@ -43,6 +43,7 @@ import pandas as pd
 
 from ...errors import EmptySelectionError, NonFiniteError
 from ...physics.constants import PID_SPECIES, pid_label
+from ...physics.pid_tracks import eta_phi
 from ...schema import require_columns
 
 #: class labels, index = label
@@ -93,12 +94,6 @@ def trd_layers(pattern) -> np.ndarray:
     """Number of TRD layers with a tracklet (set bits 0-5 of ``fTRDPattern``)."""
     bits = np.asarray(pattern).astype(np.uint8)
     return np.unpackbits(bits[:, None], axis=1)[:, 2:].sum(axis=1).astype(np.int64)
-
-
-def eta_phi(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(η, φ in [0, 2π)) of each track from ``fPx, fPy, fPz`` (the PIDML tables hold neither)."""
-    px, py, pz = (df[c].to_numpy(np.float64) for c in ("fPx", "fPy", "fPz"))
-    return np.arcsinh(pz / np.hypot(px, py)), np.mod(np.arctan2(py, px), 2 * np.pi)
 
 
 def build_inputs(df: pd.DataFrame, *, source: str = "tracks") -> np.ndarray:
@@ -159,7 +154,6 @@ __all__ = [
     "TRACK_COLUMNS",
     "available",
     "build_inputs",
-    "eta_phi",
     "labels",
     "pattern",
     "tof_missing",

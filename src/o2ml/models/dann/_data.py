@@ -44,6 +44,7 @@ from ...errors import (
     NonFiniteError,
 )
 from ...physics.constants import PDG, PID_SPECIES
+from ...physics.pid_tracks import eta_phi
 from ...schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from ..pid.tagging import require_columns
 
@@ -110,11 +111,9 @@ def build_inputs(df: pd.DataFrame, source: str = "tracks") -> np.ndarray:
     ]
     if bad:
         raise NonFiniteError(f"{source}: NaN or inf in DANN input columns: {'; '.join(bad)}.")
-    px, py, pz = (df[c].to_numpy(np.float64) for c in ("fPx", "fPy", "fPz"))
     out = np.empty((len(df), len(FEATURES)), dtype=np.float32)
     out[:, 0] = np.abs(df["fP"].to_numpy())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[:, 1] = np.arcsinh(pz / np.hypot(px, py))
+    out[:, 1] = eta_phi(df)[0]
     out[:, 2] = df["fTPCSignal"].to_numpy()
     out[:, 3] = df["fBeta"].to_numpy()
     out[:, 4] = df["fTRDSignal"].to_numpy()

@@ -28,7 +28,7 @@ import pandas as pd
 from ...errors import EmptySelectionError
 from ...physics import detectors
 from ...physics.constants import mass
-from ...physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION
+from ...physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION, eta_phi
 from .tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
@@ -182,7 +182,7 @@ def pidml_nsigma(
     out = df.copy()
     p = np.abs(df["fP"].to_numpy(np.float64))
     pt = np.hypot(df["fPx"].to_numpy(np.float64), df["fPy"].to_numpy(np.float64))
-    eta = np.arcsinh(df["fPz"].to_numpy(np.float64) / np.where(pt > 0, pt, np.nan))
+    eta, _ = eta_phi(df)
     out["fEta"] = eta.astype(np.float32)
     signal = df["fTPCSignal"].to_numpy(np.float64)
     beta = df["fBeta"].to_numpy(np.float64)
