@@ -158,13 +158,27 @@ def test_optuna_study_is_persistent(tmp_path):
     feats = list(df.columns)
     sig = _toy(300, seed=9) * 2
     storage = tmp_path / "optuna.db"
-    kw = dict(signal=sig, storage=storage, study_name="ae", epochs=1, seed=1)
-    study = ae.optimize(df, feats, 2, **kw)
+    # a tolerance of 50 %: every training converges after 2 epochs
+    kw = dict(signal=sig, storage=storage, study_name="ae", epochs=20, patience=1, min_delta=0.5)
+    study = ae.optimize(df, feats, 2, seed=1, **kw)
     assert len(study.trials) == 2
-    study = ae.optimize(df, feats, 1, **kw)
+    study = ae.optimize(df, feats, 1, seed=1, **kw)
     assert len(study.trials) == 3
     cfg = ae.best_config(study, epochs=5)
     assert cfg.epochs == 5 and len(cfg.hidden) == 2
+
+
+def test_a_trial_cut_by_the_epoch_limit_is_pruned_and_none_left_is_an_error():
+    """A trial whose training did not converge scores an unfinished model: Optuna prunes it,
+    and best_config refuses a study without a finished training (names the study, says what
+    to change)."""
+    import optuna
+
+    df, sig = _toy(2000), _toy(300, seed=9) * 2
+    study = ae.optimize(df, list(df.columns), 2, signal=sig, storage=None, epochs=2, seed=1)
+    assert {t.state for t in study.trials} == {optuna.trial.TrialState.PRUNED}
+    with pytest.raises(O2mlError, match="none of its 2 trials.*raise epochs"):
+        ae.best_config(study)
 
 
 def test_measure_reports_time_and_memory():

@@ -404,9 +404,9 @@ def test_background_mass_not_sculpted_by_features(lcs, ds):
     sigma = np.sqrt(f_all * (1 - f_all) * (1 / len(cut) - 1 / len(bkg)))
     assert abs(f_cut - f_all) < 4 * sigma
     # and the topological features are not a function of mass in the background (Λc and Ds;
-    # the Ds prongs do follow the mass: test_ds_background_prongs_follow_the_mass)
+    # the prongs do follow the mass: test_background_prongs_follow_the_mass)
     for d, feats in (
-        (lcs.data, ("fDecayLength", "fCpa", "fPtProng0", "fChi2PCA")),
+        (lcs.data, ("fDecayLength", "fCpa", "fChi2PCA")),
         (ds.data, ("fDecayLength", "fCpa")),
     ):
         d = in_pt(d[d.fTruthPdgCode == 0], 2, 4)
@@ -414,18 +414,27 @@ def test_background_mass_not_sculpted_by_features(lcs, ds):
             assert abs(np.corrcoef(d.fM, d[f])[0, 1]) < 0.015
 
 
-def test_ds_background_prongs_follow_the_mass(ds):
-    """Ds combinatorial background is three tracks of the row's mass: at fixed pT a heavier
-    triplet opens wider, so its prongs carry more pT (bounded: sum E_i = sqrt(M^2 + p^2)); the
-    tutorial's topological features do not follow the mass."""
-    bkg = ds.data[ds.data.fTruthPdgCode == 0]
+@pytest.mark.parametrize(
+    ("sample", "topo", "rho_min"),
+    [
+        ("ds", DS_FEATURES, {(1, 2): 0.1, (2, 4): 0.03}),
+        ("lcs", ["fDecayLength", "fCpa", "fCpaXY", "fDecayLengthXYNormalised"],
+         {(1, 2): 0.06, (2, 4): 0.01}),
+    ],
+)  # fmt: skip
+def test_background_prongs_follow_the_mass(sample, topo, rho_min, request):
+    """Ds and Λc combinatorial background is three tracks of the row's mass: at fixed pT a
+    heavier triplet opens wider, so its prongs carry more pT (bounded: sum E_i = sqrt(M^2 +
+    p^2)); the topological features do not follow the mass."""
+    data = request.getfixturevalue(sample).data
+    bkg = data[data.fTruthPdgCode == 0]
     prongs = [f"fPtProng{i}" for i in range(3)]
-    for (lo, hi), rho_min in (((1, 2), 0.1), ((2, 4), 0.03)):
+    for (lo, hi), rmin in rho_min.items():
         b = in_pt(bkg, lo, hi)
         rho = b[[*prongs, "fM"]].corr(method="spearman")["fM"]
-        assert (rho[prongs] > rho_min).all(), rho  # clearly non-zero: N ~ 1e5, error ~ 0.004
-        assert b[prongs].sum(axis=1).corr(b.fM, method="spearman") > 3 * rho_min
-        rho_topo = b[[*DS_FEATURES, "fM"]].corr(method="spearman")["fM"].drop("fM")
+        assert (rho[prongs] > rmin).all(), rho  # clearly non-zero: N ~ 1e5, error ~ 0.004
+        assert b[prongs].sum(axis=1).corr(b.fM, method="spearman") > 3 * rmin
+        rho_topo = b[[*topo, "fM"]].corr(method="spearman")["fM"].drop("fM")
         assert rho_topo.abs().max() < 0.03, rho_topo
 
 
@@ -469,6 +478,20 @@ def test_sculpting_check_flags_a_mass_correlated_feature(ds):
     assert pull < -5, pull  # fewer low-sideband (light) candidates keep hard prongs
     cpa = data.fCpa > data.fCpa.quantile(0.75)
     assert abs(checks.sideband_shape_pull(data.fM, cpa, sidebands=ds_channel.SIDEBANDS)) < 3
+
+
+def test_lc_sideband_pull_fails_on_a_cut_on_prong_pt(lcs):
+    """Notebook 02's sculpting check (the sideband pull after a cut) can fail on the Λc sample:
+    keeping the hardest quarter of the prongs (which follow the background mass) tilts the
+    sidebands, while a cut on the pointing angle does not."""
+    from o2ml.channels import lc as lc_channel
+    from o2ml.selection import checks
+
+    data = in_pt(lcs.data, 2, 6)
+    hard = data.fPtProng0 > data.fPtProng0.quantile(0.75)
+    assert checks.sideband_shape_pull(data.fM, hard, sidebands=lc_channel.SIDEBANDS) < -5
+    cpa = data.fCpa > data.fCpa.quantile(0.75)
+    assert abs(checks.sideband_shape_pull(data.fM, cpa, sidebands=lc_channel.SIDEBANDS)) < 3
 
 
 # ------------------------------------------------------------------ determinism

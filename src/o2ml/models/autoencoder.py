@@ -50,12 +50,14 @@ __all__ = [
     "optimize",
 ]
 
-#: Optuna search space: hidden-layer width choices, bottleneck, log-uniform rate, batch sizes
+#: Optuna search space: hidden-layer width choices, bottleneck, log-uniform rate, batch sizes.
+#: Adam rates below 1e-3 fall by under 0.1 % per epoch on a few batches per epoch (notebook 02's
+#: FAST sample), so early stopping ends them by chance, long before their minimum: not searched.
 OPTUNA_SPACE = {
     "hidden1": (16, 64),
     "hidden2": (8, 32),
     "bottleneck": (2, 12),
-    "learning_rate": (1e-4, 1e-2),
+    "learning_rate": (1e-3, 1e-2),
     "batch_size": (256, 512, 1024, 2048),
 }
 
@@ -381,8 +383,11 @@ def optimize(
     or None in memory; re-running with the same ``study_name`` adds ``n_trials`` trials).
     Objective: with ``signal`` (e.g. MC), the ROC AUC of the MSE for signal against held-out
     background (maximised); without it, minus the validation loss (an unsupervised proxy, which
-    favours wide bottlenecks). Returns the study; ``best_config(study)`` gives the config.
+    favours wide bottlenecks). A trial whose training the epoch limit ended (not converged) is
+    pruned, so the best settings are those of a finished training. Returns the study;
+    ``best_config(study)`` gives the config.
     """
+    import optuna
     from sklearn.metrics import roc_auc_score
 
     rng = np.random.default_rng(seed)
@@ -404,6 +409,8 @@ def optimize(
             min_delta=min_delta,
         )
         model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
+        if not model.converged:  # a score of an unfinished training would rank its settings
+            raise optuna.TrialPruned(f"the epoch limit {epochs} ended the training, not early stopping")
         if signal is None:
             return -float(np.mean(model.predict(hold)))
         s, b = model.predict(signal), model.predict(hold)
@@ -419,6 +426,14 @@ def best_config(study, epochs: int | None = None, **settings) -> AutoencoderConf
 
     ``settings`` sets other training fields (``patience``, ``min_delta``, ``val_fraction``).
     """
+    import optuna
+
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        raise BadArgumentError(
+            f"Optuna study {study.study_name!r}: none of its {len(study.trials)} trials finished "
+            "a converged training (each was pruned at the epoch limit): raise epochs, patience "
+            "or min_delta, or run more trials."
+        )
     p = study.best_params
     cfg = AutoencoderConfig(
         hidden=(p["hidden1"], p["hidden2"]),

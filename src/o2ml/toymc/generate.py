@@ -46,13 +46,14 @@ TPC_FILES = {
 MANIFEST = "manifest.json"
 #: bumped whenever the generator writes other content for the same seed and sizes: samples
 #: written by another version are made again (:func:`ensure_sample`)
-GENERATOR_VERSION = 5  # 2: lite tables, MC flags, reflections, MC bkg; 3: V0 tags of the PID tracks
+GENERATOR_VERSION = 6  # 2: lite tables, MC flags, reflections, MC bkg; 3: V0 tags of the PID tracks
 # 4 (#31, tables of O2Physics master 9647b514, schema.TABLES[...].commit): Ds fPdgBhadMotherPart,
 # fCentrality -1, fY with the row's mass; Λc fCentFT0C; unmatched MC candidates
 # fIsCandidateSwapped 0; TPC skims fIsGoodRct, fNormNClustersTPCPID = tpcNClsPID, V0 fNSigTOF;
 # the PID files hold the O2 tables (TracksIU, TracksExtra_002, V0Bits, MC labels and particles,
 # PIDML) instead of a table of o2ml's own; 5 (#32): Ds combinatorial background built from three tracks
-# of the row's mass (_kinematics.prongs_at_mass), so prong pT, openings and d0 follow the mass
+# of the row's mass (_kinematics.prongs_at_mass), so prong pT, openings and d0 follow the mass;
+# 6 (#32): the same for the Λc combinatorial background (p K pi or pi K p at the row's mass)
 
 
 def sample_files(sample: str) -> list[str]:

@@ -201,9 +201,17 @@ def pkpi_signal(
 def pkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
     """HfCandLcLites columns of combinatorial p K pi background."""
     n = pt.size
+    # the mass and the hypothesis first, then three tracks of that mass taken as (p, K, pi)
+    # (pKpi) or (pi, K, p) (piKp), so the prong pT and openings follow the mass at fixed pT
+    mass = K.sample_exp_mass(rng, n, LC_MASS_MIN, LC_MASS_MAX, LC_BKG_MASS_SLOPE)
+    pkpi = rng.random(n) < LC_PKPI_FRACTION
+    m_p, m_k, m_pi = constants.mass("p"), constants.mass("K"), constants.mass("pi")
+    m_first = np.where(pkpi, m_p, m_pi)
+    prong_masses = np.stack([m_first, np.full(n, m_k), m_p + m_pi - m_first])
     eta, phi, displaced, topo = K.combinatorial_three_prong(
         rng, pt, displaced_fraction=LC_BKG_DISPLACED_FRACTION,
         displaced_length=LC_BKG_DISPLACED_LENGTH, displaced_angle=LC_BKG_DISPLACED_ANGLE,
+        mass=mass, prong_masses=prong_masses,
         quality_logsigma=LC_BKG_QUALITY_LOGSIGMA, vertex_scale=1.0, alpha=None,
         opening=LC_BKG_PRONG_OPENING, with_z=True,
     )  # fmt: skip
@@ -212,8 +220,8 @@ def pkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
         displaced, LC_CONTRIBUTOR_PROBABILITY["displaced"], LC_CONTRIBUTOR_PROBABILITY["primary"]
     )
     cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), p_contrib)
-    cols["fCandidateSelFlag"] = np.where(rng.random(n) < LC_PKPI_FRACTION, 1, 2)
-    cols["fM"] = K.sample_exp_mass(rng, n, LC_MASS_MIN, LC_MASS_MAX, LC_BKG_MASS_SLOPE)
+    cols["fCandidateSelFlag"] = np.where(pkpi, 1, 2)
+    cols["fM"] = mass
     cols["fMassKPi"] = _mass_kpi(rng, cols["fM"], None)
     cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, LC_BKG_CHI2_FACTOR, 1.0))
     return cols
