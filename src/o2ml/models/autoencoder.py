@@ -410,7 +410,9 @@ def optimize(
         )
         model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
         if not model.converged:  # a score of an unfinished training would rank its settings
-            raise optuna.TrialPruned(f"the epoch limit {epochs} ended the training, not early stopping")
+            raise optuna.TrialPruned(
+                f"the epoch limit {epochs} ended the training, not early stopping"
+            )
         if signal is None:
             return -float(np.mean(model.predict(hold)))
         s, b = model.predict(signal), model.predict(hold)
