@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from o2ml.export.onnx import run, session
 from o2ml.models import dann
+from o2ml.onnx import run, session
 from o2ml.toymc.generate import ensure_sample
 
 

@@ -58,6 +58,7 @@ import psutil
 
 from o2ml.apps import make_scans, write_candidates
 from o2ml.physics.massfit import fit_peak
+from o2ml.schema import SCORE_COLUMNS
 from o2ml.selection import parse_cuts
 from o2ml.selection.histograms import GRID_CUTS, ScanHistograms
 from o2ml.toymc.scored import scored_candidates
@@ -168,7 +169,7 @@ def write_grids(folder: Path, data, mc, bins=((2, 4), (4, 6), (6, 12)), chunk=1_
         h.metadata.update(
             species="Ds", expected_signal="expected.json",
             peak=[peak.mean, peak.sigma, peak.mean_error, peak.sigma_error],
-            class_columns=["score_bkg", "score_prompt", "score_nonprompt"],
+            class_columns=list(SCORE_COLUMNS),
         )  # fmt: skip
         h.save(folder / f"grid_pt{lo:g}_{hi:g}.npz")
 

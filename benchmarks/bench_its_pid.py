@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from o2ml.export.onnx import run, session
 from o2ml.models import pid
+from o2ml.onnx import run, session
 from o2ml.physics import pid_performance as perf
 from o2ml.toymc.generate import DEFAULT_SIZES
 from o2ml.toymc.pid import generate_pid

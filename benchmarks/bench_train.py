@@ -42,7 +42,7 @@ def reference(cfg: dict, indir: Path, out: Path) -> dict[tuple, tuple[float, flo
     from hipe4ml.tree_handler import TreeHandler
     from sklearn.model_selection import train_test_split
 
-    from o2ml.export.onnx import xgboost_to_onnx
+    from o2ml.onnx import xgboost_to_onnx
 
     labels, channel = cfg["labels"], cfg["channel"]
     dp, ml = cfg["data_prep"], cfg["ml"]

@@ -236,3 +236,64 @@ def test_ds_reference_cuts_use_each_candidates_bin_and_the_selector_pid():
     assert not passes(fNSigTpcKa0=6.0, fNSigTofKa0=6.0)
     assert passes(fIsSelDsToKKPi=-1, fNSigTpcKa0=6.0, fNSigTofKa0=6.0)
     assert np.array_equal(ds.passes_reference_cuts(base, pid=False), [True])
+
+
+# ------------------------------------------------------------------ the channel registry
+def _channel_names() -> set[str]:
+    from o2ml.channels import CHANNELS
+
+    return {
+        str(v)
+        for m in CHANNELS.values()
+        for v in (m.NAME, m.MACRO_CHANNEL, m.SPECIES, m.TABLE, m.SELECTOR.task)
+    }
+
+
+def _branches_on_a_channel(tree, names: set[str]) -> list[int]:
+    """Lines that compare with a channel's name (``x == "ds"``, ``x in ("ds", "lc")``)."""
+    import ast
+
+    def named(node) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in names
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return any(named(e) for e in node.elts)
+        return False
+
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Compare) and any(named(c) for c in [node.left, *node.comparators])
+    ]
+
+
+def test_generic_code_never_branches_on_a_channel_name():
+    """Everything of one channel lives in its module of o2ml.channels; the rest looks channels
+    up (channels.CHANNELS, channels.get) instead of comparing names. The check finds a branch."""
+    import ast
+    from pathlib import Path
+
+    names = _channel_names()
+    assert _branches_on_a_channel(ast.parse('if ch == "dplus":\n    pass'), names) == [1]
+    assert _branches_on_a_channel(ast.parse('ok = t in ("HfCandDsLites", "x")'), names) == [1]
+    src = Path(__file__).resolve().parents[1] / "src" / "o2ml"
+    found = {
+        str(p.relative_to(src)): lines
+        for p in sorted(src.rglob("*.py"))
+        if "channels" not in p.relative_to(src).parts
+        and (lines := _branches_on_a_channel(ast.parse(p.read_text(encoding="utf-8")), names))
+    }
+    assert not found, found
+
+
+def test_channels_are_found_by_any_of_their_names():
+    from o2ml import channels
+    from o2ml.errors import BadArgumentError
+
+    for m in channels.CHANNELS.values():
+        for name in (m.NAME, m.MACRO_CHANNEL, m.SPECIES, m.TABLE, m.SELECTOR.task):
+            assert channels.get(name) is m
+        assert m.TABLE == m.SELECTOR.table and m.MACRO_CHANNEL == m.SELECTOR.channel
+        assert set(m.FEATURES) <= {c for c in m.SELECTOR.columns if c}, m.NAME
+    with pytest.raises(BadArgumentError, match="unknown channel 'Xic'.*dplus \\(DplusToPiKPi"):
+        channels.get("Xic")

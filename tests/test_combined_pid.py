@@ -193,7 +193,7 @@ def test_every_method_learns_and_converges(trained, tracks):
 
 
 def test_save_load_and_onnx_parity(tmp_path, trained, tracks):
-    from o2ml.export.onnx import read_metadata, run, session
+    from o2ml.onnx import read_metadata, run, session
 
     X = tracks["test"][0][:3000]
     for method, model in trained.items():
@@ -221,7 +221,7 @@ def test_the_onnx_input_contract(tmp_path, trained, tracks):
     pidOnnxModel.h) or -999, decided by the group's first feature; probabilities [batch, 4]."""
     import onnx
 
-    from o2ml.export.onnx import read_metadata, run, session
+    from o2ml.onnx import read_metadata, run, session
 
     X = tracks["test"][0][:2000]
     a = inputs.available(X)

@@ -11,10 +11,10 @@ import pytest
 import xgboost as xgb
 
 from o2ml import errors
+from o2ml import onnx as onnx_export
 from o2ml.channels import SELECTORS, TUTORIAL_TASK
 from o2ml.errors import UnsupportedFeatureError
 from o2ml.export import o2physics
-from o2ml.export import onnx as onnx_export
 from o2ml.export.o2physics import CutDirection, MlResponse, MlResponseConfig
 from o2ml.models.bdt import CLASS_LABELS
 

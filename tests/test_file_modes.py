@@ -111,7 +111,7 @@ def test_onnx_models_and_scored_candidates(tmp_path, umask):
     import torch
 
     from o2ml.apps import write_candidates
-    from o2ml.export.onnx import torch_to_onnx
+    from o2ml.onnx import torch_to_onnx
 
     path = tmp_path / "model.onnx"
     torch_to_onnx(torch.nn.Linear(2, 1), ["a", "b"], path, output="y", class_labels=[])

@@ -83,7 +83,7 @@ def test_same_seed_same_content_other_seed_differs(tmp_path):
         for r in runs
     ]
     assert checksums[0] == checksums[1]
-    for sample in ("ds", "lc", "pid"):
+    for sample in ("ds", "lc", "dplus", "pid"):
         for name, digest in checksums[0][sample].items():
             if digest is not None:
                 assert checksums[2][sample][name] != digest, name

@@ -521,6 +521,11 @@ def test_a_custom_task_needs_its_tree_columns(sample, tmp_path, capsys):
             "--scheduler", "synchronous", "-q"]  # fmt: skip
     assert cli.main(args) == 2
     assert "no namesInputFeatures" in capsys.readouterr().err
+    assert cli.main([*args, "--features", ",".join(columns)]) == 2  # no selector: which table?
+    assert (
+        "is no selector o2ml knows the table of; pass table= (--table)" in capsys.readouterr().err
+    )
+    args += ["--table", TABLE]
     assert cli.main([*args, "--features", ",".join(columns)]) == 0
     assert len(read_table(tmp_path / "o" / "AO2D.parquet", OUTPUT_TABLE)) == 2000
     assert cli.main([*args, "--features", "fCpa,fDecayLength"]) == 2  # the model takes 3 inputs

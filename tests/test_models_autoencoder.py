@@ -10,10 +10,10 @@ import pytest
 import torch
 import xgboost as xgb
 
+from o2ml import onnx as ox
 from o2ml import profiling, selection
 from o2ml.channels import lc
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
-from o2ml.export import onnx as ox
 from o2ml.models import autoencoder as ae
 from o2ml.models import training
 from o2ml.toymc.generate import ensure_sample

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
+from o2ml import onnx as ox
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
-from o2ml.export import onnx as ox
 from o2ml.models import dann
 from o2ml.models.dann._data import InputTransform, engineered
 from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML

@@ -21,8 +21,8 @@ from o2ml.errors import (
     O2mlError,
     OutputExistsError,
 )
-from o2ml.export.onnx import read_metadata, run, session
 from o2ml.models import pid
+from o2ml.onnx import read_metadata, run, session
 from o2ml.physics import its
 from o2ml.physics import pid_performance as perf
 from o2ml.physics.constants import mass

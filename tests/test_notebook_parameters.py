@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 from test_channels import DS_NAMES
 
-from o2ml.export import onnx as onnx_export
+from o2ml import onnx as onnx_export
 from o2ml.toymc.generate import generate
 
 REPO = Path(__file__).resolve().parents[1]

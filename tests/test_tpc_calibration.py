@@ -177,7 +177,7 @@ def test_usable_rows_are_above_the_beta_gamma_cutoff():
 def test_a_model_outside_the_contract_is_refused(tmp_path):
     import torch
 
-    from o2ml.export.onnx import torch_to_onnx
+    from o2ml.onnx import torch_to_onnx
 
     path = tmp_path / "three_outputs.onnx"
     torch_to_onnx(
@@ -257,7 +257,7 @@ def test_training_is_reproducible(sample):
 
 
 def test_network_save_load_and_onnx_in_the_contract(tmp_path, trained, sample):
-    from o2ml.export.onnx import read_metadata, run, session
+    from o2ml.onnx import read_metadata, run, session
 
     X = inputs.network_inputs(sample["test"])
     for name in ("teacher", "student"):
@@ -326,7 +326,7 @@ def test_selection_separation_and_the_summary_table(trained):
 
 
 def test_the_cost_per_track_is_measured(tmp_path, trained, sample):
-    from o2ml.export.onnx import per_track_cost
+    from o2ml.onnx import per_track_cost
 
     path = tmp_path / "s.onnx"
     trained["student"].to_onnx(path)
@@ -388,7 +388,7 @@ def test_the_pidtpc_section_takes_species_by_name_and_refuses_the_unknown():
 def test_the_pidtpc_section_is_written_for_a_network_pidtpc_can_run_only(tmp_path):
     import torch
 
-    from o2ml.export.onnx import torch_to_onnx
+    from o2ml.onnx import torch_to_onnx
 
     path = tmp_path / "three_outputs.onnx"
     torch_to_onnx(

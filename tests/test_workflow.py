@@ -436,7 +436,10 @@ def test_prepare_train_scan_export_from_configs_to_o2physics(tmp_path, prepared,
            "--data", str(s.data), "--mc", str(s.mc), "--expected-signal", str(s.expected_signal),
            "--out", str(tmp_path / "scans2")]  # fmt: skip
     assert main(bad) == 2
-    assert "o2ml scans the channels ['DsToKKPi', 'LcToPKPi']" in capsys.readouterr().err
+    assert (
+        "o2ml scans the channels ['DplusToPiKPi', 'DsToKKPi', 'LcToPKPi']"
+        in capsys.readouterr().err
+    )
     out = tmp_path / "dpl-config.json"
     assert main(["export", "--scan", str(scans), "--plateau", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
@@ -647,3 +650,55 @@ def test_train_resumes_after_a_killed_bin_and_shares_studies_across_dask_tasks(
     assert len({tuple(sorted(t.params.items())) for t in finished}) == 4
     log = (report.bins[0].folder / "log.txt").read_text()
     assert "Optuna hyper-parameters optimisation: 4 trials" in log
+
+
+# ------------------------------------------------------------------ D+ -> pi K pi: the macros' own configs
+DPLUS_PREP = REPO / "examples" / "config_preparation_DplusToPiKPi.yml"
+DPLUS_TRAIN = REPO / "examples" / "config_training_DplusToPiKPi.yml"
+
+
+def test_the_macros_own_dplus_configs_run_end_to_end(tmp_path, capsys):
+    """config_preparation/training_DplusToPiKPi.yml as O2Physics ships them (only the input paths
+    changed: the copies in examples/ say so) through prepare, train, scan and export, with the
+    macro's settings: 800 trees, one 1-24 GeV/c bin, the 'equal' share. Bkg is the config's own
+    sideband expression on the MC background; the model beats chance by far; the exported
+    configuration is the D+ selector's."""
+    import json
+
+    from o2ml.channels import dplus
+
+    s = ensure_sample("dplus", fast=True)
+    work = tmp_path / "examples"
+    work.mkdir()
+    (work / "prep.yml").write_text(
+        DPLUS_PREP.read_text().replace("../data/dplus_mc.root", str(s.mc))
+    )
+    (work / "train.yml").write_text(DPLUS_TRAIN.read_text())
+    text = DPLUS_TRAIN.read_text()  # the macro's settings, unchanged
+    for setting in ('"n_estimators": 800', "pt_bins_limits: [1, 24]", "share: equal"):
+        assert setting in text, setting
+    assert main(["prepare", str(work / "prep.yml")]) == 0
+    mc = io.read_table(s.mc, "HfCandDpLites")
+    bkg = io.read_table(work / "Bkg_DplusToPiKPi.root", "treeMLDplus")
+    m = mc[mc.fOriginMcRec == 0].fM.to_numpy()
+    in_sb = (m < np.float32(1.82)) | ((np.float32(1.92) < m) & (m < np.float32(2.00)))
+    assert len(bkg) == in_sb.sum() > 1000
+    prompt = io.read_table(work / "Prompt_DplusToPiKPi.root", "treeMLDplus")
+    assert len(prompt) == (mc.fOriginMcRec == 1).sum()
+    assert main(["train", str(work / "train.yml"), "-q"]) == 0
+    out = capsys.readouterr().out
+    auc = float(out.split("ROC AUC test ")[1].split()[0])
+    assert auc > 0.9, out
+    model = work / "trainings" / "Dplus" / "o2physics"
+    config = model / "dpl-config_hf-candidate-selector-dplus-to-pi-k-pi.json"
+    assert config.exists() and (model / "ModelHandler_onnx_DplusToPiKPi_pT_1_24.onnx").exists()
+    scans = tmp_path / "scans"
+    assert main(["scan", "--model", str(model), "--data", str(s.data), "--mc", str(s.mc),
+                 "--expected-signal", str(s.expected_signal), "--out", str(scans)]) == 0  # fmt: skip
+    out_cfg = tmp_path / "dpl-config.json"
+    assert main(["export", "--scan", str(scans), "--plateau", "--out", str(out_cfg)]) == 0
+    section = json.loads(out_cfg.read_text())[dplus.SELECTOR.task]
+    assert section["binsPtMl"]["values"] == ["1.0", "24.0"]
+    assert section["namesInputFeatures"]["values"] == [
+        dplus.SELECTOR.name_of(c) for c in dplus.FEATURES
+    ]

@@ -9,8 +9,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBPACKAGES = (
-    "errors", "config", "schema", "profiling", "io", "physics", "toymc", "channels", "selection", "models",
-    "export", "inference", "plots", "widgets", "workflow", "apps",
+    "errors", "config", "schema", "profiling", "io", "physics", "toymc", "channels", "onnx",
+    "selection", "models", "export", "inference", "plots", "widgets", "workflow", "apps",
 )  # fmt: skip
 
 

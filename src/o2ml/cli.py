@@ -89,6 +89,21 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(args: argparse.Namespace, model) -> str:
+    """``--table``, else the table of the model's selector (its channel's tree creator)."""
+    if args.table is not None:
+        return args.table
+    from .channels import find_selector
+
+    selector = find_selector(model.config.task)
+    if selector is None:
+        raise BadArgumentError(
+            f"{args.model}: task {model.config.task!r} is no selector o2ml knows the table of; "
+            "pass --table."
+        )
+    return selector.table
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     from .inference import apply_files
 
@@ -120,11 +135,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .io import read_table
 
     model = BinnedModel.load(args.model, args.task, features=_features(args))
-    if args.input is None:
+    table = _table(args, model)
+    if args.input is None:  # the synthetic sample of the model's channel
+        from .channels import get
         from .toymc.generate import ensure_sample
 
-        args.input = [ensure_sample("ds").data]
-    candidates = read_table(args.input, args.table, columns=[*model.features, args.pt_column])
+        args.input = [ensure_sample(get(table).NAME).data]
+    candidates = read_table(args.input, table, columns=[*model.features, args.pt_column])
     if not 0 <= args.bin < len(model.onnx_paths):
         raise BadArgumentError(
             f"--bin {args.bin}: the model has pT bins 0..{len(model.onnx_paths) - 1}."
@@ -219,7 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_info)
 
     p = sub.add_parser("generate", help="write synthetic ALICE-like samples (O2Physics layout)")
-    p.add_argument("sample", choices=["ds", "lc", "pid", "tpc", "all"])
+    from .channels import CHANNELS  # the charm samples: one per channel
+
+    p.add_argument("sample", choices=[*CHANNELS, "pid", "tpc", "all"])
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--n-data", type=int, default=None, help="data candidates/tracks per sample")
@@ -299,7 +318,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_dask_options(p, "files as tasks of a local dask cluster of N processes")
     p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("answers", help="tutors: hand out the notebooks without their answers")
+    what = p.add_subparsers(dest="what", metavar="WHAT", required=True)
+    q = what.add_parser("strip", help="copy notebooks without the cells tagged 'answer'")
+    q.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    q.add_argument("--out", required=True, metavar="DIR", help="folder for the handouts")
+    q.add_argument("--overwrite", action="store_true", help="replace existing handouts")
+    q.set_defaults(func=_cmd_answers_strip)
     return parser
+
+
+def _cmd_answers_strip(args: argparse.Namespace) -> int:
+    from .answers import strip
+
+    for path, n in strip(args.notebooks, args.out, overwrite=args.overwrite).items():
+        print(f"wrote {path} ({n} answer cells removed)")
+    return 0
 
 
 def _add_dask_options(p: argparse.ArgumentParser, workers_help: str) -> None:
@@ -331,7 +366,9 @@ def _add_apply(sub) -> None:
         help="auto: XGBoost if its JSON models are there (fastest in bulk here), else onnxruntime",
     )
     p.add_argument("--format", default="parquet", choices=["parquet", "root"])
-    p.add_argument("--table", default="HfCandDsLites", help="input table (default HfCandDsLites)")
+    p.add_argument(
+        "--table", default=None, help="input table (default: that of the model's selector)"
+    )
     p.add_argument(
         "--columns",
         default=None,
@@ -364,9 +401,10 @@ def _add_bench(sub) -> None:
     )
     _add_model_options(q)
     q.add_argument(
-        "--input", nargs="+", default=None, help="candidates (default: o2ml's synthetic Ds sample)"
-    )
-    q.add_argument("--table", default="HfCandDsLites")
+        "--input", nargs="+", default=None,
+        help="candidates (default: o2ml's synthetic sample of the model's channel)",
+    )  # fmt: skip
+    q.add_argument("--table", default=None, help="default: that of the model's selector")
     q.add_argument("--pt-column", default="fPt")
     q.add_argument("--bin", type=int, default=0, help="which pT bin's model (default 0)")
     q.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)

@@ -1,4 +1,5 @@
-"""Wall time and peak resident memory of a block of code, for the computing-cost tables.
+"""Wall time and peak resident memory of a block of code, for the computing-cost tables; the
+latency of a function called on one row at a time.
 
 Peak RSS is sampled by a background thread (psutil, every ``interval`` s): ``getrusage``'s
 ``ru_maxrss`` is the peak of the whole process lifetime, useless for one step of a notebook.
@@ -11,10 +12,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import psutil
 
-__all__ = ["CostTable", "Measurement", "measure"]
+__all__ = ["CostTable", "Measurement", "call_latency_us", "measure"]
 
 
 @dataclass
@@ -52,6 +54,21 @@ def measure(label: str, interval: float = 0.01, **info):
         thread.join()
         peak[0] = max(peak[0], proc.memory_info().rss)
         m.peak_rss_gib = peak[0] / 2**30
+
+
+def call_latency_us(one, X, *, n: int = 1000, warmup: int = 50) -> float:
+    """Median wall time (µs) of ``one(row)`` over the first ``n`` rows of ``X`` (after
+    ``warmup`` calls): the batch-1 latency of a scoring function."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    for i in range(min(warmup, len(X))):
+        one(X[i])
+    times = np.empty(min(n, len(X)))
+    clock = time.perf_counter
+    for i in range(len(times)):
+        t0 = clock()
+        one(X[i])
+        times[i] = clock() - t0
+    return float(np.median(times) * 1e6)
 
 
 class CostTable:

@@ -53,9 +53,36 @@ class Origin(IntEnum):
 
 #: the MC origins of signal, by name (``fOriginMcRec`` codes, :class:`Origin`)
 ORIGINS = {"prompt": int(Origin.PROMPT), "nonprompt": int(Origin.NONPROMPT)}
-#: the score column of each class of the charm BDTs, in the models' output order
-#: (background, prompt, non-prompt: the ``labels`` of O2Physics' training configs)
-SCORE_COLUMNS = ("score_bkg", "score_prompt", "score_nonprompt")
+
+
+class CharmClass(IntEnum):
+    """The classes of the 3-class charm models, in their output order: that of O2Physics
+    (``train_models.py``'s ``labels``, ``hf_cuts_ml::labelsDmesCutScore``). Every other list of
+    the classes (labels, score columns, O2Physics' labels) derives from this one.
+
+    (The ALICE O2 tutorial uses 0 prompt, 1 non-prompt, 2 background: o2ml writes its order into
+    every exported model's metadata, so nobody has to guess.)
+    """
+
+    BACKGROUND = 0
+    PROMPT = 1
+    NONPROMPT = 2
+
+    @property
+    def short(self) -> str:
+        """``bkg``, ``prompt``, ``nonprompt``: the class in score columns and O2Physics' labels."""
+        return "bkg" if self is CharmClass.BACKGROUND else self.name.lower()
+
+
+#: the class labels o2ml writes into every exported model's metadata, in :class:`CharmClass`
+#: order: ``("background", "prompt", "nonprompt")``
+CLASS_LABELS = tuple(c.name.lower() for c in CharmClass)
+#: the score column of each class of the charm BDTs, in the models' output order:
+#: ``("score_bkg", "score_prompt", "score_nonprompt")``
+SCORE_COLUMNS = tuple(f"score_{c.short}" for c in CharmClass)
+#: O2Physics' labels of the classes (``hf_cuts_ml::labelsDmesCutScore``,
+#: PWGHF/Core/SelectorCuts.h): ``"ML score charm bkg"``, ``... prompt``, ``... nonprompt``
+O2PHYSICS_DMESON_LABELS = tuple(f"ML score charm {c.short}" for c in CharmClass)
 
 
 def origin_names(origin: np.ndarray) -> np.ndarray:
@@ -300,6 +327,53 @@ HF_CAND_DS_LITES = Table(
             doc="MC: 1 if prong 0 of a matched candidate is a pion, 0 unmatched; data: the row's hypothesis",
         ),
         Column("fSign", "i1", doc="candidate charge"),
+        *_CHARM_TRUTH,
+    ),
+)  # fmt: skip
+
+#: O2Physics PWGHF/TableProducer/treeCreatorDplusToPiKPi.cxx @ 55f4caa7 (master 9647b514), table
+#: HfCandDpLites ("HFCANDDPLITE", lines 106-153), column for column in its order, with the C++
+#: types. fillCandidateTable (lines 305-398) writes one row per candidate that the selector
+#: kept (isSelDplusToPiKPi >= selectionFlagDplus, 1): D+ -> pi+ K- pi+ has one mass hypothesis.
+#: The MC columns exist in data files too, filled with 0 (``flagMc{0}``...); fCentrality is -1
+#: unless a "WCent" process runs (``float cent{-1.}``, line 328), fY is HfHelper::yDplus. The
+#: channel's other facts live in :mod:`o2ml.channels.dplus`; the table is declared here, with
+#: the other O2 tables, because :mod:`o2ml.io` reads tables by name and sits below the channels.
+HF_CAND_DP_LITES = Table(
+    name="HfCandDpLites",
+    description="HFCANDDPLITE",
+    doc="D+ -> pi+ K- pi+ candidates (O2Physics treeCreatorDplusToPiKPi, lite table)",
+    mc_in_data=True,
+    source="PWGHF/TableProducer/treeCreatorDplusToPiKPi.cxx",
+    commit="55f4caa7c70c1933c9d6062e4734c3e97550e89b",
+    columns=(
+        Column("fChi2PCA", unit="cm2", doc="sum of squared distances of the prongs to the vertex"),
+        Column("fDecayLength", unit="cm"),
+        Column("fDecayLengthXY", unit="cm"),
+        Column("fDecayLengthNormalised", doc="decay length / its uncertainty"),
+        Column("fDecayLengthXYNormalised", doc="XY decay length / its uncertainty"),
+        *_prongs("fPtProng", unit="GeV/c"),
+        *_prongs("fImpactParameter", unit="cm", doc="prong impact parameter XY (signed)"),
+        *_prongs("fImpactParameterZ", unit="cm", doc="prong impact parameter Z (signed)"),
+        *[c for i in range(3) for c in _nsigma_ds(i)],
+        Column("fCandidateSelFlag", "i4", doc="selector status bits (isSelDplusToPiKPi)"),
+        Column("fM", unit="GeV/c2", doc="invariant mass pi K pi"),
+        Column("fPt", unit="GeV/c", doc="candidate transverse momentum"),
+        Column("fCpa", doc="cosine of the pointing angle"),
+        Column("fCpaXY", doc="cosine of the pointing angle in the transverse plane"),
+        Column("fMaxNormalisedDeltaIP", doc="signed largest normalised (measured - expected) prong d0"),
+        Column("fEta"),
+        Column("fPhi", unit="rad"),
+        Column("fY", doc="rapidity (D+ mass)"),
+        Column("fCentrality", doc="centrality percentile of the process' estimator; -1: none (default)"),
+        Column("fNumContrib", "u2", doc="primary-vertex contributors"),
+        Column("fFlagMcMatchRec", "i1", mc=True, doc="sign x hf_decay DecayChannelMain: +-1 D+ -> pi K pi"),
+        Column("fOriginMcRec", "i1", mc=True, doc="RecoDecay::OriginType: 0 none, 1 prompt, 2 non-prompt"),
+        Column("fFlagMcDecayChanRec", "i1", mc=True, doc="DecayChannelResonant; 0 non-resonant"),
+        Column(
+            "fPdgBhadMotherPart", "i4", mc=True,
+            doc="PDG code of the b-hadron mother of a matched non-prompt candidate (signed), else 0",
+        ),
         *_CHARM_TRUTH,
     ),
 )  # fmt: skip
@@ -633,6 +707,7 @@ TABLES: dict[str, Table] = {
     for t in (
         HF_CAND_DS_LITES,
         HF_CAND_LC_LITES,
+        HF_CAND_DP_LITES,
         TPC_SKIM_V0,
         TPC_SKIM_TOF,
         TRACKS_IU,

@@ -161,6 +161,7 @@ def _manifest_version(manifest: Path) -> int | None:
 
 
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
+    from ..channels import ds
     from ..channels.ds import TUTORIAL_FEATURES
     from ..models.bdt import (
         balanced_train_test,
@@ -171,10 +172,10 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     from ..selection import read_candidates, split_for_training
     from ..toymc.generate import ensure_sample
 
-    sample = ensure_sample("ds", sample_dir, seed=seed, fast=fast)
-    data = read_candidates(sample.data, "HfCandDsLites", TUTORIAL_FEATURES)
+    sample = ensure_sample(ds.NAME, sample_dir, seed=seed, fast=fast)  # the demo is the Ds's
+    data = read_candidates(sample.data, ds.TABLE, TUTORIAL_FEATURES)
     data = data[["fM", "fPt", *TUTORIAL_FEATURES]]
-    mc = read_candidates(sample.mc, "HfCandDsLites", TUTORIAL_FEATURES, kind="mc")  # true Ds
+    mc = read_candidates(sample.mc, ds.TABLE, TUTORIAL_FEATURES, kind="mc")  # true Ds
     table = load_expected_signal(sample.expected_signal)
     # train on one half, score and scan the other: a model scores its training candidates too well
     data_train, data_eval = split_for_training(data, 0.5, seed=seed)
@@ -195,7 +196,8 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
         for df, store in ((data_eval, scored_data), (mc_eval, scored_mc)):
             part = df[(df["fPt"] >= b.lo) & (df["fPt"] < b.hi)].copy()
             proba = hdl.predict(part, output_margin=False)
-            part["score_bkg"], part["score_prompt"], part["score_nonprompt"] = proba.T
+            for column, score in zip(SCORE_COLUMNS, proba.T, strict=True):
+                part[column] = score
             store.append(part)
     d, m = pd.concat(scored_data), pd.concat(scored_mc)
     expected.write_text(json.dumps(table, indent=1) + "\n")

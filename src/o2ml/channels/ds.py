@@ -11,18 +11,51 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadArgumentError
+from ..physics import constants
+from ..schema import DecayChannelMain, DecayChannelResonant, Origin
+from ._track_pid import status_tpc_or_tof
 from .selectors import DS_SELECTOR
 
 __all__ = [
-    "REFERENCE_COLUMN", "REFERENCE_COLUMNS", "REFERENCE_CUTS", "SELECTOR", "SELECTOR_CUTS",
-    "SELECTOR_CUTS_COMMIT", "SELECTOR_CUTS_PT_EDGES", "SELECTOR_CUTS_VARS", "SIDEBANDS", "TABLE",
-    "TUTORIAL_FEATURES", "passes_reference_cuts", "selector_cuts",
+    "FEATURES",
+    "MACRO_CHANNEL",
+    "MASS",
+    "MASS_LABEL",
+    "MC_LABEL_COLUMNS",
+    "NAME",
+    "PARTNER_PEAK",
+    "REFERENCE_COLUMN",
+    "REFERENCE_COLUMNS",
+    "REFERENCE_CUTS",
+    "SCAN_OPTIONS",
+    "SELECTOR",
+    "SELECTOR_CUTS",
+    "SELECTOR_CUTS_COMMIT",
+    "SELECTOR_CUTS_PT_EDGES",
+    "SELECTOR_CUTS_VARS",
+    "SIDEBANDS",
+    "SPECIES",
+    "TABLE",
+    "TUTORIAL_FEATURES",
+    "is_signal",
+    "passes_reference_cuts",
+    "row_hypothesis",
+    "selector_cuts",
 ]  # fmt: skip
 
+#: the sample name (``o2ml generate ds``)
+NAME = "ds"
 #: the selector that applies the exported models (hf-candidate-selector-ds-to-k-k-pi)
 SELECTOR = DS_SELECTOR
+MACRO_CHANNEL = SELECTOR.channel  # "DsToKKPi", as the D2H macros name it
 #: the tree creator's table (PWGHF/TableProducer/treeCreatorDsToKKPi.cxx)
 TABLE = SELECTOR.table
+#: the signal species of expected-signal tables and mass fits
+SPECIES = "Ds"
+MASS = constants.mass(SPECIES)  # GeV/c2
+MASS_LABEL = "m(KKπ) (GeV/c²)"
+#: the second peak of the KKπ spectrum, D+ -> KKπ, fitted or left out next to the Ds
+PARTNER_PEAK = "Dplus"
 #: the 7 features of the ALICE O2 Ds tutorial (mass and pT are never features)
 TUTORIAL_FEATURES = [
     "fCpa", "fCpaXY", "fDecayLength", "fDecayLengthXY", "fDeltaMassPhi", "fImpactParameterXY",
@@ -31,6 +64,10 @@ TUTORIAL_FEATURES = [
 #: the tutorial's background: data below 1.75 and above 2.1 GeV/c^2 (the D+ peak sits left of
 #: the Ds, at 1.87, inside the excluded range)
 SIDEBANDS = (1.75, 2.1)
+#: the default feature set: the tutorial's
+FEATURES = TUTORIAL_FEATURES
+#: the significance scans' choices (o2ml.selection.SignificanceOptions): the tutorial's
+SCAN_OPTIONS = {"species": SPECIES, "signal_origins": ("prompt",), "sidebands": SIDEBANDS}
 #: Ds+ -> KKpi rectangular cuts, 2 < pT < 4 GeV/c (O2Physics PWGHF/Core/SelectorCuts.h; the
 #: topological ones of its bins 2-3 and 3-4; all bins and the PID: :func:`passes_reference_cuts`)
 REFERENCE_CUTS: dict[str, tuple[str, float]] = {
@@ -91,18 +128,10 @@ def selector_cuts(pt: float) -> dict[str, float]:
 
 
 def _pid_status(pt, tpc, tof) -> np.ndarray:
-    """TrackSelectorPID::statusTpcOrTof: 1 accepted, 0 not applicable, -1 rejected."""
-    lo, hi = PID_PT_RANGE
-    valid = (pt >= lo) & (pt <= hi)
-
-    def status(n, ok):  # 2 accepted, 1 conditional, -1 rejected, 0 not applicable
-        a = np.abs(n)
-        s = np.where(a <= PID_NSIGMA, 2, np.where(a <= PID_NSIGMA_COMBINED, 1, -1))
-        return np.where(ok, s, 0)
-
-    s_tpc, s_tof = status(tpc, valid), status(tof, valid & (tof > -998.0))
-    accepted = (s_tpc == 2) | (s_tof == 2) | ((s_tpc == 1) & (s_tof == 1))
-    return np.where(accepted, 1, np.where((s_tpc == -1) | (s_tof == -1), -1, 0))
+    """TrackSelectorPID::statusTpcOrTof with the Ds selector's defaults."""
+    return status_tpc_or_tof(
+        pt, tpc, tof, pt_range=PID_PT_RANGE, nsigma=PID_NSIGMA, nsigma_combined=PID_NSIGMA_COMBINED
+    )
 
 
 def passes_reference_cuts(df: pd.DataFrame, *, pid: bool = True) -> np.ndarray:
@@ -153,3 +182,29 @@ def passes_reference_cuts(df: pd.DataFrame, *, pid: bool = True) -> np.ndarray:
                 kaon = kkpi if i == 0 else ~kkpi
                 ok &= np.where(kaon, st["Ka"], st["Pi"]) >= 0
     return ok
+
+
+# ---------------------------------------------------------------- MC signal
+#: the MC columns :func:`is_signal` reads
+MC_LABEL_COLUMNS = (
+    "fFlagMcMatchRec", "fFlagMcDecayChanRec", "fOriginMcRec", "fIsCandidateSwapped",
+    "fIsSelDsToKKPi",
+)  # fmt: skip
+
+
+def row_hypothesis(df: pd.DataFrame) -> np.ndarray:
+    """The mass hypothesis of each Ds row: 0 KKpi (``fIsSelDsToKKPi`` >= 0), 1 piKK."""
+    return np.where(df["fIsSelDsToKKPi"].to_numpy() >= 0, 0, 1)
+
+
+def is_signal(df: pd.DataFrame) -> np.ndarray:
+    """MC rows that are Ds signal: treeCreatorDsToKKPi.cxx's signal partition
+    (``|flagMcMatchRec| == DsToPiKK && flagMcDecayChanRec == DsToPhiPi``), prompt or non-prompt,
+    in the true mass hypothesis (``fIsCandidateSwapped`` is the row's; else a reflection).
+    D+ -> KKπ rows are not signal."""
+    return (
+        (np.abs(df["fFlagMcMatchRec"].to_numpy()) == DecayChannelMain.DsToPiKK)
+        & (df["fFlagMcDecayChanRec"].to_numpy() == DecayChannelResonant.DsToPhiPi)
+        & np.isin(df["fOriginMcRec"].to_numpy(), (Origin.PROMPT, Origin.NONPROMPT))
+        & (df["fIsCandidateSwapped"].to_numpy() == row_hypothesis(df))
+    )

@@ -12,19 +12,44 @@ import numpy as np
 import pandas as pd
 
 from ..physics import constants
+from ..schema import DecayChannelMain, Origin
 from .selectors import LC_SELECTOR
 
 __all__ = [
-    "FEATURES", "MASS", "NSIGMA_CLIP", "NSIGMA_FEATURES", "PRONG_FEATURES", "SCAN_OPTIONS",
-    "SELECTOR", "SIDEBANDS", "SIGNAL_REGION", "TABLE", "TOPO_FEATURES", "nsigma_clip",
-    "sidebands", "signal_region",
+    "FEATURES",
+    "MACRO_CHANNEL",
+    "MASS",
+    "MASS_LABEL",
+    "MC_LABEL_COLUMNS",
+    "NAME",
+    "NSIGMA_CLIP",
+    "NSIGMA_FEATURES",
+    "PARTNER_PEAK",
+    "PRONG_FEATURES",
+    "SCAN_OPTIONS",
+    "SELECTOR",
+    "SIDEBANDS",
+    "SIGNAL_REGION",
+    "SPECIES",
+    "TABLE",
+    "TOPO_FEATURES",
+    "is_signal",
+    "nsigma_clip",
+    "sidebands",
+    "signal_region",
 ]  # fmt: skip
 
+#: the sample name (``o2ml generate lc``)
+NAME = "lc"
 #: the selector that applies the exported models (hf-candidate-selector-lc)
 SELECTOR = LC_SELECTOR
+MACRO_CHANNEL = SELECTOR.channel  # "LcToPKPi"
 #: the tree creator's table (PWGHF/TableProducer/treeCreatorLcToPKPi.cxx)
 TABLE = SELECTOR.table
-MASS = constants.mass("Lc")  # GeV/c2
+SPECIES = "Lc"
+MASS = constants.mass(SPECIES)  # GeV/c2
+MASS_LABEL = "m(pKπ) (GeV/c²)"
+PARTNER_PEAK = None
 #: the SR: |m - m(Λc)| < 0.025 GeV/c^2 (about 3 sigma of the mass resolution at low pT)
 SIGNAL_REGION = (MASS - 0.025, MASS + 0.025)
 #: the SB: |m - m(Λc)| > 0.05 GeV/c^2 (about 6 sigma), up to the window edges 2.14-2.44
@@ -49,7 +74,11 @@ NSIGMA_FEATURES = [
 FEATURES = TOPO_FEATURES + PRONG_FEATURES + NSIGMA_FEATURES
 #: the significance scans' choices (o2ml.selection.SignificanceOptions): Λc, prompt and
 #: non-prompt signal, background fitted in the SB only
-SCAN_OPTIONS = {"species": "Lc", "signal_origins": ("prompt", "nonprompt"), "sidebands": SIDEBANDS}
+SCAN_OPTIONS = {
+    "species": SPECIES,
+    "signal_origins": ("prompt", "nonprompt"),
+    "sidebands": SIDEBANDS,
+}
 
 
 def signal_region(mass: np.ndarray | pd.Series) -> np.ndarray:
@@ -71,3 +100,20 @@ def nsigma_clip(features: Sequence[str], limit: float = NSIGMA_CLIP) -> dict[str
     model (and of its ONNX graph). -999 (missing TOF) ends at -limit.
     """
     return {f: (-limit, limit) for f in features if f.startswith("fNSig")}
+
+
+#: the MC columns :func:`is_signal` reads
+MC_LABEL_COLUMNS = ("fFlagMc", "fOriginMcRec", "fIsCandidateSwapped", "fCandidateSelFlag")
+
+
+def is_signal(df: pd.DataFrame) -> np.ndarray:
+    """MC rows that are Λc signal: treeCreatorLcToPKPi.cxx's ``determineSignalBgStatus``
+    (``|flagMc| == LcToPKPi`` with (swapped 0, pKpi row) or (swapped 1, piKp row)), prompt or
+    non-prompt."""
+    swapped = df["fIsCandidateSwapped"].to_numpy()
+    hypothesis = df["fCandidateSelFlag"].to_numpy()
+    return (
+        (np.abs(df["fFlagMc"].to_numpy()) == DecayChannelMain.LcToPKPi)
+        & np.isin(df["fOriginMcRec"].to_numpy(), (Origin.PROMPT, Origin.NONPROMPT))
+        & (((swapped == 0) & (hypothesis == 1)) | ((swapped == 1) & (hypothesis == 2)))
+    )

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import DashboardError
-from ..schema import SCORE_COLUMNS
+from ..schema import CLASS_LABELS, SCORE_COLUMNS
 
 if TYPE_CHECKING:
     from .o2physics import CutDirection, MlResponseConfig
@@ -56,7 +56,7 @@ def config_from_choices(
         Score column of each model output class, in the model's order.
     class_labels : sequence of str, optional
         Names of the classes (``cutsMl`` column labels); default those of
-        :class:`o2ml.models.bdt.CharmClass` for 3 classes.
+        :class:`o2ml.schema.CharmClass` for 3 classes.
     features : sequence of str, optional
         Model input features, in order (``namesInputFeatures``); default the Ds tutorial's.
     onnx_files : sequence of str, optional
@@ -68,7 +68,6 @@ def config_from_choices(
         O2Physics task the configurables belong to (default the Ds selector).
     """
     from ..channels.ds import TUTORIAL_FEATURES
-    from ..models.bdt import CLASS_LABELS
     from .model_dir import channel_of
     from .o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
 

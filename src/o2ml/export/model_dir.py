@@ -14,9 +14,10 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .. import onnx as onnx_export
 from ..channels import find_selector
 from ..errors import MlResponseConfigError
-from . import onnx as onnx_export
+from ..schema import CLASS_LABELS
 from .o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
 
 #: the cut directions of notebook 01: reject a candidate whose background score is above the cut
@@ -53,8 +54,7 @@ def plan_model_dir(
     :class:`o2ml.schema.PtBin`), before any model or file exists: :func:`write_bin_model` then
     writes each bin's files (in any process, in any order) and ``config.to_json`` the
     configuration, as :func:`write_model_dir` does."""
-    if class_labels is None:
-        from ..models.bdt import CLASS_LABELS as class_labels
+    class_labels = CLASS_LABELS if class_labels is None else class_labels
     bins = sorted(bins, key=lambda b: b.lo)
     for a, b in itertools.pairwise(bins):
         if a.hi != b.lo:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .. import onnx as onnx_export
 from ..channels import ASSUMED_PT_CUT, DS_SELECTOR, TUTORIAL_TASK, PtCut, find_selector
 from ..errors import (
     BadFileError,
@@ -50,21 +51,13 @@ from ..errors import (
     OutputExistsError,
     UnsupportedFeatureError,
 )
-from . import onnx as onnx_export
+from ..schema import CLASS_LABELS, O2PHYSICS_DMESON_LABELS
 
 DEFAULT_TASK = DS_SELECTOR.task
 #: O2Physics ``ccdbUrl`` default of the HF selectors
 CCDB_URL = "http://alice-ccdb.cern.ch"
 #: the key of o2ml's own section in an exported JSON (O2 reads only its tasks' keys)
 O2ML_KEY = "o2ml"
-#: ``hf_cuts_ml::labelsDmesCutScore`` (PWGHF/Core/SelectorCuts.h): O2Physics' 3-class labels
-O2PHYSICS_DMESON_LABELS = (
-    "ML score charm bkg",
-    "ML score charm prompt",
-    "ML score charm nonprompt",
-)
-#: o2ml's class labels (``o2ml.models.bdt.CharmClass`` order) for the labels above
-CHARM_LABELS = ("background", "prompt", "nonprompt")
 
 
 class CutDirection(IntEnum):
@@ -215,6 +208,8 @@ class MlResponseConfig:
         self.cut_dir = [CutDirection(d) for d in self.cut_dir]
         self.cuts = [[float(c) for c in row] for row in self.cuts]
         self.features = list(self.features)
+        if self.class_labels is not None:  # e.g. o2ml.schema.CLASS_LABELS, a tuple
+            self.class_labels = list(self.class_labels)
         n_bins = len(self.bins_pt) - 1
         problems = []
         if n_bins < 1 or any(
@@ -479,7 +474,7 @@ class MlResponseConfig:
         labels = about.get("class_labels") if about.get("task") == task else None
         if not labels:
             cols = [str(x) for x in c["cutsMl"].get("labels_cols", [])][:n_classes]
-            labels = list(CHARM_LABELS) if tuple(cols) == O2PHYSICS_DMESON_LABELS else cols
+            labels = list(CLASS_LABELS) if tuple(cols) == O2PHYSICS_DMESON_LABELS else cols
         known = {
             "ptCandMin", "ptCandMax", "applyMl", "binsPtMl", "cutDirMl", "cutsMl", "nClassesMl",
             "namesInputFeatures", "onnxFileNames", "loadModelsFromCCDB", "modelPathsCCDB",

@@ -219,7 +219,7 @@ def apply_files(
     inputs: Paths,
     out_dir: str | os.PathLike,
     *,
-    table: str = "HfCandDsLites",
+    table: str | None = None,
     columns: Sequence[str] = DEFAULT_COLUMNS,
     backend: str = "auto",
     fmt: str = "parquet",
@@ -238,12 +238,23 @@ def apply_files(
     :meth:`o2ml.inference.model.BinnedModel.load`). ``scheduler``: None starts a local dask
     cluster (``workers`` processes, default one per core, on 127.0.0.1); an address
     (``tcp://host:8786``) joins an existing cluster, whose workers must see the same files;
-    ``"synchronous"`` runs in this process without dask.
+    ``"synchronous"`` runs in this process without dask. ``table``: None reads the table of
+    the model's selector (its channel's tree creator, :mod:`o2ml.channels`).
     """
     for name, value in (("workers", workers), ("threads", threads)):
         if value is not None and value < 1:
             raise BadArgumentError(f"{name} must be at least 1, not {value}.")
     binned = BinnedModel.load(model, task, features=features)
+    if table is None:
+        from ..channels import find_selector
+
+        selector = find_selector(binned.config.task)
+        if selector is None:
+            raise BadArgumentError(
+                f"{binned.config_path}: task {binned.config.task!r} is no selector o2ml knows "
+                "the table of; pass table= (--table)."
+            )
+        table = selector.table
     backend = binned.resolve_backend(backend)
     binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
     files = expand_paths(inputs)

@@ -30,7 +30,7 @@ from ..errors import (
     ModelFileError,
     UnknownBackendError,
 )
-from ..export.onnx import anonymous
+from ..onnx import anonymous, bind_single
 
 #: backend names, in the order the benchmark table shows them
 BACKENDS = (
@@ -134,33 +134,12 @@ class OnnxScorer(Scorer):
         return _two_columns(self._run(X))
 
     def single(self) -> Callable[[np.ndarray], np.ndarray]:
-        """Score through an I/O binding on preallocated buffers: no allocation per call.
+        """Score through an I/O binding on preallocated buffers: no allocation per call
+        (:func:`o2ml.onnx.bind_single`).
 
         The returned array is that buffer: the next call overwrites it (copy it to keep it).
         """
-        import onnxruntime as ort
-
-        x_buf = np.zeros((1, self.n_features), np.float32)
-        binding = self.session.io_binding()
-        binding.bind_ortvalue_input(self.input_name, ort.OrtValue.ortvalue_from_numpy(x_buf))
-        out = self.session.get_outputs()
-        keep = []  # output buffers must outlive the binding
-        for o in out:
-            dtype = np.int64 if "int64" in o.type else np.float32
-            shape = [1] + [d if isinstance(d, int) else 1 for d in o.shape[1:]]
-            buf = np.zeros(shape, dtype)
-            keep.append(buf)
-            binding.bind_output(o.name, "cpu", 0, dtype, shape, buf.ctypes.data)
-        probabilities = keep[-1].reshape(-1)
-        run = self.session.run_with_iobinding
-
-        def score(x: np.ndarray) -> np.ndarray:
-            x_buf[0] = x
-            run(binding)
-            return probabilities
-
-        score._buffers = (x_buf, keep, binding)  # keep the bound memory alive
-        return score
+        return bind_single(self.session)
 
 
 def _any_batch(source, session, opts, shape) -> tuple:

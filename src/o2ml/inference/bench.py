@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelFileError
-from ..export.onnx import anonymous
-from ..profiling import measure
+from ..profiling import call_latency_us, measure
 from .backends import BACKENDS, Scorer, make_scorer
 
 WHY_HUMMINGBIRD_IS_SLOWER = (
@@ -34,17 +33,7 @@ WHY_HUMMINGBIRD_IS_SLOWER = (
 
 def latency_us(scorer: Scorer, X: np.ndarray, n: int = 1000, warmup: int = 50) -> float:
     """Median wall time (µs) of scoring one candidate at a time, ``n`` candidates of ``X``."""
-    one = scorer.single()
-    X = np.ascontiguousarray(X, dtype=np.float32)
-    for i in range(min(warmup, len(X))):
-        one(X[i])
-    times = np.empty(min(n, len(X)))
-    clock = time.perf_counter
-    for i in range(len(times)):
-        t0 = clock()
-        one(X[i])
-        times[i] = clock() - t0
-    return float(np.median(times) * 1e6)
+    return call_latency_us(scorer.single(), X, n=n, warmup=warmup)
 
 
 def throughput(scorer: Scorer, X: np.ndarray, batch: int | None = None) -> float:
@@ -57,24 +46,6 @@ def throughput(scorer: Scorer, X: np.ndarray, batch: int | None = None) -> float
         for lo in range(0, len(X), batch):
             scorer.predict(X[lo : lo + batch])
     return len(X) / (time.perf_counter() - t0)
-
-
-def onnx_latency_us(model, X: np.ndarray, n: int = 500) -> float:
-    """Batch-1 latency (µs per candidate) of an XGBoost classifier exported to onnxruntime."""
-    import tempfile
-    from pathlib import Path
-
-    from ..export.onnx import xgboost_to_onnx
-
-    features = [f"f{i}" for i in range(X.shape[1])]
-    n_classes = max(2, int(getattr(model, "n_classes_", 2)))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.onnx"
-        xgboost_to_onnx(
-            anonymous(model), features, path, class_labels=[str(i) for i in range(n_classes)]
-        )
-        scorer = make_scorer("onnxruntime", onnx_path=path)
-    return latency_us(scorer, X, n=n)
 
 
 def bench_backends(

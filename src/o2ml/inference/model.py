@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import onnx as onnx_export
 from ..errors import (
     ColumnNotFoundError,
     FeatureOrderError,
     InputFileNotFoundError,
     MlResponseConfigError,
 )
-from ..export import onnx as onnx_export
 from ..export.o2physics import MlResponseConfig, find_bin
 from ..schema import score_column
 from .backends import Scorer, check_backend, make_scorer

@@ -237,9 +237,9 @@ class AutoencoderModel:
         """Export to ONNX: input ``input`` [batch, n_features] raw features, output ``mse`` [batch].
 
         Clipping and min-max scaling are inside the graph. Metadata as
-        :func:`o2ml.export.onnx.model_metadata` (class label ``mse``) plus clip and scaling.
+        :func:`o2ml.onnx.model_metadata` (class label ``mse``) plus clip and scaling.
         """
-        from ..export.onnx import torch_to_onnx
+        from ..onnx import torch_to_onnx
 
         meta = self.metadata()
         extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}

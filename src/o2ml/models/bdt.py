@@ -13,7 +13,6 @@ import os
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
@@ -30,23 +29,8 @@ from ..errors import (
     EmptySelectionError,
     StudyMismatchError,
 )
-from ..schema import PtBin, pt_bins  # noqa: F401 (their home is o2ml.schema; kept importable here)
+from ..schema import CLASS_LABELS, CharmClass, PtBin, pt_bins  # noqa: F401 (home: o2ml.schema)
 from ._storage import load_xgboost, save_xgboost
-
-
-class CharmClass(IntEnum):
-    """Class labels of the 3-class models, in the order of O2Physics ``train_models.py``.
-
-    (The ALICE O2 tutorial uses 0 prompt, 1 non-prompt, 2 background: o2ml writes its order into
-    every exported model's metadata, so nobody has to guess.)
-    """
-
-    BACKGROUND = 0
-    PROMPT = 1
-    NONPROMPT = 2
-
-
-CLASS_LABELS = [c.name.lower() for c in CharmClass]
 
 #: the tutorial's XGBoost hyper-parameters
 TUTORIAL_PARAMS = {

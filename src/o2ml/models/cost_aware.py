@@ -24,6 +24,7 @@ import pandas as pd
 from hipe4ml.model_handler import ModelHandler
 
 from ..errors import NoModelQualifiesError, StudyMismatchError
+from ..onnx import xgboost_latency_us
 from .bdt import OPTUNA_RANGES, open_study, subsample
 
 #: search ranges that reach cheap models: few shallow trees need a larger learning rate
@@ -76,8 +77,6 @@ def optimize_cost_aware(
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_validate
 
-    from ..inference.bench import onnx_latency_us
-
     x_train, y_train = subsample(train_test[0], np.asarray(train_test[1]), sample_per_class, seed)
     columns = handler.get_training_columns()
     x_train = x_train[columns]
@@ -95,7 +94,7 @@ def optimize_cost_aware(
         first = cv["estimator"][0]
         trial.set_user_attr("n_trees", n_trees(first))
         trial.set_user_attr("roc_auc_std", float(np.std(cv["test_score"])))
-        latency = onnx_latency_us(first, x_latency, n=latency_candidates)
+        latency = xgboost_latency_us(first, x_latency, n=latency_candidates)
         return float(np.mean(cv["test_score"])), latency
 
     study = open_study(storage, study_name, seed, directions=DIRECTIONS)
@@ -210,8 +209,6 @@ def compare(
     """
     from sklearn.metrics import roc_auc_score
 
-    from ..inference.bench import onnx_latency_us
-
     clfs = {
         k: m.get_original_model() if isinstance(m, ModelHandler) else m for k, m in models.items()
     }
@@ -220,7 +217,7 @@ def compare(
     rounds: dict[str, list[float]] = {k: [] for k in clfs}
     for _ in range(repeat):
         for k, clf in clfs.items():
-            rounds[k].append(onnx_latency_us(clf, x_latency, n=n_latency))
+            rounds[k].append(xgboost_latency_us(clf, x_latency, n=n_latency))
     rows = {}
     for k, clf in clfs.items():
         p = clf.get_params()

@@ -11,9 +11,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 
-def mass_after_cut(fits: Sequence, *, peak_names=("Ds⁺", "D⁺")) -> go.Figure:
+def mass_after_cut(fits: Sequence, *, channel: str = "ds", peak_names=("Ds⁺", "D⁺")) -> go.Figure:
     """One panel per pT bin: data after the cut (Poisson errors), the fitted total, background
-    and each peak, on a linear scale (``fits``: :class:`o2ml.selection.AfterCut`)."""
+    and each peak, on a linear scale (``fits``: :class:`o2ml.selection.AfterCut`; ``channel``:
+    a name :func:`o2ml.channels.get` knows, for the mass axis)."""
+    from ..channels import get
+
+    xaxis_title = get(channel).MASS_LABEL
     fig = make_subplots(
         rows=1, cols=len(fits), subplot_titles=[f.pt_bin.label + " GeV/c" for f in fits]
     )
@@ -42,7 +46,7 @@ def mass_after_cut(fits: Sequence, *, peak_names=("Ds⁺", "D⁺")) -> go.Figure
                            showlegend=first, legendgroup=name),
                 1, col,
             )  # fmt: skip
-        fig.update_xaxes(title_text="m(KKπ) (GeV/c²)", row=1, col=col)
+        fig.update_xaxes(title_text=xaxis_title, row=1, col=col)
     fig.update_yaxes(title_text="candidates per bin", row=1, col=1)
     fig.update_layout(title="Mass spectrum after the chosen selection, with the fit", height=400)
     return fig

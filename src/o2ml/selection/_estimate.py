@@ -180,11 +180,14 @@ def scan_settings(
     if not scale > 0:
         raise ScanInputError(f"scale: expected > 0, found {scale!r}.")
     dplus_peak = opts.dplus_peak
-    if dplus_peak is None:
-        # D+ peak: PDG mass shifted like the measured Ds peak, width scaled with the mass
-        ds = pdg_mass("Ds")
-        d_mass = pdg_mass("Dplus") + (mean - ds)
-        dplus_peak = (d_mass, sigma * d_mass / ds)
+    if dplus_peak is None and opts.partner_peak is None:
+        dplus_peak = (mean, sigma)  # no second peak in this channel (used only if asked for)
+    elif dplus_peak is None:
+        # the partner peak (D+ next to the Ds): PDG mass shifted like the measured peak, width
+        # scaled with the mass
+        main, partner = pdg_mass(opts.species), pdg_mass(opts.partner_peak)
+        d_mass = partner + (mean - main)
+        dplus_peak = (d_mass, sigma * d_mass / main)
     if mass_edges is None:
         if mass.size == 0:
             raise ScanInputError("mass_edges: no data candidates to take the mass range from.")

@@ -48,7 +48,7 @@ class SignificanceOptions:
         Background model of the sideband fit.
     dplus : {"exclude", "gauss", "none"} or None
         The D+ -> KKpi peak next to the Ds: left out of the fit, modelled as a Gaussian, or
-        ignored; None: "exclude" for species "Ds", "none" otherwise.
+        ignored; None: "exclude" where the channel has that peak (species "Ds"), else "none".
     dplus_peak : (mean, sigma) or None
         The D+ peak; None: the PDG mass shifted like the Ds peak, sigma scaled by the masses.
     sidebands : (lo, hi) or None
@@ -119,7 +119,15 @@ class SignificanceOptions:
         """``dplus`` with its default resolved for the species."""
         if self.dplus is not None:
             return self.dplus
-        return "exclude" if self.species == "Ds" else "none"
+        return "exclude" if self.partner_peak is not None else "none"
+
+    @property
+    def partner_peak(self) -> str | None:
+        """The species of the second peak next to the signal in its channel's mass spectrum
+        (``"Dplus"`` next to the Ds; ``PARTNER_PEAK`` of :mod:`o2ml.channels`), or None."""
+        from ..channels import CHANNELS
+
+        return next((c.PARTNER_PEAK for c in CHANNELS.values() if c.SPECIES == self.species), None)
 
     def replace(self, **changes: Any) -> SignificanceOptions:
         """A copy with ``changes``; a name that is not a field is a :class:`TypeError` that

@@ -44,6 +44,7 @@ DS_BKG_SPECTRUM = (1.3, 3.2)  # softer combinatorics: ~pT^-5.4 at high pT
 # ---------------------------------------------------------------- signal decay
 DS_PHI_FRACTION = 1.0  # Ds -> phi pi -> KKpi only, as O2Physics MC (decayChannel DsToPhiPi)
 DPLUS_PHI_FRACTION = 1.0  # D+ -> phi pi -> K K pi only (same channel as the Ds)
+_PHI_FRACTION = {"Ds": DS_PHI_FRACTION, "Dplus": DPLUS_PHI_FRACTION}
 PHI_MKK_SIGMA = 1.0e-3  # GeV/c2; m(KK) resolution, convolved with the phi Breit-Wigner (approx.)
 DS_PRONG_ALPHA = (3.0, 3.0, 2.5)  # Dirichlet shares of pT for (K, K, pi) of the decay (approx.)
 DS_PRONG_OPENING = 0.35  # GeV/c; transverse decay momentum that opens the prongs (q* ~ 0.7 GeV/c)
@@ -89,6 +90,8 @@ DS_BKG_PRONG_ALPHA = None  # random tracks: Dirichlet(1, 1, 1), more asymmetric 
 DS_BKG_PRONG_OPENING = 0.40  # GeV/c; same mass window -> open like decays, a bit wider
 DS_BKG_SPECIES = {"pi": 0.65, "K": 0.25, "p": 0.10}  # background prongs (after loose K PID)
 
+#: the generator's kinds of data rows, in drawing order (the random streams depend on it): not
+#: the models' classes, whose order is o2ml.schema.CharmClass
 _CLASSES = (
     "bkg", "ds_prompt", "ds_nonprompt", "dplus_prompt", "dplus_nonprompt", "ds_reflection",
     "dplus_reflection",
@@ -200,7 +203,7 @@ def kkpi_signal(
         rng, pt, eta, phi, flight, fr, quality_logsigma=DS_SIG_QUALITY_LOGSIGMA, vertex_scale=1.0,
         alpha=DS_PRONG_ALPHA, opening=DS_PRONG_OPENING,
     )  # fmt: skip
-    dm, cos3 = _kkpi_decay(rng, n, m0, DS_PHI_FRACTION if species == "Ds" else DPLUS_PHI_FRACTION)
+    dm, cos3 = _kkpi_decay(rng, n, m0, _PHI_FRACTION[species])
     true_species = np.array([[1], [1], [0]], dtype=np.int8)  # K, K, pi (indices into K.SPECIES)
     kkpi_first = rng.random(n) < DS_KKPI_HYPOTHESIS_FRACTION
     dmax = K.max_normalised_delta_ip(rng, n)

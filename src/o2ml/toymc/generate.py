@@ -22,13 +22,15 @@ from ..errors import (
 from ..io import table_checksum, write_table
 from ..schema import get_table
 
-SAMPLES = ("ds", "lc", "pid", "tpc")
+#: the charm channels of o2ml.channels (``ds``, ``lc``, ``dplus``), then the PID and TPC samples
+SAMPLES = (*CHANNELS, "pid", "tpc")
 #: (data, MC) sizes. Full: >= 1M Ds data candidates (notebook 1), 207k Lc sideband candidates
 #: for the autoencoder (the CHEP 2024 poster's sample), PID tracks for both domains.
 #: TPC skims: rows per tree (V0, TOF) in data and in MC (notebook 05).
 DEFAULT_SIZES = {
     "ds": (1_000_000, 200_000),
     "lc": (600_000, 100_000),
+    "dplus": (1_000_000, 200_000),
     "pid": (400_000, 400_000),
     "tpc": (400_000, 100_000),
 }
@@ -36,6 +38,7 @@ DEFAULT_SIZES = {
 FAST_SIZES = {
     "ds": (200_000, 40_000),
     "lc": (120_000, 20_000),
+    "dplus": (200_000, 40_000),
     "pid": (60_000, 60_000),
     "tpc": (100_000, 25_000),
 }
@@ -53,12 +56,13 @@ GENERATOR_VERSION = 6  # 2: lite tables, MC flags, reflections, MC bkg; 3: V0 ta
 # the PID files hold the O2 tables (TracksIU, TracksExtra_002, V0Bits, MC labels and particles,
 # PIDML) instead of a table of o2ml's own; 5 (#32): Ds combinatorial background built from three tracks
 # of the row's mass (_kinematics.prongs_at_mass), so prong pT, openings and d0 follow the mass;
-# 6 (#32): the same for the Λc combinatorial background (p K pi or pi K p at the row's mass)
+# 6 (#32): the same for the Λc combinatorial background (p K pi or pi K p at the row's mass);
+# the D+ -> pi K pi sample (HfCandDpLites, o2ml.toymc.three_prong) is new in version 6
 
 
 def sample_files(sample: str) -> list[str]:
     """Names of the files a sample writes into the output directory."""
-    if sample in ("ds", "lc"):
+    if sample in CHANNELS:
         return [f"{sample}_data.root", f"{sample}_mc.root", f"{sample}_expected_signal.json"]
     if sample == "pid":
         return ["pid_mc.root", "pid_data.root"]
@@ -82,7 +86,7 @@ def generate(
     folders: int = 4,
     progress: bool = True,
 ) -> dict:
-    """Generate ``sample`` (``ds``, ``lc``, ``pid``, ``tpc`` or ``all``) into directory ``out``.
+    """Generate ``sample`` (``ds``, ``lc``, ``dplus``, ``pid``, ``tpc`` or ``all``) into ``out``.
 
     Returns the manifest (also written to ``out/manifest.json``, merged with an existing one):
     generator version, seed, sizes and a content checksum of every table written.
@@ -151,10 +155,15 @@ def _generate_one(
         }
 
     if sample in CHANNELS:
-        from . import charm
+        from . import charm, three_prong
 
-        table = get_table(CHANNELS[sample].TABLE)
-        result = charm.GENERATORS[sample](n_data, n_mc, seed, with_truth=truth, progress=progress)
+        channel = CHANNELS[sample]
+        table = get_table(channel.TABLE)
+        options = {"with_truth": truth, "progress": progress}
+        if getattr(channel, "GENERATOR", None) is not None:  # described by its physics numbers
+            result = three_prong.generate(channel, n_data, n_mc, seed, **options)
+        else:  # a generator of its own (Ds and D+ -> KKπ with reflections, Λc)
+            result = charm.GENERATORS[sample](n_data, n_mc, seed, **options)
         write(result.data, f"{sample}_data.root", table)
         write(result.mc, f"{sample}_mc.root", table)
         name = f"{sample}_expected_signal.json"

@@ -79,6 +79,8 @@ LC_BKG_CHI2_FACTOR = 3.0  # chi2PCA of displaced combinations (tracks from diffe
 LC_BKG_PRONG_OPENING = 0.40  # GeV/c; same mass window -> open like decays, a bit wider
 LC_BKG_SPECIES = {"pi": 0.86, "K": 0.10, "p": 0.04}  # inclusive low-pT hadron mix in pp (approx.)
 
+#: the generator's kinds of data rows, in drawing order (the random streams depend on it): not
+#: the models' classes, whose order is o2ml.schema.CharmClass
 _CLASSES = ("bkg", "prompt", "nonprompt", "reflection")
 
 

@@ -20,6 +20,7 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
+from ..channels import CHANNELS
 from ..physics.massfit import PeakFit
 from ..selection import ScanInputError, ScanResult, SignificanceOptions
 from ._common import (
@@ -326,7 +327,10 @@ class ThresholdScanner:
             rows.append(["background fit", "<b>failed</b> (too few sideband candidates)"])
         self.readout.value = html_table(rows)
         title = f"{b.pt[0]:g} < pT < {b.pt[1]:g} GeV/c — {self._cut_text()}"
-        xlabel = "M(KKπ) (GeV/c²)" if self.grid.species == "Ds" else "M (GeV/c²)"
+        xlabel = next(
+            (c.MASS_LABEL for c in CHANNELS.values() if c.SPECIES == self.grid.species),
+            "m (GeV/c²)",
+        )
         self.plot.show(mass_figure(b.settings, point, title, xlabel), defer=self._live)
 
     def _cut_text(self) -> str:

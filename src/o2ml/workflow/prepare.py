@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import io
 from ..errors import ConfigError
+from ..schema import CharmClass
 from .config import Config, load_config
 from .expressions import Expression, conjunction
 
@@ -114,7 +115,7 @@ def prepare(path: str | os.PathLike, *, overwrite: bool = False) -> PrepareRepor
         tag = df[col_tag].to_numpy()
         for idx, label in enumerate(labels):
             sel = selected & (tag == idx)
-            if idx == 0:  # the background class, as ID_BKG = 0 in the macro
+            if idx == CharmClass.BACKGROUND:  # ID_BKG = 0 in the macro
                 sel &= bkg.mask(df)
             target = out_dir / f"{label}_{channel}.root"
             io.write_table(

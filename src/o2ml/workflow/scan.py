@@ -39,15 +39,13 @@ import numpy as np
 from .. import channels, io, selection
 from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
-from ..schema import ORIGINS, find_table, origin_names
+from ..schema import ORIGINS, SCORE_COLUMNS, find_table, origin_names
 from ..selection import BKG_THRESHOLDS
 from ..selection.histograms import EXPECTED_SIGNAL_FILE, GRID_CUTS, ScanHistograms
 from ._dask import client
 
-#: the tree creator's table and the species of each selector channel
-CHANNEL_TABLES = {"DsToKKPi": ("HfCandDsLites", "Ds"), "LcToPKPi": ("HfCandLcLites", "Lc")}
-#: model output i is this score column (O2Physics and o2ml order: background, prompt, non-prompt)
-POSITIONAL = ("score_bkg", "score_prompt", "score_nonprompt")
+#: model output i is this score column (O2Physics and o2ml order: schema.CharmClass)
+POSITIONAL = SCORE_COLUMNS
 EXPECTED_NAME = EXPECTED_SIGNAL_FILE
 
 
@@ -177,14 +175,15 @@ def scan(
     """Scan every pT bin of ``model`` on ``data`` / ``mc`` files; returns the files written."""
     binned = BinnedModel.load(model, task, features=features)
     selector = channels.find_selector(binned.config.task)
-    channel = selector.channel if selector is not None else None
-    if channel not in CHANNEL_TABLES:  # the MC signal definition and the peaks are per channel
+    known = {c.MACRO_CHANNEL: c for c in channels.CHANNELS.values()}
+    channel = known.get(selector.channel) if selector is not None else None
+    if channel is None:  # the MC signal definition and the peaks are per channel
         raise ConfigError(
             f"{binned.config_path}: task {binned.config.task!r}: o2ml scans the channels "
-            f"{sorted(CHANNEL_TABLES)} (their tree creators' MC labels and mass peaks)."
+            f"{sorted(known)} (their tree creators' MC labels and mass peaks)."
         )
-    table = table or CHANNEL_TABLES[channel][0]
-    species = CHANNEL_TABLES[channel][1]
+    table = table or channel.TABLE
+    species = channel.SPECIES
     expected = selection.load_expected_signal(expected_signal)
     out = Path(out)
     bins = tuple(itertools.pairwise(float(e) for e in binned.config.bins_pt))
@@ -246,4 +245,4 @@ def scan(
     return written
 
 
-__all__ = ["CHANNEL_TABLES", "EXPECTED_NAME", "scan"]
+__all__ = ["EXPECTED_NAME", "scan"]

@@ -1,6 +1,7 @@
 """``o2ml train``: the O2Physics D2H training config (``config_training_*.yml``) in o2ml.
 
-Follows ``PWGHF/D2H/Macros/ML/train_models.py`` step by step: per class the files
+Follows ``PWGHF/D2H/Macros/ML/train_models.py`` (O2Physics 29dabc5fb71f, the version read for
+every fact below) step by step: per class the files
 ``<indir>/<Label>_<channel>.root`` (tree ``data_prep.tree_name``; ``.parquet.gzip`` when it is
 null), pT bins ``[lo, hi)`` of ``name_pt_var``, the class balance (``equal``: every class cut to
 the smallest, ``all_signal``: all signal and ``min(n_bkg, (n_prompt + n_nonprompt) x
@@ -10,6 +11,40 @@ bkg_factor[i])`` background, rows from the head as the macro takes them), labels
 5-fold cross-validated ``roc_auc`` / ``roc_auc_{ovo|ovr}[_weighted]``, ``ntrials``,
 ``timeout``), the macro's plots in every ``plots.extension`` and its log, per bin in
 ``output.dir/pt{lo}_{hi}``. ``n_jobs`` of ``hyper_pars`` holds unless ``$O2ML_THREADS`` is set.
+
+Names as the macro writes them: its ``f"pt{pt_bin[0]}_{pt_bin[1]}"`` folders and
+``f"_pT_{pt_bin[0]}_{pt_bin[1]}"`` file tags (``MlTrainer.process``, ``__data_prep``,
+``__train_test``) format the ``pt_bins_limits`` as the YAML gives them, so ``[1, 24]`` makes
+``pt1_24`` / ``pT_1_24`` and ``[2.0, 4.5]`` makes ``pt2.0_4.5`` / ``pT_2.0_4.5``, and so does
+o2ml (the log's ``{lo} < pT < {hi}`` and ``({1 - test_fraction}-{test_fraction})`` too).
+``ml.raw_output``: the macro passes it as ``output_margin`` to hipe4ml's ``train_test_model``
+and ``predict`` and draws ``plot_roc``, ``plot_roc_train_test`` and ``plot_precision_recall``
+from those scores (and ``plot_output_train_test`` with ``raw=raw_output``); so does o2ml, and
+the test set's ``ML_output*`` columns hold XGBoost's raw margins (log-odds) when it is true.
+The log's ROC AUC is that of the same scores; with three classes and raw outputs, sklearn's
+``roc_auc_score`` takes probabilities only and the macro stops with a ValueError there, while
+o2ml takes their softmax (XGBoost's probabilities).
+
+Seeds: o2ml seeds what the macro leaves to chance or to a default, from ``seed_split``, so
+that the same config on the same inputs gives the same models, scores and figures (a
+re-run, a resumed bin and a dask worker agree; ``train_test_split`` is seeded by both):
+
+* XGBoost: the macro builds ``xgb.XGBClassifier(use_label_encoder=False)`` with no
+  ``random_state`` (XGBoost's default seed, 0); o2ml sets ``random_state = seed_split``
+  unless ``hyper_pars`` sets one, so ``subsample`` / ``colsample_*`` < 1 draw from the
+  config's seed (a config's own ``random_state`` is used as the macro uses it).
+* Optuna's sampler: hipe4ml's ``optimize_params_optuna`` (hipe4ml 0.0.21) creates the study
+  with ``sampler=None``, an unseeded TPE sampler, and runs ``njobs`` threads: the macro's
+  trials differ from run to run. o2ml's TPE sampler is seeded by ``seed_split``, the study's
+  name and the trials it already holds (:func:`o2ml.models.bdt.open_study`); a ``timeout``
+  that stops the study early, or trials shared by several dask tasks, can still change which
+  trials run.
+* Cross-validation folds: hipe4ml passes ``cv=nfold`` to ``cross_val_score``, sklearn's
+  ``StratifiedKFold`` without shuffling (folds in the order of the already shuffled training
+  set); o2ml's :func:`o2ml.models.bdt.optimize` shuffles them with ``seed_split``
+  (``StratifiedKFold(shuffle=True, random_state=seed_split)``), so a trial's score differs
+  from the macro's for the same parameters, reproducibly.
+
 Different on purpose: the model is stored as ONNX (input ``input``
 ``[batch, n]``, o2ml's metadata) and XGBoost JSON, never as a pickle; the test set's parquet is
 gzip-compressed as its name says; the Optuna study is stored (``optuna.db`` in ``output.dir``)
@@ -176,8 +211,15 @@ def _settings(config: Config) -> dict:
     for lab in labels:
         if lab not in indirs:
             raise config.error("data_prep.indirs", f"expected an entry for the label {lab!r}.")
-    limits = [float(x) for x in get("data_prep.pt_bins_limits")]
+    written = list(get("data_prep.pt_bins_limits"))
+    try:
+        limits = [float(x) for x in written]
+    except (TypeError, ValueError):
+        raise config.error(
+            "data_prep.pt_bins_limits", f"expected a list of numbers, found {written}."
+        ) from None
     bins = list(itertools.pairwise(limits))
+    names = [(str(a), str(b)) for a, b in itertools.pairwise(written)]  # as written: 1, 2.0
     share = get("data_prep.class_balance.share")
     if share not in ("equal", "all_signal"):
         raise config.error(
@@ -217,13 +259,14 @@ def _settings(config: Config) -> dict:
                 f"expected {name!r}: (low, high) with low <= high, found {pair!r}.",
             )
     seed = int(get("seed_split"))
-    folders = [out / f"pt{lo:g}_{hi:g}" for lo, hi in bins]
+    folders = [out / f"pt{a}_{b}" for a, b in names]
     return {
         "classes": classes, "binary": binary, "share": share, "bkg_factor": bkg_factor,
         "test_frac": test_frac, "seed": seed, "features": features, "draw": draw,
         "extensions": extensions, "save_cols": save_cols, "hyper": hyper, "opt": opt, "out": out,
         "bins": bins, "folders": folders, "columns": columns, "tree": tree, "pt_var": pt_var,
-        "indirs": indirs,
+        "indirs": indirs, "names": names, "tags": [f"pT_{a}_{b}" for a, b in names],
+        "raw_output": bool(get("ml.raw_output")),
     }  # fmt: skip
 
 
@@ -236,6 +279,7 @@ def _split(config: Config, st: dict, i: int, sliced: dict):
     classes, share, bkg_factor = st["classes"], st["share"], st["bkg_factor"]
     test_frac, seed = st["test_frac"], st["seed"]
     lo, hi = st["bins"][i]
+    name_lo, name_hi = st["names"][i]
     n = {lab: len(df) for lab, df in sliced.items()}
     if min(n.values()) == 0:
         raise EmptySelectionError(
@@ -243,7 +287,7 @@ def _split(config: Config, st: dict, i: int, sliced: dict):
         )
     bkg_lab, sig_labs = classes[0], classes[1:]
     log = [
-        f"\nNumber of available candidates in {lo:g} < pT < {hi:g} GeV/c: \n"
+        f"\nNumber of available candidates in {name_lo} < pT < {name_hi} GeV/c: \n"
         + "".join(f"   {k}: {v}\n" for k, v in n.items())
     ]
     if share == "equal":
@@ -255,7 +299,7 @@ def _split(config: Config, st: dict, i: int, sliced: dict):
         n_bkg = int(min(n[bkg_lab], sum(n[s] for s in sig_labs) * float(bkg_factor[i])))
         keep = {bkg_lab: n_bkg, **{s: n[s] for s in sig_labs}}
         log.append(
-            f"\nKeep all {' and '.join(sig_labs)} and use {n_bkg} bkg candidates for training and testing ({1 - test_frac:g}-{test_frac:g})"
+            f"\nKeep all {' and '.join(sig_labs)} and use {n_bkg} bkg candidates for training and testing ({1 - test_frac}-{test_frac})"
         )
     bkg_fraction = keep[bkg_lab] / n[bkg_lab] * float(get("data_prep.downsample_bkg_factor"))
     log.append(
@@ -304,7 +348,8 @@ def _tune(config: Config, st: dict, i: int, handler, tt, *, progress=False, work
 
 def _handler(st: dict, i: int, n_jobs: int | None):
     """hipe4ml's ModelHandler of bin ``i`` with exactly the config's hyper-parameters (XGBoost
-    defaults for the rest), as the macro."""
+    defaults for the rest), as the macro; ``random_state`` is ``seed_split`` unless
+    ``hyper_pars`` sets one (see "Seeds" in the module docstring)."""
     import xgboost as xgb
     from hipe4ml.model_handler import ModelHandler
 
@@ -313,10 +358,18 @@ def _handler(st: dict, i: int, n_jobs: int | None):
         params["n_jobs"] = n_jobs
     elif os.environ.get("O2ML_THREADS") or "n_jobs" not in params:  # $O2ML_THREADS wins
         params["n_jobs"] = o2ml_config.threads()
-    seed = st["seed"]
+    params.setdefault("random_state", st["seed"])  # the config's own seed wins, as in the macro
     return ModelHandler(
-        xgb.XGBClassifier(random_state=seed), st["features"], {**params, "random_state": seed}
+        xgb.XGBClassifier(random_state=params["random_state"]), st["features"], params
     )
+
+
+def _scores(handler, x: pd.DataFrame, raw_output: bool) -> np.ndarray:
+    """The scores the macro saves and draws: ``train_test_model(..., output_margin=raw_output)``
+    and ``predict(train_set, raw_output)`` of hipe4ml (train_models.py, O2Physics 29dabc5fb71f,
+    ``MlTrainer.__train_test``): XGBoost's raw margins when ``ml.raw_output`` (log-odds; per
+    class for several classes), else probabilities (of the signal class when binary)."""
+    return handler.predict(x, output_margin=raw_output)
 
 
 def _init_storage(out: Path) -> None:
@@ -352,8 +405,7 @@ def _plot_inputs(config: Config, i: int, sliced: dict) -> list[Path]:
 
     st = _settings(config)
     classes, draw, extensions = st["classes"], st["draw"], st["extensions"]
-    lo, hi = st["bins"][i]
-    folder, tag, files = st["folders"][i], f"pT_{lo:g}_{hi:g}", []
+    folder, tag, files = st["folders"][i], st["tags"][i], []
     df_list = [sliced[lab] for lab in classes]
     _save(plots.distributions(df_list, draw, classes), folder, f"DistributionsAll_{tag}",
           extensions, files)  # fmt: skip
@@ -379,8 +431,8 @@ def _train_bin(
     whose files of this bin the task writes too."""
     from sklearn.metrics import roc_auc_score
 
+    from .. import onnx as onnx_export
     from ..export import model_dir
-    from ..export import onnx as onnx_export
     from ..models import bdt
 
     get = config.get
@@ -391,7 +443,7 @@ def _train_bin(
     folder = st["folders"][i]
     x_tr, x_te, y_tr, y_te, log = _split(config, st, i, sliced)
     files: list[Path] = []
-    tag = f"pT_{lo:g}_{hi:g}"
+    tag = st["tags"][i]
     handler = _handler(st, i, n_jobs)
     tt = [x_tr, y_tr, x_te, y_te]
     if opt["activate"]:
@@ -401,13 +453,18 @@ def _train_bin(
         )
     handler.fit(x_tr[features], y_tr)
     log.append(f"\nModel hyperparameters:\n {handler.get_model_params()}")
-    p_te = handler.predict(x_te, output_margin=False)
-    p_tr = handler.predict(x_tr, output_margin=False)
+    p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
     auc = dict(
         average=get("ml.roc_auc_average"),
         **({} if binary else {"multi_class": get("ml.roc_auc_approach")}),
     )
-    auc_te, auc_tr = roc_auc_score(y_te, p_te, **auc), roc_auc_score(y_tr, p_tr, **auc)
+    # the AUC of the scores the macro's train_test_model takes (raw margins for raw_output);
+    # of several classes, sklearn takes probabilities only (the macro stops there with a
+    # ValueError): their softmax, which is the probabilities
+    a_te, a_tr = (p_te, p_tr) if binary or not st["raw_output"] else (
+        handler.predict(x_te, output_margin=False), handler.predict(x_tr, output_margin=False)
+    )  # fmt: skip
+    auc_te, auc_tr = roc_auc_score(y_te, a_te, **auc), roc_auc_score(y_tr, a_tr, **auc)
     log.append(f"\nROC AUC: test {auc_te:.4f}, train {auc_tr:.4f}")
     (folder / get("output.log_file")).write_text("".join(log) + "\n", encoding="utf-8")
     files.append(folder / get("output.log_file"))
@@ -465,12 +522,12 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
         st["features"],
         st["extensions"],
     )
-    lo, hi = st["bins"][i]
-    folder, tag, files = st["folders"][i], f"pT_{lo:g}_{hi:g}", []
+    folder, tag, files = st["folders"][i], st["tags"][i], []
     x_tr, x_te, y_tr, y_te, _ = _split(config, st, i, sliced)
     tt, handler = [x_tr, y_tr, x_te, y_te], fitted[0]
-    p_te = handler.predict(x_te, output_margin=False)
-    p_tr = handler.predict(x_tr, output_margin=False)
+    # the macro's y_pred_test / y_pred_train: raw margins when ml.raw_output (plot_roc turns the
+    # raw outputs of several classes into probabilities itself, plot_precision_recall does not)
+    p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
 
     def save(fig, stem, exts=extensions):
         _save(fig, folder, stem, exts, files)
@@ -555,7 +612,7 @@ def _finished(config: Config, st: dict, i: int):
     if doc.get("config") != _fingerprint(config):
         return None
     lo, hi = st["bins"][i]
-    model = folder / f"ModelHandler_{config.get('channel')}_pT_{lo:g}_{hi:g}.json"
+    model = folder / f"ModelHandler_{config.get('channel')}_{st['tags'][i]}.json"
     files = [folder / name for name in doc["files"]]
     if not all(f.exists() for f in files):
         return None

@@ -137,7 +137,7 @@ class CombinedPid:
         pidOnnxModel.h passes it) or -999 in its features: the first one (fBeta, fTRDSignal)
         decides, the others of the group are then ignored. Output ``probabilities``
         ``[batch, 4]`` (e, pi, K, p). The metadata hold the features and these rules."""
-        from ...export.onnx import torch_to_onnx
+        from ...onnx import torch_to_onnx
 
         return torch_to_onnx(
             Probabilities(self.module), FEATURES, path, output="probabilities",

@@ -180,7 +180,7 @@ class DANNClassifier:
         The contract: the PIDML values as they are, η = asinh(fPz / sqrt(fPx² + fPy²)); no TOF:
         ``fBeta`` NaN (or any value <= 0); no TRD: ``fTRDPattern`` 0 (``fTRDSignal`` NaN, or any
         value, is then ignored). Written to ``path`` if given; returns the ``onnx.ModelProto``."""
-        from ...export.onnx import torch_to_onnx
+        from ...onnx import torch_to_onnx
 
         try:
             return torch_to_onnx(

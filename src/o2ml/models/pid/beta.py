@@ -203,7 +203,7 @@ class BetaRegressor:
         [None, 1] = beta; o2ml metadata (features, seed, version, target, masses). Written to
         ``path`` if given; returns the ``onnx.ModelProto``.
         """
-        from ...export.onnx import xgboost_to_onnx
+        from ...onnx import xgboost_to_onnx
 
         extra = {"target": "beta", "species": list(SPECIES), "masses": species_masses()}
         return xgboost_to_onnx(self.model, self.features, path, class_labels=[], seed=self.seed,

@@ -1,6 +1,6 @@
 """How good a TPC dE/dx calibration is: flat nsigma across the input space, closure on the truth,
 species separation, purity and efficiency of |nsigma| < 3 (the inference cost:
-:func:`o2ml.export.onnx.per_track_cost`).
+:func:`o2ml.onnx.per_track_cost`).
 
 A "model" is anything with ``predict(X) -> [n, 2]`` (the pidTPC outputs: the splines, a network),
 or ``None`` for pidTPC without the network (mean 1, width 7 %). nsigma follows pidTPC: the

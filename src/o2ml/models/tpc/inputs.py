@@ -89,7 +89,7 @@ def check_onnx_contract(path) -> dict:
     one float32 input [batch, 6] and one float32 output [batch, 2], the batch dimension dynamic.
     Returns the shapes read; a file that breaks the contract is a :class:`ModelFileError` that
     says which part."""
-    from ...export.onnx import session
+    from ...onnx import session
 
     sess = session(path)
     found = {"inputs": [(i.name, i.type, i.shape) for i in sess.get_inputs()],

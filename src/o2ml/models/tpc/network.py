@@ -217,7 +217,7 @@ class TpcNetwork:
         """The pidTPC network: one float32 input [-1, 6] in the order of pidTPCModule.h, one
         float32 output [-1, 2] = (mean, mean + 1 sigma of dE/dx / expected), with metadata that
         says so. Written to ``path`` if given; returns the ``onnx.ModelProto``."""
-        from ...export.onnx import torch_to_onnx
+        from ...onnx import torch_to_onnx
 
         extra = {
             "model": f"TPC dE/dx network ({self.role})",
