@@ -12,7 +12,9 @@ three (input figures, training, model figures) so the cores stay busy; the distr
 without one bar per bin (o2ml.plots.training); each ONNX conversion done once. SHAP on the
 same sample as the macro (hipe4ml's default 10000). Measured on 2 cores, 2026-12-02: 2.06x and 2.53x
 (two runs; the reference alone varies 54-69 s between runs on this machine).
-Run: .venv/bin/python benchmarks/bench_train.py [--fast] [--trees N] [--workers N]
+The macro's own D+ configs (examples/config_*_DplusToPiKPi.yml: one 1-24 GeV/c bin, 800 trees)
+run the same way on the synthetic D+ sample (--channel dplus; both by default).
+Run: .venv/bin/python benchmarks/bench_train.py [--fast] [--trees N] [--workers N] [--channel C]
 """
 
 from __future__ import annotations
@@ -97,45 +99,69 @@ def reference(cfg: dict, indir: Path, out: Path) -> dict[tuple, tuple[float, flo
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fast", action="store_true", help="the small synthetic sample")
-    parser.add_argument("--trees", type=int, default=None, help="n_estimators of every bin")
-    parser.add_argument("--workers", type=int, default=2, help="o2ml train --workers (pT bins)")
-    args = parser.parse_args()
-    from o2ml.toymc.generate import ensure_sample
-    from o2ml.workflow import load_config, prepare, train
-
-    s = ensure_sample("ds", fast=args.fast)
-    print(
-        f"cores {os.cpu_count()}; load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+def _configs(channel: str, s, tmp: Path, trees: int | None) -> tuple[Path, Path, Path]:
+    """(preparation config, training config, prepared folder) of ``channel`` in ``tmp``: the Ds
+    example configs, or the macro's own D+ configs as copied in examples/ (outputs in their
+    own folder, as the macro's "." and "./" say)."""
+    if channel == "ds":
         prep = (REPO / "examples" / "config_preparation_DsToKKPi.yml").read_text()
         (tmp / "prep.yml").write_text(prep.replace("../data/ds_mc.root", str(s.mc))
                                       .replace("../output/prepared", str(tmp / "prepared")))  # fmt: skip
-        prepare(tmp / "prep.yml")
         text = (REPO / "examples" / "config_training_DsToKKPi.yml").read_text()
         text = text.replace("../output/prepared/", f"{tmp / 'prepared'}/")
         text = text.replace("../output/trainings/Ds", str(tmp / "o2ml"))
-        text = text.replace('extension: ["pdf", "png"]', 'extension: ["png"]')
-        if args.trees:
-            text = text.replace('"n_estimators": 800', f'"n_estimators": {args.trees}')
-        (tmp / "train.yml").write_text(text)
-        cfg = load_config(tmp / "train.yml", {}, "training config").data
+        prepared = tmp / "prepared"
+    else:
+        prep = (REPO / "examples" / "config_preparation_DplusToPiKPi.yml").read_text()
+        (tmp / "prep.yml").write_text(prep.replace("../data/dplus_mc.root", str(s.mc)))
+        text = (REPO / "examples" / "config_training_DplusToPiKPi.yml").read_text()
+        prepared = tmp
+    text = text.replace('extension: ["pdf", "png"]', 'extension: ["png"]')
+    if trees:
+        text = text.replace('"n_estimators": 800', f'"n_estimators": {trees}')
+    (tmp / "train.yml").write_text(text)
+    return tmp / "prep.yml", tmp / "train.yml", prepared
+
+
+def run(channel: str, args) -> None:
+    """o2ml prepare + train, then the hipe4ml reference, on one channel's configs."""
+    from o2ml.channels import get
+    from o2ml.toymc.generate import ensure_sample
+    from o2ml.workflow import load_config, prepare, train
+
+    s = ensure_sample(get(channel).NAME, fast=args.fast)
+    print(f"\n{channel}: load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        prep, train_cfg, prepared = _configs(channel, s, Path(tmp), args.trees)
+        prepare(prep)
+        cfg = load_config(train_cfg, {}, "training config").data
         t0 = time.perf_counter()
-        report = train(tmp / "train.yml", workers=args.workers)
+        report = train(train_cfg, workers=args.workers)
         t_o2ml = time.perf_counter() - t0
         t0 = time.perf_counter()
-        ref = reference(cfg, tmp / "prepared", tmp / "reference")
+        ref = reference(cfg, prepared, Path(tmp) / "reference")
         t_ref = time.perf_counter() - t0
     print(f"{'pT bin':>8} {'o2ml AUC':>9} {'ref AUC':>9}  {'ref s':>7}")
     for b in report.bins:
         s_ref, auc_ref = ref[b.lo, b.hi]
         print(f"{b.lo:g}-{b.hi:g}".rjust(8), f"{b.roc_auc_test:9.4f} {auc_ref:9.4f}  {s_ref:7.1f}")
-    print(f"total wall time: o2ml train ({args.workers} workers) {t_o2ml:.1f} s, hipe4ml reference {t_ref:.1f} s "
-          f"(reference / o2ml = {t_ref / t_o2ml:.2f}x; the goal is >= 2x)")  # fmt: skip
+    print(f"{channel} total wall time: o2ml train ({args.workers} workers) {t_o2ml:.1f} s, hipe4ml "
+          f"reference {t_ref:.1f} s (reference / o2ml = {t_ref / t_o2ml:.2f}x; the goal is >= 2x)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fast", action="store_true", help="the small synthetic samples")
+    parser.add_argument("--trees", type=int, default=None, help="n_estimators of every bin")
+    parser.add_argument("--workers", type=int, default=2, help="o2ml train --workers (pT bins)")
+    parser.add_argument(
+        "--channel", choices=["ds", "dplus", "both"], default="both",
+        help="ds: the Ds example configs; dplus: the macro's own D+ configs (one 1-24 GeV/c bin)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    print(f"cores {os.cpu_count()}")
+    for channel in ("ds", "dplus") if args.channel == "both" else (args.channel,):
+        run(channel, args)
 
 
 if __name__ == "__main__":
