@@ -504,10 +504,10 @@ def _train_bin(
     return handler, result
 
 
-def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
+def _plot_model(config: Config, i: int, sliced: dict, fitted, part: str = "all") -> list[Path]:
     """The figures of pT bin ``i``'s trained model (``fitted``: what :func:`_train_bin`
-    returned): scores of train and test sets, ROC, precision-recall, SHAP feature importance;
-    a task of its own after the training."""
+    returned): ``part`` "scores" (scores of train and test sets, ROC, precision-recall),
+    "importance" (SHAP feature importance) or "all"; tasks of their own after the training."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -516,21 +516,20 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
 
     get = config.get
     st = _settings(config)
-    classes, binary, features, extensions = (
-        st["classes"],
-        st["binary"],
-        st["features"],
-        st["extensions"],
-    )
+    classes, binary, extensions = st["classes"], st["binary"], st["extensions"]
     folder, tag, files = st["folders"][i], st["tags"][i], []
     x_tr, x_te, y_tr, y_te, _ = _split(config, st, i, sliced)
     tt, handler = [x_tr, y_tr, x_te, y_te], fitted[0]
-    # the macro's y_pred_test / y_pred_train: raw margins when ml.raw_output (plot_roc turns the
-    # raw outputs of several classes into probabilities itself, plot_precision_recall does not)
-    p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
 
     def save(fig, stem, exts=extensions):
         _save(fig, folder, stem, exts, files)
+
+    if part == "importance":
+        _plot_importance(config, st, x_te, y_te, handler, save)
+        return files
+    # the macro's y_pred_test / y_pred_train: raw margins when ml.raw_output (plot_roc turns the
+    # raw outputs of several classes into probabilities itself, plot_precision_recall does not)
+    p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
 
     figs = plot_utils.plot_output_train_test(
         handler, tt, 80, get("ml.raw_output"), classes, True, density=True
@@ -567,18 +566,28 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted) -> list[Path]:
         ["pdf"],
     )
     plt.close("all")
-    # SHAP on hipe4ml's default sample (10000 test candidates), as train_models.py calls it
-    imp = plot_utils.plot_feature_imp(x_te[features], y_te, handler, classes)
+    if part == "all":
+        _plot_importance(config, st, x_te, y_te, handler, save)
+    return files
+
+
+def _plot_importance(config: Config, st: dict, x_te, y_te, handler, save) -> None:
+    """SHAP feature importance on hipe4ml's default sample (10000 test candidates), as
+    train_models.py calls it."""
+    import matplotlib.pyplot as plt
+    from hipe4ml import plot_utils
+
+    classes, binary = st["classes"], st["binary"]
+    imp = plot_utils.plot_feature_imp(x_te[st["features"]], y_te, handler, classes)
     n_plot = len(classes) if not binary else 1
     for k, fig in enumerate(imp):
         name = (
-            f"FeatureImportance_{classes[k] if not binary else ''}_{get('channel')}"
+            f"FeatureImportance_{classes[k] if not binary else ''}_{config.get('channel')}"
             if k < n_plot
-            else f"FeatureImportanceAll_{get('channel')}"
+            else f"FeatureImportanceAll_{config.get('channel')}"
         )
         save(fig, name)
     plt.close("all")
-    return files
 
 
 def _fingerprint(config: Config) -> str:
@@ -669,7 +678,11 @@ def train(
         st["folders"][i].mkdir(parents=True, exist_ok=True)
         (st["folders"][i] / DONE).unlink(missing_ok=True)
     trained = {}
-    with client(min(workers, max(len(todo), 1) * n_tasks), scheduler) as c:
+    # a bin is four tasks (input figures, training, score figures, SHAP figures); a training
+    # takes the threads of the workers that the other bins do not need
+    n_parts = 4 if not opt["activate"] else n_tasks
+    threads = max(1, workers // max(len(todo), 1)) if scheduler is None else 1
+    with client(min(workers, max(len(todo), 1) * n_parts), scheduler) as c:
         if c is None:
             for i in todo:
                 before = _plot_inputs(config, i, slices[i])
@@ -685,22 +698,25 @@ def train(
                     c.submit(_tune_task, config, i, slices[i], k, n_tasks, pure=False)
                     for i in todo for k in range(n_tasks)
                 ])  # fmt: skip
-            # three tasks per bin, the trainings first (the longest), so that the figures fill
-            # the cores the trainings leave: input figures, training, the model's figures
-            fits = {i: c.submit(_train_bin, config, i, slices[i], plan, False, 1, pure=False)
+            # four tasks per bin, the trainings first (the longest), so that the figures fill
+            # the cores the trainings leave: input figures, training, then the model's score
+            # figures and its SHAP figures side by side
+            fits = {i: c.submit(_train_bin, config, i, slices[i], plan, False, threads, pure=False)
                     for i in todo}  # fmt: skip
             tasks = {f: (i, "fit") for i, f in fits.items()}
             tasks |= {c.submit(_plot_inputs, config, i, slices[i], pure=False): (i, "before")
                       for i in todo}  # fmt: skip
-            tasks |= {c.submit(_plot_model, config, i, slices[i], f, pure=False): (i, "after")
-                      for i, f in fits.items()}  # fmt: skip
+            for part in ("scores", "importance"):
+                tasks |= {c.submit(_plot_model, config, i, slices[i], f, part, pure=False): (i, part)
+                          for i, f in fits.items()}  # fmt: skip
             parts: dict[int, dict] = {i: {} for i in todo}
             for future, value in as_completed(tasks, with_results=True):
                 i, kind = tasks[future]
                 parts[i][kind] = value
-                if len(parts[i]) == 3:  # every part of the bin: mark it finished now
+                if len(parts[i]) == 4:  # every part of the bin: mark it finished now
                     handler, result = parts[i]["fit"]
-                    _mark_done(config, result, parts[i]["before"], parts[i]["after"])
+                    after = [*parts[i]["scores"], *parts[i]["importance"]]
+                    _mark_done(config, result, parts[i]["before"], after)
                     trained[i] = handler.get_original_model(), result
     results = [done[i] if i in done else trained[i] for i in range(len(slices))]
     report = TrainReport(config, [result for _, result in results], note=note)
