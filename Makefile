@@ -25,7 +25,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # containers (CI, Docker) often run as root, which Jupyter refuses without this flag
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: help setup data lab test dashboards chromium lint clean
+.PHONY: help setup data lab test check dashboards chromium lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -64,6 +64,10 @@ test: setup chromium  ## run every test: unit, all notebooks and dashboards (nbm
 	O2ML_FAST=1 O2ML_REQUIRE_BROWSER=1 O2ML_THREADS=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
 	  --nbmake --nbmake-timeout=900 tests $(wildcard notebooks/*.ipynb notebooks/dashboards/*.ipynb) \
 	  $(PYTEST_ARGS)
+
+check: setup  ## the quick loop (< 2 min on 2 cores): unit tests, no notebooks, no browser, no slow ones
+	O2ML_FAST=1 O2ML_THREADS=1 OMP_WAIT_POLICY=passive $(BIN)/python -m pytest -n 2 --dist loadgroup \
+	  -m "not browser and not slow" tests $(PYTEST_ARGS)
 
 lint:  ## ruff on the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check src tests benchmarks notebooks

@@ -9,7 +9,7 @@ examples/ after `o2ml prepare`, on the synthetic Ds sample. Prints wall time and
 per pT bin and the ratio of the totals (the issue's goal: >= 2x less time at equal AUC ±0.003).
 Where o2ml's time goes away: pT bins as dask tasks (two workers on two cores), each split in
 three (input figures, training, model figures) so the cores stay busy; the distributions drawn
-without one bar per bin (o2ml.plots.training); each ONNX conversion done once. SHAP on the
+without one bar per bin (o2ml.workflow.figures); each ONNX conversion done once. SHAP on the
 same sample as the macro (hipe4ml's default 10000). Measured on 2 cores, 2026-12-02: 2.06x and 2.53x
 (two runs; the reference alone varies 54-69 s between runs on this machine).
 The macro's own D+ configs (examples/config_*_DplusToPiKPi.yml: one 1-24 GeV/c bin, 800 trees)

@@ -100,3 +100,25 @@ def browser(artifacts):
             yield b
         finally:
             b.close()
+
+
+#: what `make check` (`-m "not browser and not slow"`) leaves out, for a loop under 2 minutes:
+#: the end-to-end workflows, the cross-checks with real ROOT, the generators' large samples, the
+#: trained networks and the dask clusters. `make test` runs everything.
+SLOW_MODULES = {
+    "test_workflow", "test_workflow_macro", "test_with_root", "test_tpc_calibration",
+    "test_toymc_charm", "test_combined_pid", "test_models_dann", "test_models_pid",
+    "test_cost_aware", "test_models_autoencoder", "test_pid_performance", "test_toymc_pid",
+}  # fmt: skip
+SLOW_TESTS = {
+    "test_the_core_runs_without_any_extra", "test_unreachable_scheduler_is_a_clear_error_not_a_hang",
+    "test_local_dask_cluster_and_root_output", "test_killed_worker_loses_and_corrupts_nothing",
+    "test_backends_agree_on_100k_candidates", "test_same_seed_same_content_other_seed_differs",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__ if getattr(item, "module", None) else ""
+        if module.rsplit(".", 1)[-1] in SLOW_MODULES or item.originalname in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import numpy as np
 import pandas as pd
 
-from o2ml.plots.training import distributions
+from o2ml.workflow.figures import distributions
 
 
 def test_distributions_draw_each_class_normalised_on_shared_edges():

@@ -38,6 +38,8 @@ def test_every_dependency_is_pinned_and_satisfies_pyproject():
     for text in reqs:
         req = Requirement(text)
         name = re.sub(r"[-_.]+", "-", req.name).lower()
+        if name == "o2ml":  # an extra of extras (o2ml[all])
+            continue
         assert name in pins, f"{req.name} is not in {LOCK.name}"
         assert req.specifier.contains(pins[name], prereleases=True), (
             f"{name}=={pins[name]} violates {req}"

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ._extras import missing
 from .errors import BadArgumentError, InputFileNotFoundError, OutputExistsError
 
 __all__ = ["SUMMARY", "TAG", "details", "show", "strip"]
@@ -65,8 +66,11 @@ def strip(
     """Write each notebook into ``out_dir`` without its answer cells; returns the number of
     cells removed per written file. A file that would replace an input, or an existing file
     without ``overwrite``, is an error, and nothing is written then."""
-    import nbformat
-    from nbconvert.preprocessors import TagRemovePreprocessor
+    try:
+        import nbformat
+        from nbconvert.preprocessors import TagRemovePreprocessor
+    except ImportError as err:  # the optional extra
+        raise missing("dashboards", "o2ml answers strip", err) from err
 
     out = Path(out_dir)
     sources = [Path(p) for p in notebooks]

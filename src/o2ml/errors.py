@@ -171,3 +171,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A short ``did you mean ...?`` clause, or an empty string when nothing is close."""
     hits = closest(name, candidates)
     return f" Did you mean {', '.join(repr(h) for h in hits)}?" if hits else ""
+
+
+class MissingExtraError(O2mlError, ImportError):
+    """An optional part of o2ml needs a package of an extra that is not installed."""

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from .._extras import missing
 from ..errors import (
     BadArgumentError,
     ModelFileError,
@@ -304,7 +305,12 @@ def _cores() -> int:
 def _run_dask(
     job: ApplyJob, pairs: list, scheduler: str | None, workers: int | None, progress: bool
 ) -> tuple[list[FileResult], int]:
-    from distributed import Client, LocalCluster, as_completed
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as err:  # the optional extra
+        raise missing(
+            "dask", "o2ml apply on a dask cluster (or --scheduler synchronous)", err
+        ) from err
 
     with contextlib.ExitStack() as stack:
         if scheduler is None:

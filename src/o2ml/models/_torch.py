@@ -5,7 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import torch
+from .._extras import missing
+
+try:
+    import torch
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models._torch", _err) from _err
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -3,9 +3,9 @@
 :mod:`o2ml.plots.charm` (mass regions, scans, yields, pulls) and :mod:`o2ml.plots.models`
 (losses, score distributions and ROC, plateau comparison, cost-aware search): the notebooks'
 plotly figures (results of :mod:`o2ml.selection` and :mod:`o2ml.models` in, a
-``plotly.graph_objects.Figure`` out); :mod:`o2ml.plots.training`:
-the matplotlib files ``o2ml train`` writes per pT bin, as O2Physics' training macro does.
-Nothing here computes a number a notebook asserts.
+``plotly.graph_objects.Figure`` out; plotly is the ``dashboards`` extra). The matplotlib files
+``o2ml train`` writes per pT bin are :mod:`o2ml.workflow.figures`. Nothing here computes a number
+a notebook asserts.
 """
 
 from .charm import closure_pulls, corrected_yields, mass_after_cut, mass_regions, significance_scans

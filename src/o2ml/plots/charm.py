@@ -7,8 +7,14 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from .._extras import missing
+
+try:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.plots.charm", _err) from _err
 
 
 def mass_after_cut(fits: Sequence, *, channel: str = "ds", peak_names=("Ds⁺", "D⁺")) -> go.Figure:

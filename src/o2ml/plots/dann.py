@@ -9,9 +9,15 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from .._extras import missing
+
+try:
+    import plotly.express as px
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.plots.dann", _err) from _err
 
 from ..models.dann import FEATURES, Tracks
 from .pid import lines_vs_p

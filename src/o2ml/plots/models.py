@@ -7,8 +7,14 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from .._extras import missing
+
+try:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.plots.models", _err) from _err
 
 __all__ = ["cost_pareto", "loss_curves", "plateau_comparison", "score_distributions"]
 

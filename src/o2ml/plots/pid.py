@@ -11,10 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 from numpy.typing import ArrayLike
-from plotly.subplots import make_subplots
+
+from .._extras import missing
+
+try:
+    import plotly.express as px
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.plots.pid", _err) from _err
 
 from ..errors import EmptySelectionError, O2mlError
 from ..models.pid.tagging import SPECIES

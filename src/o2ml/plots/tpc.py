@@ -11,9 +11,15 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.colors import qualitative
-from plotly.subplots import make_subplots
+
+from .._extras import missing
+
+try:
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+    from plotly.subplots import make_subplots
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.plots.tpc", _err) from _err
 
 #: one colour per method, in the order they are given
 _COLORS = qualitative.Plotly

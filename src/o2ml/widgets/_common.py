@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as w
+from .._extras import missing
+
+try:
+    import ipywidgets as w
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.widgets._common", _err) from _err
 import numpy as np
 
 from ..errors import DashboardError as DashboardError  # re-exported for the widgets

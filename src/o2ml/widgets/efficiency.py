@@ -12,7 +12,12 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ipywidgets as w
+from .._extras import missing
+
+try:
+    import ipywidgets as w
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.widgets.efficiency", _err) from _err
 import numpy as np
 
 from ..errors import O2mlError

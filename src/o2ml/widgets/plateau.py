@@ -13,7 +13,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ipywidgets as w
+from .._extras import missing
+
+try:
+    import ipywidgets as w
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.widgets.plateau", _err) from _err
 import numpy as np
 
 from ..selection import Plateau, ScanResult, find_plateau

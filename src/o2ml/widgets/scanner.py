@@ -16,7 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import ipywidgets as w
+from .._extras import missing
+
+try:
+    import ipywidgets as w
+except ImportError as _err:  # the optional extra
+    raise missing("dashboards", "o2ml.widgets.scanner", _err) from _err
 import numpy as np
 import pandas as pd
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from .._extras import missing
 from ..errors import ConfigError
 
 
@@ -16,7 +17,10 @@ def client(workers: int = 1, scheduler: str | None = None) -> Iterator[object | 
     if scheduler is None and workers <= 1:
         yield None
         return
-    from dask.distributed import Client, LocalCluster
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as err:  # the optional extra
+        raise missing("dask", "a dask cluster (--workers N, --scheduler)", err) from err
 
     if scheduler is not None:
         try:

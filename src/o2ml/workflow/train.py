@@ -51,7 +51,7 @@ gzip-compressed as its name says; the Optuna study is stored (``optuna.db`` in `
 so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` configuration
 (``o2physics/dpl-config_<task>.json`` with the ONNX files, each converted once and copied to
 its bin's folder), with cuts that keep every candidate until thresholds are chosen. The feature
-distributions are drawn by :func:`o2ml.plots.training.distributions` (the same panels as
+distributions are drawn by :func:`o2ml.workflow.figures.distributions` (the same panels as
 hipe4ml's ``plot_distr``, one artist per class instead of one bar per bin, edges shared by the
 classes).
 
@@ -401,7 +401,7 @@ def _plot_inputs(config: Config, i: int, sliced: dict) -> list[Path]:
     import matplotlib.pyplot as plt
     from hipe4ml import plot_utils
 
-    from ..plots import training as plots
+    from . import figures as plots
 
     st = _settings(config)
     classes, draw, extensions = st["classes"], st["draw"], st["extensions"]

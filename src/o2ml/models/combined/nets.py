@@ -28,8 +28,13 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch import nn
+from ..._extras import missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models.combined.nets", _err) from _err
 
 from .inputs import DETECTORS, FEATURES, GROUPS, MISSING
 

@@ -34,8 +34,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
+
+from ..._extras import missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models.dann._data", _err) from _err
 
 from ...errors import (
     BadArgumentError,

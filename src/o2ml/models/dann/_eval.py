@@ -15,9 +15,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.metrics import f1_score
-from torch import nn
+
+from ..._extras import missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models.dann._eval", _err) from _err
 
 from ...errors import BadArgumentError
 from ...physics.pid_performance import selection_performance

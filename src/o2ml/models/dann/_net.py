@@ -7,8 +7,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
+
+from ..._extras import missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models.dann._net", _err) from _err
 
 from ...errors import BadArgumentError
 from .._torch import config_from_dict, resolve_device

@@ -30,8 +30,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-from torch import nn
+
+from ..._extras import missing
+
+try:
+    import torch
+    from torch import nn
+except ImportError as _err:  # the optional extra
+    raise missing("torch", "o2ml.models.dann.model", _err) from _err
 
 from ... import __version__
 from .. import repeat
