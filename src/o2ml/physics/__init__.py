@@ -6,7 +6,8 @@
 * :mod:`~o2ml.physics.pid_response`: the per-species response curves of a PID estimator;
   :mod:`~o2ml.physics.pid_performance`: efficiency, purity and separation power;
 * :mod:`~o2ml.physics.pid_tracks`: PID tracks from an AO2D's joined tables, derived as O2 does;
-* :mod:`~o2ml.physics.massfit`: binned signal + background fits (iminuit) and the signal peak.
+* :mod:`~o2ml.physics.massfit`: binned signal + background fits (iminuit) and the signal peak;
+* :mod:`~o2ml.physics.stats`: the binomial efficiency error and the robust (MAD) width.
 
 The modules load on first use (``from o2ml.physics import massfit``).
 """
@@ -21,5 +22,6 @@ __all__ = [
     "pid_performance",
     "pid_response",
     "pid_tracks",
+    "stats",
 ]
 __getattr__, __dir__ = submodules(__name__, __all__)

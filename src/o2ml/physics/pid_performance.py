@@ -32,6 +32,7 @@ from .pid_response import (
     fit_response,
     same_length,
 )
+from .stats import binomial_error
 
 
 # ------------------------------------------------------------------------------- separation
@@ -271,8 +272,8 @@ def _purity_at(c: pd.DataFrame, efficiency: float) -> tuple[float, float]:
     order = np.argsort(eff, kind="stable")
     value = float(np.interp(efficiency, eff[order], pur[order]))
     n = float(c["n_selected"].to_numpy()[np.argmin(np.abs(eff - efficiency))])
-    q = (value * n + 1.0) / (n + 2.0)
-    return value, float(np.sqrt(q * (1.0 - q) / (n + 2.0)))
+    q = (value * n + 1.0) / (n + 2.0)  # (k + 1) / (n + 2): never 0 or 1 on a few candidates
+    return value, binomial_error(q, n + 2.0)
 
 
 def purity_at_efficiency(
@@ -525,7 +526,7 @@ def _ratio(k: int, n: int) -> tuple[float, float]:
     if n == 0:
         return np.nan, np.nan
     r = k / n
-    return r, float(np.sqrt(r * (1.0 - r) / n))
+    return r, binomial_error(r, n)
 
 
 __all__ = [

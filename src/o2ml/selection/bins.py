@@ -22,6 +22,7 @@ from ..channels import ds
 from ..errors import BadArgumentError, ColumnNotFoundError
 from ..physics.constants import PDG
 from ..physics.massfit import PeakFit
+from ..physics.stats import binomial_error
 from ..schema import ORIGINS, PtBin, origin_names
 from .candidates import (
     REFLECTION_COLUMN,
@@ -416,5 +417,5 @@ def efficiency_vs_score(
         for t in thresholds:
             k = int((passed & (score > t)).sum())
             rows.append({"origin": name, "threshold": float(t), "efficiency": k / n,
-                         "error": float(np.sqrt(max(k, 1) * (1 - k / n))) / n})  # fmt: skip
+                         "error": binomial_error(max(k, 1) / n, n)})  # fmt: skip
     return pd.DataFrame(rows)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EmptySelectionError, ScanInputError
+from ..physics.stats import binomial_error
 from .result import ScanResult
 
 __all__ = ["at_equal_rejection", "compare_models", "quantile_thresholds", "roc_auc", "summarize"]
@@ -52,7 +53,7 @@ def at_equal_rejection(
             thr = np.quantile(background[col].to_numpy(), 1 - frac)
             eff = float(np.mean(signal[col].to_numpy() > thr))
             row[f"{name} signal eff."] = eff
-            row[f"{name} error"] = float(np.sqrt(eff * (1 - eff) / max(n_s, 1)))
+            row[f"{name} error"] = binomial_error(eff, max(n_s, 1))
         rows.append(row)
     return pd.DataFrame(rows).set_index("background efficiency")
 

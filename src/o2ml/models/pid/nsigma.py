@@ -29,6 +29,7 @@ from ...errors import EmptySelectionError
 from ...physics import detectors
 from ...physics.constants import mass
 from ...physics.pid_tracks import NOMINAL_TOF_RESOLUTION_PS, NOMINAL_TPC_RESOLUTION, eta_phi
+from ...physics.stats import robust_width
 from .tagging import (
     NSIGMA_SUFFIX,
     SPECIES,
@@ -45,11 +46,6 @@ from .tagging import (
 DETECTORS = {"TPC": "fTPCNSigma", "TOF": "fTOFNSigma"}
 #: momentum bins of the calibration (GeV/c)
 DEFAULT_EDGES = np.geomspace(0.1, 3.0, 16)
-
-
-def _robust(x: np.ndarray) -> tuple[float, float]:
-    med = float(np.median(x))
-    return med, float(1.4826 * np.median(np.abs(x - med)))
 
 
 @dataclass
@@ -106,7 +102,7 @@ class NsigmaPid:
                 for i in range(len(edges) - 1):
                     sel = ok & (b == i)
                     if sel.sum() >= min_tracks:
-                        mu[i], sd[i] = _robust(x[sel])
+                        mu[i], sd[i] = robust_width(x[sel])
                 good = np.flatnonzero(np.isfinite(mu) & (sd > 0))
                 if len(good) == 0:
                     mu[:], sd[:] = 0.0, 1.0

@@ -20,6 +20,7 @@ from ...errors import BadArgumentError
 from ...physics import detectors as det
 from ...physics.constants import O2_PID_INDEX, PID_SPECIES
 from ...physics.pid_performance import binned_cores, selection_table, separation_vs_p
+from ...physics.stats import robust_width
 from .inputs import BETA_GAMMA_CUTOFF, bethe_bloch_outputs, network_inputs, nsigma, target_ratio
 
 #: the calibration's input variables as shown (label -> skim column)
@@ -31,7 +32,6 @@ VARIABLES = {
     "sqrt(152/Ncl)": "fNormNClustersTPC",
 }
 #: robust width of a Gaussian from the median absolute deviation
-MAD_TO_SIGMA = 1.4826
 
 
 def outputs_of(model, frame: pd.DataFrame) -> np.ndarray:
@@ -67,8 +67,7 @@ _CORE_SCALE = float(np.sqrt(1.0 - 2.0 * CORE_CLIP * np.exp(-0.5 * CORE_CLIP**2) 
 
 
 def _robust(z: np.ndarray, width: str = "mad") -> tuple[float, float]:
-    med = float(np.median(z))
-    sigma = float(MAD_TO_SIGMA * np.median(np.abs(z - med)))
+    med, sigma = robust_width(z)
     if width == "core":
         for _ in range(3):
             core = z[np.abs(z - med) < CORE_CLIP * sigma]

@@ -26,13 +26,13 @@ from scipy.interpolate import make_smoothing_spline
 
 from ... import __version__
 from ...errors import BadArgumentError, ModelFileError
+from ...physics.stats import robust_width
 from .._storage import read_sidecar, save_with_sidecar
 from .inputs import network_inputs
 
 #: the spline variables, computed from the six network inputs
 VARIABLES = ("log10(betagamma)", "tgl", "signed1Pt", "mult", "ncl")
 #: robust width of a Gaussian from the median absolute deviation
-MAD_TO_SIGMA = 1.4826
 #: points at which each spline is tabulated for storage and fast evaluation
 GRID_POINTS = 256
 #: the width assumed while the mean is fitted (pidTPC's default 7 %), for the history only
@@ -111,8 +111,7 @@ class SplineCalibration:
 
 
 def _robust_scale(x: np.ndarray) -> float:
-    med = np.median(x)
-    return float(MAD_TO_SIGMA * np.median(np.abs(x - med)))
+    return robust_width(x)[1]
 
 
 def _binned(order: np.ndarray, x: np.ndarray, y: np.ndarray, bins: int, stat):
