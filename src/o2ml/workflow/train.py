@@ -678,10 +678,11 @@ def train(
         st["folders"][i].mkdir(parents=True, exist_ok=True)
         (st["folders"][i] / DONE).unlink(missing_ok=True)
     trained = {}
-    # a bin is four tasks (input figures, training, score figures, SHAP figures); a training
-    # takes the threads of the workers that the other bins do not need
+    # a bin is four tasks (input figures, training, score figures, SHAP figures), each on one
+    # thread (a training on more threads next to a figure task oversubscribes the cores: OpenMP
+    # threads spin-wait, and the training took 4x longer here)
     n_parts = 4 if not opt["activate"] else n_tasks
-    threads = max(1, workers // max(len(todo), 1)) if scheduler is None else 1
+    threads = 1
     with client(min(workers, max(len(todo), 1) * n_parts), scheduler) as c:
         if c is None:
             for i in todo:
