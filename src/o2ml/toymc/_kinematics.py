@@ -471,6 +471,30 @@ def combinatorial_three_prong(
     return eta, phi, displaced, topo
 
 
+def topology_columns(topo: dict, pt, eta, phi, dmax) -> dict[str, np.ndarray]:
+    """The candidate columns the HF lite tables take from a topology (:func:`three_prong`), by
+    their O2Physics names; ``dmax``: fMaxNormalisedDeltaIP."""
+    return {
+        "fPt": pt, "fEta": eta, "fPhi": phi,
+        "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
+        "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
+        "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
+        "fImpactParameterXY": topo["d0"], "fMaxNormalisedDeltaIP": dmax,
+    }  # fmt: skip
+
+
+def nsigma_columns(tpc: dict, tof: dict, species=(("pi", "Pi"), ("K", "Ka"))) -> dict:
+    """fNSigTpc/Tof/TpcTof{Pi,Ka,...}{i} of every prong from :func:`pid_nsigma`'s output
+    (``species``: (hypothesis, column stem) pairs)."""
+    cols = {}
+    for i in range(3):
+        for h, s in species:
+            cols[f"fNSigTpc{s}{i}"] = tpc[h][i]
+            cols[f"fNSigTof{s}{i}"] = tof[h][i]
+            cols[f"fNSigTpcTof{s}{i}"] = combine_nsigma(tpc[h][i], tof[h][i])
+    return cols
+
+
 def chi2_pca(
     rng: np.random.Generator, sig2: np.ndarray, factor: np.ndarray | float = 1.0
 ) -> np.ndarray:

@@ -148,21 +148,14 @@ def _columns(rng, topo: dict, pt, eta, phi, species, kkpi_first, dmax) -> dict:
     tpc, tof = K.pid_nsigma(rng, pti, topo["cosh_eta"], species, ("pi", "K"))
     n = pt.size
     cols = {
-        "fPt": pt, "fEta": eta, "fPhi": phi,
-        "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
-        "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
-        "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
-        "fImpactParameterXY": topo["d0"], "fMaxNormalisedDeltaIP": dmax,
+        **K.topology_columns(topo, pt, eta, phi, dmax),
         "fSign": np.where(rng.random(n) < 0.5, -1, 1), "_pti": pti, "_prong0_pion": species[0] == 0,
         **K.event_columns(rng, n),
+        **K.nsigma_columns(tpc, tof),
     }  # fmt: skip
     for i in range(3):
         cols[f"fPtProng{i}"] = pti[i]
         cols[f"fImpactParameter{i}"] = d0[i]
-        for h, s in (("pi", "Pi"), ("K", "Ka")):
-            cols[f"fNSigTpc{s}{i}"] = tpc[h][i]
-            cols[f"fNSigTof{s}{i}"] = tof[h][i]
-            cols[f"fNSigTpcTof{s}{i}"] = K.combine_nsigma(tpc[h][i], tof[h][i])
     return cols
 
 

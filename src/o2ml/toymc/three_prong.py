@@ -55,24 +55,17 @@ def _columns(rng, g, topo: dict, pt, eta, phi, species, dmax) -> dict:
     tpc, tof = K.pid_nsigma(rng, topo["pti"], topo["cosh_eta"], species, ("pi", "K", "p"))
     n = pt.size
     cols = {
-        "fPt": pt, "fEta": eta, "fPhi": phi,
-        "fCpa": topo["cpa"], "fCpaXY": topo["cpaxy"],
-        "fDecayLength": topo["L"], "fDecayLengthXY": topo["Lxy"],
-        "fDecayLengthNormalised": topo["Lnorm"], "fDecayLengthXYNormalised": topo["Lxynorm"],
-        "fImpactParameterXY": topo["d0"], "fMaxNormalisedDeltaIP": dmax,
+        **K.topology_columns(topo, pt, eta, phi, dmax),
         "fCandidateSelFlag": np.full(n, g.selected_flag),
         "fY": K.rapidity(pt, eta, constants.mass(g.parent)),  # with the parent's PDG mass
         "_sign": np.where(rng.random(n) < 0.5, -1, 1).astype(np.int8),
         **K.event_columns(rng, n),
+        **K.nsigma_columns(tpc, tof, (("pi", "Pi"), ("K", "Ka"), ("p", "Pr"))),
     }  # fmt: skip
     for i in range(3):
         cols[f"fPtProng{i}"] = topo["pti"][i]
         cols[f"fImpactParameter{i}"] = topo["d0xy"][i]
         cols[f"fImpactParameterZ{i}"] = topo["d0z"][i]
-        for h, s in (("pi", "Pi"), ("K", "Ka"), ("p", "Pr")):
-            cols[f"fNSigTpc{s}{i}"] = tpc[h][i]
-            cols[f"fNSigTof{s}{i}"] = tof[h][i]
-            cols[f"fNSigTpcTof{s}{i}"] = K.combine_nsigma(tpc[h][i], tof[h][i])
     return cols
 
 
