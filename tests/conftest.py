@@ -120,5 +120,6 @@ SLOW_TESTS = {
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__ if getattr(item, "module", None) else ""
-        if module.rsplit(".", 1)[-1] in SLOW_MODULES or item.originalname in SLOW_TESTS:
+        name = getattr(item, "originalname", None)  # nbmake's notebook items have none
+        if module.rsplit(".", 1)[-1] in SLOW_MODULES or name in SLOW_TESTS:
             item.add_marker(pytest.mark.slow)
