@@ -134,3 +134,18 @@ def test_the_notebook_without_its_answers_needs_nothing_they_define(path):
 def _python(source: str) -> str:
     """A cell's source without IPython magics (``%time``, ``!cmd``)."""
     return "\n".join("" if line.lstrip()[:1] in "%!" else line for line in source.splitlines())
+
+
+@pytest.mark.slow
+def test_a_handout_without_its_answers_runs(tmp_path, monkeypatch):
+    """Notebook 02 stripped of its answers (as a tutor hands it out) runs from start to end in
+    FAST mode; the AST check above covers the others without running them twice."""
+    from nbclient import NotebookClient
+
+    src = REPO / "notebooks" / "02_lc_bdt_vs_autoencoder.ipynb"
+    (out,) = answers.strip([src], tmp_path / "handout")
+    nb = nbformat.read(out, as_version=4)
+    assert not [c for c in nb.cells if answers.TAG in _tags(c)]
+    monkeypatch.setenv("O2ML_FAST", "1")
+    NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(src.parent)}}).execute()
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
