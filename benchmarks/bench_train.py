@@ -14,6 +14,13 @@ same sample as the macro (hipe4ml's default 10000). Measured on 2 cores, 2026-12
 (two runs; the reference alone varies 54-69 s between runs on this machine).
 The macro's own D+ configs (examples/config_*_DplusToPiKPi.yml: one 1-24 GeV/c bin, 800 trees)
 run the same way on the synthetic D+ sample (--channel dplus; both by default).
+Measured on 2 cores, 2026-12-06 (load 0.3-0.7): Ds 11.1 s vs 25.0 s (2.26x), same AUC in each
+bin; D+ 20.3 s vs 19.1 s (0.94x), AUC 0.9404 both. The D+ goal (>= 2x) is not met: one bin
+gives no bins to run side by side, its figures (inputs 4.6 s, scores 5 s, SHAP 5 s of 1-core
+time) and the 800-round training (6.7 s on 1 thread) are as costly as the macro's, and a
+training on 2 threads beside a figure task oversubscribes the cores (OpenMP spin-waits: 4x
+slower). Reaching 2x needs cheaper figures (the SHAP beeswarm's 150k points) or a training
+alone on both cores before the figures.
 Run: .venv/bin/python benchmarks/bench_train.py [--fast] [--trees N] [--workers N] [--channel C]
 """
 
