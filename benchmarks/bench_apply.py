@@ -25,6 +25,7 @@ from o2ml.export.o2physics import DEFAULT_TASK
 from o2ml.inference import BinnedModel, apply_files
 from o2ml.io import read_table, write_table
 from o2ml.models import bdt
+from o2ml.schema import pt_bins
 from o2ml.toymc.charm import generate_ds
 
 #: pT bins covering every synthetic candidate (1-24 GeV/c), so that all of them are scored
@@ -49,7 +50,7 @@ def make_model(workdir: Path) -> Path:
         return out
     sample = generate_ds(1_000_000, 200_000, seed=42)
     models = {}
-    for b in bdt.pt_bins(EDGES):
+    for b in pt_bins(EDGES):
         handlers = bdt.class_handlers(sample.data, sample.mc, b)
         tt = bdt.balanced_train_test(handlers, seed=42, max_per_class=20_000)
         models[b] = bdt.model_handler(seed=42)  # the tutorial configuration

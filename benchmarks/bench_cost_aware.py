@@ -29,6 +29,7 @@ import numpy as np
 from o2ml import selection
 from o2ml.channels import ds
 from o2ml.models import bdt, cost_aware, training
+from o2ml.schema import PtBin
 from o2ml.toymc.generate import ensure_sample
 
 TARGET_AUC_LOSS = 0.005
@@ -54,7 +55,7 @@ def main() -> None:
     features = ds.TUTORIAL_FEATURES
     data = selection.read_candidates(s.data, "HfCandDsLites", features)
     mc = selection.read_candidates(s.mc, "HfCandDsLites", features, kind="mc")
-    pt_bin = bdt.PtBin(2, 4)
+    pt_bin = PtBin(2, 4)
 
     t0 = time.perf_counter()
     tutorial = training.train_bin(

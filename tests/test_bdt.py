@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from o2ml import errors
+from o2ml import errors, schema
 from o2ml.models import bdt
-from o2ml.models.bdt import CharmClass
-from o2ml.schema import PtBin
+from o2ml.schema import CharmClass, PtBin
 
 FEATURES = ["fCpa", "fDecayLength", "fAbsCos3PiK"]
 
@@ -40,7 +39,7 @@ def toy_samples(seed: int = 0, n: int = 6000) -> tuple[pd.DataFrame, pd.DataFram
 
 
 def test_pt_bins_and_selection():
-    bins = bdt.pt_bins([2, 4, 6, 12])
+    bins = schema.pt_bins([2, 4, 6, 12])
     assert [b.label for b in bins] == ["2-4", "4-6", "6-12"]
     assert bins[0].selection == "fPt >= 2.0 and fPt < 4.0"
 
@@ -206,8 +205,8 @@ def test_class_balance_shares_as_the_o2physics_macro():
     data, mc = toy_samples()
     handlers = bdt.class_handlers(data, mc.iloc[:1500], PtBin(2, 6))
     n = {c: h.get_n_cand() for c, h in handlers.items()}
-    n_sig = n[bdt.CharmClass.PROMPT] + n[bdt.CharmClass.NONPROMPT]
-    assert n[bdt.CharmClass.BACKGROUND] > n_sig  # the toy has more sideband than signal
+    n_sig = n[CharmClass.PROMPT] + n[CharmClass.NONPROMPT]
+    assert n[CharmClass.BACKGROUND] > n_sig  # the toy has more sideband than signal
 
     def counts(tt):
         y = np.r_[tt[1], tt[3]]
@@ -215,7 +214,7 @@ def test_class_balance_shares_as_the_o2physics_macro():
 
     assert set(counts(bdt.balanced_train_test(handlers, seed=1)).values()) == {min(n.values())}
     alls = counts(bdt.balanced_train_test(handlers, seed=1, share="all_signal", bkg_factor=0.5))
-    assert alls[1] == n[bdt.CharmClass.PROMPT] and alls[2] == n[bdt.CharmClass.NONPROMPT]
+    assert alls[1] == n[CharmClass.PROMPT] and alls[2] == n[CharmClass.NONPROMPT]
     assert alls[0] == int(0.5 * n_sig)
     capped = counts(
         bdt.balanced_train_test(handlers, seed=1, share="all_signal", max_per_class=100)

@@ -12,9 +12,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from o2ml import config, selection
+from o2ml import config, schema, selection
 from o2ml.channels import ds
-from o2ml.models import bdt, training
+from o2ml.models import training
 from o2ml.toymc.generate import ensure_sample
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def scans(tmp_path_factory):
     mc_train, mc_eval = selection.split_for_training(mc, 0.5, seed=params["seed"] + 1)
     scale = len(data) / len(data_eval)
     out = Bins()
-    for b in bdt.pt_bins(params["pt_edges"]):
+    for b in schema.pt_bins(params["pt_edges"]):
         trained = training.train_bin(
             data_train, mc_train, b, features, seed=params["seed"], storage=storage, **sizes
         )

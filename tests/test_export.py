@@ -16,7 +16,7 @@ from o2ml.channels import SELECTORS, TUTORIAL_TASK
 from o2ml.errors import UnsupportedFeatureError
 from o2ml.export import o2physics
 from o2ml.export.o2physics import CutDirection, MlResponse, MlResponseConfig
-from o2ml.models.bdt import CLASS_LABELS
+from o2ml.schema import CLASS_LABELS
 
 FEATURES = ["fCpa", "fDecayLength", "fImpactParameterXY", "fAbsCos3PiK"]
 EDGES = [2.0, 4.0, 6.0]

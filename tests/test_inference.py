@@ -26,6 +26,7 @@ from o2ml.inference import (
 )
 from o2ml.io import file_metadata, read_table, write_table
 from o2ml.models import bdt
+from o2ml.schema import PtBin, pt_bins
 from o2ml.toymc.charm import generate_ds
 
 pytestmark = pytest.mark.xdist_group("inference")
@@ -36,7 +37,7 @@ TABLE = "HfCandDsLites"
 
 def train_model_dir(out: Path, sample, n_estimators: int, max_depth: int) -> Path:
     models = {}
-    for b in bdt.pt_bins(EDGES):
+    for b in pt_bins(EDGES):
         handlers = bdt.class_handlers(sample.data, sample.mc, b)
         train_test = bdt.balanced_train_test(handlers, seed=1, max_per_class=2000)
         params = {"n_estimators": n_estimators, "max_depth": max_depth}
@@ -96,7 +97,7 @@ def test_every_backend_scores_one_candidate_and_any_batch(sample, depth, tmp_pat
     y = np.arange(len(X)) % 3
     clf = xgb.XGBClassifier(n_estimators=20, max_depth=depth, n_jobs=1).fit(X, y)
     onnx_path = write_model_dir(
-        {bdt.PtBin(1, 24): clf}, ds.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
+        {PtBin(1, 24): clf}, ds.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
     ).with_name("ModelHandler_onnx_DsToKKPi_pT_1_24.onnx")  # fmt: skip
     reference = clf.predict_proba(X)
     for name in BACKENDS:

@@ -324,3 +324,15 @@ def test_a_moved_module_names_its_new_home():
     """o2ml.export.onnx moved to o2ml.onnx: its old name is an error that says where, no alias."""
     with pytest.raises(ImportError, match="o2ml.export.onnx moved to o2ml.onnx"):
         import o2ml.export.onnx  # noqa: F401
+
+
+def test_a_concept_taught_by_a_re_export_names_its_home():
+    """bdt.pt_bins, bdt.PtBin, bdt.CharmClass and bdt.CLASS_LABELS live in o2ml.schema: the old
+    names are an error that says so (one release), not a second home."""
+    from o2ml import schema
+    from o2ml.models import bdt
+
+    for name in ("pt_bins", "PtBin", "CharmClass", "CLASS_LABELS"):
+        with pytest.raises(AttributeError, match=f"moved to o2ml.schema.{name}"):
+            getattr(bdt, name)
+        assert getattr(schema, name) is not None

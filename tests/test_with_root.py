@@ -13,6 +13,7 @@ import pytest
 import ROOT  # root==0.1a12 from the lock (env/requirements.in)
 
 from o2ml import channels, io
+from o2ml.schema import PtBin
 from o2ml.toymc.generate import ensure_sample
 from o2ml.workflow import Expression, conjunction, load_config, prepare
 from o2ml.workflow.prepare import PREPARE_SCHEMA
@@ -119,13 +120,12 @@ def _quick_model(folder: Path) -> Path:
     import xgboost as xgb
 
     from o2ml.export import model_dir
-    from o2ml.models import bdt
 
     s = ensure_sample("ds", fast=True)
     features = ["fCpa", "fDecayLength", "fImpactParameterXY"]
     mc = io.read_table(s.mc, "HfCandDsLites")
     models = {}
-    for b in (bdt.PtBin(2, 6), bdt.PtBin(6, 12)):
+    for b in (PtBin(2, 6), PtBin(6, 12)):
         part = mc[(mc["fPt"] >= b.lo) & (mc["fPt"] < b.hi)]
         y = np.where(part["fOriginMcRec"] == 0, 0, np.where(part["fOriginMcRec"] == 1, 1, 2))
         clf = xgb.XGBClassifier(n_estimators=20, max_depth=3, random_state=1, n_jobs=1)

@@ -163,12 +163,8 @@ def _manifest_version(manifest: Path) -> int | None:
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
     from ..channels import ds
     from ..channels.ds import TUTORIAL_FEATURES
-    from ..models.bdt import (
-        balanced_train_test,
-        class_handlers,
-        model_handler,
-        pt_bins,
-    )
+    from ..models.bdt import balanced_train_test, class_handlers, model_handler
+    from ..schema import pt_bins
     from ..selection import read_candidates, split_for_training
     from ..toymc.generate import ensure_sample
 

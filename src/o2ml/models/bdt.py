@@ -22,14 +22,13 @@ from hipe4ml.analysis_utils import train_test_generator
 from hipe4ml.model_handler import ModelHandler
 from hipe4ml.tree_handler import TreeHandler
 
-from .. import __version__, config
+from .. import __version__, config, schema
 from ..channels import ds
 from ..errors import (
     BadArgumentError,
     EmptySelectionError,
     StudyMismatchError,
 )
-from ..schema import CLASS_LABELS, CharmClass, PtBin, pt_bins  # noqa: F401 (home: o2ml.schema)
 from ._storage import load_xgboost, save_xgboost
 
 #: the tutorial's XGBoost hyper-parameters
@@ -64,17 +63,17 @@ def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:
 def class_handlers(
     data: pd.DataFrame | TreeHandler,
     mc: pd.DataFrame | TreeHandler,
-    pt_bin: PtBin,
+    pt_bin: schema.PtBin,
     *,
     sidebands: tuple[float, float] = ds.SIDEBANDS,
     origin_column: str = "fOriginMcRec",
-) -> dict[CharmClass, TreeHandler]:
+) -> dict[schema.CharmClass, TreeHandler]:
     """Training samples of one pT bin: background = data sidebands, prompt/non-prompt = MC origin."""
     lo, hi = sidebands
     selections = {
-        CharmClass.BACKGROUND: (data, f"{pt_bin.selection} and (fM < {lo} or fM > {hi})"),
-        CharmClass.PROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 1"),
-        CharmClass.NONPROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 2"),
+        schema.CharmClass.BACKGROUND: (data, f"{pt_bin.selection} and (fM < {lo} or fM > {hi})"),
+        schema.CharmClass.PROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 1"),
+        schema.CharmClass.NONPROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 2"),
     }
     out = {}
     for cls, (source, sel) in selections.items():
@@ -86,7 +85,7 @@ def class_handlers(
 
 
 def balanced_train_test(
-    handlers: Mapping[CharmClass, TreeHandler],
+    handlers: Mapping[schema.CharmClass, TreeHandler],
     seed: int,
     test_size: float = 0.5,
     max_per_class: int | None = None,
@@ -106,9 +105,9 @@ def balanced_train_test(
         n = min(sizes.values())
         want = {c: n for c in handlers}
     elif share == "all_signal":
-        n_signal = sum(v for c, v in sizes.items() if c != CharmClass.BACKGROUND)
+        n_signal = sum(v for c, v in sizes.items() if c != schema.CharmClass.BACKGROUND)
         want = {
-            c: min(v, int(bkg_factor * n_signal)) if c == CharmClass.BACKGROUND else v
+            c: min(v, int(bkg_factor * n_signal)) if c == schema.CharmClass.BACKGROUND else v
             for c, v in sizes.items()
         }
     else:
@@ -409,8 +408,8 @@ def save_model(
     path: str | os.PathLike,
     *,
     features: Sequence[str],
-    class_labels: Sequence[str] = CLASS_LABELS,
-    pt_bin: PtBin | None = None,
+    class_labels: Sequence[str] = schema.CLASS_LABELS,
+    pt_bin: schema.PtBin | None = None,
     seed: int | None = None,
     overwrite: bool = False,
 ) -> Path:
@@ -431,3 +430,16 @@ def save_model(
 def load_model(path: str | os.PathLike) -> tuple[xgb.XGBClassifier, dict]:
     """Load a model saved by :func:`save_model`: the classifier and its metadata."""
     return load_xgboost(path, xgb.XGBClassifier)
+
+
+#: names o2ml taught here whose one home is :mod:`o2ml.schema` (an error for one release)
+_MOVED = {"pt_bins", "PtBin", "CharmClass", "CLASS_LABELS"}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise AttributeError(
+            f"o2ml.models.bdt.{name} moved to o2ml.schema.{name}: "
+            f"write `from o2ml import schema` and `schema.{name}`."
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
