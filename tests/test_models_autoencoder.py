@@ -185,11 +185,11 @@ def test_measure_reports_time_and_memory():
     table = profiling.CostTable()
     with table.measure("AE", "training", n=10) as m:
         block = np.ones(20_000_000)  # 160 MB = 0.149 GiB, written, so resident
-        time.sleep(0.05)  # a few samples of the 10 ms sampler
+        time.sleep(0.5)  # samples of the 10 ms sampler, even on a loaded machine (flaked at 0.05)
         del block
     # the block shows in the peak (a large array is a fresh mmap: it cannot hide in freed heap)
     assert m.peak_rss_gib - m.start_rss_gib > 0.8 * 20_000_000 * 8 / 2**30, m
-    assert m.wall_s >= 0.05
+    assert m.wall_s >= 0.5
     frame = table.frame()
     assert frame.loc[("AE", "training"), "n"] == 10
 
