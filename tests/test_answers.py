@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from o2ml import answers, cli
-from o2ml.errors import InputFileNotFoundError, OutputExistsError
+from o2ml.errors import BadArgumentError, BadFileError, InputFileNotFoundError, OutputExistsError
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
@@ -149,3 +149,22 @@ def test_a_handout_without_its_answers_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("O2ML_FAST", "1")
     NotebookClient(nb, timeout=900, resources={"metadata": {"path": str(src.parent)}}).execute()
     assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_strip_names_a_file_that_is_no_notebook_and_writes_nothing(tmp_path):
+    (tmp_path / "a").mkdir()
+    good = _toy(tmp_path / "a" / "nb.ipynb")
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("not json")
+    with pytest.raises(BadFileError, match="bad.ipynb: expected a Jupyter notebook"):
+        answers.strip([good, bad], tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # the good one was not written either
+    (tmp_path / "b").mkdir()
+    twin = _toy(tmp_path / "b" / "nb.ipynb")
+    with pytest.raises(BadArgumentError, match="would both be written to"):
+        answers.strip([good, twin], tmp_path / "out")
+
+
+def test_show_prints_the_answer_outside_a_notebook(capsys):
+    answers.show("the gap grows", summary="Answer")
+    assert capsys.readouterr().out == "Answer: the gap grows\n"

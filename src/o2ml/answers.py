@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ._extras import missing
-from .errors import BadArgumentError, InputFileNotFoundError, OutputExistsError
+from .errors import BadArgumentError, BadFileError, InputFileNotFoundError, OutputExistsError
 
 __all__ = ["SUMMARY", "TAG", "details", "show", "strip"]
 
@@ -44,11 +44,12 @@ def details(text: str, summary: str = SUMMARY) -> str:
 
 def show(text: str, summary: str = SUMMARY) -> None:
     """Show a computed answer collapsed (HTML ``<details>``) in a notebook, as text elsewhere."""
+    if not _in_notebook():  # a script or a terminal: the text itself
+        print(f"{summary}: {text}")
+        return
     from IPython.display import HTML, display
 
     display(HTML(details(text, summary)), metadata={"o2ml": "answer"})
-    if not _in_notebook():  # a script or a terminal: the text itself
-        print(f"{summary}: {text}")
 
 
 def _in_notebook() -> bool:
@@ -76,23 +77,28 @@ def strip(
     sources = [Path(p) for p in notebooks]
     if not sources:
         raise BadArgumentError("strip: no notebook given.")
-    targets = {}
+    remover = TagRemovePreprocessor(remove_cell_tags={TAG}, enabled=True)
+    stripped: dict[Path, tuple] = {}  # every input read and checked before anything is written
     for src in sources:
         if not src.is_file():
             raise InputFileNotFoundError(f"{src}: no such notebook.")
         dst = out / src.name
         if dst.resolve() == src.resolve():
             raise OutputExistsError(f"{dst}: would replace the notebook it strips; choose --out.")
+        if dst in stripped:
+            raise BadArgumentError(f"{src} and another notebook would both be written to {dst}.")
         if dst.exists() and not overwrite:
             raise OutputExistsError(f"{dst}: already there; pass --overwrite to replace it.")
-        targets[src] = dst
-    remover = TagRemovePreprocessor(remove_cell_tags={TAG}, enabled=True)
-    done = {}
-    out.mkdir(parents=True, exist_ok=True)
-    for src, dst in targets.items():
-        nb = nbformat.read(src, as_version=4)
+        try:
+            nb = nbformat.read(src, as_version=4)
+        except Exception as err:  # not JSON, not a notebook (nbformat raises several kinds)
+            raise BadFileError(
+                f"{src}: expected a Jupyter notebook (nbformat 4), found: {err}"
+            ) from err
         before = len(nb.cells)
         nb, _ = remover.preprocess(nb, {})
+        stripped[dst] = (nb, before - len(nb.cells))
+    out.mkdir(parents=True, exist_ok=True)
+    for dst, (nb, _) in stripped.items():
         nbformat.write(nb, dst)
-        done[dst] = before - len(nb.cells)
-    return done
+    return {dst: n for dst, (_, n) in stripped.items()}

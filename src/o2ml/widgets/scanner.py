@@ -155,6 +155,11 @@ class ThresholdScanner:
     def _setup(self, initial, export_dir, export_name, **export_options: Any) -> None:
         self.cuts, self.grids, self.bins = self.grid.cuts, self.grid.grids, self.grid.bins
         self.pt_bins, self.signal_origins = self.grid.pt_bins, self.grid.signal_origins
+        # the mass axis of the channel whose signal this is (once, not per slider move)
+        self._mass_label = next(
+            (c.MASS_LABEL for c in CHANNELS.values() if c.SPECIES == self.grid.species),
+            "m (GeV/c²)",
+        )
         self._export_options = export_options
         self.recorded: dict[tuple[float, float], dict[str, tuple[str, float]]] = {}
         self._build_ui(initial or {}, export_dir, export_name)
@@ -332,10 +337,7 @@ class ThresholdScanner:
             rows.append(["background fit", "<b>failed</b> (too few sideband candidates)"])
         self.readout.value = html_table(rows)
         title = f"{b.pt[0]:g} < pT < {b.pt[1]:g} GeV/c — {self._cut_text()}"
-        xlabel = next(
-            (c.MASS_LABEL for c in CHANNELS.values() if c.SPECIES == self.grid.species),
-            "m (GeV/c²)",
-        )
+        xlabel = self._mass_label
         self.plot.show(mass_figure(b.settings, point, title, xlabel), defer=self._live)
 
     def _cut_text(self) -> str:
