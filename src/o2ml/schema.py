@@ -80,9 +80,24 @@ CLASS_LABELS = tuple(c.name.lower() for c in CharmClass)
 #: the score column of each class of the charm BDTs, in the models' output order:
 #: ``("score_bkg", "score_prompt", "score_nonprompt")``
 SCORE_COLUMNS = tuple(f"score_{c.short}" for c in CharmClass)
+
 #: O2Physics' labels of the classes (``hf_cuts_ml::labelsDmesCutScore``,
 #: PWGHF/Core/SelectorCuts.h): ``"ML score charm bkg"``, ``... prompt``, ``... nonprompt``
 O2PHYSICS_DMESON_LABELS = tuple(f"ML score charm {c.short}" for c in CharmClass)
+
+
+@dataclass(frozen=True)
+class CandidateColumns:
+    """The columns of a candidate table by role, for the functions that select, scan and apply.
+
+    The defaults are the names O2Physics' HF tree creators write (``fM``, ``fPt``,
+    ``fOriginMcRec``, e.g. ``treeCreatorDsToKKPi.cxx``); pass another instance for a table of
+    your own: ``CandidateColumns(mass="m", pt="pt")``.
+    """
+
+    mass: str = "fM"  #: invariant mass of the candidate (GeV/c2)
+    pt: str = "fPt"  #: transverse momentum of the candidate (GeV/c)
+    origin: str = "fOriginMcRec"  #: MC origin (:class:`Origin`), MC files only
 
 
 def origin_names(origin: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import DashboardError
@@ -115,6 +116,25 @@ def config_from_choices(
     )
 
 
+@dataclass(frozen=True)
+class ExportSettings:
+    """What an export says besides the thresholds: the model's classes, inputs and files, and the
+    O2Physics task that runs it (the keyword arguments of :func:`config_from_choices`, grouped
+    so that a dashboard or a command passes them as one)."""
+
+    class_columns: Sequence[str] = CLASS_COLUMNS
+    class_labels: Sequence[str] | None = None
+    features: Sequence[str] | None = None
+    onnx_files: Sequence[str] | None = None
+    task: str | None = None
+
+    def config(
+        self, choices: Mapping[tuple[float, float], Mapping[str, tuple[str, float]]]
+    ) -> MlResponseConfig:
+        """:func:`config_from_choices` of ``choices`` with these settings."""
+        return config_from_choices(choices, **asdict(self))
+
+
 def class_columns_of(scan) -> list[str]:
     """The model's output columns a scan's cuts refer to: the scan's ``class_columns`` metadata,
     else the three charm classes when its cuts are on their scores (a cut on ``score_bkg``
@@ -127,4 +147,10 @@ def class_columns_of(scan) -> list[str]:
     return list(scan.cut_names)
 
 
-__all__ = ["CLASS_COLUMNS", "class_columns_of", "config_from_choices", "cut_direction"]
+__all__ = [
+    "CLASS_COLUMNS",
+    "ExportSettings",
+    "class_columns_of",
+    "config_from_choices",
+    "cut_direction",
+]
