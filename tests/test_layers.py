@@ -39,6 +39,8 @@ def _name(path: Path) -> str:
 
 
 MODULES = {_name(p): p for p in sorted(SRC.rglob("*.py"))}
+#: every module's syntax tree, parsed once for all the rules below
+TREES = {m: ast.parse(p.read_text(encoding="utf-8"), filename=str(p)) for m, p in MODULES.items()}
 
 
 def layer(module: str) -> int:
@@ -78,7 +80,7 @@ def _from_target(package: str, node: ast.ImportFrom) -> str:
 def imports(module: str) -> list[tuple[str, str, int]]:
     """(imported o2ml module, imported name or '', line) of every runtime import of ``module``."""
     package, out = _package(module), []
-    for node in _runtime_nodes(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(TREES[module]):
         if isinstance(node, ast.Import):
             out += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("o2ml")]
         elif isinstance(node, ast.ImportFrom):
@@ -194,7 +196,7 @@ def module_aliases(module: str) -> dict[str, str]:
     """Names that ``module`` binds to o2ml modules (``from . import io``, ``import o2ml.io as
     io``), mapped to the module."""
     package, out = _package(module), {}
-    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+    for node in ast.walk(TREES[module]):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.name in MODULES and a.asname:
@@ -210,7 +212,7 @@ def module_aliases(module: str) -> dict[str, str]:
 def private_attributes(module: str) -> list[tuple[str, str, int]]:
     """(o2ml module, private attribute, line) of every ``alias._name`` read in ``module``."""
     aliases = module_aliases(module)
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    tree = TREES[module]
     return [
         (aliases[n.value.id], n.attr, n.lineno)
         for n in ast.walk(tree)
@@ -285,10 +287,9 @@ MAX_POSITIONAL = 4
 
 def test_public_functions_take_at_most_four_positional_arguments():
     bad = []
-    for m, path in MODULES.items():
+    for m, tree in TREES.items():
         if any(part.startswith("_") for part in m.split(".")):
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             funcs = [(node, "")] if isinstance(node, ast.FunctionDef) else []
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
@@ -307,8 +308,8 @@ def test_every_error_class_lives_in_errors_and_none_is_raised_bare():
     """One module holds every error class (``o2ml.errors``), and each error raised says what
     kind it is: no bare ``O2mlError``."""
     defined, bare = [], []
-    for m, path in MODULES.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for m, tree in TREES.items():
+        for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and m != "o2ml.errors":
                 bases = [ast.unparse(b) for b in node.bases]
                 if any(b.endswith(("Error", "Exception", "Warning")) for b in bases):

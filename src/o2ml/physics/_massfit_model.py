@@ -9,7 +9,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from ..errors import (
     MassFitError,
@@ -61,6 +60,8 @@ class _Model:
         return n * 0.5 * ((t + 1.0) + c1 * 0.5 * (t * t - 1.0) + c2 * 0.5 * (t**3 - t))
 
     def gauss_cdf(self, x: np.ndarray, p: Sequence[float], which: str) -> np.ndarray:
+        from scipy.special import ndtr
+
         i = self.index["n_sig" if which == "sig" else "n_dplus"]
         n, mu, sigma = p[i], p[i + 1], p[i + 2]
         a, b = ndtr((self.lo - mu) / sigma), ndtr((self.hi - mu) / sigma)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import erf
 
 from .detectors import as_float_array, as_mass
 
@@ -129,6 +128,8 @@ def its_expected_resolution(
     p: ArrayLike, mass: float | str | ArrayLike, params: ITSResponseParams = ITS_PARAMS_DATA
 ) -> np.ndarray:
     """Relative resolution r0 * erf((beta*gamma - r1) / r2)."""
+    from scipy.special import erf
+
     bg = np.abs(as_float_array(p)) / as_mass(mass)
     return params.r0 * erf((bg - params.r1) / params.r2)
 

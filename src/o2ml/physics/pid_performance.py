@@ -15,8 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.special import ndtr, ndtri
-from scipy.stats import binom
 
 from ..errors import BadArgumentError, EmptySelectionError
 from . import its
@@ -423,6 +421,9 @@ def wins_significance(comparison: pd.DataFrame, who: str, *, n_sigma: float = 2.
     makes the count somewhat more variable than binomial: read the significance as approximate).
     ``comparison`` is one efficiency's table with ``winner`` (and ``winner_global`` if
     :func:`look_elsewhere` ran)."""
+    from scipy.special import ndtr, ndtri
+    from scipy.stats import binom
+
     if "winner" not in comparison:
         raise BadArgumentError("wins_significance: the table has no column 'winner'.")
     decided = comparison[comparison["winner"] != "n/a"]
@@ -514,11 +515,15 @@ def _z(diff: float, err: float) -> float:
 
 def _two_sided(z):
     """Two-sided Gaussian p-value of ``z`` (NaN stays NaN)."""
+    from scipy.special import ndtr
+
     return 2.0 * ndtr(-np.abs(z))
 
 
 def _z_of(p_two_sided: np.ndarray) -> np.ndarray:
     """The |z| whose two-sided Gaussian p-value is ``p_two_sided``."""
+    from scipy.special import ndtri
+
     return 0.0 - ndtri(np.clip(np.asarray(p_two_sided, dtype=np.float64), 0.0, 1.0) / 2.0)  # no -0
 
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
-from scipy.stats import norm
 
 from ..errors import BadArgumentError, EmptySelectionError
 from .constants import PID_SPECIES
@@ -46,6 +44,8 @@ class GaussianCore:
 
 def _truncation_factor(k: float) -> float:
     """Standard deviation of a unit Gaussian truncated to [-k, k]."""
+    from scipy.stats import norm
+
     inside = norm.cdf(k) - norm.cdf(-k)
     return float(np.sqrt(1.0 - 2.0 * k * norm.pdf(k) / inside))
 
@@ -87,6 +87,7 @@ def fit_gaussian_core(
     """
     from iminuit import Minuit
     from iminuit.cost import UnbinnedNLL
+    from scipy.special import ndtr
 
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
