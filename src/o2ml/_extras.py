@@ -9,9 +9,13 @@ PID), ``o2ml[dashboards]`` the figures, widgets and Voila apps, ``o2ml[dask]`` t
 
 from __future__ import annotations
 
+import importlib
+import sys
+from types import ModuleType
+
 from .errors import MissingExtraError
 
-__all__ = ["EXTRAS", "missing"]
+__all__ = ["EXTRAS", "load", "missing"]
 
 #: the packages of each extra (pyproject.toml [project.optional-dependencies])
 EXTRAS = {
@@ -29,3 +33,17 @@ def missing(extra: str, what: str, err: ImportError) -> MissingExtraError:
         f"{what} needs {name}, part of the optional extra {extra!r} "
         f'({", ".join(EXTRAS[extra])}): pip install "o2ml[{extra}]"'
     )
+
+
+def load(module: str, extra: str) -> ModuleType:
+    """Import ``module`` of the optional ``extra`` where a function first needs it.
+
+    o2ml's modules import every optional package inside the functions that use it (as uproot
+    does), so that ``import o2ml`` stays fast and works without the extras; a missing one is a
+    :class:`MissingExtraError` naming the function's module and ``pip install "o2ml[EXTRA]"``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        what = sys._getframe(1).f_globals.get("__name__", "o2ml")
+        raise missing(extra, what, err) from err

@@ -6,19 +6,15 @@ Histograms are filled here with numpy so that a figure carries counts, not milli
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._extras import missing
+from .._extras import load
 
-try:
-    import plotly.express as px
+if TYPE_CHECKING:
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.plots.dann", _err) from _err
-
 from ..models.dann import FEATURES, Tracks
 from .pid import lines_vs_p
 
@@ -60,6 +56,7 @@ _RANGES = {
 
 def input_distributions(mc: Tracks, data: Tracks, bins: int = 60) -> go.Figure:
     """Normalised distributions of every input, MC and data overlaid (the domain gap, 1D)."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     frames = {"MC": physical_inputs(mc), "data": physical_inputs(data)}
     names = list(_RANGES)
     fig = make_subplots(rows=2, cols=3, subplot_titles=names)
@@ -99,6 +96,7 @@ def gap_vs_p(
 ) -> go.Figure:
     """``quantity`` vs p in MC (left) and data (right), log colour scale, with the median per p
     bin of both domains drawn on both panels (solid: that panel's domain, dashed: the other)."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     lo, hi, log = _RANGES[quantity]
     frames = {"MC": physical_inputs(mc), "data": physical_inputs(data)}
     pe = np.geomspace(*p_range, bins[0] + 1)
@@ -163,6 +161,7 @@ MODEL_COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa")
 def learning_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
     """Per epoch: class loss, domain-classifier accuracy (-> 0.5 when the features are domain
     invariant), macro-F1 on held-out MC and data, and lambda; one colour per model."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     panels = {
         (1, 1): ("class loss (MC)", [("class_loss", "", "solid")]),
         (1, 2): (
@@ -200,6 +199,7 @@ def learning_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
 def feature_maps(maps: Mapping[str, pd.DataFrame], method: str = "PCA") -> go.Figure:
     """2D maps (:func:`embedding_2d`) of the learned features, one panel per model, coloured by
     domain: overlapping clouds mean domain-invariant features."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(maps))
     for col, df in enumerate(maps.values(), start=1):
         for domain, part in df.groupby("domain", sort=False):
@@ -238,6 +238,7 @@ def lambda_sweep_figure(sweep: pd.DataFrame) -> go.Figure:
     """Macro-F1 (MC, data) and domain-classifier accuracies vs lambda_max. With a ``seed``
     column (:func:`o2ml.models.dann.lambda_sweep_over_seeds`): the mean over the seeds with the
     standard deviation as error bars (failed trainings included, their count in the hover)."""
+    px = load("plotly.express", "dashboards")
     cols = {
         "data_macro_f1": "macro-F1 data",
         "mc_macro_f1": "macro-F1 MC",
@@ -281,6 +282,8 @@ __all__ = [
 def identified_dedx(selected: Mapping[str, Tracks], title: str) -> go.Figure:
     """TPC dE/dx vs p of the tracks each model identifies as one species, one panel per model:
     the truth-free look at what a selection really contains (other species show as bands)."""
+    go = load("plotly.graph_objects", "dashboards")
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     names = list(selected)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, shared_yaxes=True)
     for col, name in enumerate(names, start=1):

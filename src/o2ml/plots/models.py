@@ -4,17 +4,15 @@ plateaus on common axes, and a cost-aware search's accuracy-vs-latency plane."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._extras import missing
+from .._extras import load
 
-try:
+if TYPE_CHECKING:
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.plots.models", _err) from _err
 
 __all__ = ["cost_pareto", "loss_curves", "plateau_comparison", "score_distributions"]
 
@@ -23,6 +21,7 @@ COLORS = {"signal": "#d62728", "background": "#1f77b4"}
 
 def loss_curves(history: Mapping, *, title: str = "Autoencoder loss (mean MSE)") -> go.Figure:
     """Training and validation loss per epoch (``history``: ``train_loss``, ``val_loss``)."""
+    go = load("plotly.graph_objects", "dashboards")
     fig = go.Figure([go.Scatter(y=history["train_loss"], name="train"),
                      go.Scatter(y=history["val_loss"], name="validation")])  # fmt: skip
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320)
@@ -37,6 +36,8 @@ def score_distributions(
     ``scores``: model name -> (score column, panel title, log10 axis); ``test[label]`` is 1 for
     signal, 0 for background; a larger score is more signal-like.
     """
+    go = load("plotly.graph_objects", "dashboards")
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     from sklearn.metrics import roc_auc_score, roc_curve
 
     titles = [t for _, t, _ in scores.values()] + ["ROC"]
@@ -64,6 +65,8 @@ def score_distributions(
 def plateau_comparison(scans: Mapping) -> go.Figure:
     """Expected significance of each model (``scans``: name -> :class:`o2ml.selection.ScanResult`)
     vs the fraction of data kept and vs the signal efficiency, plateaus drawn thick."""
+    go = load("plotly.graph_objects", "dashboards")
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
                         subplot_titles=("vs threshold (as fraction of data kept)", "vs signal efficiency"))  # fmt: skip
     palette = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
@@ -88,6 +91,7 @@ def plateau_comparison(scans: Mapping) -> go.Figure:
 def cost_pareto(trials: pd.DataFrame, *, title: str, hover_columns=()) -> go.Figure:
     """ROC AUC vs onnxruntime latency of every trial of a cost-aware search, its Pareto front
     and the reference (tutorial-size) trial (``trials``: :func:`o2ml.models.cost_aware.trials_table`)."""
+    go = load("plotly.graph_objects", "dashboards")
 
     def hover(df: pd.DataFrame) -> list[str]:
         return [f"trial {r['trial']}: {r['n_trees']} trees<br>"

@@ -8,21 +8,21 @@ Built from the tables of :mod:`o2ml.models.tpc.evaluate` (profiles, maps) and th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._extras import missing
+from .._extras import load
 
-try:
+if TYPE_CHECKING:
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
-    from plotly.subplots import make_subplots
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.plots.tpc", _err) from _err
 
-#: one colour per method, in the order they are given
-_COLORS = qualitative.Plotly
+
+def _color(k: int) -> str:
+    """The colour of the ``k``-th method, in the order they are given (plotly's palette)."""
+    palette = load("plotly.colors", "dashboards").qualitative.Plotly
+    return palette[k % len(palette)]
 
 
 def nsigma_profiles(
@@ -30,12 +30,13 @@ def nsigma_profiles(
 ) -> go.Figure:
     """Mean (top) and width (bottom) of nsigma vs each variable: ``{method: {variable: profile}}``
     with the tables of :func:`o2ml.models.tpc.evaluate.profile`. Ideal: 0 and 1."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     methods = list(profiles)
     variables = list(next(iter(profiles.values())))
     fig = make_subplots(rows=2, cols=len(variables), shared_yaxes=True, horizontal_spacing=0.02,
                         vertical_spacing=0.12, subplot_titles=variables)  # fmt: skip
     for k, method in enumerate(methods):
-        color = _COLORS[k % len(_COLORS)]
+        color = _color(k)
         for j, var in enumerate(variables):
             t = profiles[method][var]
             for row, col in ((1, "mean"), (2, "width")):
@@ -64,6 +65,7 @@ def nsigma_maps(
 ) -> go.Figure:
     """One heatmap per method of the nsigma ``what`` (``"mean"`` or ``"width"``) in the 2-D bins
     of :func:`o2ml.models.tpc.evaluate.profile_map`, on one colour scale centred on the ideal."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     ideal = 0.0 if what == "mean" else 1.0
     spread = max(float(np.abs(t[what] - ideal).max()) for t in maps.values())
     fig = make_subplots(rows=1, cols=len(maps), subplot_titles=list(maps), shared_yaxes=True,
@@ -85,11 +87,12 @@ def nsigma_maps(
 def training_curves(histories: Mapping[str, pd.DataFrame]) -> go.Figure:
     """Validation (solid) and training (dotted) loss vs epoch, one colour per network
     (``{name: history}``; a teacher's history holds its members), the kept epoch marked."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
     fig = make_subplots(rows=1, cols=len(histories), subplot_titles=list(histories))
     k = 0
     for j, (name, history) in enumerate(histories.items()):
         for member, h in history.groupby("member"):
-            color = _COLORS[k % len(_COLORS)]
+            color = _color(k)
             k += 1
             label = f"{name} {member + 1}" if history["member"].nunique() > 1 else name
             fig.add_scatter(x=h["epoch"], y=h["val_loss"], mode="lines", name=f"{label} validation",
