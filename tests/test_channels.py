@@ -295,7 +295,7 @@ def test_channels_are_found_by_any_of_their_names():
             assert channels.get(name) is m
         assert m.TABLE == m.SELECTOR.table and m.MACRO_CHANNEL == m.SELECTOR.channel
         for name in ("MASS", "MASS_LABEL", "PARTNER_PEAK", "SIDEBANDS", "FEATURES",
-                     "SCAN_OPTIONS", "MC_LABEL_COLUMNS", "is_signal"):  # fmt: skip
+                     "SCAN_OPTIONS", "MC_LABEL_COLUMNS", "is_signal", "GENERATOR"):  # fmt: skip
             assert hasattr(m, name), (m.NAME, name)
         assert m.SCAN_OPTIONS["species"] == m.SPECIES and m.SIDEBANDS[0] < m.MASS < m.SIDEBANDS[1]
         assert set(m.FEATURES) <= {c for c in m.SELECTOR.columns if c}, m.NAME

@@ -9,10 +9,11 @@ import sys
 import pytest
 
 from o2ml import io
+from o2ml.errors import BadArgumentError
 from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES, PID_TRACKS_DATA_ML
 from o2ml.toymc.generate import generate
 
-SMALL = {"n_data": 20_000, "n_mc": 4_000, "folders": 2, "progress": False}
+SMALL = {"sizes": (20_000, 4_000), "folders": 2, "progress": False}
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -130,16 +131,33 @@ def tiny_fast_sizes(monkeypatch):
     return gen
 
 
+@pytest.mark.parametrize("env", ["0", "1"])
+def test_a_mode_and_one_size_take_that_modes_other_size(
+    tmp_path, tiny_fast_sizes, monkeypatch, env
+):
+    """``o2ml generate --fast --n-data N``: the MC size is the fast one, whatever O2ML_FAST says;
+    ``(n_data, None)`` takes the mode O2ML_FAST says."""
+    gen = tiny_fast_sizes
+    monkeypatch.setitem(gen.DEFAULT_SIZES, "ds", (5_000, 900))
+    monkeypatch.setenv("O2ML_FAST", env)
+    r = gen.generate("ds", tmp_path / "a", seed=3, sizes=("fast", 2_000, None), progress=False)
+    assert (r["samples"]["ds"]["n_data"], r["samples"]["ds"]["n_mc"]) == (2_000, 600)
+    r = gen.generate("ds", tmp_path / "b", seed=3, sizes=(2_000, None), progress=False)
+    assert r["samples"]["ds"]["n_mc"] == (600 if env == "1" else 900)
+    with pytest.raises(BadArgumentError, match="sizes must be 'fast', 'full'"):
+        gen.generate("ds", tmp_path / "c", sizes=("quick", 1, 1), progress=False)
+
+
 def test_a_sample_of_another_seed_is_never_used_silently(tmp_path, tiny_fast_sizes):
     gen = tiny_fast_sizes
-    gen.generate("ds", tmp_path, seed=7, with_truth=True, fast=True, progress=False)
+    gen.generate("ds", tmp_path, seed=7, with_truth=True, sizes="fast", progress=False)
     assert gen.sample_differences("ds", tmp_path, seed=42, fast=True) == ["seed 7, expected 42"]
     with pytest.warns(UserWarning, match="seed 7, expected 42"):
         sample = gen.ensure_sample("ds", tmp_path, seed=42, fast=True)
     entry = json.loads((tmp_path / "manifest.json").read_text())["samples"]["ds"]
     assert entry["seed"] == 42
     fresh = tmp_path / "fresh"
-    gen.generate("ds", fresh, seed=42, with_truth=True, fast=True, progress=False)
+    gen.generate("ds", fresh, seed=42, with_truth=True, sizes="fast", progress=False)
     again = json.loads((fresh / "manifest.json").read_text())["samples"]["ds"]
     assert entry["files"]["ds_data.root"]["sha256"] == again["files"]["ds_data.root"]["sha256"]
     # now it matches: reused as it is, no warning, not rewritten
@@ -167,7 +185,7 @@ def test_files_o2ml_did_not_write_or_that_changed_are_never_replaced(tmp_path, t
     assert all((foreign / n).read_bytes() == b"a user's own file" for n in gen.sample_files("ds"))
 
     ours = tmp_path / "ours"
-    gen.generate("ds", ours, seed=42, with_truth=True, fast=True, progress=False)
+    gen.generate("ds", ours, seed=42, with_truth=True, sizes="fast", progress=False)
     with open(ours / "ds_mc.root", "ab") as f:
         f.write(b"appended by hand")
     changed = (ours / "ds_mc.root").read_bytes()

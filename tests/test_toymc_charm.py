@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from o2ml import channels
 from o2ml.channels import is_signal
 from o2ml.physics import constants
 from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
-from o2ml.toymc import charm, lc
 from o2ml.toymc.charm import generate_ds, generate_lc
 
 SEED = 2024
+#: the physics of the two samples (every number of the generators)
+DS_GEN, LC_GEN = channels.ds.GENERATOR, channels.lc.GENERATOR
 DS_FEATURES = [
     "fCpa", "fCpaXY", "fDecayLength", "fDecayLengthXY", "fDeltaMassPhi", "fImpactParameterXY", "fAbsCos3PiK",
 ]  # fmt: skip
@@ -72,7 +74,7 @@ def test_layout_matches_schema(gen, table, truth):
 def test_ranges_and_conventions(ds, lcs):
     d, m = ds.data, ds.mc
     assert d.fPt.between(1.0, 24.0).all() and (d.fEta.abs() < 0.8).all()
-    assert d.fM.between(charm.DS_MASS_MIN, charm.DS_MASS_MAX).all()
+    assert d.fM.between(*DS_GEN.mass_window).all()
     assert (d.fDecayLength >= d.fDecayLengthXY).all() and (d.fDecayLengthXY > 0).all()
     assert d.fCpa.between(-1, 1).all() and d.fCpaXY.between(-1, 1).all()
     # signed impact parameters: both signs, about half negative for background
@@ -98,7 +100,7 @@ def test_ranges_and_conventions(ds, lcs):
     # the signal of the MC: Ds -> phi pi (DecayChannelMain DsToPiKK = 5, DsToPhiPi = 6)
     assert set(np.unique(m.fFlagMcMatchRec)) == {-5, 5} and set(m.fFlagMcDecayChanRec) == {6}
     assert set(np.unique(m.fOriginMcRec)) == {1, 2}
-    assert abs((m.fOriginMcRec == 1).mean() - charm.DS_MC_PROMPT_FRACTION) < 0.01
+    assert abs((m.fOriginMcRec == 1).mean() - DS_GEN.mc_prompt_fraction) < 0.01
     assert set(np.unique(d.fTruthPdgCode)) == {0, 411, 431}
     assert set(np.unique(d.fTruthOrigin)) == {0, 1, 2}
     lm = lcs.mc
@@ -128,11 +130,12 @@ def test_ds_rows_as_the_tree_creator_writes_them(ds):
     assert (
         np.sign(m.fFlagMcMatchRec[m.fFlagMcMatchRec != 0]) == m.fSign[m.fFlagMcMatchRec != 0]
     ).all()
-    for kind, share in charm.DS_MC_COMPOSITION.items():
-        flag = {"ds": 5, "dplus": 4, "bkg": 0}[kind]
-        assert abs((m.fFlagMcMatchRec.abs() == flag).mean() - share) < 0.01, kind
+    shares = {5: DS_GEN.mc_signal_share, 4: DS_GEN.partner.mc_share}  # Ds, D+; the rest bkg
+    assert (DS_GEN.flag_mc, DS_GEN.partner.flag_mc) == (5, 4)
+    for flag, share in {**shares, 0: 1 - sum(shares.values())}.items():
+        assert abs((m.fFlagMcMatchRec.abs() == flag).mean() - share) < 0.01, flag
     bkg = m[m.fFlagMcMatchRec == 0]
-    factor, pt_max = charm.DS_MC_BKG_DOWNSAMPLE
+    factor, pt_max = DS_GEN.mc_bkg_downsample
     frac = bkg.fPtProng0.to_numpy(np.float64) * 1000.0
     assert ((frac - np.floor(frac) < factor) | (bkg.fPt >= pt_max)).all()
     assert (bkg.fOriginMcRec == 0).all() and (bkg.fIsCandidateSwapped == 0).all()
@@ -148,7 +151,7 @@ def test_ds_rows_as_the_tree_creator_writes_them(ds):
     assert (np.sign(bmother[meson]) == -m.fSign[nonprompt][meson]).all()
     assert (np.sign(bmother[~meson]) == m.fSign[nonprompt][~meson]).all()
     shares = bmother.abs().value_counts(normalize=True)
-    for code, share in charm.DS_BHAD_MOTHERS.items():
+    for code, share in DS_GEN.bhad_mothers.items():
         assert abs(shares[abs(code)] - share) < 0.02, code
     # D+ and background of the MC file are no Ds signal; the signal is the true hypothesis
     assert len(ds.mc) == ((m.fFlagMcMatchRec.abs() == 5) & (m.fOriginMcRec > 0)).sum()
@@ -167,7 +170,7 @@ def test_reflections_sit_at_the_swapped_hypothesis_mass(ds, lcs):
     mc = lcs.mc_all
     matched = mc[mc.fFlagMc != 0]
     wrong = matched[(matched.fIsCandidateSwapped == 0) != (matched.fCandidateSelFlag == 1)]
-    assert abs(len(wrong) / (len(matched) - len(wrong)) - lc.LC_REFLECTION_FRACTION) < 0.03
+    assert abs(len(wrong) / (len(matched) - len(wrong)) - LC_GEN.reflection_fraction) < 0.03
     assert wrong.fM.std() > 3 * lcs.mc.fM.std()
     assert set(lcs.data.fChannel) == {-1} and (lcs.data.fMlScoreFirstClass == -999).all()
     assert set(mc.fChannel[mc.fFlagMc != 0]) == {0, 24, 25, 26}
@@ -239,8 +242,8 @@ def test_phi_vector_meson_angular_distribution(ds):
 
 
 def test_signal_to_background_before_selection(ds, lcs):
-    for s, code, target in ((ds, 431, charm.DS_SIGNAL_TO_BACKGROUND_2_4),
-                            (lcs, 4122, lc.LC_SIGNAL_TO_BACKGROUND_2_4)):  # fmt: skip
+    for s, code, target in ((ds, 431, DS_GEN.signal_to_background),
+                            (lcs, 4122, LC_GEN.signal_to_background)):  # fmt: skip
         rows = (s.data.fPt >= 2) & (s.data.fPt < 4)
         n_sig = (rows & s.true & (s.data.fTruthPdgCode == code)).sum()
         sb = n_sig / (rows & (s.data.fTruthPdgCode == 0)).sum()
@@ -259,7 +262,7 @@ def test_expected_signal_matches_realised_counts(ds, lcs, which):
     assert set(e["species"]) == set(species)
     d = s.data
     total = sum(sum(v) for sp in e["species"].values() for v in sp.values()) + sum(e["background"])
-    reflections = {"ds": charm.DS_REFLECTION_FRACTION, "lc": lc.LC_REFLECTION_FRACTION}[which]
+    reflections = {"ds": DS_GEN, "lc": LC_GEN}[which].reflection_fraction
     signal = total - sum(e["background"])
     assert abs((total + reflections * signal) / len(d) - 1) < 1e-9  # reflections: not in the table
     for lo, hi in ((2, 4), (4, 6), (6, 12)):
@@ -519,3 +522,22 @@ def test_progress_bar(capsys):
     s = generate_lc(3_000, 300, 1, progress=True)
     assert len(s.mc) == 300
     assert "100%" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the numbers live in channels
+def test_each_channel_spec_picks_its_generator_by_type():
+    """toymc draws a channel's sample by the type of its ``GENERATOR`` (the most specific
+    first: a KKPiPhysics is a ThreeProngPhysics too), never by the channel's name."""
+    from o2ml.errors import BadArgumentError
+    from o2ml.toymc import charm, three_prong
+    from o2ml.toymc import lc as toy_lc
+    from o2ml.toymc.generate import generator_of
+
+    assert generator_of(channels.ds.GENERATOR) is charm.generate_kkpi
+    assert generator_of(channels.lc.GENERATOR) is toy_lc.generate_pkpi
+    assert generator_of(channels.dplus.GENERATOR) is three_prong.generate
+    with pytest.raises(BadArgumentError, match="no generator draws a sample from a dict"):
+        generator_of({})
+    # the toymc modules hold no number of the channels any more: the old constants are gone
+    assert not [n for n in dir(charm) if n.startswith(("DS_", "DPLUS_", "PHI_"))]
+    assert not [n for n in dir(toy_lc) if n.startswith(("LC_", "KSTAR0_"))]

@@ -5,11 +5,13 @@ its task name and every feature name it offers, mapped to the tree column holdin
 :mod:`o2ml.channels.signal` which MC rows are signal, as O2Physics labels them;
 :mod:`o2ml.channels.ds`, :mod:`o2ml.channels.lc` and :mod:`o2ml.channels.dplus` everything that
 belongs to one channel (table, selector, feature sets, sidebands, reference cuts, the physics of
-its synthetic sample); :data:`CHANNELS` and :func:`get` find them by name.
+its synthetic sample, ``GENERATOR``: a :class:`ThreeProngPhysics`, :class:`KKPiPhysics` or
+:class:`PKPiPhysics`, pure data that :mod:`o2ml.toymc` draws from); :data:`CHANNELS` and
+:func:`get` find them by name.
 """
 
-from ..errors import BadArgumentError
-from . import dplus, ds, lc
+from . import dplus, ds, lc, selectors, signal
+from ._spec import CharmPhysics, KKPiPhysics, PartnerPeak, PKPiPhysics, ThreeProngPhysics
 from .selectors import (
     ASSUMED_PT_CUT,
     DPLUS_SELECTOR,
@@ -37,6 +39,8 @@ def get(name: str):
     """The channel module called ``name``: its sample name (``"dplus"``), the D2H macros'
     channel (``"DplusToPiKPi"``), its signal species (``"Dplus"``), its table or selector task.
     An unknown name is a :class:`BadArgumentError` listing the channels."""
+    from ..errors import BadArgumentError
+
     for m in CHANNELS.values():
         if name in (m.NAME, m.MACRO_CHANNEL, m.SPECIES, m.TABLE, m.SELECTOR.task):
             return m
@@ -56,10 +60,15 @@ __all__ = [
     "MC_LABEL_COLUMNS",
     "SELECTORS",
     "TUTORIAL_TASK",
+    "CharmPhysics",
     "CustomTask",
     "Feature",
+    "KKPiPhysics",
+    "PKPiPhysics",
+    "PartnerPeak",
     "PtCut",
     "Selector",
+    "ThreeProngPhysics",
     "UnsupportedFeatureError",
     "dplus",
     "ds",
@@ -68,4 +77,6 @@ __all__ = [
     "is_signal",
     "lc",
     "row_hypothesis",
+    "selectors",
+    "signal",
 ]

@@ -1,8 +1,9 @@
 """Ds+ -> K+K-π+ (and D+ -> K+K-π+ in the same spectrum): the recipe of notebook 01.
 
 Everything a Ds analysis fixes once: the tree-creator table, the O2Physics selector that applies
-the models, the tutorial's feature set, the mass sidebands that stand for background, and the
-rectangular cuts that a BDT must beat.
+the models, the tutorial's feature set, the mass sidebands that stand for background, the
+rectangular cuts that a BDT must beat, and the physics of the synthetic sample
+(:data:`GENERATOR`, drawn by :mod:`o2ml.toymc.charm`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import pandas as pd
 from ..errors import BadArgumentError
 from ..physics import constants
 from ..schema import DecayChannelMain, DecayChannelResonant, Origin
+from ._spec import KKPiPhysics, PartnerPeak
 from ._track_pid import status_tpc_or_tof
 from .selectors import DS_SELECTOR
 
 __all__ = [
     "FEATURES",
+    "GENERATOR",
     "MACRO_CHANNEL",
     "MASS",
     "MASS_LABEL",
+    "MASS_WINDOW",
     "MC_LABEL_COLUMNS",
     "NAME",
     "PARTNER_PEAK",
@@ -56,6 +60,9 @@ MASS = constants.mass(SPECIES)  # GeV/c2
 MASS_LABEL = "m(KKπ) (GeV/c²)"
 #: the second peak of the KKπ spectrum, D+ -> KKπ, fitted or left out next to the Ds
 PARTNER_PEAK = "Dplus"
+#: the candidates o2ml's generator writes: covers the tutorial sidebands (< 1.75, > 2.1) and the
+#: D+ peak
+MASS_WINDOW = (1.65, 2.25)
 #: the 7 features of the ALICE O2 Ds tutorial (mass and pT are never features)
 TUTORIAL_FEATURES = [
     "fCpa", "fCpaXY", "fDecayLength", "fDecayLengthXY", "fDeltaMassPhi", "fImpactParameterXY",
@@ -208,3 +215,84 @@ def is_signal(df: pd.DataFrame) -> np.ndarray:
         & np.isin(df["fOriginMcRec"].to_numpy(), (Origin.PROMPT, Origin.NONPROMPT))
         & (df["fIsCandidateSwapped"].to_numpy() == row_hypothesis(df))
     )
+
+
+# ---------------------------------------------------------------- the synthetic sample
+#: the physics of o2ml's synthetic Ds sample (o2ml.toymc.charm): Ds+ and D+ -> φπ -> K K π,
+#: prompt and non-prompt, their reflections (the other mass hypothesis) and combinatorial
+#: background, in HfCandDsLites as treeCreatorDsToKKPi writes it. The numbers are choices,
+#: approximations of pp at 13.6 TeV, each with its reason.
+GENERATOR = KKPiPhysics(
+    # ------------------------------------------------------------ window and composition
+    parent=SPECIES,
+    prongs=("K", "K", "pi"),  # true species of the decay (K, K, π); rows in either hypothesis
+    mass_window=MASS_WINDOW,  # GeV/c2
+    bkg_mass_slope=2.5,  # 1/(GeV/c2); exponential background, falls 4.5x over the window
+    signal_to_background=3e-3,  # Ds/bkg, 2<pT<4, whole window; choice in 1e-3..1e-2
+    peak_window=0.025,  # GeV/c2; |m - m(Ds)| window (about 3 sigma at 2<pT<4) quoted in the note
+    sb_pt_range=(2.0, 4.0),  # GeV/c; pT range in which signal_to_background holds
+    nonprompt_fraction=0.10,  # non-prompt share of Ds/D+ in 1-24 GeV/c (approx., FONLL-like)
+    mc_prompt_fraction=0.5,  # MC file: 50 % prompt, 50 % non-prompt (enriched MC)
+    # -------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n, (p0 GeV/c, n)
+    prompt_spectrum=(2.6, 2.7),  # peak 1.9 GeV/c, ~pT^-4.4 at high pT (FONLL-like)
+    nonprompt_spectrum=(4.0, 2.6),  # harder (from beauty): peak near 2.8 GeV/c, ~pT^-4.2
+    bkg_spectrum=(1.3, 3.2),  # softer combinatorics: ~pT^-5.4 at high pT
+    # ------------------------------------------------------------ signal decay
+    phi_fraction=1.0,  # Ds -> phi pi -> KKpi only, as O2Physics MC (decayChannel DsToPhiPi)
+    phi_mkk_sigma=1.0e-3,  # GeV/c2; m(KK) resolution, convolved with the phi Breit-Wigner (approx.)
+    prong_alpha=(3.0, 3.0, 2.5),  # Dirichlet shares of pT for (K, K, pi) of the decay (approx.)
+    prong_opening=0.35,  # GeV/c; transverse decay momentum that opens the prongs (q* ~ 0.7 GeV/c)
+    first_hypothesis_fraction=0.5,  # rows in the KKpi (prong0 = K) rather than piKK hypothesis
+    quality_logsigma=0.2,  # log-normal spread of per-candidate resolutions, signal (approx.)
+    # ------------------------------------------------------------ the D+ -> K K pi partner
+    partner=PartnerPeak(
+        parent=PARTNER_PEAK,
+        ratio=0.25,  # N(D+)/N(Ds), phi pi -> KKpi: ~2 (sigma) x 0.28 %/2.24 % (PDG BR)
+        phi_fraction=1.0,  # D+ -> phi pi -> K K pi only (same channel as the Ds)
+        flag_mc=int(DecayChannelMain.DplusToPiKK),  # |fFlagMcMatchRec| of D+ -> K K pi (4)
+        # fFlagMcDecayChanRec of D+ -> phi pi (1)
+        resonant_channels={int(DecayChannelResonant.DplusToPhiPi): 1.0},
+        # reconstructed D+ -> phi pi in the MC file (written as background by the tree creator
+        # unless fillDplusMc; choice)
+        mc_share=0.10,
+    ),
+    # ------------------------------------------------------------ tree-creator output (MC flags)
+    flag_mc=int(DecayChannelMain.DsToPiKK),  # |fFlagMcMatchRec| of Ds -> K K pi (5)
+    # fFlagMcDecayChanRec of Ds -> phi pi (6)
+    resonant_channels={int(DecayChannelResonant.DsToPhiPi): 1.0},
+    # fIsSelDsTo*: the selector's status bits of a passing hypothesis (RecoSkims, RecoTopol,
+    # RecoPID: 1 + 2 + 4; choice, the tree creator keeps rows >= selectionFlagDs = 1); -1 for the
+    # other row
+    selected_flag=7,
+    # share of true Ds and D+ whose other mass hypothesis also passes the selection and gives a
+    # second row (a reflection, at the mass of the swapped hypothesis; choice)
+    reflection_fraction=0.3,
+    # rows of the MC file: reconstructed Ds -> phi pi (the partner's share above; the rest
+    # combinatorial background; choice)
+    mc_signal_share=0.70,
+    # downSampleBkgFactor and ptMaxForDownSample of the MC background (the tree creator's
+    # pseudo-random rule on ptProng0; its default pT maximum, a factor typical of ML productions:
+    # choice)
+    mc_bkg_downsample=(0.1, 10.0),
+    # b-hadron mothers of non-prompt Ds and D+ (fPdgBhadMotherPart, MC): B0, B+, Bs0 and Λb0 in
+    # the b-hadron production fractions (f_d ~ f_u ~ 0.4, f_s ~ 0.1, baryons ~ 0.1; PDG review
+    # "Production and decay of b-flavored hadrons", approx.), not weighted by BR(b-hadron -> D X)
+    # (choice). The codes are those of the b-quark hadrons (anti-B0 -511, B- -521, anti-Bs0 -531,
+    # Λb0 5122), whose b -> c decay gives a charm hadron of charge +1; multiplied by the
+    # candidate's charge (o2ml models no D from the W -> c sbar vertex, which has the other sign;
+    # choice).
+    bhad_mothers={-511: 0.4, -521: 0.4, -531: 0.1, 5122: 0.1},
+    # ------------------------------------------------------------ background topology
+    bkg_displaced_fraction=0.22,  # combinatorics with secondary/HF tracks (approx.; tuned: AUC)
+    bkg_displaced_length=0.025,  # cm; mean pull of the fake vertex by displaced tracks (approx.)
+    bkg_displaced_angle=0.45,  # rad; spread of the fake flight direction around p (approx.)
+    bkg_vertex_scale=1.0,  # primary-track triplets meet at the PV: resolution as for a decay
+    bkg_quality_logsigma=0.2,  # same as the signal's (primary tracks as well measured)
+    bkg_chi2_factor=3.0,  # chi2PCA of displaced combinations (no common vertex) / decays
+    bkg_deltaip_sigma=2.0,  # normalised (measured - expected) prong d0 scale, displaced combos
+    bkg_phi_fraction=0.45,  # background with a real phi -> KK plus a random pion (approx.)
+    bkg_mkk_gamma=(1.5, 0.10),  # (shape, scale GeV/c2) of m(KK) - 2 m(K) for random kaon pairs
+    bkg_prong_alpha=None,  # random tracks: Dirichlet(1, 1, 1), more asymmetric than decays
+    bkg_prong_opening=0.40,  # GeV/c; same mass window -> open like decays, a bit wider
+    bkg_species={"pi": 0.65, "K": 0.25, "p": 0.10},  # background prongs (after loose K PID)
+)

@@ -1,7 +1,8 @@
 """Λc+ -> pK-π+: the recipe of notebook 02 (BDT vs autoencoder).
 
 The signal region (SR) and sidebands (SB) on the invariant mass, the feature menu of O2Physics
-``HfMlResponseLcToPKPi.h`` that the lite table holds, and the nσ clipping the autoencoder needs.
+``HfMlResponseLcToPKPi.h`` that the lite table holds, the nσ clipping the autoencoder needs, and
+the physics of the synthetic sample (:data:`GENERATOR`, drawn by :mod:`o2ml.toymc.lc`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import numpy as np
 import pandas as pd
 
 from ..physics import constants
-from ..schema import DecayChannelMain, Origin
+from ..schema import DecayChannelMain, DecayChannelResonant, Origin
+from ._spec import PKPiPhysics
 from .selectors import LC_SELECTOR
 
 __all__ = [
     "FEATURES",
+    "GENERATOR",
     "MACRO_CHANNEL",
     "MASS",
     "MASS_LABEL",
+    "MASS_WINDOW",
     "MC_LABEL_COLUMNS",
     "NAME",
     "NSIGMA_CLIP",
@@ -50,6 +54,9 @@ SPECIES = "Lc"
 MASS = constants.mass(SPECIES)  # GeV/c2
 MASS_LABEL = "m(pKπ) (GeV/c²)"
 PARTNER_PEAK = None
+#: the candidates o2ml's generator writes: the signal region around 2.2865 plus sidebands on
+#: both sides
+MASS_WINDOW = (2.14, 2.44)
 #: the SR: |m - m(Λc)| < 0.025 GeV/c^2 (about 3 sigma of the mass resolution at low pT)
 SIGNAL_REGION = (MASS - 0.025, MASS + 0.025)
 #: the SB: |m - m(Λc)| > 0.05 GeV/c^2 (about 6 sigma), up to the window edges 2.14-2.44
@@ -117,3 +124,65 @@ def is_signal(df: pd.DataFrame) -> np.ndarray:
         & np.isin(df["fOriginMcRec"].to_numpy(), (Origin.PROMPT, Origin.NONPROMPT))
         & (((swapped == 0) & (hypothesis == 1)) | ((swapped == 1) & (hypothesis == 2)))
     )
+
+
+# ---------------------------------------------------------------- the synthetic sample
+#: the physics of o2ml's synthetic Λc sample (o2ml.toymc.lc): Λc+ -> p K π, prompt and
+#: non-prompt, their reflections (the other mass hypothesis) and combinatorial background, in
+#: HfCandLcLites as treeCreatorLcToPKPi writes it. The numbers are choices, approximations of pp
+#: at 13.6 TeV, each with its reason.
+GENERATOR = PKPiPhysics(
+    # ------------------------------------------------------------ window and composition
+    parent=SPECIES,
+    prongs=("p", "K", "pi"),  # true species of the decay (p, K, π); rows in either hypothesis
+    mass_window=MASS_WINDOW,  # GeV/c2
+    bkg_mass_slope=2.0,  # 1/(GeV/c2); exponential background, falls 1.8x over the window
+    signal_to_background=1.5e-3,  # Λc/bkg, 2<pT<4, whole window (choice: small)
+    sb_pt_range=(2.0, 4.0),  # GeV/c; pT range in which signal_to_background holds
+    peak_window=0.025,  # GeV/c2; |m - m(Λc)| window quoted in the note of expected_signal
+    nonprompt_fraction=0.10,  # non-prompt share of Λc in 1-24 GeV/c (approx., FONLL-like)
+    mc_prompt_fraction=0.5,  # MC file: 50 % prompt, 50 % non-prompt (enriched MC)
+    first_hypothesis_fraction=0.5,  # share of true decays with the proton as prong0 (pKpi order)
+    # ------------------------------------------------------------ tree-creator output (MC flags)
+    flag_mc=int(DecayChannelMain.LcToPKPi),  # |fFlagMc| of Λc+ -> p K pi (17)
+    # resonant channels of the MC (fChannel) and their shares among Λc -> p K pi (PDG: p K*0
+    # 1.96 %, Delta++ K 1.08 %, Lambda(1520) pi ~0.6 %, of 6.28 % in all; the rest non-resonant, 0)
+    resonant_channels={
+        int(DecayChannelResonant.LcToPKstar0): 0.31,
+        int(DecayChannelResonant.LcToDeltaplusplusK): 0.17,
+        int(DecayChannelResonant.LcToL1520Pi): 0.10,
+        0: 0.42,
+    },
+    # share of true decays whose other mass hypothesis also passes (a reflection row; choice)
+    reflection_fraction=0.3,
+    # rows of the MC file that are true decays in their own hypothesis; reflections follow them
+    # (reflection_fraction of those), the rest is background (choice)
+    mc_signal_share=0.55,
+    # downSampleBkgFactor and downSampleBkgPtMax of the MC background (tree creator default pT max)
+    mc_bkg_downsample=(0.1, 100.0),
+    pv_sigma_xy=0.003,  # cm; spread of the primary-vertex position (beam spot; choice)
+    pv_sigma_z=6.0,  # cm; spread of the primary vertex along the beam (choice)
+    # probability that a prong is a primary-vertex contributor: decay prongs rarely are; prongs of
+    # primary-track combinatorics often, displaced ones seldom (choices)
+    contributor_probability={"signal": 0.05, "primary": 0.5, "displaced": 0.1},
+    # m(K pi) of p K*0 decays: the K*(892)0 Breit-Wigner
+    kstar0_channel=int(DecayChannelResonant.LcToPKstar0),
+    kstar0=(0.89555, 0.0473),  # GeV/c2; K*(892)0 mass and width (PDG)
+    ml_score_undefined=-999.0,  # the tree creator's fMlScore* unless it applied ML
+    # -------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n, (p0 GeV/c, n)
+    prompt_spectrum=(3.0, 2.8),  # baryon spectrum, peak near 2.1 GeV/c (approx.)
+    nonprompt_spectrum=(4.2, 2.6),  # harder (from beauty)
+    bkg_spectrum=(1.3, 3.2),  # softer combinatorics
+    # ------------------------------------------------------------ signal decay
+    prong_alpha=(4.0, 2.5, 2.0),  # Dirichlet pT shares of (p, K, pi): proton hardest
+    prong_opening=0.30,  # GeV/c; transverse decay momentum that opens the prongs (approx.)
+    quality_logsigma=0.2,  # log-normal spread of per-candidate resolutions (as for the Ds)
+    # ------------------------------------------------------------ background
+    bkg_displaced_fraction=0.22,  # combinatorics with secondary/HF tracks (as for the Ds)
+    bkg_displaced_length=0.025,  # cm; mean pull of the fake vertex by displaced tracks
+    bkg_displaced_angle=0.45,  # rad; spread of the fake flight direction around p
+    bkg_quality_logsigma=0.2,  # log-normal spread of per-candidate resolutions
+    bkg_chi2_factor=3.0,  # chi2PCA of displaced combinations (tracks from different vertices)
+    bkg_prong_opening=0.40,  # GeV/c; same mass window -> open like decays, a bit wider
+    bkg_species={"pi": 0.86, "K": 0.10, "p": 0.04},  # inclusive low-pT hadron mix in pp (approx.)
+)

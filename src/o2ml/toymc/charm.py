@@ -1,5 +1,9 @@
 """Synthetic Ds+ and D+ -> K K pi candidates in the O2Physics ``HfCandDsLites`` layout.
 
+The generator of a :class:`o2ml.channels._spec.KKPiPhysics` channel (:mod:`o2ml.channels.ds`,
+whose ``GENERATOR`` holds every number of the sample: window, spectra, φ decay, reflections,
+the D+ partner, MC composition and flags, b-hadron mothers, background topology).
+
 The files hold what ``treeCreatorDsToKKPi`` writes: one row per mass hypothesis that passes the
 selection (``fIsSelDsToKKPi`` / ``fIsSelDsToPiKK``, -1 for the other one). The data file mixes
 combinatorial background with Ds+ and D+ signal, prompt and non-prompt, and the reflections of
@@ -14,127 +18,75 @@ See ``_kinematics`` for the shared detector model and :mod:`o2ml.toymc.lc` for �
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 import pandas as pd
 
+from ..channels import ds as _ds
 from ..physics import constants
-from ..schema import HF_CAND_DS_LITES, DecayChannelMain, DecayChannelResonant, Origin
+from ..schema import Origin, get_table
 from . import _kinematics as K
 from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
 from .lc import generate_lc
 
-__all__ = ["GENERATORS", "CharmSample", "generate_ds", "generate_lc"]
-
-# ---------------------------------------------------------------- window and composition
-DS_MASS_MIN = 1.65  # GeV/c2; covers the tutorial sidebands (< 1.75, > 2.1) and the D+ peak
-DS_MASS_MAX = 2.25  # GeV/c2
-DS_BKG_MASS_SLOPE = 2.5  # 1/(GeV/c2); exponential background, falls 4.5x over the window
-DS_SIGNAL_TO_BACKGROUND_2_4 = 3e-3  # Ds/bkg, 2<pT<4, whole window; choice in 1e-3..1e-2
-DS_PEAK_WINDOW = 0.025  # GeV/c2; |m - m(Ds)| window (about 3 sigma at 2<pT<4) quoted in the note
-DS_SB_PT_RANGE = (2.0, 4.0)  # GeV/c; pT range in which DS_SIGNAL_TO_BACKGROUND_2_4 holds
-DPLUS_TO_DS_RATIO = 0.25  # N(D+)/N(Ds), phi pi -> KKpi: ~2 (sigma) x 0.28 %/2.24 % (PDG BR)
-DS_NONPROMPT_FRACTION = 0.10  # non-prompt share of Ds/D+ in 1-24 GeV/c (approx., FONLL-like)
-DS_MC_PROMPT_FRACTION = 0.5  # MC file: 50 % prompt, 50 % non-prompt (enriched MC)
-
-# ------------------------------------------------- pT spectra: dN/dpT ∝ pT/(1+(pT/p0)^2)^n
-DS_PROMPT_SPECTRUM = (2.6, 2.7)  # (p0 GeV/c, n): peak 1.9 GeV/c, ~pT^-4.4 at high pT (FONLL-like)
-DS_NONPROMPT_SPECTRUM = (4.0, 2.6)  # harder (from beauty): peak near 2.8 GeV/c, ~pT^-4.2
-DS_BKG_SPECTRUM = (1.3, 3.2)  # softer combinatorics: ~pT^-5.4 at high pT
-
-# ---------------------------------------------------------------- signal decay
-DS_PHI_FRACTION = 1.0  # Ds -> phi pi -> KKpi only, as O2Physics MC (decayChannel DsToPhiPi)
-DPLUS_PHI_FRACTION = 1.0  # D+ -> phi pi -> K K pi only (same channel as the Ds)
-_PHI_FRACTION = {"Ds": DS_PHI_FRACTION, "Dplus": DPLUS_PHI_FRACTION}
-PHI_MKK_SIGMA = 1.0e-3  # GeV/c2; m(KK) resolution, convolved with the phi Breit-Wigner (approx.)
-DS_PRONG_ALPHA = (3.0, 3.0, 2.5)  # Dirichlet shares of pT for (K, K, pi) of the decay (approx.)
-DS_PRONG_OPENING = 0.35  # GeV/c; transverse decay momentum that opens the prongs (q* ~ 0.7 GeV/c)
-DS_KKPI_HYPOTHESIS_FRACTION = 0.5  # rows in the KKpi (prong0 = K) rather than piKK hypothesis
-
-# ---------------------------------------------------------------- tree-creator output (MC flags)
-DS_FLAG_MC = int(DecayChannelMain.DsToPiKK)  # |fFlagMcMatchRec| of Ds -> K K pi (5)
-DPLUS_FLAG_MC = int(DecayChannelMain.DplusToPiKK)  # |fFlagMcMatchRec| of D+ -> K K pi (4)
-DS_CHANNEL_MC = int(DecayChannelResonant.DsToPhiPi)  # fFlagMcDecayChanRec of Ds -> phi pi (6)
-DPLUS_CHANNEL_MC = int(DecayChannelResonant.DplusToPhiPi)  # ... of D+ -> phi pi (1)
-#: fIsSelDsTo*: the selector's status bits of a passing hypothesis (RecoSkims, RecoTopol, RecoPID:
-#: 1 + 2 + 4; choice, the tree creator keeps rows >= selectionFlagDs = 1); -1 for the other row
-DS_IS_SELECTED = 7
-#: share of true Ds and D+ whose other mass hypothesis also passes the selection and gives a
-#: second row (a reflection, at the mass of the swapped hypothesis; choice)
-DS_REFLECTION_FRACTION = 0.3
-#: rows of the MC file: reconstructed Ds -> phi pi, D+ -> phi pi (written as background by the
-#: tree creator unless fillDplusMc), and combinatorial background (choice)
-DS_MC_COMPOSITION = {"ds": 0.70, "dplus": 0.10, "bkg": 0.20}
-#: downSampleBkgFactor and ptMaxForDownSample of the MC background (the tree creator's pseudo-random
-#: rule on ptProng0; its default pT maximum, a factor typical of ML productions: choice)
-DS_MC_BKG_DOWNSAMPLE = (0.1, 10.0)
-#: b-hadron mothers of non-prompt Ds and D+ (fPdgBhadMotherPart, MC): B0, B+, Bs0 and Λb0 in the
-#: b-hadron production fractions (f_d ~ f_u ~ 0.4, f_s ~ 0.1, baryons ~ 0.1; PDG review
-#: "Production and decay of b-flavored hadrons", approx.), not weighted by BR(b-hadron -> D X)
-#: (choice). The codes are those of the b-quark hadrons (anti-B0 -511, B- -521, anti-Bs0 -531,
-#: Λb0 5122), whose b -> c decay gives a charm hadron of charge +1; multiplied by the candidate's
-#: charge (o2ml models no D from the W -> c sbar vertex, which has the other sign; choice).
-DS_BHAD_MOTHERS = {-511: 0.4, -521: 0.4, -531: 0.1, 5122: 0.1}
-
-# ---------------------------------------------------------------- background topology
-DS_BKG_DISPLACED_FRACTION = 0.22  # combinatorics with secondary/HF tracks (approx.; tuned: AUC)
-DS_BKG_DISPLACED_LENGTH = 0.025  # cm; mean pull of the fake vertex by displaced tracks (approx.)
-DS_BKG_DISPLACED_ANGLE = 0.45  # rad; spread of the fake flight direction around p (approx.)
-DS_BKG_VERTEX_SCALE = 1.0  # primary-track triplets meet at the PV: resolution as for a decay
-DS_SIG_QUALITY_LOGSIGMA = 0.2  # log-normal spread of per-candidate resolutions, signal (approx.)
-DS_BKG_QUALITY_LOGSIGMA = 0.2  # same for background (primary tracks as well measured)
-DS_BKG_CHI2_FACTOR = 3.0  # chi2PCA of displaced combinations (no common vertex) / decays
-DS_BKG_DELTAIP_SIGMA = 2.0  # normalised (measured - expected) prong d0 scale, displaced combos
-DS_BKG_PHI_FRACTION = 0.45  # background with a real phi -> KK plus a random pion (approx.)
-DS_BKG_MKK_GAMMA = (1.5, 0.10)  # (shape, scale GeV/c2) of m(KK) - 2 m(K) for random kaon pairs
-DS_BKG_PRONG_ALPHA = None  # random tracks: Dirichlet(1, 1, 1), more asymmetric than decays
-DS_BKG_PRONG_OPENING = 0.40  # GeV/c; same mass window -> open like decays, a bit wider
-DS_BKG_SPECIES = {"pi": 0.65, "K": 0.25, "p": 0.10}  # background prongs (after loose K PID)
+__all__ = [
+    "CharmSample",
+    "class_probabilities",
+    "expected_signal",
+    "generate_ds",
+    "generate_kkpi",
+    "generate_lc",
+    "kkpi_background",
+    "kkpi_signal",
+]
 
 #: the generator's kinds of data rows, in drawing order (the random streams depend on it): not
-#: the models' classes, whose order is o2ml.schema.CharmClass
+#: the models' classes, whose order is o2ml.schema.CharmClass. "partner": the second peak
+#: (D+ next to the Ds)
 _CLASSES = (
-    "bkg", "ds_prompt", "ds_nonprompt", "dplus_prompt", "dplus_nonprompt", "ds_reflection",
-    "dplus_reflection",
+    "bkg", "prompt", "nonprompt", "partner_prompt", "partner_nonprompt", "reflection",
+    "partner_reflection",
 )  # fmt: skip
 
 
-def _spectra() -> dict[str, PtSpectrum]:
+def _spectra(g) -> dict[str, PtSpectrum]:
     return {
-        "bkg": PtSpectrum(*DS_BKG_SPECTRUM),
-        "prompt": PtSpectrum(*DS_PROMPT_SPECTRUM),
-        "nonprompt": PtSpectrum(*DS_NONPROMPT_SPECTRUM),
+        "bkg": PtSpectrum(*g.bkg_spectrum),
+        "prompt": PtSpectrum(*g.prompt_spectrum),
+        "nonprompt": PtSpectrum(*g.nonprompt_spectrum),
     }
 
 
-def ds_class_probabilities() -> dict[str, float]:
-    """Per-candidate class probabilities of the data file, fixed by DS_SIGNAL_TO_BACKGROUND_2_4."""
-    f_np, r = DS_NONPROMPT_FRACTION, DPLUS_TO_DS_RATIO
+def class_probabilities(g) -> dict[str, float]:
+    """Per-candidate class probabilities of the data file, fixed by ``g.signal_to_background``
+    (``g``: a :class:`~o2ml.channels._spec.KKPiPhysics`)."""
+    f_np, r, f_refl = g.nonprompt_fraction, g.partner.ratio, g.reflection_fraction
     # background: all rows but signal and reflections
-    s_ds = K.signal_share(
-        _spectra(), DS_SB_PT_RANGE, nonprompt_fraction=f_np,
-        signal_to_background=DS_SIGNAL_TO_BACKGROUND_2_4,
-        reflection_fraction=DS_REFLECTION_FRACTION, partner_ratio=r,
+    s_main = K.signal_share(
+        _spectra(g), g.sb_pt_range, nonprompt_fraction=f_np,
+        signal_to_background=g.signal_to_background, reflection_fraction=f_refl, partner_ratio=r,
     )  # fmt: skip
-    s_dp = r * s_ds
+    s_partner = r * s_main
     return {
-        "bkg": 1.0 - (s_ds + s_dp) * (1.0 + DS_REFLECTION_FRACTION),
-        "ds_prompt": (1 - f_np) * s_ds,
-        "ds_nonprompt": f_np * s_ds,
-        "dplus_prompt": (1 - f_np) * s_dp,
-        "dplus_nonprompt": f_np * s_dp,
-        "ds_reflection": DS_REFLECTION_FRACTION * s_ds,
-        "dplus_reflection": DS_REFLECTION_FRACTION * s_dp,
+        "bkg": 1.0 - (s_main + s_partner) * (1.0 + f_refl),
+        "prompt": (1 - f_np) * s_main,
+        "nonprompt": f_np * s_main,
+        "partner_prompt": (1 - f_np) * s_partner,
+        "partner_nonprompt": f_np * s_partner,
+        "reflection": f_refl * s_main,
+        "partner_reflection": f_refl * s_partner,
     }
 
 
-def _kkpi_decay(rng, n: int, m_parent: float, phi_fraction: float):
-    """|m(KK) - m(phi)| and |cos^3 theta'| of K K pi decays: via phi (Breit-Wigner (x) resolution,
-    cos^2 theta') or via K*0 K / non-resonant (m(KK) flat in m^2, flat cos theta')."""
+def _kkpi_decay(rng, n: int, m_parent: float, phi_fraction: float, mkk_sigma: float):
+    """|m(KK) - m(phi)| and |cos^3 theta'| of K K pi decays: via phi (Breit-Wigner (x) resolution
+    ``mkk_sigma``, cos^2 theta') or via K*0 K / non-resonant (m(KK) flat in m^2, flat cos theta')."""
     m_phi, m_k, m_pi = constants.mass("phi"), constants.mass("K"), constants.mass("pi")
     hi = m_parent - m_pi
     via_phi = rng.random(n) < phi_fraction
     mkk_phi = K.breit_wigner(rng, n, m_phi, constants.width("phi"), 2 * m_k, hi)
-    mkk_phi += PHI_MKK_SIGMA * rng.standard_normal(n)
+    mkk_phi += mkk_sigma * rng.standard_normal(n)
     mkk_other = np.sqrt((2 * m_k) ** 2 + (hi**2 - (2 * m_k) ** 2) * rng.random(n))
     r = rng.random(n)
     abs_cos = np.where(via_phi, np.cbrt(r), r)  # pdf ∝ cos^2 -> |cos| = U^(1/3)
@@ -159,27 +111,31 @@ def _columns(rng, topo: dict, pt, eta, phi, species, kkpi_first, dmax) -> dict:
     return cols
 
 
-def hypothesis_columns(hypothesis: np.ndarray) -> dict:
+def hypothesis_columns(hypothesis: np.ndarray, selected_flag: int) -> dict:
     """The selector flags of a row of mass hypothesis 0 (KKpi) or 1 (piKK), as the tree creator
-    writes them; fIsCandidateSwapped holds the hypothesis, its value in data files
-    (``isSwapped{MassHypo}``, treeCreatorDsToKKPi.cxx @ 55f4caa7, line 352). In MC the tree
-    creator writes the candidate creator's flag instead: :func:`_ds_mc`."""
+    writes them (``selected_flag``: the status bits of the passing hypothesis, -1 for the other);
+    fIsCandidateSwapped holds the hypothesis, its value in data files (``isSwapped{MassHypo}``,
+    treeCreatorDsToKKPi.cxx @ 55f4caa7, line 352). In MC the tree creator writes the candidate
+    creator's flag instead: :func:`_kkpi_mc`."""
     return {
-        "fIsSelDsToKKPi": np.where(hypothesis == 0, DS_IS_SELECTED, -1),
-        "fIsSelDsToPiKK": np.where(hypothesis == 1, DS_IS_SELECTED, -1),
+        "fIsSelDsToKKPi": np.where(hypothesis == 0, selected_flag, -1),
+        "fIsSelDsToPiKK": np.where(hypothesis == 1, selected_flag, -1),
         "fIsCandidateSwapped": hypothesis,
     }
 
 
 def kkpi_signal(
     rng: np.random.Generator,
+    g,
     pt: np.ndarray,
     nonprompt: np.ndarray,
-    species: str,
     *,
+    peak=None,
     reflection: bool = False,
 ) -> dict:
-    """HfCandDsLites feature columns of reconstructed Ds ('Ds') or D+ ('Dplus') -> K K pi.
+    """HfCandDsLites feature columns of reconstructed K K pi decays of ``g`` (a
+    :class:`~o2ml.channels._spec.KKPiPhysics`): of its main signal (Ds), or of ``peak``
+    ``g.partner`` (D+).
 
     The same function makes the data signal and the MC, so MC efficiencies apply to data. With
     ``reflection`` the rows are the *other* mass hypothesis of true decays: the prongs are the
@@ -187,18 +143,20 @@ def kkpi_signal(
     taken for a kaon) and cos^3 theta' are those of a wrong pair.
     """
     n = pt.size
-    m0 = constants.mass(species)
+    peak = g if peak is None else peak
+    m0 = constants.mass(peak.parent)
     eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
     phi = rng.uniform(0.0, 2.0 * np.pi, n)
     fr = K.frame(eta, phi)
-    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(species), nonprompt)
+    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(peak.parent), nonprompt)
     topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=DS_SIG_QUALITY_LOGSIGMA, vertex_scale=1.0,
-        alpha=DS_PRONG_ALPHA, opening=DS_PRONG_OPENING,
+        rng, pt, eta, phi, flight, fr, quality_logsigma=g.quality_logsigma, vertex_scale=1.0,
+        alpha=g.prong_alpha, opening=g.prong_opening,
     )  # fmt: skip
-    dm, cos3 = _kkpi_decay(rng, n, m0, _PHI_FRACTION[species])
-    true_species = np.array([[1], [1], [0]], dtype=np.int8)  # K, K, pi (indices into K.SPECIES)
-    kkpi_first = rng.random(n) < DS_KKPI_HYPOTHESIS_FRACTION
+    dm, cos3 = _kkpi_decay(rng, n, m0, peak.phi_fraction, g.phi_mkk_sigma)
+    # indices into K.SPECIES of the true prongs (K, K, pi)
+    true_species = np.array([[K.SPECIES.index(s)] for s in g.prongs], dtype=np.int8)
+    kkpi_first = rng.random(n) < g.first_hypothesis_fraction
     dmax = K.max_normalised_delta_ip(rng, n)
     cols = _columns(rng, topo, pt, eta, phi, true_species, kkpi_first, dmax)
     mass = m0 + K.mass_sigma(pt) * rng.standard_normal(n)
@@ -211,7 +169,7 @@ def kkpi_signal(
         )
         mkk = np.sqrt(rng.uniform((2 * m_k) ** 2, (m0 - m_k) ** 2, n))  # a K pi pair taken for KK
         dm, cos3 = np.abs(mkk - constants.mass("phi")), rng.random(n) ** 3
-    cols |= hypothesis_columns(1 - truth_hyp if reflection else truth_hyp)
+    cols |= hypothesis_columns(1 - truth_hyp if reflection else truth_hyp, g.selected_flag)
     cols["fM"] = mass
     cols["fY"] = K.rapidity(pt, eta, mass)  # candidate.y(invMassDs): the row's mass
     cols["fDeltaMassPhi"] = dm
@@ -221,45 +179,55 @@ def kkpi_signal(
     return cols
 
 
-def kkpi_background(rng: np.random.Generator, pt: np.ndarray) -> dict:
-    """HfCandDsLites feature columns of combinatorial K K pi background."""
+def kkpi_background(rng: np.random.Generator, g, pt: np.ndarray) -> dict:
+    """HfCandDsLites feature columns of combinatorial K K pi background (``g``: a
+    :class:`~o2ml.channels._spec.KKPiPhysics`)."""
     n = pt.size
     # the mass first, then three tracks of that mass in the row's hypothesis (KKpi: prong 0 a
     # kaon; piKK: a pion), so the prong pT and openings follow the mass at fixed pT
-    mass = K.sample_exp_mass(rng, n, DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE)
-    hypothesis = (rng.random(n) >= DS_KKPI_HYPOTHESIS_FRACTION).astype(np.int8)
+    lo, hi_mass = g.mass_window
+    mass = K.sample_exp_mass(rng, n, lo, hi_mass, g.bkg_mass_slope)
+    hypothesis = (rng.random(n) >= g.first_hypothesis_fraction).astype(np.int8)
     m_k, m_pi = constants.mass("K"), constants.mass("pi")
     m_end = np.where(hypothesis == 0, m_k, m_pi)
     prong_masses = np.stack([m_end, np.full(n, m_k), m_k + m_pi - m_end])
     eta, phi, displaced, topo = K.combinatorial_three_prong(
-        rng, pt, displaced_fraction=DS_BKG_DISPLACED_FRACTION,
-        displaced_length=DS_BKG_DISPLACED_LENGTH, displaced_angle=DS_BKG_DISPLACED_ANGLE,
+        rng, pt, displaced_fraction=g.bkg_displaced_fraction,
+        displaced_length=g.bkg_displaced_length, displaced_angle=g.bkg_displaced_angle,
         mass=mass, prong_masses=prong_masses,
-        quality_logsigma=DS_BKG_QUALITY_LOGSIGMA, vertex_scale=DS_BKG_VERTEX_SCALE,
-        alpha=DS_BKG_PRONG_ALPHA, opening=DS_BKG_PRONG_OPENING,
+        quality_logsigma=g.bkg_quality_logsigma, vertex_scale=g.bkg_vertex_scale,
+        alpha=g.bkg_prong_alpha, opening=g.bkg_prong_opening,
     )  # fmt: skip
     m_phi = constants.mass("phi")
-    hi = DS_MASS_MAX - m_pi
-    mkk = np.minimum(2 * m_k + rng.gamma(*DS_BKG_MKK_GAMMA, n), hi)
-    real_phi = np.flatnonzero(rng.random(n) < DS_BKG_PHI_FRACTION)
+    hi = hi_mass - m_pi
+    mkk = np.minimum(2 * m_k + rng.gamma(*g.bkg_mkk_gamma, n), hi)
+    real_phi = np.flatnonzero(rng.random(n) < g.bkg_phi_fraction)
     mkk[real_phi] = K.breit_wigner(rng, real_phi.size, m_phi, constants.width("phi"), 2 * m_k, hi)
-    mkk[real_phi] += PHI_MKK_SIGMA * rng.standard_normal(real_phi.size)
-    species = K.species_indices(rng, (3, n), DS_BKG_SPECIES)
-    dmax = K.max_normalised_delta_ip(rng, n, np.where(displaced, DS_BKG_DELTAIP_SIGMA, 1.0))
+    mkk[real_phi] += g.phi_mkk_sigma * rng.standard_normal(real_phi.size)
+    species = K.species_indices(rng, (3, n), g.bkg_species)
+    dmax = K.max_normalised_delta_ip(rng, n, np.where(displaced, g.bkg_deltaip_sigma, 1.0))
     cols = _columns(rng, topo, pt, eta, phi, species, np.ones(n, bool), dmax)
-    cols |= hypothesis_columns(hypothesis)
+    cols |= hypothesis_columns(hypothesis, g.selected_flag)
     cols["fM"] = mass
     cols["fY"] = K.rapidity(pt, eta, cols["fM"])  # candidate.y(invMassDs): the row's mass
     cols["fDeltaMassPhi"] = np.abs(mkk - m_phi)
     cols["fAbsCos3PiK"] = rng.random(n) ** 3
-    cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, DS_BKG_CHI2_FACTOR, 1.0))
+    cols["fChi2PCA"] = K.chi2_pca(rng, topo["sig2"], np.where(displaced, g.bkg_chi2_factor, 1.0))
     return cols
 
 
-def generate_ds(
-    n_data: int, n_mc: int, seed: int, *, with_truth: bool = False, progress: bool = False
+def generate_kkpi(
+    channel: ModuleType,
+    n_data: int,
+    n_mc: int,
+    seed: int,
+    *,
+    with_truth: bool = False,
+    progress: bool = False,
 ) -> CharmSample:
-    """Synthetic ``HfCandDsLites`` data and MC files, as the O2Physics tree creator writes them.
+    """Synthetic data and MC files of a K K pi ``channel`` (a module of :mod:`o2ml.channels`
+    whose ``GENERATOR`` is a :class:`~o2ml.channels._spec.KKPiPhysics`: the Ds), in its
+    tree-creator table (``HfCandDsLites``) as the O2Physics tree creator writes it.
 
     Parameters
     ----------
@@ -278,42 +246,43 @@ def generate_ds(
     -------
     CharmSample
         ``data``: combinatorial background, Ds+ and D+ -> phi pi (prompt and non-prompt) and their
-        reflections (the other mass hypothesis), MC columns filled with 0. ``mc``
-        (DS_MC_COMPOSITION): Ds -> phi pi in their true hypothesis (``fFlagMcMatchRec`` +-5,
-        ``fFlagMcDecayChanRec`` 6, ``fOriginMcRec`` 1/2, DS_MC_PROMPT_FRACTION prompt), D+ ->
-        phi pi (+-4, 1) and background (0) downsampled as the tree creator does
-        (DS_MC_BKG_DOWNSAMPLE). ``expected_signal``: see :func:`ds_expected_signal`.
+        reflections (the other mass hypothesis), MC columns filled with 0. ``mc``: Ds -> phi pi in
+        their true hypothesis (``GENERATOR.mc_signal_share`` of the rows; ``fFlagMcMatchRec``
+        +-5, ``fFlagMcDecayChanRec`` 6, ``fOriginMcRec`` 1/2, ``mc_prompt_fraction`` prompt), D+
+        -> phi pi (``partner.mc_share``; +-4, 1) and background (0) downsampled as the tree
+        creator does (``mc_bkg_downsample``). ``expected_signal``: see :func:`expected_signal`.
     """
-    step = K.stage_bar(progress, 4, "Ds toy MC")
-    seeds = K.spawn_seeds(seed, ["classes", "bkg", "ds", "dplus", "mc"])
-    probs = ds_class_probabilities()
-    sp = _spectra()
+    g, table = channel.GENERATOR, get_table(channel.TABLE)
+    step = K.stage_bar(progress, 4, f"{channel.SPECIES} toy MC")
+    seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "partner", "mc"])
+    probs = class_probabilities(g)
+    sp = _spectra(g)
     cls = K.draw_classes(
         np.random.default_rng(seeds["classes"]), n_data, [probs[c] for c in _CLASSES]
     )
-    names = HF_CAND_DS_LITES.column_names("data", truth=with_truth)
-    out = K.Columns(HF_CAND_DS_LITES, names, n_data)
+    names = table.column_names("data", truth=with_truth)
+    out = K.Columns(table, names, n_data)
 
     # background is generated for every row (>99 % of them); signal rows are overwritten below
     def bkg_job(rng: np.random.Generator, rows: slice) -> None:
-        out.put(rows, kkpi_background(rng, sp["bkg"].sample(rng, rows.stop - rows.start)))
+        out.put(rows, kkpi_background(rng, g, sp["bkg"].sample(rng, rows.stop - rows.start)))
 
     K.run_chunks(seeds["bkg"], n_data, bkg_job)
     step("background")
     truth = {"pdg": np.zeros(n_data, np.int32), "origin": np.zeros(n_data, np.int8)}
-    for name, species, pdg, (c_prompt, c_np, c_refl) in (
-        ("ds", "Ds", 431, (1, 2, 5)),
-        ("dplus", "Dplus", 411, (3, 4, 6)),
+    window = K.in_window(*g.mass_window)
+    for stream, peak, (c_prompt, c_np, c_refl) in (
+        ("signal", g, (1, 2, 5)),
+        ("partner", g.partner, (3, 4, 6)),
     ):
-        rng = np.random.default_rng(seeds[name])
+        rng = np.random.default_rng(seeds[stream])
         idx = np.flatnonzero((cls == c_prompt) | (cls == c_np))
         nonprompt = cls[idx] == c_np
-        out.put(idx, kkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species))
+        out.put(idx, kkpi_signal(rng, g, K.signal_pt(rng, sp, nonprompt), nonprompt, peak=peak))
         refl = np.flatnonzero(cls == c_refl)  # the other hypothesis of true decays
-        cols = K.collect_rows(
-            rng, refl.size, _reflections(sp, species), K.in_window(DS_MASS_MIN, DS_MASS_MAX)
-        )
+        cols = K.collect_rows(rng, refl.size, _reflections(g, sp, peak), window)
         out.put(refl, cols)
+        pdg = constants.PDG[peak.parent]
         truth["pdg"][idx], truth["pdg"][refl] = pdg, pdg
         truth["origin"][idx] = np.where(nonprompt, 2, 1)
         truth["origin"][refl] = cols["_origin"]
@@ -324,50 +293,58 @@ def generate_ds(
     })  # fmt: skip
     data = out.frame()
     step("data")
-    mc = _ds_mc(seeds["mc"], n_mc, sp)
+    mc = _kkpi_mc(seeds["mc"], n_mc, g, table, sp)
     step("mc")
-    return CharmSample(data=data, mc=mc, expected_signal=ds_expected_signal(n_data))
+    return CharmSample(data=data, mc=mc, expected_signal=expected_signal(channel, n_data))
 
 
-def _reflections(sp: dict, species: str):
+def generate_ds(
+    n_data: int, n_mc: int, seed: int, *, with_truth: bool = False, progress: bool = False
+) -> CharmSample:
+    """Synthetic ``HfCandDsLites`` data and MC files of the Ds sample (:mod:`o2ml.channels.ds`,
+    ``o2ml generate ds``): :func:`generate_kkpi` of that channel, same arguments."""
+    return generate_kkpi(_ds, n_data, n_mc, seed, with_truth=with_truth, progress=progress)
+
+
+def _reflections(g, sp: dict, peak):
     """``make(rng, m)``: wrong-hypothesis rows of true decays (prompt and non-prompt)."""
 
     def make(rng: np.random.Generator, m: int) -> dict:
-        nonprompt = rng.random(m) < DS_NONPROMPT_FRACTION
-        cols = kkpi_signal(
-            rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species, reflection=True
-        )
+        nonprompt = rng.random(m) < g.nonprompt_fraction
+        pt = K.signal_pt(rng, sp, nonprompt)
+        cols = kkpi_signal(rng, g, pt, nonprompt, peak=peak, reflection=True)
         cols["_origin"] = np.where(nonprompt, 2, 1).astype(np.int8)
         return cols
 
     return make
 
 
-def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
-    """The MC file: true Ds and D+ in their own hypothesis, downsampled background."""
-    mc_out = K.Columns(HF_CAND_DS_LITES, HF_CAND_DS_LITES.column_names("mc"), n_mc)
+def _kkpi_mc(seq: np.random.SeedSequence, n_mc: int, g, table, sp: dict) -> pd.DataFrame:
+    """The MC file: true main and partner decays in their own hypothesis, downsampled
+    background."""
+    mc_out = K.Columns(table, table.column_names("mc"), n_mc)
     s_kinds, s_signal, s_bkg, s_bmother = seq.spawn(4)  # the first three as in version 3
-    kinds = K.draw_classes(np.random.default_rng(s_kinds), n_mc, list(DS_MC_COMPOSITION.values()))
+    shares = [g.mc_signal_share, g.partner.mc_share]
+    kinds = K.draw_classes(np.random.default_rng(s_kinds), n_mc, [*shares, 1 - sum(shares)])
 
     def mc_job(rng: np.random.Generator, rows: slice) -> None:
         ids = np.arange(rows.start, rows.stop)
-        for k, (species, flag, channel) in enumerate(
-            (("Ds", DS_FLAG_MC, DS_CHANNEL_MC), ("Dplus", DPLUS_FLAG_MC, DPLUS_CHANNEL_MC))
-        ):
+        for k, peak in enumerate((g, g.partner)):
+            (channel,) = peak.resonant_channels  # every decay is flagged with its one channel
             sel = ids[kinds[rows] == k]
-            nonprompt = rng.random(sel.size) >= DS_MC_PROMPT_FRACTION
-            cols = kkpi_signal(rng, K.signal_pt(rng, sp, nonprompt), nonprompt, species)
-            cols["fFlagMcMatchRec"] = cols["fSign"] * flag
+            nonprompt = rng.random(sel.size) >= g.mc_prompt_fraction
+            cols = kkpi_signal(rng, g, K.signal_pt(rng, sp, nonprompt), nonprompt, peak=peak)
+            cols["fFlagMcMatchRec"] = cols["fSign"] * peak.flag_mc
             cols["fFlagMcDecayChanRec"] = np.full(sel.size, channel)
             cols["fOriginMcRec"] = np.where(nonprompt, Origin.NONPROMPT, Origin.PROMPT)
             mc_out.put(sel, cols)
 
-    K.run_chunks(s_signal, n_mc, mc_job)  # ds, dplus rows; background below
+    K.run_chunks(s_signal, n_mc, mc_job)  # main and partner rows; background below
     bkg = np.flatnonzero(kinds == 2)
-    factor, pt_max = DS_MC_BKG_DOWNSAMPLE
+    factor, pt_max = g.mc_bkg_downsample
     cols = K.collect_rows(
         np.random.default_rng(s_bkg), bkg.size,
-        lambda rng, m: kkpi_background(rng, sp["bkg"].sample(rng, m)),
+        lambda rng, m: kkpi_background(rng, g, sp["bkg"].sample(rng, m)),
         K.downsampled(factor, pt_max), acceptance=factor,
     )  # fmt: skip
     # not matched: flags, origin, b mother and isCandidateSwapped 0, in both hypotheses (the
@@ -379,50 +356,47 @@ def _ds_mc(seq: np.random.SeedSequence, n_mc: int, sp: dict) -> pd.DataFrame:
     # (candidateCreator3Prong.cxx @ f86101a0, lines 1353-1365), 0 for the others
     cols = mc_out.cols
     nonprompt = np.flatnonzero(cols["fOriginMcRec"] == Origin.NONPROMPT)
-    codes = np.array(list(DS_BHAD_MOTHERS), dtype=np.int32)
+    codes = np.array(list(g.bhad_mothers), dtype=np.int32)
     kind = K.draw_classes(
-        np.random.default_rng(s_bmother), nonprompt.size, list(DS_BHAD_MOTHERS.values())
+        np.random.default_rng(s_bmother), nonprompt.size, list(g.bhad_mothers.values())
     )
     cols["fPdgBhadMotherPart"][nonprompt] = codes[kind] * cols["fSign"][nonprompt]
     return mc_out.frame()
 
 
-def ds_expected_signal(n_data: int) -> dict:
-    """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data``."""
-    probs, sp = ds_class_probabilities(), _spectra()
+def expected_signal(channel: ModuleType, n_data: int) -> dict:
+    """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data`` of a
+    K K pi ``channel`` (its ``GENERATOR``: a :class:`~o2ml.channels._spec.KKPiPhysics`)."""
+    g = channel.GENERATOR
+    probs, sp = class_probabilities(g), _spectra(g)
 
     def per_bin(cls: str, spec: str) -> list[float]:
         return [float(x) for x in n_data * probs[cls] * sp[spec].bin_fractions(PT_EDGES)]
 
-    m_ds = constants.mass("Ds")
-    w = K.exp_mass_fraction(
-        DS_MASS_MIN, DS_MASS_MAX, DS_BKG_MASS_SLOPE, m_ds - DS_PEAK_WINDOW, m_ds + DS_PEAK_WINDOW
-    )
+    lo, hi = g.mass_window
+    m0 = constants.mass(g.parent)
+    w = K.exp_mass_fraction(lo, hi, g.bkg_mass_slope, m0 - g.peak_window, m0 + g.peak_window)
     return {
-        "table": HF_CAND_DS_LITES.name,
+        "table": channel.TABLE,
         "n_data": int(n_data),
         "pt_edges": list(PT_EDGES),
         "species": {
-            "Ds": {
-                "prompt": per_bin("ds_prompt", "prompt"),
-                "nonprompt": per_bin("ds_nonprompt", "nonprompt"),
+            g.parent: {
+                "prompt": per_bin("prompt", "prompt"),
+                "nonprompt": per_bin("nonprompt", "nonprompt"),
             },
-            "Dplus": {
-                "prompt": per_bin("dplus_prompt", "prompt"),
-                "nonprompt": per_bin("dplus_nonprompt", "nonprompt"),
+            g.partner.parent: {
+                "prompt": per_bin("partner_prompt", "prompt"),
+                "nonprompt": per_bin("partner_nonprompt", "nonprompt"),
             },
         },
         "background": per_bin("bkg", "bkg"),
         "note": (
             "Expected (mean) numbers of candidates per pT bin in the data file before any selection "
-            f"(Ds+ and D+ -> phi pi -> K K pi, whole mass window {DS_MASS_MIN}-{DS_MASS_MAX} GeV/c2); "
+            f"(Ds+ and D+ -> phi pi -> K K pi, whole mass window {lo}-{hi} GeV/c2); "
             "stand-in for FONLL x BR x luminosity. Mass peaks are Gaussian (sigma 7-12 MeV/c2, "
-            f"growing with pT). S/B = {DS_SIGNAL_TO_BACKGROUND_2_4:g} (Ds vs background, whole window) in "
-            f"{DS_SB_PT_RANGE[0]:g} < pT < {DS_SB_PT_RANGE[1]:g} GeV/c, i.e. about "
-            f"{DS_SIGNAL_TO_BACKGROUND_2_4 / w:.2g} within |m - m(Ds)| < {DS_PEAK_WINDOW} GeV/c2."
+            f"growing with pT). S/B = {g.signal_to_background:g} (Ds vs background, whole window) in "
+            f"{g.sb_pt_range[0]:g} < pT < {g.sb_pt_range[1]:g} GeV/c, i.e. about "
+            f"{g.signal_to_background / w:.2g} within |m - m(Ds)| < {g.peak_window} GeV/c2."
         ),
     }
-
-
-#: the generator of each charm sample, by the sample name of :data:`o2ml.channels.CHANNELS`
-GENERATORS = {"ds": generate_ds, "lc": generate_lc}

@@ -6,8 +6,10 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock
 
@@ -21,6 +23,9 @@ from ..errors import (
 )
 from ..io import table_checksum, write_table
 from ..schema import get_table
+
+if TYPE_CHECKING:
+    from ._kinematics import CharmSample
 
 #: the charm channels of o2ml.channels (``ds``, ``lc``, ``dplus``), then the PID and TPC samples
 SAMPLES = (*CHANNELS, "pid", "tpc")
@@ -60,6 +65,28 @@ GENERATOR_VERSION = 6  # 2: lite tables, MC flags, reflections, MC bkg; 3: V0 ta
 # the D+ -> pi K pi sample (HfCandDpLites, o2ml.toymc.three_prong) is new in version 6
 
 
+def generator_of(physics) -> Callable[..., CharmSample]:
+    """The generator that draws a channel's sample from its physics spec (``channel.GENERATOR``),
+    chosen by the spec's type, the most specific first: ``generator(channel, n_data, n_mc, seed,
+    *, with_truth, progress)``. A type of no generator is a :class:`BadArgumentError`."""
+    from ..channels import KKPiPhysics, PKPiPhysics, ThreeProngPhysics
+    from . import charm, lc, three_prong
+
+    generators = {
+        ThreeProngPhysics: three_prong.generate,  # one hypothesis per candidate (D+ -> π K π)
+        KKPiPhysics: charm.generate_kkpi,  # K K π with φ, a partner peak and reflections (Ds)
+        PKPiPhysics: lc.generate_pkpi,  # p K π with reflections (Λc)
+    }
+    for kind in type(physics).__mro__:
+        if kind in generators:
+            return generators[kind]
+    raise BadArgumentError(
+        f"no generator draws a sample from a {type(physics).__name__}; o2ml's generators take "
+        + ", ".join(k.__name__ for k in generators)
+        + "."
+    )
+
+
 def sample_files(sample: str) -> list[str]:
     """Names of the files a sample writes into the output directory."""
     if sample in CHANNELS:
@@ -78,15 +105,19 @@ def generate(
     out: str | Path,
     seed: int = 42,
     *,
-    n_data: int | None = None,
-    n_mc: int | None = None,
+    sizes: str | tuple | None = None,
     with_truth: bool = False,
-    fast: bool | None = None,
     overwrite: bool = False,
     folders: int = 4,
     progress: bool = True,
 ) -> dict:
     """Generate ``sample`` (``ds``, ``lc``, ``dplus``, ``pid``, ``tpc`` or ``all``) into ``out``.
+
+    ``sizes``: ``"full"`` or ``"fast"`` (the default sizes of each sample, or the small ones of
+    O2ML_FAST); ``(n_data, n_mc)`` (candidates or tracks; a None entry takes the default of the
+    mode :func:`o2ml.config.fast_mode` says); ``("fast" or "full", n_data, n_mc)`` (a None entry
+    takes that mode's default: ``o2ml generate --fast --n-data N``); or None (``"fast"`` in fast
+    mode, else ``"full"``).
 
     Returns the manifest (also written to ``out/manifest.json``, merged with an existing one):
     generator version, seed, sizes and a content checksum of every table written.
@@ -94,11 +125,21 @@ def generate(
     samples = list(SAMPLES) if sample == "all" else [sample]
     for s in samples:
         sample_files(s)  # unknown sample -> a clear error
+    modes = ("fast", "full")
+    if sizes is None or sizes in modes:
+        sizes = ("fast" if sizes is None and fast_mode() else sizes or "full", None, None)
+    elif isinstance(sizes, tuple | list) and len(sizes) == 2:
+        sizes = ("fast" if fast_mode() else "full", *sizes)
+    if not (isinstance(sizes, tuple | list) and len(sizes) == 3 and sizes[0] in modes):
+        raise BadArgumentError(
+            "generate: sizes must be 'fast', 'full', (n_data, n_mc) or ('fast' or 'full', n_data, "
+            f"n_mc), got {sizes!r}."
+        )
+    fast, n_data, n_mc = sizes[0] == "fast", sizes[1], sizes[2]
     for name, value in (("n_data", n_data), ("n_mc", n_mc), ("folders", folders)):
         if value is not None and value < 1:
             raise BadArgumentError(f"generate: {name} must be a positive number, got {value}.")
     out = Path(out)
-    fast = fast_mode() if fast is None else fast
     targets = [out / name for s in samples for name in sample_files(s)]
     if not overwrite:
         existing = [str(t) for t in targets if t.exists()]
@@ -155,15 +196,10 @@ def _generate_one(
         }
 
     if sample in CHANNELS:
-        from . import charm, three_prong
-
         channel = CHANNELS[sample]
         table = get_table(channel.TABLE)
         options = {"with_truth": truth, "progress": progress}
-        if getattr(channel, "GENERATOR", None) is not None:  # described by its physics numbers
-            result = three_prong.generate(channel, n_data, n_mc, seed, **options)
-        else:  # a generator of its own (Ds and D+ -> KKπ with reflections, Λc)
-            result = charm.GENERATORS[sample](n_data, n_mc, seed, **options)
+        result = generator_of(channel.GENERATOR)(channel, n_data, n_mc, seed, **options)
         write(result.data, f"{sample}_data.root", table)
         write(result.mc, f"{sample}_mc.root", table)
         name = f"{sample}_expected_signal.json"
@@ -329,8 +365,8 @@ def ensure_sample(
                 sample,
                 directory,
                 seed=seed,
+                sizes="fast" if fast else "full",
                 with_truth=True,
-                fast=fast,
                 overwrite=True,
                 progress=False,
             )

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..channels import ds
 from ..physics import constants
 from ..schema import SCORE_COLUMNS, Origin
 
 __all__ = ["scored_candidates"]
 
-DS_MASS = constants.mass("Ds")
-DPLUS_MASS = constants.mass("Dplus")
+#: the channel of the scored toy: Ds -> KKπ with its D+ -> KKπ partner peak (o2ml.channels.ds)
+CHANNEL = ds
 
 
 def scored_candidates(
@@ -34,6 +35,7 @@ def scored_candidates(
     table counts the injected signal, so scans close on the truth.
     """
     rng = np.random.default_rng(seed)
+    species, partner = CHANNEL.SPECIES, CHANNEL.PARTNER_PEAK
     lo, hi = pt_range
     cls = rng.choice(
         5, size=n_data, p=[0.9949, 0.003, 0.0006, 0.0012, 0.0003]
@@ -43,8 +45,8 @@ def scored_candidates(
     ds = np.isin(cls, (1, 2))
     dplus = np.isin(cls, (3, 4))
     sigma = 0.008 + 0.0008 * pt
-    mass = np.where(ds, rng.normal(DS_MASS, sigma), mass)
-    mass = np.where(dplus, rng.normal(DPLUS_MASS, sigma * 0.95), mass)
+    mass = np.where(ds, rng.normal(CHANNEL.MASS, sigma), mass)
+    mass = np.where(dplus, rng.normal(constants.mass(partner), sigma * 0.95), mass)
     alphas = np.array([[2.0, 1.0, 1.0], [1.0, 2.5, 1.2], [1.0, 1.2, 2.5]])  # by class, origin
     score_class = np.where(cls == 0, 0, np.where(np.isin(cls, (1, 3)), 1, 2))
     scores = rng.standard_gamma(alphas[score_class])
@@ -62,7 +64,7 @@ def scored_candidates(
     mc_scores /= mc_scores.sum(axis=1, keepdims=True)
     mc = pd.DataFrame(
         {
-            "fM": rng.normal(DS_MASS, 0.008 + 0.0008 * mc_pt),
+            "fM": rng.normal(CHANNEL.MASS, 0.008 + 0.0008 * mc_pt),
             "fPt": mc_pt,
             **{c: mc_scores[:, k] for k, c in enumerate(SCORE_COLUMNS)},
             "fOriginMcRec": origin.astype(np.int8),
@@ -78,8 +80,8 @@ def scored_candidates(
         "n_data": n_data,
         "pt_edges": edges.tolist(),
         "species": {
-            "Ds": {"prompt": counts(1), "nonprompt": counts(2)},
-            "Dplus": {"prompt": counts(3), "nonprompt": counts(4)},
+            species: {"prompt": counts(1), "nonprompt": counts(2)},
+            partner: {"prompt": counts(3), "nonprompt": counts(4)},
         },
     }
     return data, mc, expected
