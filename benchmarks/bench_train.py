@@ -8,19 +8,34 @@ on the whole test set) and ONNX; it writes no pickle. Both run on the example co
 examples/ after `o2ml prepare`, on the synthetic Ds sample. Prints wall time and test ROC AUC
 per pT bin and the ratio of the totals (the issue's goal: >= 2x less time at equal AUC ±0.003).
 Where o2ml's time goes away: pT bins as dask tasks (two workers on two cores), each split in
-three (input figures, training, model figures) so the cores stay busy; the distributions drawn
-without one bar per bin (o2ml.workflow.figures); each ONNX conversion done once. SHAP on the
-same sample as the macro (hipe4ml's default 10000). Measured on 2 cores, 2026-12-02: 2.06x and 2.53x
+four (input figures, training with its scores and SHAP values, score figures, SHAP figures) so
+the cores stay busy; the distributions drawn without one bar per bin (o2ml.workflow.figures);
+each ONNX conversion done once; the scores predicted once (not again by plot_output_train_test)
+and the SHAP values taken from XGBoost (pred_contribs, approx_contribs: what shap's
+TreeExplainer returns for it) in the training task. SHAP on the same sample size as the macro
+(hipe4ml's default 10000 per class). Measured on 2 cores, 2026-12-02: Ds 2.06x and 2.53x
 (two runs; the reference alone varies 54-69 s between runs on this machine).
 The macro's own D+ configs (examples/config_*_DplusToPiKPi.yml: one 1-24 GeV/c bin, 800 trees)
-run the same way on the synthetic D+ sample (--channel dplus; both by default).
-Measured on 2 cores, 2026-12-06 (load 0.3-0.7): Ds 11.1 s vs 25.0 s (2.26x), same AUC in each
-bin; D+ 20.3 s vs 19.1 s (0.94x), AUC 0.9404 both. The D+ goal (>= 2x) is not met: one bin
-gives no bins to run side by side, its figures (inputs 4.6 s, scores 5 s, SHAP 5 s of 1-core
-time) and the 800-round training (6.7 s on 1 thread) are as costly as the macro's, and a
-training on 2 threads beside a figure task oversubscribes the cores (OpenMP spin-waits: 4x
-slower). Reaching 2x needs cheaper figures (the SHAP beeswarm's 150k points) or a training
-alone on both cores before the figures.
+run the same way on the synthetic D+ sample (--channel dplus; both by default). One bin and two
+workers: no dask cluster (its start and its workers' imports cost seconds) but two processes of
+a multiprocessing fork server (imports done once); the training on one thread beside the input
+figures, then scores and SHAP values on two threads, then the five figure tasks side by side.
+Measured on 2 cores shared with other jobs, 2026-12-06 (load average 1.6-4.0: these numbers
+are noisy; each line is o2ml then the reference in the same run):
+  D+, before this scheduling: 0.99x (23.7 s vs 23.4 s, load 1.8), 0.94x (25.8 vs 24.3, 1.7),
+  0.81x (45.5 vs 36.7, 4.3);
+  D+, now: 1.47x (16.5 s vs 24.2 s, load 1.6), 1.26x (18.9 vs 23.9, 1.4), 1.10x (22.3 vs
+  24.5, 1.8), 1.07x (34.0 vs 36.4, 3.4), 1.00x (25.1 vs 25.2, 3.9); AUC 0.9404 both, every run;
+  Ds, now: 2.32x (12.1 s vs 28.1 s, load 2.1), 1.26x (22.6 vs 28.5, 2.9), 0.98x, 0.86x (load
+  2.8-3.3), before: 2.32x (13.6 vs 31.5, 2.9), 1.15x (20.9 vs 24.0, 2.7); same AUC per bin.
+(The 2026-12-06 entry before these changes: Ds 2.26x, D+ 0.94x, 20.3 s vs 19.1 s at load
+0.3-0.7.) The D+ goal (>= 2x) is not met: with one bin the work itself is the macro's: the
+800-round training (6.8 s on one thread), SHAP values (3.3 s on one thread), the figures
+(~8 s of one core, the three SHAP beeswarms of 23k points x 15 features most of it), and only
+the figures can run side by side. Training on both cores first was measured and rejected: on
+this loaded machine a 2-thread XGBoost fit took 10.8-18.6 s with OMP_WAIT_POLICY=passive and
+62 s with OpenMP's default spinning, vs 6.8-11 s on one thread; on an idle machine it
+would likely gain a few seconds (not measurable here).
 Run: .venv/bin/python benchmarks/bench_train.py [--fast] [--trees N] [--workers N] [--channel C]
 """
 

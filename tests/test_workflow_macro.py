@@ -216,3 +216,26 @@ def test_seeds_same_config_same_models_and_a_config_seed_is_kept(tmp_path, input
     assert not np.array_equal(a, c)  # subsample draws from the config's seed
     params_d, _ = run("d", seed="43")
     assert params_d["random_state"] == 43
+
+
+def test_shap_values_are_those_of_hipe4ml_plot_feature_imp(tmp_path, inputs):
+    """The SHAP figures' values (computed with the model, XGBoost's approx_contribs) are
+    shap.TreeExplainer(model).shap_values(sample, approximate=True), what hipe4ml's
+    plot_feature_imp draws, on min(10000, smallest class) test candidates per class."""
+    import shap
+    import xgboost as xgb
+
+    from o2ml.workflow.train import _shap_values
+
+    cfg = _config(tmp_path, inputs, "[1, 4.5]")
+    (b,) = train(cfg).bins
+    clf = xgb.XGBClassifier()
+    clf.load_model(b.folder / "ModelHandler_DsToKKPi_pT_1_4.5.json")
+    st = _settings(load_config(cfg, TRAIN_SCHEMA, "training config"))
+    rng = np.random.default_rng(3)
+    x_te = pd.DataFrame(rng.normal(0.8, 1.0, (90, len(FEATURES))), columns=FEATURES)
+    y_te = np.repeat([0, 1, 2], 30)
+    got = _shap_values(st, x_te, y_te, clf)
+    assert len(got["shap_index"]) == 90 and got["shap"].shape == (3, 90, len(FEATURES))
+    want = shap.TreeExplainer(clf).shap_values(x_te.loc[got["shap_index"]], approximate=True)
+    np.testing.assert_allclose(got["shap"], want.transpose(2, 0, 1), rtol=1e-6, atol=1e-7)

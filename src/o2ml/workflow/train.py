@@ -53,18 +53,32 @@ so that a re-run resumes it; and the channel's selector gets its ``MlResponse`` 
 its bin's folder), with cuts that keep every candidate until thresholds are chosen. The feature
 distributions are drawn by :func:`o2ml.workflow.figures.distributions` (the same panels as
 hipe4ml's ``plot_distr``, one artist per class instead of one bar per bin, edges shared by the
-classes).
+classes). The model's figures are hipe4ml's (``plot_output_train_test``, ``plot_roc``,
+``plot_roc_train_test``, ``plot_precision_recall``) and shap's ``summary_plot`` figures that
+hipe4ml's ``plot_feature_imp`` draws, from scores and SHAP values computed once with the
+model (:func:`_train_bin`): ``plot_output_train_test`` gets the scores of its rows instead of
+predicting them again, and the SHAP values are XGBoost's ``pred_contribs`` with
+``approx_contribs`` (what ``shap.TreeExplainer(...).shap_values(approximate=True)``, as
+hipe4ml calls it, returns for an XGBoost model), on a sample drawn with ``seed_split`` and
+jitter seeded by it (unseeded in hipe4ml): the same quantities, reproducible figures.
 
-Scale-out: ``workers`` / ``scheduler`` run each pT bin as three dask tasks (a local cluster, or
-an existing one joined by address): the input figures, the training with its files, the
-model's figures; and, when ``hyper_pars_opt.activate``, the Optuna trials of a
-bin as ``njobs`` tasks sharing its stored study. Every finished bin writes a marker last
-(:data:`DONE`); ``resume=True`` (``--resume``) keeps those bins and trains the others again,
-so a killed worker costs only its unfinished bin.
+Scale-out: ``workers`` / ``scheduler`` run each pT bin as four dask tasks (a local cluster, or
+an existing one joined by address): the input figures, the training with its files (and the
+scores and SHAP values), the score figures, the SHAP figures; and, when
+``hyper_pars_opt.activate``, the Optuna trials of a bin as ``njobs`` tasks sharing its stored
+study. With fewer bins than ``workers`` and no ``scheduler`` (a single bin: the macro's D+
+config), no dask cluster: ``workers`` processes of a multiprocessing fork server run the
+training (one thread) beside the input figures, then the scores and SHAP values on ``workers``
+threads, then the figures side by side (one task per SHAP figure); the local cluster's
+workers and the fork server wait for OpenMP work passively (``OMP_WAIT_POLICY=passive``
+unless set). Every finished bin writes a marker last (:data:`DONE`); ``resume=True``
+(``--resume``) keeps those bins and trains the others again, so a killed worker costs only
+its unfinished bin.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -322,27 +336,23 @@ def _split(config: Config, st: dict, i: int, sliced: dict):
 def _tune(config: Config, st: dict, i: int, handler, tt, *, progress=False, worker=0, share=None):
     """The Optuna study of pT bin ``i`` (``optuna.db`` beside the bins: an RDB study that tasks
     share and a re-run resumes); runs the trials it still lacks, or ``share`` of them at most
-    (one of several tasks on the same study). Sets the best parameters; returns the study."""
-    from ..models import bdt
+    (one of several tasks on the same study): :func:`o2ml.models.training.tune`, as notebook 01
+    tunes its bins. Sets the best parameters; returns the study."""
+    from ..models import bdt, training
 
     get, opt, seed = config.get, st["opt"], st["seed"]
     lo, hi = st["bins"][i]
     x_tr, y_tr = tt[0], tt[1]
     ranges = {k: tuple(v) for k, v in opt["hyper_par_ranges"].items()}
-    plan = bdt.tuning_plan(
-        f"{get('channel')}_pT_{lo:g}_{hi:g}",
-        {"train": bdt.fingerprint(x_tr[st["features"]], y_tr), "ranges": ranges, "seed": seed},
-        st["out"] / "optuna.db",
-        n_trials=int(opt["ntrials"]),
-    )
-    kwargs = {k: v for k, v in plan.kwargs().items() if k != "timeout"}
-    if share is not None:
-        kwargs["n_trials"] = min(share, kwargs["n_trials"])
-    return bdt.optimize(
-        handler, tt, ranges=ranges,
+    key = {"train": bdt.fingerprint(x_tr[st["features"]], y_tr), "ranges": ranges, "seed": seed}
+    search = bdt.Search(
+        n_trials=int(opt["ntrials"]), storage=st["out"] / "optuna.db",
+        study_name=f"{get('channel')}_pT_{lo:g}_{hi:g}", seed=seed, timeout=opt["timeout"],
+        ranges=ranges, nfold=5, progress=progress,
+    )  # fmt: skip
+    return training.tune(
+        handler, tt, search, key=key, worker=worker, limit=share,
         scoring=_scorer(get("ml.roc_auc_approach"), get("ml.roc_auc_average"), st["binary"]),
-        nfold=5, seed=seed, storage=st["out"] / "optuna.db", timeout=opt["timeout"],
-        progress=progress, worker=worker, **kwargs,
     )  # fmt: skip
 
 
@@ -423,6 +433,7 @@ def _train_bin(
     plan=None,
     progress: bool = False,
     n_jobs: int | None = None,
+    predict_jobs: int | None = None,
 ):
     """Train and test pT bin ``i`` (a dask task when bins run in parallel) and write its log,
     test set, model files; returns the fitted hipe4ml ModelHandler and the bin's
@@ -453,7 +464,15 @@ def _train_bin(
         )
     handler.fit(x_tr[features], y_tr)
     log.append(f"\nModel hyperparameters:\n {handler.get_model_params()}")
+    clf = handler.get_original_model()
+    fit_jobs = clf.get_params()["n_jobs"]
+    if predict_jobs is not None:  # the predictions and SHAP values (row-parallel) on more threads
+        clf.set_params(n_jobs=predict_jobs)
     p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
+    # what the figures need from the model, computed here: the scores drawn (the same arrays as
+    # saved) and the SHAP values of the importance figures
+    cache = {"p_te": p_te, "p_tr": p_tr, **_shap_values(st, x_te, y_te, clf)}
+    clf.set_params(n_jobs=fit_jobs)
     auc = dict(
         average=get("ml.roc_auc_average"),
         **({} if binary else {"multi_class": get("ml.roc_auc_approach")}),
@@ -479,7 +498,6 @@ def _train_bin(
     pq = folder / f"{get('channel')}_ModelApplied_{tag}.parquet.gzip"
     test_df.to_parquet(pq, compression="gzip")
     files.append(pq)
-    clf = handler.get_original_model()
     pt_bin = PtBin(lo, hi)
     model = bdt.save_model(clf, folder / f"ModelHandler_{get('channel')}_{tag}.json",
                            features=features, class_labels=classes, pt_bin=pt_bin, seed=seed,
@@ -501,13 +519,42 @@ def _train_bin(
         lo, hi, folder, {lab: int((y_tr == k).sum()) for k, lab in enumerate(classes)},
         float(auc_te), float(auc_tr), handler.get_model_params(), files,
     )  # fmt: skip
-    return handler, result
+    return handler, result, cache
 
 
-def _plot_model(config: Config, i: int, sliced: dict, fitted, part: str = "all") -> list[Path]:
+def _shap_values(st: dict, x_te: pd.DataFrame, y_te: np.ndarray, clf) -> dict:
+    """The SHAP values that hipe4ml's ``plot_feature_imp`` (hipe4ml 0.0.21, as train_models.py
+    calls it: ``n_sample=10000``, ``approximate=True``) computes: ``min(10000, smallest class)``
+    test candidates per class, ``shap.TreeExplainer(model).shap_values(df, approximate=True)``,
+    which for an XGBoost model is XGBoost's own ``Booster.predict(DMatrix, pred_contribs=True,
+    approx_contribs=True)`` without its last (bias) column: called here directly, on the
+    model's threads. The sample is drawn with ``random_state=seed_split`` (hipe4ml's
+    ``DataFrame.sample`` is unseeded). {"shap_index": rows of ``x_te``, "shap": values
+    (class, row, feature) for several classes, (row, feature) for two}."""
+    import xgboost as xgb
+
+    labels, counts = np.unique(y_te, return_counts=True)
+    n_sample = min(10000, int(counts.min()))
+    index = pd.Index(np.concatenate([
+        x_te.index[y_te == lab].to_series().sample(n_sample, random_state=st["seed"]).to_numpy()
+        for lab in labels
+    ]))  # fmt: skip
+    sub = x_te.loc[index, st["features"]]
+    phi = clf.get_booster().predict(
+        xgb.DMatrix(sub), pred_contribs=True, approx_contribs=True, validate_features=False
+    )
+    values = phi[:, :, :-1].transpose(1, 0, 2) if phi.ndim == 3 else phi[:, :-1]
+    return {"shap_index": index, "shap": values}
+
+
+def _plot_model(
+    config: Config, i: int, sliced: dict, fitted, part: str = "all", shap_figs=None
+) -> list[Path]:
     """The figures of pT bin ``i``'s trained model (``fitted``: what :func:`_train_bin`
-    returned): ``part`` "scores" (scores of train and test sets, ROC, precision-recall),
-    "importance" (SHAP feature importance) or "all"; tasks of their own after the training."""
+    returned, its scores and SHAP values included): ``part`` "scores" (scores of train and
+    test sets, ROC, precision-recall), "importance" (SHAP feature importance; ``shap_figs``: the
+    indices of those figures to draw, all when None) or "all"; tasks of their own after the
+    training."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -520,19 +567,27 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted, part: str = "all")
     folder, tag, files = st["folders"][i], st["tags"][i], []
     x_tr, x_te, y_tr, y_te, _ = _split(config, st, i, sliced)
     tt, handler = [x_tr, y_tr, x_te, y_te], fitted[0]
+    if len(fitted) > 2:
+        cache = fitted[2]
+    else:  # a (handler, result) pair: the model's scores and SHAP values computed here
+        p_te, p_tr = (_scores(handler, x, st["raw_output"]) for x in (x_te, x_tr))
+        cache = {"p_te": p_te, "p_tr": p_tr,
+                 **_shap_values(st, x_te, y_te, handler.get_original_model())}  # fmt: skip
 
     def save(fig, stem, exts=extensions):
         _save(fig, folder, stem, exts, files)
 
     if part == "importance":
-        _plot_importance(config, st, x_te, y_te, handler, save)
+        _plot_importance(config, st, x_te, cache, save, shap_figs)
         return files
     # the macro's y_pred_test / y_pred_train: raw margins when ml.raw_output (plot_roc turns the
-    # raw outputs of several classes into probabilities itself, plot_precision_recall does not)
-    p_te, p_tr = _scores(handler, x_te, st["raw_output"]), _scores(handler, x_tr, st["raw_output"])
+    # raw outputs of several classes into probabilities itself, plot_precision_recall does not);
+    # plot_output_train_test predicts them again per class and set: the same rows of these
+    p_te, p_tr = cache["p_te"], cache["p_tr"]
+    scored = _Scored(st["raw_output"], (x_te, p_te), (x_tr, p_tr))
 
     figs = plot_utils.plot_output_train_test(
-        handler, tt, 80, get("ml.raw_output"), classes, True, density=True
+        scored, tt, 80, get("ml.raw_output"), classes, True, density=True
     )
     for fig, lab in zip(
         figs if isinstance(figs, list) else [figs],
@@ -567,27 +622,54 @@ def _plot_model(config: Config, i: int, sliced: dict, fitted, part: str = "all")
     )
     plt.close("all")
     if part == "all":
-        _plot_importance(config, st, x_te, y_te, handler, save)
+        _plot_importance(config, st, x_te, cache, save, shap_figs)
     return files
 
 
-def _plot_importance(config: Config, st: dict, x_te, y_te, handler, save) -> None:
-    """SHAP feature importance on hipe4ml's default sample (10000 test candidates), as
-    train_models.py calls it."""
-    import matplotlib.pyplot as plt
-    from hipe4ml import plot_utils
+class _Scored:
+    """The fitted model's scores of the training and test sets, for hipe4ml's
+    ``plot_output_train_test``, which calls ``model.predict(rows, output_margin)`` per class
+    and set: the scores of those rows (the same values as a prediction: computed once)."""
 
-    classes, binary = st["classes"], st["binary"]
-    imp = plot_utils.plot_feature_imp(x_te[st["features"]], y_te, handler, classes)
-    n_plot = len(classes) if not binary else 1
-    for k, fig in enumerate(imp):
-        name = (
-            f"FeatureImportance_{classes[k] if not binary else ''}_{config.get('channel')}"
-            if k < n_plot
-            else f"FeatureImportanceAll_{config.get('channel')}"
-        )
+    def __init__(self, raw_output: bool, *sets):
+        self.raw_output = raw_output
+        self.index = pd.Index(np.concatenate([x.index.to_numpy() for x, _ in sets]))
+        self.scores = np.concatenate([p for _, p in sets])
+
+    def predict(self, x: pd.DataFrame, output_margin: bool = True) -> np.ndarray:
+        if bool(output_margin) != self.raw_output:
+            raise ValueError(f"scores with output_margin={self.raw_output} only")
+        return self.scores[self.index.get_indexer(x.index)]
+
+
+def _plot_importance(config: Config, st: dict, x_te, cache: dict, save, figs=None) -> None:
+    """hipe4ml's ``plot_feature_imp`` as train_models.py calls it (hipe4ml 0.0.21: SHAP on
+    10000 test candidates per class): a ``shap.summary_plot`` beeswarm per class (one for two
+    classes), then the bar plot of the mean absolute values, each an 18 x 9 figure, from the
+    SHAP values :func:`_shap_values` computed with the model (the same values;
+    ``rng=seed_split`` for the beeswarm's jitter, unseeded in hipe4ml). ``figs``: the indices
+    of the figures to draw (all when None)."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    classes, binary, seed = st["classes"], st["binary"], st["seed"]
+    df_subs = x_te.loc[cache["shap_index"], st["features"]]
+    values = cache["shap"]
+    per_class = [values] if binary else list(values)
+    n_plot = len(per_class)
+    channel = config.get("channel")
+    for k in range(n_plot + 1) if figs is None else figs:
+        fig = plt.figure(figsize=(18, 9))
+        if k < n_plot:
+            shap.summary_plot(per_class[k], df_subs, plot_size=(18, 9), class_names=classes,
+                              show=False, rng=seed)  # fmt: skip
+            name = f"FeatureImportance_{classes[k] if not binary else ''}_{channel}"
+        else:
+            shap.summary_plot(values if binary else per_class, df_subs, plot_type="bar",
+                              plot_size=(18, 9), class_names=classes, show=False, rng=seed)  # fmt: skip
+            name = f"FeatureImportanceAll_{channel}"
         save(fig, name)
-    plt.close("all")
+        plt.close("all")
 
 
 def _fingerprint(config: Config) -> str:
@@ -643,7 +725,8 @@ def train(
     """Run a training configuration; see the module docstring.
 
     ``workers`` > 1 trains the pT bins in parallel on a local dask cluster of that many
-    processes (one thread each); ``scheduler`` (an address) runs them on an existing dask
+    processes (one thread each), or, with fewer bins than ``workers``, on that many processes
+    of a fork server (no cluster); ``scheduler`` (an address) runs them on an existing dask
     cluster instead. On a cluster, Optuna's trials of a bin run as ``hyper_pars_opt.njobs``
     tasks sharing the bin's study (``optuna.db``, an RDB storage). ``resume``: keep the bins an
     earlier run of the same config finished (their marker file), train the others again; the
@@ -661,6 +744,13 @@ def train(
             f"{config.where('output.dir')}: {used} not empty; pass --overwrite to replace their "
             "files, or --resume to keep the bins an earlier run finished."
         )
+    todo = [i for i in range(len(st["bins"])) if i not in done]
+    opt = st["opt"]
+    # fewer bins than workers and no cluster asked for: processes of a fork server, started
+    # now (its imports while the inputs are read)
+    solo = 0 < len(todo) < workers
+    forked = solo and scheduler is None and not opt["activate"] and _can_fork_server()
+    ctx = _fork_server() if forked else None
     frames = {
         lab: _read_class(config, lab, st["indirs"][lab], st["tree"], st["columns"])
         for lab in st["classes"]
@@ -670,9 +760,7 @@ def train(
         {lab: df[(df[pt] >= lo) & (df[pt] < hi)] for lab, df in frames.items()}
         for lo, hi in st["bins"]
     ]
-    todo = [i for i in range(len(slices)) if i not in done]
     plan, note = _plan(config, st)
-    opt = st["opt"]
     n_tasks = max(1, int(opt["njobs"])) if opt["activate"] else 1
     for i in todo:  # a bin is finished when its marker is written
         st["folders"][i].mkdir(parents=True, exist_ok=True)
@@ -680,43 +768,52 @@ def train(
     trained = {}
     # a bin is four tasks (input figures, training, score figures, SHAP figures), each on one
     # thread (a training on more threads next to a figure task oversubscribes the cores: OpenMP
-    # threads spin-wait, and the training took 4x longer here)
+    # threads spin-wait, and the training took 4x longer here; with OMP_WAIT_POLICY=passive
+    # a 2-thread training was still 2-9x slower than on one thread on a loaded 2-core machine).
+    # Fewer bins than workers: the scores and SHAP values (row-parallel) on workers // bins
+    # threads after each training, the SHAP figures one task each, and no dask cluster
+    # unless Optuna's trials need one (:func:`_train_forked`)
     n_parts = 4 if not opt["activate"] else n_tasks
-    threads = 1
-    with client(min(workers, max(len(todo), 1) * n_parts), scheduler) as c:
-        if c is None:
+    threads = max(1, workers // len(todo)) if solo else 1
+    cluster = (contextlib.nullcontext() if forked
+               else client(min(workers, max(len(todo), 1) * n_parts), scheduler))  # fmt: skip
+    with _passive_workers(1 if forked else workers, scheduler), cluster as c:
+        if forked:
+            trained = _train_forked(ctx, config, st, todo, slices, plan, workers, threads)
+        elif c is None:
             for i in todo:
                 before = _plot_inputs(config, i, slices[i])
-                handler, result = fitted = _train_bin(config, i, slices[i], plan, progress)
-                _mark_done(config, result, before, _plot_model(config, i, slices[i], fitted))
-                trained[i] = handler.get_original_model(), result
+                fitted = _train_bin(config, i, slices[i], plan, progress)
+                _mark_done(config, fitted[1], before, _plot_model(config, i, slices[i], fitted))
+                trained[i] = fitted[0].get_original_model(), fitted[1]
         else:
             from dask.distributed import as_completed
 
+            data = dict(zip(todo, c.scatter([slices[i] for i in todo]), strict=True))
             if n_tasks > 1:  # the trials of a bin: n_tasks tasks on the bin's one stored study
                 _init_storage(st["out"])  # created once here, not by tasks at the same time
                 c.gather([
-                    c.submit(_tune_task, config, i, slices[i], k, n_tasks, pure=False)
+                    c.submit(_tune_task, config, i, data[i], k, n_tasks, pure=False)
                     for i in todo for k in range(n_tasks)
                 ])  # fmt: skip
-            # four tasks per bin, the trainings first (the longest), so that the figures fill
-            # the cores the trainings leave: input figures, training, then the model's score
-            # figures and its SHAP figures side by side
-            fits = {i: c.submit(_train_bin, config, i, slices[i], plan, False, threads, pure=False)
-                    for i in todo}  # fmt: skip
+            # the trainings first (the longest), so that the figures fill the cores the
+            # trainings leave: input figures, training, then the model's score figures and its
+            # SHAP figures side by side
+            fits = {i: c.submit(_train_bin, config, i, data[i], plan, False, 1, threads,
+                                pure=False) for i in todo}  # fmt: skip
             tasks = {f: (i, "fit") for i, f in fits.items()}
-            tasks |= {c.submit(_plot_inputs, config, i, slices[i], pure=False): (i, "before")
-                      for i in todo}  # fmt: skip
-            for part in ("scores", "importance"):
-                tasks |= {c.submit(_plot_model, config, i, slices[i], f, part, pure=False): (i, part)
+            jobs = _figure_jobs(st, solo)
+            for fn, args, kind in jobs[::-1] if solo else jobs:  # solo: the longest first
+                tasks |= {c.submit(fn, config, i, data[i], *(() if args is None else (f, *args)),
+                                   pure=False): (i, kind)
                           for i, f in fits.items()}  # fmt: skip
             parts: dict[int, dict] = {i: {} for i in todo}
             for future, value in as_completed(tasks, with_results=True):
                 i, kind = tasks[future]
                 parts[i][kind] = value
-                if len(parts[i]) == 4:  # every part of the bin: mark it finished now
-                    handler, result = parts[i]["fit"]
-                    after = [*parts[i]["scores"], *parts[i]["importance"]]
+                if len(parts[i]) == 1 + len(jobs):  # every part: mark the bin finished now
+                    handler, result = parts[i]["fit"][:2]
+                    after = [f for _, _, k in jobs[1:] for f in parts[i][k]]
                     _mark_done(config, result, parts[i]["before"], after)
                     trained[i] = handler.get_original_model(), result
     results = [done[i] if i in done else trained[i] for i in range(len(slices))]
@@ -732,6 +829,103 @@ def train(
         report.mlresponse = plan.to_json(o2p / model_dir.config_file_name(plan.task),
                                          overwrite=True)  # fmt: skip
     return report
+
+
+def _figure_jobs(st: dict, solo: bool) -> list[tuple]:
+    """The figure tasks of a bin: (function, its arguments after the fitted model or none,
+    name); the SHAP figures one task each when ``solo`` (the bar plot with the last class)."""
+    n_shap = 2 if st["binary"] else len(st["classes"]) + 1  # per class and the bar
+    groups = [[k] for k in range(n_shap - 2)] + [[n_shap - 2, n_shap - 1]] if solo else [None]
+    jobs = [(_plot_inputs, None, "before"), (_plot_model, ("scores",), "scores")]
+    return jobs + [(_plot_model, ("importance", g), f"importance{k}") for k, g in enumerate(groups)]
+
+
+def _train_forked(ctx, config, st, todo, slices, plan, workers: int, threads: int) -> dict:
+    """Fewer bins than ``workers`` and no cluster asked for: ``workers`` processes forked
+    from a fork server (``ctx``, :func:`_fork_server`: modules imported once, no OpenMP run
+    before a fork) instead of a dask cluster's (its start and its workers' imports cost a
+    bin seconds). The trainings (one thread each) and the input figures first; as a training
+    ends, its scores and SHAP values on ``threads``, then its figures side by side, the SHAP
+    figures one task each. {bin: (None, BinResult)}, each bin marked finished."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    jobs = _figure_jobs(st, solo=True)
+    trained, parts, fitted = {}, {i: {} for i in todo}, {}
+    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        tasks = {ex.submit(_train_bin_figures, config, i, slices[i], plan, threads): (i, "fit")
+                 for i in todo}  # fmt: skip
+        tasks |= {ex.submit(_plot_inputs, config, i, slices[i]): (i, "before") for i in todo}
+        while tasks:
+            finished, _ = wait(tasks, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i, kind = tasks.pop(future)
+                parts[i][kind] = value = future.result()
+                if kind == "fit":  # its figures, the SHAP figures (the longest) first
+                    fitted[i] = value
+                    tasks |= {ex.submit(_plot_model, config, i, slices[i], value, *args): (i, k)
+                              for _, args, k in jobs[::-1] if args is not None}  # fmt: skip
+                if len(parts[i]) == 1 + len(jobs):
+                    after = [f for _, _, k in jobs[1:] for f in parts[i][k]]
+                    _mark_done(config, fitted[i][1], parts[i]["before"], after)
+                    trained[i] = None, fitted[i][1]  # the model: in its files
+    return trained
+
+
+def _train_bin_figures(config: Config, i: int, sliced: dict, plan, threads: int) -> tuple:
+    """:func:`_train_bin` on one thread (``threads`` for its scores and SHAP values) in a
+    forked process: (None, BinResult, scores and SHAP values), what the figures need, so that
+    the parent process unpickles no model (its first XGBoost import cost a bin 0.8 s)."""
+    _, result, cache = _train_bin(config, i, sliced, plan, False, 1, threads)
+    return None, result, cache
+
+
+#: what the fork server imports before it forks a training or figure process
+_PRELOAD = ["o2ml.workflow.train", "xgboost", "sklearn.model_selection", "sklearn.metrics",
+            "hipe4ml.model_handler", "hipe4ml.plot_utils", "o2ml.onnx", "o2ml.export.model_dir"]  # fmt: skip
+
+
+def _can_fork_server() -> bool:
+    import multiprocessing as mp
+
+    return "forkserver" in mp.get_all_start_methods()  # not on Windows
+
+
+def _fork_server():
+    """The multiprocessing "forkserver" context, its server importing :data:`_PRELOAD` once
+    (and with ``OMP_WAIT_POLICY=passive`` unless set, as :func:`_passive_workers`): its
+    processes start at once, and none is forked from a process that ran OpenMP threads
+    (GNU OpenMP hangs in such a child)."""
+    import multiprocessing as mp
+    from multiprocessing import forkserver
+
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    if "OMP_WAIT_POLICY" in os.environ:
+        forkserver.ensure_running()
+        return ctx
+    os.environ["OMP_WAIT_POLICY"] = "passive"  # the server's environment, read at its start
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+    return ctx
+
+
+def _passive_workers(workers: int, scheduler: str | None):
+    """The local dask cluster's workers wait for OpenMP work passively
+    (``OMP_WAIT_POLICY=passive`` unless set): a training's threads next to another process
+    then yield the core instead of spinning on it (here 45 s instead of 12 s for a 2-thread
+    training on a loaded 2-core machine)."""
+    if scheduler is not None or workers <= 1:
+        return contextlib.nullcontext()
+    try:
+        import dask
+        import distributed  # noqa: F401  (its defaults in dask's config, not replaced here)
+    except ImportError:  # client() says what is missing
+        return contextlib.nullcontext()
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    env.setdefault("OMP_WAIT_POLICY", os.environ.get("OMP_WAIT_POLICY", "passive"))
+    return dask.config.set({"distributed.nanny.pre-spawn-environ": env})
 
 
 def _plan(config: Config, st: dict):
