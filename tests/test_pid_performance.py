@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binom, norm
 
-from o2ml.errors import BadArgumentError
+from o2ml.errors import BadArgumentError, ColumnNotFoundError
 from o2ml.physics import pid_performance as perf
 
 
@@ -114,7 +114,7 @@ def test_wins_significance_by_hand():
     assert "A wins 4 of 51 bins" in w.text
     none = perf.wins_significance(_null_table(np.zeros(5)), "A")
     assert none.p_value == 1.0 and none.significance == 0.0
-    with pytest.raises(BadArgumentError):
+    with pytest.raises(ColumnNotFoundError, match=r"missing \['winner'\].*'winner_global'"):
         perf.wins_significance(t.drop(columns="winner"), "A")
 
 
@@ -147,7 +147,7 @@ def test_combine_seeds():
     # one seed has no spread: a tie, whatever the gain (as models.repeat.compare)
     one = perf.combine_seeds(per_seed[per_seed["seed"] == 1], "A", "B")
     assert (one["winner"] == "tie").all() and (one["n_seeds"] == 1).all()
-    with pytest.raises(BadArgumentError, match="seed"):
+    with pytest.raises(ColumnNotFoundError, match=r"combine_seeds: .*missing \['seed'\]"):
         perf.combine_seeds(per_seed.drop(columns="seed"), "A", "B")
 
 

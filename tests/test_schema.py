@@ -117,3 +117,30 @@ def test_conform_casts_and_rejects_unknown_columns():
 def test_bad_kind():
     with pytest.raises(ValueError, match="kind must be"):
         PID_TRACKS_MC_ML.column_names("sim")
+
+
+def test_require_columns_names_the_source_the_expected_the_found_and_close_names():
+    """One check of "the columns are there" for DataFrames, pyarrow tables, mappings of columns
+    and lists of names: the message names who needs them (and the file), the columns expected,
+    the missing ones, what was found and close names (never a present column)."""
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"fM": [1.9], "fPT": [2.0]})
+    for table in (frame, pa.table(frame), {"fM": [1.9], "fPT": [2.0]}, ["fM", "fPT"]):
+        schema.require_columns(table, ["fM"], "x")  # present: no error
+        with pytest.raises(errors.ColumnNotFoundError) as err:
+            schema.require_columns(table, ["fM", "fPt"], "a.root: the cuts")
+        assert str(err.value) == (
+            "a.root: the cuts needs the columns ['fM', 'fPt']; missing ['fPt'] "
+            "(found ['fM', 'fPT']). Did you mean 'fPT'?"
+        )
+    many = pd.DataFrame(columns=[f"fCol{i}" for i in range(30)])
+    with pytest.raises(
+        errors.ColumnNotFoundError, match=r"missing \['fM'\] \(found 30 columns\)\.$"
+    ):
+        schema.require_columns(many, ["fM"], "y")
+    # the MC signal definition of a channel names the table and what the MC file lacks
+    from o2ml.channels import is_signal
+
+    with pytest.raises(errors.ColumnNotFoundError, match=r"signal definition of HfCandLcLites"):
+        is_signal(frame, "HfCandLcLites")

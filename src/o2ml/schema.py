@@ -9,7 +9,7 @@ written to synthetic *data* files on request only, so notebooks can run closure 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -738,13 +738,40 @@ TABLES: dict[str, Table] = {
 }
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise :class:`ColumnNotFoundError` naming the missing columns (and close names)."""
-    missing = [c for c in columns if c not in df.columns]
+#: a table's columns found are listed in full up to this many, else counted
+_FOUND_LISTED = 12
+
+
+def column_names(table) -> list[str]:
+    """The column names of a DataFrame, a pyarrow Table, a mapping of columns (``{name:
+    values}``) or an iterable of names."""
+    names = getattr(table, "column_names", None)  # pyarrow (whose .columns are the arrays)
+    if names is None:
+        names = getattr(table, "columns", None)  # pandas
+    if names is None:
+        names = table.keys() if isinstance(table, Mapping) else table
+    return [str(c) for c in names]
+
+
+def require_columns(df, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`ColumnNotFoundError` naming the missing columns, what was found and the
+    close names, if ``df`` lacks one of ``columns``.
+
+    ``df``: a DataFrame, a pyarrow Table, a mapping of columns or the column names
+    (:func:`column_names`). ``what``: who needs them, with the file or table where known
+    (``f"{path}: the DANN inputs"``); the message reads "<what> needs the columns [...];
+    missing [...] (found ...)."
+    """
+    have = column_names(df)
+    known = set(have)
+    missing = [c for c in columns if c not in known]
     if missing:
-        hints = "".join(did_you_mean(c, df.columns) for c in missing)
+        found = f"found {have}" if len(have) <= _FOUND_LISTED else f"found {len(have)} columns"
+        wanted = set(columns)
+        others = [c for c in have if c not in wanted]  # a present one is no alternative
+        hints = "".join(dict.fromkeys(did_you_mean(c, others) for c in missing))
         raise ColumnNotFoundError(
-            f"{what} needs the columns {list(columns)}; missing {missing}.{hints}"
+            f"{what} needs the columns {list(columns)}; missing {missing} ({found}).{hints}"
         )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnNotFoundError
+from ..schema import require_columns
 from . import dplus, ds, lc
 from .ds import row_hypothesis
 
@@ -30,11 +31,6 @@ def is_signal(df: pd.DataFrame, table: str) -> np.ndarray:
         raise ColumnNotFoundError(
             f"o2ml has no MC signal definition for table {table!r}; known: {sorted(_BY_TABLE)}."
         )
-    needed = MC_LABEL_COLUMNS[table]
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ColumnNotFoundError(
-            f"MC candidates of {table} lack {missing}: the signal definition of O2Physics needs "
-            f"{list(needed)} (is this an MC file of the tree creator?)."
-        )
+    what = f"The O2Physics signal definition of {table} (MC candidates of the tree creator)"
+    require_columns(df, MC_LABEL_COLUMNS[table], what)
     return _BY_TABLE[table].is_signal(df)

@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import BadArgumentError, EmptySelectionError
+from ..schema import require_columns
 from . import its
 from .constants import PID_SPECIES
 from .pid_response import (
@@ -350,9 +351,7 @@ def look_elsewhere(
         raise BadArgumentError(
             f"look_elsewhere: method must be one of {CORRECTIONS}, not {method!r}."
         )
-    for col in ("p_value", "difference"):
-        if col not in comparison:
-            raise BadArgumentError(f"look_elsewhere: the table has no column {col!r}.")
+    require_columns(comparison, ["p_value", "difference"], "look_elsewhere: the comparison")
     out = comparison.copy()
     families = out["efficiency"].to_numpy() if "efficiency" in out else np.zeros(len(out))
     p_value = out["p_value"].to_numpy(dtype=np.float64)
@@ -424,8 +423,7 @@ def wins_significance(comparison: pd.DataFrame, who: str, *, n_sigma: float = 2.
     from scipy.special import ndtr, ndtri
     from scipy.stats import binom
 
-    if "winner" not in comparison:
-        raise BadArgumentError("wins_significance: the table has no column 'winner'.")
+    require_columns(comparison, ["winner"], "wins_significance: the comparison")
     decided = comparison[comparison["winner"] != "n/a"]
     n = len(decided)
     if n == 0:
@@ -458,10 +456,8 @@ def combine_seeds(
     ``winner``, then :func:`look_elsewhere`. As ``o2ml.models.repeat.compare`` (paired), a winner
     also needs |gain| above its spread over seeds and at least two seeds; ``n_seeds`` says how
     many (fewer than 3: a smoke test)."""
-    need = {seed_column, "species", "p", a, b, "difference", "difference_err"}
-    missing = need - set(per_seed.columns)
-    if missing:
-        raise BadArgumentError(f"combine_seeds: the table lacks the columns {sorted(missing)}.")
+    need = [seed_column, "species", "p", a, b, "difference", "difference_err"]
+    require_columns(per_seed, need, "combine_seeds: the per-seed comparison")
     keys = [k for k in ("efficiency", "species", "p") if k in per_seed]
     rows = []
     for key, g in per_seed.groupby(keys, sort=True):

@@ -50,7 +50,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import ColumnNotFoundError, SelectionSyntaxError, did_you_mean
+from ..errors import SelectionSyntaxError
+from ..schema import require_columns
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>(?:0[xX][0-9a-fA-F]+|0[bB][01]+"
@@ -300,13 +301,7 @@ class Expression:
     def evaluate(self, frame: Mapping) -> np.ndarray:
         """The expression's value per row of ``frame`` (a DataFrame or a dict of arrays), of the
         numpy dtype of its C++ type."""
-        missing = [c for c in self.columns if c not in frame]
-        if missing:
-            known = list(frame.keys())
-            raise ColumnNotFoundError(
-                f"{self.what} {self.text!r}: expected the columns {missing}, not found."
-                + "".join(did_you_mean(c, known) for c in missing)
-            )
+        require_columns(frame, self.columns, f"{self.what} {self.text!r}")
         n = len(frame[next(iter(frame.keys()))]) if len(frame.keys()) else 0
         with np.errstate(all="ignore"):
             out = np.asarray(self._eval(self.tree, frame))
