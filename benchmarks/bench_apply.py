@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from o2ml.channels import ds
+from o2ml.export.choices import ExportSettings
 from o2ml.export.model_dir import config_file_name, write_model_dir
 from o2ml.export.o2physics import DEFAULT_TASK
-from o2ml.inference import BinnedModel, apply_files
+from o2ml.inference import BinnedModel, Execution, apply_files
 from o2ml.io import read_table, write_table
 from o2ml.models import bdt
 from o2ml.schema import pt_bins
@@ -51,11 +52,12 @@ def make_model(workdir: Path) -> Path:
     sample = generate_ds(1_000_000, 200_000, seed=42)
     models = {}
     for b in pt_bins(EDGES):
-        handlers = bdt.class_handlers(sample.data, sample.mc, b)
+        handlers = bdt.class_handlers(sample.data, sample.mc, b, sidebands=ds.SIDEBANDS)
         tt = bdt.balanced_train_test(handlers, seed=42, max_per_class=20_000)
-        models[b] = bdt.model_handler(seed=42)  # the tutorial configuration
+        models[b] = bdt.model_handler(ds.TUTORIAL_FEATURES, seed=42)  # the tutorial configuration
         models[b].fit(tt[0], tt[1])
-    write_model_dir(models, ds.TUTORIAL_FEATURES, out, cuts=[[0.5, 0, 0]] * len(models), seed=42)
+    export = ExportSettings(features=ds.TUTORIAL_FEATURES)
+    write_model_dir(models, out, export=export, cuts=[[0.5, 0, 0]] * len(models), seed=42)
     return out
 
 
@@ -94,10 +96,10 @@ def main() -> None:
     n_mem, t_mem = xgboost_in_memory(model_dir, inputs, threads=cores)
     out = workdir / "output"
     shutil.rmtree(out, ignore_errors=True)
-    report = apply_files(
-        model_dir, [str(p) for p in inputs], out, backend=args.backend, workers=args.workers,
-        threads=args.threads, progress=False,
-    )  # fmt: skip
+    execution = Execution(
+        backend=args.backend, workers=args.workers, threads=args.threads, progress=False
+    )
+    report = apply_files(model_dir, [str(p) for p in inputs], out, execution=execution)
     assert report.ok, report.summary()
     n_apply = sum(r.entries for r in report.results)
     assert n_apply == n_mem, (n_apply, n_mem)

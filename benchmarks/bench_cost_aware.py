@@ -58,8 +58,9 @@ def main() -> None:
     pt_bin = PtBin(2, 4)
 
     t0 = time.perf_counter()
+    settings = training.TrainSettings(seed=args.seed, max_per_class=args.max_per_class)
     tutorial = training.train_bin(
-        data, mc, pt_bin, features, seed=args.seed, max_per_class=args.max_per_class
+        data, mc, pt_bin, features, sidebands=ds.SIDEBANDS, settings=settings
     )
     fit_tutorial_s = time.perf_counter() - t0
     x_train, y_train, x_test, y_test = tutorial.train_test
@@ -68,11 +69,13 @@ def main() -> None:
     study = cost_aware.optimize_cost_aware(
         bdt.model_handler(features, seed=args.seed),
         tutorial.train_test,
-        n_trials=args.trials,
-        storage=args.storage,
-        study_name=f"bench-cost-ds-{pt_bin.label}-seed{args.seed}",
-        seed=args.seed,
-        sample_per_class=args.per_class,
+        bdt.Search(
+            n_trials=args.trials,
+            storage=args.storage,
+            study_name=f"bench-cost-ds-{pt_bin.label}-seed{args.seed}",
+            seed=args.seed,
+            sample_per_class=args.per_class,
+        ),
         reference_params=bdt.TUTORIAL_PARAMS,
     )
     study_s = time.perf_counter() - t0

@@ -68,10 +68,8 @@ def main() -> None:
         values = [float(v) for v in args.sweep.split(",")]
         trained = {0.0: base, args.lambda_max: model}
         sweep = dann.lambda_sweep(
-            mc_train,
-            data_train,
-            mc_test,
-            data_test,
+            (mc_train, data_train),
+            (mc_test, data_test),
             values=values,
             config=cfg,
             trained=trained,

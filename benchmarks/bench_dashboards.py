@@ -57,9 +57,10 @@ import numpy as np
 import psutil
 
 from o2ml.apps import make_scans, write_candidates
+from o2ml.apps.demo_inputs import DEMO_CUTS
 from o2ml.physics.massfit import fit_peak
 from o2ml.schema import SCORE_COLUMNS
-from o2ml.selection import parse_cuts
+from o2ml.selection.efficiency import parse_cuts
 from o2ml.selection.histograms import GRID_CUTS, ScanHistograms
 from o2ml.toymc.scored import scored_candidates
 
@@ -264,7 +265,8 @@ def main() -> None:
             env["O2ML_CANDIDATES"] = str(folder / "scored.parquet")
         else:
             write_grids(folder, data, mc)
-        for s in make_scans(data, mc, expected, bkg_cut=0.3):
+        cuts = {**DEMO_CUTS, "score_bkg": ("<", 0.3)}
+        for s in make_scans(data, mc, expected, cuts=cuts):
             s.save(folder / f"scan_pt{s.pt_min:g}_{s.pt_max:g}.json")
         sizes = sum(f.stat().st_size for f in folder.glob("grid_pt*.npz")) / 2**20
         print(f"inputs: {args.n:.1e} data + {args.n_mc:.1e} MC toy candidates, 3 pT bins, "

@@ -50,7 +50,11 @@ def main() -> None:
     tags = pid.tag_species(train)
     t = step("tag", t)
     regressor = pid.train_beta_regressor(
-        train, tags, seed=args.seed, max_per_species=args.max_per_species, n_jobs=args.n_jobs
+        train,
+        tags,
+        seed=args.seed,
+        max_per_species=args.max_per_species,
+        params={"n_jobs": args.n_jobs},
     )
     t = step("train", t)
     beta = regressor.predict(test)

@@ -19,15 +19,16 @@ import time
 import numpy as np
 
 from o2ml.physics.massfit import PeakFit
-from o2ml.selection import (
+from o2ml.selection import BinInputs, scan_significance
+from o2ml.selection._binning import count_below
+from o2ml.selection.efficiency import (
+    ScoreCut,
     class_efficiencies,
     efficiency,
     efficiency_2d,
-    scan_significance,
+    passing,
     selection_efficiency,
 )
-from o2ml.selection._binning import count_below
-from o2ml.selection.efficiency import ScoreCut, passing
 
 
 def timed(fn, repeat: int) -> tuple[float, float, object]:
@@ -102,8 +103,8 @@ def main() -> None:
 
     def scan():
         return scan_significance(
-            d_mass, {"s": d_score}, mc, {"s": (">", scan_thr)}, expected=table,
-            pt_range=(2.0, 4.0), peak=peak, mass_edges=edges, progress=False,
+            d_mass, {"s": d_score}, mc, {"s": (">", scan_thr)},
+            inputs=BinInputs(table, (2.0, 4.0), peak=peak, mass_edges=edges),
         )  # fmt: skip
 
     scan()  # compile iminuit's numba cost once

@@ -21,9 +21,10 @@ import time
 import numpy as np
 
 from o2ml.physics.massfit import fit_background
-from o2ml.selection import significance
+from o2ml.selection import BinInputs
+from o2ml.selection._estimate import significance
 from o2ml.toymc.scored import scored_candidates
-from o2ml.widgets import ThresholdScanner
+from o2ml.widgets import ScanGrid, ThresholdScanner
 
 
 def hipe4ml_style_update(
@@ -62,7 +63,8 @@ def main() -> None:
     data, mc, expected = scored_candidates(args.n, args.n_mc, seed=11)
     t_toy = time.perf_counter() - t0
     t0 = time.perf_counter()
-    scanner = ThresholdScanner(data, mc, expected, export_dir=tempfile.gettempdir())
+    bins = [BinInputs(expected, pt) for pt in ((2, 4), (4, 6), (6, 12))]
+    scanner = ThresholdScanner(ScanGrid(data, mc, bins), export_dir=tempfile.gettempdir())
     t_build = time.perf_counter() - t0
 
     rng = np.random.default_rng(3)

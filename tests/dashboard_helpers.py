@@ -21,7 +21,7 @@ from conftest import REPO, free_port, running_server
 
 from o2ml.apps import make_scans, write_candidates
 from o2ml.physics.massfit import fit_peak
-from o2ml.selection import ScanResult, scan_significance
+from o2ml.selection import BinInputs, ScanResult, scan_significance
 from o2ml.toymc.scored import scored_candidates
 
 TOY_BKG_CUT = 0.3
@@ -43,6 +43,18 @@ class ToyInputs:
     scan_paths: list[Path]
 
 
+#: the threshold dashboard's pT bins in the dashboard tests
+TOY_PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
+
+
+def toy_grid(inputs: ToyInputs, **grid: Any):
+    """The threshold dashboard's ScanGrid of the toy candidates (``grid``: ScanGrid keywords)."""
+    from o2ml.widgets import ScanGrid
+
+    bins = [BinInputs(inputs.expected, pt) for pt in TOY_PT_BINS]
+    return ScanGrid(inputs.data, inputs.mc, bins, **grid)
+
+
 def make_toy_inputs(directory: Path, n_data: int = 60_000, n_mc: int = 20_000) -> ToyInputs:
     """Write toy candidates (parquet + expected-signal JSON) and three 1-D scans to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -50,7 +62,8 @@ def make_toy_inputs(directory: Path, n_data: int = 60_000, n_mc: int = 20_000) -
     expected_path = directory / "toy_expected_signal.json"
     expected_path.write_text(json.dumps(expected))
     candidates = write_candidates(directory / "toy_scored.parquet", data, mc, expected_path)
-    scans = make_scans(data, mc, expected, bkg_cut=TOY_BKG_CUT, thresholds=TOY_THRESHOLDS)
+    cuts = {"score_bkg": ("<", TOY_BKG_CUT), "score_prompt": (">", TOY_THRESHOLDS)}
+    scans = make_scans(data, mc, expected, cuts=cuts)
     paths = []
     for s in scans:
         paths.append(s.save(directory / f"scan_toy_pt{s.pt_min:g}_{s.pt_max:g}.json"))
@@ -70,10 +83,10 @@ def library_point(
     d = inputs.data[(inputs.data["fPt"] >= lo) & (inputs.data["fPt"] < hi)]
     m = inputs.mc[(inputs.mc["fPt"] >= lo) & (inputs.mc["fPt"] < hi)]
     per_origin = {"prompt": m[m["fOriginMcRec"] == 1], "nonprompt": m[m["fOriginMcRec"] == 2]}
+    peak = fit_peak(per_origin["prompt"]["fM"])
     return scan_significance(
-        d["fM"], d, per_origin, cuts, expected=inputs.expected, pt_range=pt,
-        peak=fit_peak(per_origin["prompt"]["fM"]), progress=False,
-    )  # fmt: skip
+        d["fM"], d, per_origin, cuts, inputs=BinInputs(inputs.expected, pt, peak=peak)
+    )
 
 
 _NUMBER = re.compile(r"^\s*([-+0-9.e]+)(?:\s*±\s*([-+0-9.e]+))?\s*$")

@@ -170,7 +170,7 @@ def test_tables_in_different_folders_are_a_clear_error(tmp_path):
 
 
 def test_pidml_tables_as_the_producer_fills_them(tmp_path):
-    generate("pid", tmp_path, seed=4, n_data=6000, n_mc=6000, with_truth=True, progress=False)
+    generate("pid", tmp_path, seed=4, sizes=(6000, 6000), with_truth=True, progress=False)
     mc = io.read_table(tmp_path / "pid_mc.root", PID_TRACKS_MC_ML)
     data = io.read_table(tmp_path / "pid_data.root", PID_TRACKS_DATA_ML)
     assert list(mc.columns) == PID_TRACKS_MC_ML.column_names("mc")
@@ -196,7 +196,7 @@ def test_pidml_tables_as_the_producer_fills_them(tmp_path):
 
 
 def test_a_data_pidml_file_where_mc_truth_is_needed_is_a_clear_error(tmp_path):
-    generate("pid", tmp_path, seed=5, n_data=1000, n_mc=1000, progress=False)
+    generate("pid", tmp_path, seed=5, sizes=(1000, 1000), progress=False)
     before = _listing(tmp_path)
     with pytest.raises(TableNotFoundError) as err:
         io.read_table(tmp_path / "pid_data.root", "PidTracksMcMl")
@@ -206,7 +206,7 @@ def test_a_data_pidml_file_where_mc_truth_is_needed_is_a_clear_error(tmp_path):
 
 
 def test_a_pidml_file_of_an_older_layout_names_the_missing_column(tmp_path):
-    generate("pid", tmp_path, seed=6, n_data=1000, n_mc=1000, progress=False)
+    generate("pid", tmp_path, seed=6, sizes=(1000, 1000), progress=False)
     old = io.read_table(tmp_path / "pid_mc.root", "PidTracksMcMl").drop(columns=["fTRDPattern"])
     path = io.write_table(old, tmp_path / "old.root", "PidTracksMcMl", conform=False)
     assert len(io.read_table(path, "PidTracksMcMl")) == len(old)  # still read
@@ -223,7 +223,7 @@ def test_tracks_derived_from_the_aod_are_the_generated_tracks(tmp_path):
     from o2ml.physics.pid_tracks import columns, read_aod_tracks
     from o2ml.toymc.pid import generate_pid
 
-    generate("pid", tmp_path, seed=8, n_data=4000, n_mc=4000, with_truth=True, folders=3,
+    generate("pid", tmp_path, seed=8, sizes=(4000, 4000), with_truth=True, folders=3,
              progress=False)  # fmt: skip
     for kind, truth in (("mc", "fPdgCode"), ("data", "fTruthPdgCode")):
         tracks = read_aod_tracks(tmp_path / f"pid_{kind}.root")
@@ -237,6 +237,6 @@ def test_tracks_derived_from_the_aod_are_the_generated_tracks(tmp_path):
             np.testing.assert_allclose(tracks[c], drawn[c], rtol=1e-5, atol=atol, err_msg=c)
     data = read_aod_tracks(tmp_path / "pid_data.root", truth=False)
     assert "fTruthPdgCode" not in data
-    generate("pid", tmp_path / "real", seed=8, n_data=1000, n_mc=1000, progress=False)
+    generate("pid", tmp_path / "real", seed=8, sizes=(1000, 1000), progress=False)
     with pytest.raises(TableNotFoundError, match="pid_data.root: the true species need MC"):
         read_aod_tracks(tmp_path / "real" / "pid_data.root", truth=True)

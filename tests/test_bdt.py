@@ -11,6 +11,8 @@ from o2ml.models import bdt
 from o2ml.schema import CharmClass, PtBin
 
 FEATURES = ["fCpa", "fDecayLength", "fAbsCos3PiK"]
+#: the Ds sidebands (generic code takes them from the caller)
+SB = (1.75, 2.1)
 
 
 def toy_samples(seed: int = 0, n: int = 6000) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -46,7 +48,7 @@ def test_pt_bins_and_selection():
 
 def test_class_handlers_take_sidebands_and_mc_origins():
     data, mc = toy_samples()
-    handlers = bdt.class_handlers(data, mc, PtBin(2, 4))
+    handlers = bdt.class_handlers(data, mc, PtBin(2, 4), sidebands=SB)
     bkg = handlers[CharmClass.BACKGROUND].get_data_frame()
     assert ((bkg.fM < 1.75) | (bkg.fM > 2.1)).all() and bkg.fPt.between(2, 4).all()
     assert (handlers[CharmClass.PROMPT].get_data_frame().fOriginMcRec == 1).all()
@@ -59,12 +61,12 @@ def test_class_handlers_take_sidebands_and_mc_origins():
 def test_empty_class_is_a_clear_error():
     data, mc = toy_samples()
     with pytest.raises(errors.EmptySelectionError, match="No prompt candidate passes"):
-        bdt.class_handlers(data, mc[mc.fOriginMcRec == 2], PtBin(2, 4))
+        bdt.class_handlers(data, mc[mc.fOriginMcRec == 2], PtBin(2, 4), sidebands=SB)
 
 
 def test_train_save_load_round_trip_and_determinism(tmp_path):
     data, mc = toy_samples()
-    tt = bdt.balanced_train_test(bdt.class_handlers(data, mc, PtBin(2, 4)), seed=3)
+    tt = bdt.balanced_train_test(bdt.class_handlers(data, mc, PtBin(2, 4), sidebands=SB), seed=3)
     preds = []
     for _ in range(2):
         mh = bdt.model_handler(FEATURES, {"n_estimators": 40}, seed=3)
@@ -93,21 +95,15 @@ def test_train_save_load_round_trip_and_determinism(tmp_path):
 def test_optuna_study_persists_and_resumes(tmp_path):
     data, mc = toy_samples()
     tt = bdt.balanced_train_test(
-        bdt.class_handlers(data, mc, PtBin(2, 4)), seed=0, max_per_class=300
+        bdt.class_handlers(data, mc, PtBin(2, 4), sidebands=SB), seed=0, max_per_class=300
     )
     ranges = {"max_depth": (2, 4), "n_estimators": (10, 30)}
     db = tmp_path / "study.db"
     mh = bdt.model_handler(FEATURES, seed=0)
-    study = bdt.optimize(mh, tt, n_trials=2, storage=db, study_name="ds", ranges=ranges)
+    search = bdt.Search(n_trials=2, storage=db, study_name="ds", ranges=ranges)
+    study = bdt.optimize(mh, tt, search)
     assert db.exists() and len(study.trials) == 2
-    again = bdt.optimize(
-        bdt.model_handler(FEATURES, seed=0),
-        tt,
-        n_trials=2,
-        storage=db,
-        study_name="ds",
-        ranges=ranges,
-    )
+    again = bdt.optimize(bdt.model_handler(FEATURES, seed=0), tt, search)
     assert len(again.trials) == 4  # resumed from the SQLite file, not restarted
     assert mh.get_model_params()["max_depth"] == study.best_params["max_depth"]
     # the stored value is what it says: hipe4ml's objective, the mean 3-fold CV ROC AUC (ovo)
@@ -130,10 +126,10 @@ def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
 
     data, mc = toy_samples()
     db = str(tmp_path / "optuna.db")
-    kw = dict(
+    kw = dict(sidebands=SB, settings=training.TrainSettings(
         seed=3, max_per_class=400, n_trials=3, storage=db, optuna_per_class=200,
         ranges={"max_depth": (2, 3), "n_estimators": (5, 15)},
-    )  # fmt: skip
+    ))  # fmt: skip
     first = training.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
     again = training.train_bin(data, mc, PtBin(2, 4), FEATURES, **kw)
     assert first.study.study_name == again.study.study_name
@@ -147,8 +143,8 @@ def test_study_names_encode_the_settings_so_reruns_repeat_themselves(tmp_path):
     # an interrupted study (here: 1 of 3 trials) is completed, not restarted
     name, todo = bdt.stored_study("x", {"a": 1}, 3, db)
     assert (name, todo) == (bdt.study_name("x", {"a": 1}), 3)
-    bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test, 1, storage=db,
-                 study_name=name, ranges=kw["ranges"])  # fmt: skip
+    bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test,
+                 bdt.Search(n_trials=1, storage=db, study_name=name, ranges=kw["settings"].ranges))  # fmt: skip
     assert bdt.stored_study("x", {"a": 1}, 3, db) == (name, 2)
     assert bdt.study_name("x", {"a": 1}) != bdt.study_name("x", {"a": 2})
 
@@ -159,16 +155,17 @@ def test_a_wall_time_budget_runs_until_spent_and_a_rerun_adds_nothing(tmp_path):
     data, mc = toy_samples()
     from o2ml.models import training
 
-    first = training.train_bin(
-        data, mc, PtBin(2, 4), FEATURES, seed=3, max_per_class=300, n_trials=1, storage=None,
-        optuna_per_class=100, ranges={"max_depth": (2, 3), "n_estimators": (5, 10)},
+    settings = training.TrainSettings(
+        seed=3, max_per_class=300, n_trials=1, storage=None, optuna_per_class=100,
+        ranges={"max_depth": (2, 3), "n_estimators": (5, 10)},
     )  # fmt: skip
+    first = training.train_bin(data, mc, PtBin(2, 4), FEATURES, sidebands=SB, settings=settings)
     db = str(tmp_path / "optuna.db")
     ranges = {"max_depth": (2, 3), "n_estimators": (5, 10)}
 
     def run(plan):
-        study = bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test, storage=db,
-                             ranges=ranges, nfold=2, **plan.kwargs())  # fmt: skip
+        search = bdt.Search(storage=db, ranges=ranges, nfold=2, **plan.kwargs())
+        study = bdt.optimize(bdt.model_handler(FEATURES, seed=0), first.train_test, search)
         plan.finish(study)
         return study
 
@@ -203,7 +200,7 @@ def test_class_balance_shares_as_the_o2physics_macro():
     min(n_bkg, bkg_factor x n_signal) background (PWGHF/D2H/Macros/ML/train_models.py);
     class_weights: equal total weight per class, mean 1."""
     data, mc = toy_samples()
-    handlers = bdt.class_handlers(data, mc.iloc[:1500], PtBin(2, 6))
+    handlers = bdt.class_handlers(data, mc.iloc[:1500], PtBin(2, 6), sidebands=SB)
     n = {c: h.get_n_cand() for c, h in handlers.items()}
     n_sig = n[CharmClass.PROMPT] + n[CharmClass.NONPROMPT]
     assert n[CharmClass.BACKGROUND] > n_sig  # the toy has more sideband than signal
@@ -235,7 +232,7 @@ def test_heldout_auc_compares_models_on_the_same_candidates():
 
     data, mc = toy_samples()
     b = PtBin(2, 6)
-    handlers = bdt.class_handlers(data.iloc[::2], mc.iloc[::2], b)
+    handlers = bdt.class_handlers(data.iloc[::2], mc.iloc[::2], b, sidebands=SB)
     tt = bdt.balanced_train_test(handlers, seed=0)
     full = bdt.model_handler(FEATURES, {"n_estimators": 30, "max_depth": 3}, seed=0)
     full.fit(tt[0], tt[1])
@@ -247,6 +244,7 @@ def test_heldout_auc_compares_models_on_the_same_candidates():
         mc.iloc[1::2],
         b,
         features=FEATURES,
+        sidebands=SB,
         n_boot=100,
     )
     assert list(out.index) == ["full", "weak"]

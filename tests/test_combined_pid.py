@@ -5,6 +5,7 @@ the ONNX input contract, the domain-adversarial attention model, the published t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -20,16 +21,17 @@ from o2ml.errors import (
     NonFiniteError,
 )
 from o2ml.models import dann
+from o2ml.models.combined import _nets as nets
 from o2ml.models.combined import evaluate as ev
-from o2ml.models.combined import inputs, nets
-from o2ml.models.combined.model import CombinedConfig, CombinedPid, train_combined
+from o2ml.models.combined import inputs
+from o2ml.models.combined.model import METHODS, CombinedConfig, CombinedPid, train_combined
 from o2ml.physics import pid_tracks
 from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from o2ml.toymc.pid import MISSING_DETECTORS, generate_pid, with_missing_detectors
 from o2ml.toymc.pid_tables import pid_tables
 
 pytestmark = pytest.mark.xdist_group("combined")
-FAST = {"epochs": 80, "patience": 3, "batch_size": 256}
+FAST = CombinedConfig(epochs=80, patience=3, batch_size=256)
 
 
 @cache
@@ -56,7 +58,7 @@ def tracks():
 @pytest.fixture(scope="module")
 def trained(tracks):
     (X, y), (Xv, yv) = tracks["train"], tracks["val"]
-    return {m: train_combined(m, (X, y), (Xv, yv), **FAST) for m in nets.METHODS}
+    return {m: train_combined(m, (X, y), (Xv, yv), config=FAST) for m in METHODS}
 
 
 # ------------------------------------------------------------------------------- the gaps
@@ -253,8 +255,8 @@ def test_the_onnx_input_contract(tmp_path, trained, tracks):
 
 def test_training_is_reproducible_and_checks_its_input(tracks):
     (X, y), (Xv, yv) = tracks["train"], tracks["val"]
-    kw = {"epochs": 2, "hidden": (8,)}
-    a, b = (train_combined("mean", (X[:3000], y[:3000]), (Xv, yv), **kw) for _ in range(2))
+    cfg = CombinedConfig(epochs=2, hidden=(8,))
+    a, b = (train_combined("mean", (X[:3000], y[:3000]), (Xv, yv), config=cfg) for _ in range(2))
     for va, vb in zip(a.module.state_dict().values(), b.module.state_dict().values(), strict=True):
         assert torch.equal(va, vb)
     with pytest.raises(BadArgumentError, match="Unknown method"):
@@ -262,7 +264,7 @@ def test_training_is_reproducible_and_checks_its_input(tracks):
     with pytest.raises(BadArgumentError, match="labels for"):
         train_combined("mean", (X, y[:-1]), (Xv, yv))
     with pytest.raises(BadArgumentError, match="attention"):
-        train_combined("mean", (X, y), (Xv, yv), data=Xv, lambda_max=1.0)
+        train_combined("mean", (X, y), (Xv, yv), data=Xv, config=CombinedConfig(lambda_max=1.0))
     with pytest.raises(BadArgumentError, match="Unknown combined-PID settings"):
         CombinedConfig.from_dict({"epoch": 3})
 
@@ -270,10 +272,11 @@ def test_training_is_reproducible_and_checks_its_input(tracks):
 def test_domain_adversarial_attention_trains_a_domain_head(tracks):
     (X, y), (Xv, yv) = tracks["train"], tracks["val"]
     data = inputs.build_inputs(with_missing_detectors(pidml(4000, 6, "data"), 6, "data"))
+    cfg = CombinedConfig(epochs=2)
     model = train_combined(
-        "attention", (X[:4000], y[:4000]), (Xv, yv), data=data, lambda_max=1.0, epochs=2
+        "attention", (X[:4000], y[:4000]), (Xv, yv), data=data, config=replace(cfg, lambda_max=1.0)
     )
-    plain = train_combined("attention", (X[:4000], y[:4000]), (Xv, yv), epochs=2)
+    plain = train_combined("attention", (X[:4000], y[:4000]), (Xv, yv), config=cfg)
     assert not torch.equal(model.module.head[0].weight, plain.module.head[0].weight)
 
 

@@ -39,16 +39,10 @@ def stored(tmp_path_factory):
     tt = toy_train_test()
     handler = bdt.model_handler(FEATURES, seed=0)
     before = dict(handler.get_model_params())
-    study = cost_aware.optimize_cost_aware(
-        handler,
-        tt,
-        n_trials=8,
-        storage=db,
-        study_name="ds-cost",
-        ranges=RANGES,
-        seed=0,
-        sample_per_class=200,
+    search = bdt.Search(
+        n_trials=8, storage=db, study_name="ds-cost", ranges=RANGES, seed=0, sample_per_class=200
     )
+    study = cost_aware.optimize_cost_aware(handler, tt, search)
     assert handler.get_model_params() == before  # the user picks: nothing is set
     return db, tt, study
 
@@ -148,12 +142,14 @@ def test_resume_from_sqlite_adds_trials_and_keeps_objectives_apart(stored, tmp_p
     again = cost_aware.optimize_cost_aware(
         bdt.model_handler(FEATURES, seed=0),
         tt,
-        n_trials=2,
-        storage=db,
-        study_name="ds-cost",
-        ranges=RANGES,
-        seed=0,
-        sample_per_class=200,
+        bdt.Search(
+            n_trials=2,
+            storage=db,
+            study_name="ds-cost",
+            ranges=RANGES,
+            seed=0,
+            sample_per_class=200,
+        ),
         latency_candidates=50,
         reference_params={"n_estimators": 40, "max_depth": 3},
     )
@@ -161,7 +157,8 @@ def test_resume_from_sqlite_adds_trials_and_keeps_objectives_apart(stored, tmp_p
     ref = cost_aware.reference_trial(again)
     assert ref.number == 8 and ref.params["n_estimators"] == 40 and ref.params["max_depth"] == 3
     with pytest.raises(errors.O2mlError, match="directions"):  # a single-objective run
-        bdt.optimize(bdt.model_handler(FEATURES, seed=0), tt, 1, storage=db, study_name="ds-cost")
+        search = bdt.Search(n_trials=1, storage=db, study_name="ds-cost")
+        bdt.optimize(bdt.model_handler(FEATURES, seed=0), tt, search)
 
 
 def test_single_objective_studies_are_not_cost_aware():

@@ -6,6 +6,7 @@ The models are trained as notebook 01 trains them in its full run: the same tabl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,8 @@ from o2ml.toymc.generate import ensure_sample
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
+#: notebook 01's scan choices: the Ds, prompt signal, raw yields fitted (closure, cut variation)
+OPTIONS = selection.SignificanceOptions(species=ds.SPECIES, fit_raw_yield=True)
 
 
 def notebook_parameters(name: str) -> dict:
@@ -53,13 +56,17 @@ def scans(tmp_path_factory):
     scale = len(data) / len(data_eval)
     out = Bins()
     for b in schema.pt_bins(params["pt_edges"]):
+        settings = replace(sizes, seed=params["seed"], storage=storage)
         trained = training.train_bin(
-            data_train, mc_train, b, features, seed=params["seed"], storage=storage, **sizes
+            data_train, mc_train, b, features, sidebands=ds.SIDEBANDS, settings=settings
         )
         d = selection.add_scores(selection.in_pt_range(data_eval, b), trained.model, features)
         m = selection.add_scores(selection.in_pt_range(mc_eval, b), trained.model, features)
         reference = {ds.REFERENCE_COLUMN: (">", 0.5)}
-        scan = selection.scan_bin(d, m, expected, b, scale=scale, reference_cuts=reference)
+        scan = selection.scan_bin(
+            d, m, selection.BinInputs(expected, b, scale=scale), options=OPTIONS,
+            reference_cuts=reference,
+        )  # fmt: skip
         out[b] = (trained, d, scan, m)
     out.mc_eval, out.features, out.n_eval = mc_eval, features, len(data_eval)
     return out
@@ -89,7 +96,7 @@ def test_bdt_beats_rectangular_cuts_in_every_bin(scans):
 
 def test_closure_recovers_true_signal_within_its_uncertainty(scans):
     for b, (_, data_bin, scan, _) in scans.items():
-        c = selection.closure(data_bin, scan)
+        c = scan.closure(data_bin)
         assert c["true_in_window"] > 10, b
         assert abs(c["pull_efficiency"]) < 2, (b, c)  # estimated vs true signal
         assert abs(c["pull_raw_yield"]) < 3, (b, c)  # fitted vs true yield
@@ -112,7 +119,7 @@ def test_mass_fit_after_the_cut_measures_both_peaks(scans):
     expects it well above that) and its yield agrees with the true count; the D+ peak is
     fitted with a positive yield and agrees with its true count."""
     for b, (_, d, scan, _) in scans.items():
-        after = selection.fit_after_cut(d, scan)
+        after = scan.fit_after_cut(d)
         assert after.fit.valid and after.counts.sum() == (d["score_bkg"] < after.threshold).sum()
         passed = d[d["score_bkg"] < after.threshold]
         true_ds = ((passed["fTruthPdgCode"] == 431) & (passed["fTruthReflection"] == 0)).sum()
@@ -126,7 +133,7 @@ def test_mass_fit_after_the_cut_measures_both_peaks(scans):
 
 def test_nonprompt_score_makes_enhanced_working_points(scans):
     for b, (_, _, scan, m) in scans.items():
-        wp = selection.origin_working_points(m, scan)
+        wp = scan.origin_working_points(m)
         f = wp["f_np"]
         assert f["prompt-enhanced"] < f["background cut only"] < f["non-prompt-enhanced"], (b, wp)
         # the cuts keep the requested fractions of the background-selected candidates
@@ -164,8 +171,8 @@ def test_a_toy_ensemble_gives_pulls_of_mean_zero_and_width_one(scans):
         b: float(s.bdt.thresholds[s.chosen_index, 0]) for b, (_, _, s, _) in scans.items()
     }
     toys = selection.closure_ensemble(
-        trained, scans.mc_eval, scans.features, thresholds, seeds=range(500, 512),
-        n_data=scans.n_eval,
+        trained, scans.mc_eval, scans.features, thresholds, options=OPTIONS,
+        seeds=range(500, 512), n_data=scans.n_eval,
     )  # fmt: skip
     assert len(toys) == 12 * len(trained) and toys["seed"].nunique() == 12
     for col in ("pull_efficiency", "pull_raw_yield"):
@@ -197,7 +204,7 @@ def test_prompt_score_removes_nonprompt_faster(scans):
     """The tutorial's prompt-score study: both efficiencies fall with the cut, the non-prompt one
     faster, and they are the MC fractions counted directly."""
     for b, (_, _, scan, m) in scans.items():
-        study = selection.efficiency_vs_score(m, scan, [0.0, 0.5, 0.7])
+        study = scan.efficiency_vs_score(m, [0.0, 0.5, 0.7])
         eff = study.pivot(index="threshold", columns="origin", values="efficiency")
         assert (np.diff(eff["prompt"]) <= 0).all() and (np.diff(eff["nonprompt"]) <= 0).all()
         ratio = eff["nonprompt"] / eff["prompt"]

@@ -85,7 +85,8 @@ def test_the_o2physics_configuration_json(tmp_path, umask):
 
 
 def test_scan_results_and_grids(tmp_path, umask):
-    from o2ml.selection import ScanResult, parse_cuts
+    from o2ml.selection import ScanResult
+    from o2ml.selection.efficiency import parse_cuts
     from o2ml.selection.histograms import ScanHistograms
 
     n = 3
@@ -111,10 +112,10 @@ def test_onnx_models_and_scored_candidates(tmp_path, umask):
     import torch
 
     from o2ml.apps import write_candidates
-    from o2ml.onnx import torch_to_onnx
+    from o2ml.onnx import model_metadata, torch_to_onnx
 
     path = tmp_path / "model.onnx"
-    torch_to_onnx(torch.nn.Linear(2, 1), ["a", "b"], path, output="y", class_labels=[])
+    torch_to_onnx(torch.nn.Linear(2, 1), path, output="y", metadata=model_metadata(["a", "b"], []))
     assert _mode(path) == umask
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"fM": rng.uniform(1.8, 2.0, 20), "fPt": rng.uniform(2, 4, 20)})

@@ -15,11 +15,14 @@ import pytest
 from o2ml import cli
 from o2ml.channels import ds
 from o2ml.errors import ColumnNotFoundError, InputFileNotFoundError, O2mlError, UnknownBackendError
+from o2ml.export.choices import ExportSettings
 from o2ml.export.model_dir import write_model_dir
 from o2ml.inference import (
     BACKENDS,
+    DEFAULT_COLUMNS,
     OUTPUT_TABLE,
     BinnedModel,
+    Execution,
     apply_files,
     check_output,
     make_scorer,
@@ -33,18 +36,20 @@ pytestmark = pytest.mark.xdist_group("inference")
 
 EDGES = [1, 2, 24]  # GeV/c: every synthetic candidate falls in a bin
 TABLE = "HfCandDsLites"
+SYNCHRONOUS = Execution(scheduler="synchronous")
 
 
 def train_model_dir(out: Path, sample, n_estimators: int, max_depth: int) -> Path:
     models = {}
     for b in pt_bins(EDGES):
-        handlers = bdt.class_handlers(sample.data, sample.mc, b)
+        handlers = bdt.class_handlers(sample.data, sample.mc, b, sidebands=ds.SIDEBANDS)
         train_test = bdt.balanced_train_test(handlers, seed=1, max_per_class=2000)
         params = {"n_estimators": n_estimators, "max_depth": max_depth}
-        models[b] = bdt.model_handler(params=params, seed=1, n_jobs=1)
+        models[b] = bdt.model_handler(ds.TUTORIAL_FEATURES, params, seed=1, n_jobs=1)
         models[b].fit(train_test[0], train_test[1])
     cuts = [[0.5, 0.0, 0.0]] * len(models)
-    return write_model_dir(models, ds.TUTORIAL_FEATURES, out, cuts=cuts, seed=1).parent
+    export = ExportSettings(features=ds.TUTORIAL_FEATURES)
+    return write_model_dir(models, out, export=export, cuts=cuts, seed=1).parent
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +72,11 @@ def inputs(tmp_path, sample) -> Path:
     return root
 
 
-def run(model_dir, inputs, out, **kw):
-    kw.setdefault("scheduler", "synchronous")
-    return apply_files(model_dir, str(inputs / "*" / "AO2D.root"), out, progress=False, **kw)
+def run(model_dir, inputs, out, *, columns=DEFAULT_COLUMNS, fmt="parquet", **how):
+    """apply_files on the 4 inputs; ``how``: the fields of its :class:`Execution`."""
+    execution = Execution(**{"scheduler": "synchronous", "progress": False, **how})
+    return apply_files(model_dir, str(inputs / "*" / "AO2D.root"), out, columns=columns, fmt=fmt,
+                       execution=execution)  # fmt: skip
 
 
 def test_backends_agree_on_100k_candidates(model_dir, sample):
@@ -97,7 +104,8 @@ def test_every_backend_scores_one_candidate_and_any_batch(sample, depth, tmp_pat
     y = np.arange(len(X)) % 3
     clf = xgb.XGBClassifier(n_estimators=20, max_depth=depth, n_jobs=1).fit(X, y)
     onnx_path = write_model_dir(
-        {PtBin(1, 24): clf}, ds.TUTORIAL_FEATURES, tmp_path, cuts=[[0.5, 0, 0]]
+        {PtBin(1, 24): clf}, tmp_path, export=ExportSettings(features=ds.TUTORIAL_FEATURES),
+        cuts=[[0.5, 0, 0]],
     ).with_name("ModelHandler_onnx_DsToKKPi_pT_1_24.onnx")  # fmt: skip
     reference = clf.predict_proba(X)
     for name in BACKENDS:
@@ -223,10 +231,10 @@ def test_refuses_to_write_over_inputs_or_to_merge_outputs(model_dir, sample, tmp
     d = tmp_path / "in"
     write_table(sample.data.iloc[:1000], d / "a.parquet", TABLE)
     with pytest.raises(O2mlError, match="would replace an input"):
-        apply_files(model_dir, str(d / "*.parquet"), d, scheduler="synchronous")
+        apply_files(model_dir, str(d / "*.parquet"), d, execution=SYNCHRONOUS)
     write_table(sample.data.iloc[:1000], d / "a.root", TABLE)
     with pytest.raises(O2mlError, match="would both be written"):
-        apply_files(model_dir, str(d / "a.*"), tmp_path / "out", scheduler="synchronous")
+        apply_files(model_dir, str(d / "a.*"), tmp_path / "out", execution=SYNCHRONOUS)
     assert len(read_table(d / "a.parquet", TABLE)) == 1000
 
 
@@ -269,9 +277,8 @@ def test_apply_scores_equal_native_predict_proba_at_and_outside_the_bin_edges(
     df.loc[df.index[: len(edge_pts)], "fPt"] = edge_pts
     src = tmp_path / "in" / "AO2D.root"
     write_table(df, src, TABLE, folders=3)
-    report = apply_files(
-        model_dir, src, tmp_path / "out", backend=backend, scheduler="synchronous", progress=False
-    )
+    execution = Execution(backend=backend, scheduler="synchronous", progress=False)
+    report = apply_files(model_dir, src, tmp_path / "out", execution=execution)
     assert report.ok, report.summary()
     got = read_table(report.results[0].output, OUTPUT_TABLE)
     model = BinnedModel.load(model_dir)

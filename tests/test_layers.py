@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "o2ml"
 
 LAYERS = [
     # shared concepts: errors, settings, the O2Physics tables, PtBin, score columns, origins
-    {"o2ml", "o2ml._lazy", "o2ml.errors", "o2ml.config", "o2ml.schema", "o2ml.profiling"},
+    {"o2ml", "o2ml.errors", "o2ml.config", "o2ml.schema", "o2ml.profiling"},
     {"o2ml.io"},
     # physics and data: detector responses, mass fits, the generators, the O2Physics channels;
     # and the ONNX format (converters, metadata, batch-1 latency in onnxruntime), through which
@@ -107,9 +109,13 @@ def test_every_module_has_a_layer():
 
 
 def test_no_module_imports_a_higher_layer():
+    """The package ``o2ml`` itself (its ``__init__``) is the exception: it imports every public
+    subpackage, and no module imports it back (``from .. import __version__`` reads a name set
+    before those imports)."""
     bad = [
         f"{m} (layer {layer(m)}) imports {t} (layer {layer(t)}), line {line}"
         for m in MODULES
+        if m != "o2ml"
         for t, _, line in imports(m)
         if t in MODULES and t != "o2ml" and layer(t) > layer(m)
     ]
@@ -266,15 +272,25 @@ def test_the_reader_sees_imports_inside_functions_and_skips_type_checking():
 
 
 def test_o2ml_gives_its_subpackages_and_their_public_names():
-    """``o2ml.<subpackage>`` loads on first use; every name a subpackage's ``__all__`` lists
-    exists."""
+    """``import o2ml`` imports every public subpackage and top-level module but the CLI
+    (``o2ml.<name>`` is there, :func:`test_import_o2ml_gives_every_subpackage_and_no_heavy_library`
+    checks that it loads nothing heavy); every name a package's ``__all__`` lists exists (the
+    curated ``dir()`` and the one ``__init__`` style: the tests further down)."""
+    import importlib
+
     import o2ml
 
-    for name in o2ml._SUBPACKAGES:
-        sub = getattr(o2ml, name)
-        assert sub.__name__ == f"o2ml.{name}"
-        missing = [n for n in getattr(sub, "__all__", []) if not hasattr(sub, n)]
-        assert not missing, (name, missing)
+    public = {
+        p.name if p.is_dir() else p.stem
+        for p in SRC.iterdir()
+        if not p.name.startswith("_") and ((p / "__init__.py").exists() or p.suffix == ".py")
+    }
+    assert public - {"cli"} <= set(o2ml.__all__), sorted(public - set(o2ml.__all__))
+    for m, path in MODULES.items():
+        if path.name == "__init__.py":
+            package = importlib.import_module(m)
+            missing = [n for n in package.__all__ if not hasattr(package, n)]
+            assert not missing, (m, missing)
     with pytest.raises(AttributeError, match="no attribute 'analysiss'"):
         o2ml.analysiss  # noqa: B018
 
@@ -337,3 +353,142 @@ def test_a_concept_taught_by_a_re_export_names_its_home():
         with pytest.raises(AttributeError, match=f"moved to o2ml.schema.{name}"):
             getattr(bdt, name)
         assert getattr(schema, name) is not None
+
+
+# ---------------------------------------------------------------- the API a physicist holds (#34)
+#: the most names ``o2ml.selection`` exports: one entry point per job
+MAX_SELECTION_NAMES = 25
+#: the most parameters a public callable takes (self and cls not counted): parameters that
+#: travel together are one object (SignificanceOptions, CandidateColumns, ExportSettings, ...)
+MAX_PARAMETERS = 8
+#: what ``import o2ml`` must not load: the extras and the heavy libraries, imported inside the
+#: functions that need them (as uproot does for its optional dependencies)
+HEAVY = (
+    "torch", "xgboost", "hipe4ml", "sklearn", "optuna", "onnxruntime", "onnx", "onnxmltools",
+    "plotly", "ipywidgets", "dask", "distributed", "matplotlib", "scipy", "iminuit", "uproot",
+    "hummingbird", "shap", "voila",
+)  # fmt: skip
+
+
+def _is_record(node: ast.ClassDef) -> bool:
+    """A dataclass: a record of named fields (its constructor is the parameter object)."""
+    return any("dataclass" in ast.unparse(d) for d in node.decorator_list)
+
+
+def public_callables() -> list[tuple[str, ast.FunctionDef]]:
+    out = []
+    for m, tree in TREES.items():
+        if any(part.startswith("_") for part in m.split(".")):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                out.append((f"{m}.{node.name}", node))
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                for f in node.body:
+                    if not isinstance(f, ast.FunctionDef):
+                        continue
+                    if not f.name.startswith("_") or f.name == "__init__":
+                        if f.name == "__init__" and _is_record(node):
+                            continue
+                        out.append((f"{m}.{node.name}.{f.name}", f))
+    return out
+
+
+def _parameters(f: ast.FunctionDef) -> list[str]:
+    a = f.args
+    return [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs if x.arg not in ("self", "cls")]
+
+
+def test_no_public_callable_takes_more_than_eight_parameters():
+    bad = [f"{name}: {len(p)} ({', '.join(p)})" for name, f in public_callables()
+           if len(p := _parameters(f)) > MAX_PARAMETERS]  # fmt: skip
+    assert not bad, "\n".join(bad)
+
+
+def test_the_parameter_counter_counts_keyword_only_and_skips_self():
+    tree = ast.parse("class A:\n    def f(self, a, b=1, *, c, d=2, **kw): pass")
+    assert _parameters(tree.body[0].body[0]) == ["a", "b", "c", "d"]
+
+
+#: the public callables whose ``**kwargs`` are data or another callable's arguments, not
+#: parameters of their own
+KWARGS_ALLOWED = {
+    "o2ml.selection.options.SignificanceOptions.replace": "the record's fields (dataclasses.replace)",
+    "o2ml.selection.options.BinInputs.replace": "the record's fields (dataclasses.replace)",
+    "o2ml.physics.pid_response.same_length": "named arrays to check (data)",
+    "o2ml.profiling.measure": "the arguments of the measured function fn(*args, **kwargs)",
+    "o2ml.profiling.CostTable.measure": "the arguments of the measured function",
+    "o2ml.widgets.scanner.ThresholdScanner.set_thresholds": "score column -> threshold (data)",
+}
+
+
+def test_no_public_callable_hides_parameters_in_kwargs():
+    """``**kwargs`` pass-throughs (config fields, another function's options) are not a way
+    under the limit: such parameters are one object (a config) or named."""
+    bad = [name for name, f in public_callables()
+           if f.args.kwarg is not None and name not in KWARGS_ALLOWED]  # fmt: skip
+    assert not bad, "\n".join(bad)
+    assert set(KWARGS_ALLOWED) <= {name for name, _ in public_callables()}, "stale allowance"
+
+
+def test_selection_has_one_entry_point_per_job():
+    from o2ml import selection
+
+    assert len(selection.__all__) <= MAX_SELECTION_NAMES, sorted(selection.__all__)
+
+
+def _init_modules() -> dict[str, ast.Module]:
+    return {m: TREES[m] for m, p in MODULES.items() if p.name == "__init__.py"}
+
+
+def test_every_package_has_one_init_style():
+    """Explicit imports and a literal ``__all__``: no lazy attributes (a ``__getattr__`` may
+    only raise, naming where a moved name went), no ``__dir__``, no ``import *``."""
+    bad = []
+    for m, tree in _init_modules().items():
+        names = [n for n in tree.body if isinstance(n, ast.Assign)
+                 and any(getattr(t, "id", "") == "__all__" for t in n.targets)]  # fmt: skip
+        if not names or not isinstance(names[0].value, ast.List):
+            bad.append(f"{m}: no literal __all__ list")
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names):
+                bad.append(f"{m} line {n.lineno}: import *")
+            if isinstance(n, ast.FunctionDef) and n.name == "__dir__":
+                bad.append(f"{m} line {n.lineno}: __dir__")
+            if isinstance(n, ast.FunctionDef) and n.name == "__getattr__":
+                # only one kind is allowed: it raises (a moved name says where it went)
+                if any(isinstance(r, ast.Return) for r in ast.walk(n)):
+                    bad.append(f"{m} line {n.lineno}: __getattr__ returns (a lazy attribute)")
+            if isinstance(n, ast.ImportFrom) and (n.module or "").endswith("_lazy"):
+                bad.append(f"{m} line {n.lineno}: _lazy")
+    assert "o2ml._lazy" not in MODULES
+    assert not bad, "\n".join(bad)
+
+
+def test_dir_of_a_package_shows_its_curated_names():
+    """``dir()`` of every package shows ``__all__`` and no other public name but its
+    submodules (no helper such as ``np`` or ``importlib``)."""
+    import importlib
+    import types
+
+    bad = []
+    for m in _init_modules():
+        package = importlib.import_module(m)
+        shown = {n for n in dir(package) if not n.startswith("_") and n != "annotations"}
+        extra = {n for n in shown - set(package.__all__)
+                 if not isinstance(getattr(package, n), types.ModuleType)}  # fmt: skip
+        missing = {n for n in package.__all__ if not n.startswith("_")} - shown
+        if extra or missing:
+            bad.append(f"{m}: not in __all__ {sorted(extra)}, not shown {sorted(missing)}")
+    assert not bad, "\n".join(bad)
+
+
+def test_import_o2ml_gives_every_subpackage_and_no_heavy_library():
+    code = (
+        f"import sys; import o2ml; print(sorted(m for m in {HEAVY!r} if m in sys.modules)); "
+        "print(sorted(n for n in o2ml.__all__ if n[0] != '_' and 'o2ml.' + n not in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy, not_loaded = out.stdout.splitlines()
+    assert heavy == "[]", f"import o2ml loads {heavy}"
+    assert not_loaded == "[]", f"import o2ml does not load {not_loaded}"

@@ -74,12 +74,11 @@ def test_scan_and_summary_on_the_fast_sample():
         data,
         mc,
         {"score": (">", thr)},
-        expected=expected,
-        pt_range=(2.0, 6.0),
+        selection.BinInputs(expected, (2.0, 6.0)),
         options=selection.SignificanceOptions(**lc.SCAN_OPTIONS),
         metadata={"model": "L"},
     )
-    out = selection.summarize(scan)
+    out = scan.summary()
     assert out["max_significance"] > 0
     assert 0 < out["signal_efficiency_at_max"] <= 1
     assert out["plateau_width_efficiency"] >= 0

@@ -98,10 +98,8 @@ def test_raw_yield_closure(shape, background):
     fit = fit_signal(
         counts,
         EDGES,
-        mean=DS_MEAN,
-        sigma=DS_SIGMA,
-        mean_error=2e-4,
-        sigma_error=2e-4,
+        peak=(DS_MEAN, DS_SIGMA),
+        peak_errors=(2e-4, 2e-4),
         shape=shape,
         background=background,
         dplus=(DP_MEAN, DP_SIGMA),
@@ -116,7 +114,7 @@ def test_raw_yield_closure(shape, background):
 
 
 def test_raw_yield_with_dplus_region_excluded():
-    fit = fit_signal(counts := toy(6), EDGES, mean=DS_MEAN, sigma=DS_SIGMA, exclude=[DP_REGION])
+    fit = fit_signal(counts := toy(6), EDGES, peak=(DS_MEAN, DS_SIGMA), exclude=[DP_REGION])
     assert abs(fit.raw_yield - N_DS) / fit.raw_yield_error < 2.0
     assert not fit.used_bins[np.searchsorted(EDGES, DP_MEAN) - 1]
     pred = fit.predict()
@@ -175,7 +173,7 @@ def test_window_outside_range_and_bad_shape():
     with pytest.raises(MassFitError, match="fitted range"):
         fit.background_integral(1.6, 1.8)
     with pytest.raises(MassFitError, match="constrained"):
-        fit_signal(toy(7), EDGES, mean=DS_MEAN, sigma=DS_SIGMA, shape="constrained")
+        fit_signal(toy(7), EDGES, peak=(DS_MEAN, DS_SIGMA), shape="constrained")
     with pytest.raises(MassFitError, match=r"D\+ peak"):
         fit_background(toy(7), EDGES, exclude=[(1.75, 2.1)], dplus=(DP_MEAN, DP_SIGMA))
     with pytest.raises(MassFitError, match="at least 10"):

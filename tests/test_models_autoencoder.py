@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from o2ml import profiling, selection
 from o2ml.channels import lc
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
 from o2ml.models import autoencoder as ae
-from o2ml.models import training
+from o2ml.models import bdt, training
 from o2ml.toymc.generate import ensure_sample
 
 torch.set_num_threads(1)  # shared 2-core machine: one thread avoids OpenMP contention
@@ -60,7 +61,7 @@ def test_bdt_beats_random(lc_default):
     data, mc, *_ = lc_default
     ts = training.sideband_training_set(
         data, mc, FEATURES, signal_region=lc.SIGNAL_REGION, sidebands=lc.SIDEBANDS,
-        max_signal=20_000, max_background=40_000,
+        max_candidates=(20_000, 40_000),
     )  # fmt: skip
     assert np.isclose(ts.w_train[ts.y_train == 1].sum(), ts.w_train[ts.y_train == 0].sum())
     clf = xgb.XGBClassifier(n_estimators=100, max_depth=4, n_jobs=1, random_state=1)
@@ -159,12 +160,13 @@ def test_optuna_study_is_persistent(tmp_path):
     sig = _toy(300, seed=9) * 2
     storage = tmp_path / "optuna.db"
     # a tolerance of 50 %: every training converges after 2 epochs
-    kw = dict(signal=sig, storage=storage, study_name="ae", epochs=20, patience=1, min_delta=0.5)
-    study = ae.optimize(df, feats, 2, seed=1, **kw)
+    kw = dict(signal=sig, config=ae.AutoencoderConfig(epochs=20, patience=1, min_delta=0.5))
+    search = bdt.Search(n_trials=2, storage=storage, study_name="ae", seed=1)
+    study = ae.optimize(df, feats, search, **kw)
     assert len(study.trials) == 2
-    study = ae.optimize(df, feats, 1, seed=1, **kw)
+    study = ae.optimize(df, feats, replace(search, n_trials=1), **kw)
     assert len(study.trials) == 3
-    cfg = ae.best_config(study, epochs=5)
+    cfg = ae.best_config(study, config=ae.AutoencoderConfig(epochs=5))
     assert cfg.epochs == 5 and len(cfg.hidden) == 2
 
 
@@ -175,7 +177,10 @@ def test_a_trial_cut_by_the_epoch_limit_is_pruned_and_none_left_is_an_error():
     import optuna
 
     df, sig = _toy(2000), _toy(300, seed=9) * 2
-    study = ae.optimize(df, list(df.columns), 2, signal=sig, storage=None, epochs=2, seed=1)
+    search = bdt.Search(n_trials=2, storage=None, seed=1)
+    study = ae.optimize(
+        df, list(df.columns), search, signal=sig, config=ae.AutoencoderConfig(epochs=2)
+    )
     assert {t.state for t in study.trials} == {optuna.trial.TrialState.PRUNED}
     with pytest.raises(O2mlError, match="none of its 2 trials.*raise epochs"):
         ae.best_config(study)

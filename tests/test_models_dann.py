@@ -5,6 +5,7 @@ user errors; the nσ and TOF tags of PIDML rows (models.pid)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import torch
 from o2ml import onnx as ox
 from o2ml.errors import ColumnNotFoundError, NonFiniteError, O2mlError, OutputExistsError
 from o2ml.models import dann
-from o2ml.models.dann._data import InputTransform, engineered
+from o2ml.models.dann._net import InputTransform, engineered
 from o2ml.schema import PID_TRACKS_DATA_ML, PID_TRACKS_MC_ML
 from o2ml.toymc.generate import ensure_sample
 from o2ml.toymc.pid import generate_pid, species_index
@@ -193,7 +194,7 @@ def test_same_seed_gives_bit_identical_weights_and_predictions(toy):
     pd.testing.assert_frame_equal(
         a.history.drop(columns="seconds"), b.history.drop(columns="seconds")
     )
-    c = dann.train_dann(mc, data, SMALL, progress=False, seed=7)
+    c = dann.train_dann(mc, data, replace(SMALL, seed=7), progress=False)
     assert not torch.equal(c.net.state_dict()["class_head.0.weight"], sa["class_head.0.weight"])
 
 
@@ -459,11 +460,10 @@ def test_training_failures_flag_a_stuck_domain_head_and_a_flat_class_loss(toy):
     assert any("class loss did not decrease" in w for w in dann.training_failures(flat))
     # a real training that cannot learn (learning rate 0) is flagged; a normal one is not
     mc, data = toy
-    frozen = dann.train_dann(mc, data, SMALL, learning_rate=0.0, progress=False)
+    frozen = dann.train_dann(mc, data, replace(SMALL, learning_rate=0.0), progress=False)
     assert any("class loss" in w for w in dann.training_failures(frozen.history))
-    model = dann.train_dann(
-        mc, data, SMALL, epochs=5, batch_size=128, learning_rate=1e-2, progress=False
-    )
+    cfg = replace(SMALL, epochs=5, batch_size=128, learning_rate=1e-2)
+    model = dann.train_dann(mc, data, cfg, progress=False)
     assert dann.training_failures(model.history) == [], model.history
     with pytest.raises(O2mlError, match="history"):
         dann.training_failures(pd.DataFrame())
@@ -538,7 +538,7 @@ def test_lambda_sweep_over_seeds_trains_each_pair_once(toy, small_model):
     mc, data = toy
     trained = {(1.0, SMALL.seed): small_model}
     table, models = dann.lambda_sweep_over_seeds(
-        mc, data, mc, data, values=[0.0, 1.0], seeds=[SMALL.seed, 7], config=SMALL,
+        (mc, data), (mc, data), values=[0.0, 1.0], seeds=[SMALL.seed, 7], config=SMALL,
         trained=trained,
     )  # fmt: skip
     assert len(table) == 4 and set(models) == {(0.0, 42), (1.0, 42), (0.0, 7), (1.0, 7)}

@@ -41,7 +41,7 @@ def run_notebook(name: str, tmp_path: Path, monkeypatch, **params) -> str:
 def other_sample(kind: str, tmp_path: Path) -> Path:
     """A fast sample of another seed and without truth columns, as real files are."""
     sample = tmp_path / "other"
-    generate(kind, sample, seed=7, fast=True, with_truth=False, progress=False)
+    generate(kind, sample, seed=7, sizes="fast", with_truth=False, progress=False)
     return sample
 
 

@@ -43,8 +43,10 @@ def _scan(rng, n=30, plateau=(10, 20)):
 
     z = rng.random(n) + 1
     return NS(thresholds=np.geomspace(1e-3, 1, n)[:, None], significance=z, significance_error=0.1 * z,
-              plateau=NS(lo=1e-2, hi=1e-1, i_lo=plateau[0], i_hi=plateau[1]),
-              efficiencies={"data": np.linspace(1, 0.01, n)}, signal_efficiency=np.linspace(1, 0.1, n))  # fmt: skip
+              plateau=NS(lo=1e-2, hi=1e-1, i_lo=plateau[0], i_hi=plateau[1], level=1.1, width=0.09,
+                         i_most_efficient=plateau[0]),
+              efficiencies={"data": np.linspace(1, 0.01, n)}, signal_efficiency=np.linspace(1, 0.1, n),
+              scan_axis=0, cut_names=["score_bkg"], cut_directions=["<"])  # fmt: skip
 
 
 def test_charm_figures_draw_what_the_notebooks_show():
@@ -60,12 +62,16 @@ def test_charm_figures_draw_what_the_notebooks_show():
     assert (fig.layout.shapes[0].x1, fig.layout.shapes[1].x0) == (1.75, 2.1)
     fig = mass_regions(mass, sidebands=(1.8, 2.0), signal_region=(1.9, 1.95), mc_mass=mass[:10])
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 3
-    scans = {PtBin(2, 4): NS(bdt=_scan(rng), reference=NS(significance=[1.2]))}
+    scans = {PtBin(2, 4): NS(bdt=_scan(rng), reference=NS(significance=[1.2]), chosen_index=12)}
     fig = significance_scans(scans)
     (scan,) = [s.bdt for s in scans.values()]
-    np.testing.assert_array_equal(fig.data[0].y, scan.significance)  # line, then its ±1σ band
-    assert fig.data[1].fill == "toself" and len(fig.data[1].y) == 60
-    assert [s.y0 for s in fig.layout.shapes if s.type == "line"] == [1.2]  # the rectangular cuts
+    assert fig.data[0].fill == "toself" and len(fig.data[0].y) == 60  # the ±1σ band, the line
+    np.testing.assert_array_equal(fig.data[1].y, scan.significance)
+    assert fig.data[2].x == (scan.thresholds[12, 0],)  # the working point, starred
+    lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert [s.y0 for s in lines if s.xref == "paper"] == [1.2]  # the rectangular cuts
+    assert [s.y0 for s in lines if s.xref == "x"] == [1.1]  # the plateau's level
+    assert fig.layout.xaxis.type == "log" and fig.layout.xaxis.title.text == "score_bkg < threshold"
     cv = NS(thresholds=[0.1, 0.2], corrected_yield=[10.0, 11.0], corrected_yield_error=[1.0, 1.0])
     fig = corrected_yields({"2-4": cv})
     assert fig.data[0].name == "2-4 GeV/c" and list(fig.data[0].error_y.array) == [1.0, 1.0]

@@ -124,3 +124,55 @@ def test_notebook_cells_are_thin_and_import_only_public_names(path):
                     a.name for a in node.names if a.name.startswith("o2ml") and "._" in a.name
                 ]
     assert not private, f"{path.name} uses private o2ml names: {private}"
+
+
+def _o2ml_import_violations(source: str) -> list[str]:
+    """The imports of o2ml in ``source`` that break the notebooks' one way of importing it:
+    ``from o2ml import module`` or ``from o2ml.package import module [as alias]``, every imported
+    name a module or package (never a function, class or constant, never a re-export), and no
+    ``import o2ml`` or ``import o2ml.x.y``."""
+    import ast
+    import importlib.util
+
+    tree = ast.parse(
+        "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    )
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bad += [ast.unparse(node) for a in node.names if a.name.split(".")[0] == "o2ml"]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "o2ml":
+            for a in node.names:
+                try:
+                    is_module = importlib.util.find_spec(f"{node.module}.{a.name}") is not None
+                except ModuleNotFoundError:  # the parent is a module, not a package
+                    is_module = False
+                if not is_module:
+                    bad.append(f"{ast.unparse(node)} ({a.name} is no module)")
+    return bad
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(REPO)) for p in NOTEBOOKS])
+def test_notebooks_import_o2ml_modules_only(path):
+    """Notebooks import o2ml one way (issue #34): ``from o2ml import io, selection, plots``, then
+    ``selection.scan_bin(...)``; a name is read from the module that defines it, so that no
+    notebook teaches a re-export as a concept's home."""
+    nb = json.loads(path.read_text())
+    bad = [
+        f"cell {k}: {v}"
+        for k, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code"
+        for v in _o2ml_import_violations("".join(c["source"]))
+    ]
+    assert not bad, f"{path.name}: import modules of o2ml, not names: {bad}"
+
+
+def test_o2ml_import_rule_flags_names_and_accepts_modules():
+    assert _o2ml_import_violations("from o2ml.onnx import session")
+    assert _o2ml_import_violations("from o2ml.toymc.generate import ensure_sample")
+    assert _o2ml_import_violations("import o2ml")
+    assert _o2ml_import_violations("import o2ml.config")
+    assert not _o2ml_import_violations("from o2ml import onnx")
+    assert not _o2ml_import_violations("from o2ml import io, plots, selection")
+    assert not _o2ml_import_violations("from o2ml.models.combined import model as combined")
+    assert not _o2ml_import_violations("import numpy as np\nfrom pathlib import Path")

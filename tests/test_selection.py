@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,36 +16,39 @@ from o2ml.channels import ds
 from o2ml.errors import (
     ColumnNotFoundError,
     EmptySelectionError,
+    ExpectedSignalError,
     InputFileNotFoundError,
     NonFiniteError,
     O2mlError,
     OutputExistsError,
+    ScanFileError,
+    ScanInputError,
 )
 from o2ml.physics.massfit import PeakFit, fit_peak
 from o2ml.selection import (
-    ExpectedSignalError,
-    Plateau,
-    ScanFileError,
-    ScanInputError,
+    BinInputs,
     ScanResult,
-    ScoreCut,
     SignificanceOptions,
-    class_efficiencies,
     cut_variation,
-    efficiency,
-    efficiency_2d,
-    evaluate_cuts,
-    expected_signal,
     find_plateau,
     in_pt_range,
     load_expected_signal,
-    mc_by_origin,
     scan_candidates,
     scan_significance,
-    selection_efficiency,
-    significance,
 )
 from o2ml.selection._binning import count_below
+from o2ml.selection._estimate import significance
+from o2ml.selection.candidates import mc_by_origin
+from o2ml.selection.efficiency import (
+    ScoreCut,
+    class_efficiencies,
+    efficiency,
+    efficiency_2d,
+    selection_efficiency,
+)
+from o2ml.selection.expected import expected_signal
+from o2ml.selection.plateau import Plateau
+from o2ml.selection.rectangular import evaluate_cuts
 
 OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 
@@ -297,18 +302,24 @@ def window_truth(thresholds):
     return s_true, b_true
 
 
+#: the fields of BinInputs (the bin) and of SignificanceOptions (the estimate's choices)
+BIN_FIELDS = ("expected", "pt_range", "peak", "mass_edges", "scale")
+OPTION_FIELDS = tuple(f.name for f in dataclasses.fields(SignificanceOptions))
+
+
 def run_scan(toy, **kwargs):
+    """scan_significance of the toy; ``kwargs``: fields of the bin and of the options (as
+    ``options.replace``), ``cuts``, ``options`` and the other keywords of the scan."""
     data, mc, table, peak = toy
-    options = {
-        "expected": table,
-        "pt_range": (2.0, 4.0),
-        "peak": peak,
-        "mass_edges": EDGES,
-        "progress": False,
-    }
-    options.update(kwargs)
-    cuts = options.pop("cuts", {"score": (">", THRESHOLDS[::-1])})  # unsorted on purpose
-    return scan_significance(data["fM"], data, mc, cuts, **options)
+    given = {"expected": table, "pt_range": (2.0, 4.0), "peak": peak, "mass_edges": EDGES}
+    given.update(kwargs)
+    cuts = given.pop("cuts", {"score": (">", THRESHOLDS[::-1])})  # unsorted on purpose
+    inputs = BinInputs(**{k: given.pop(k) for k in BIN_FIELDS if k in given})
+    changes = {k: given.pop(k) for k in OPTION_FIELDS if k in given}
+    options = given.pop("options", None)
+    if changes:
+        options = (options or SignificanceOptions()).replace(**changes)
+    return scan_significance(data["fM"], data, mc, cuts, inputs=inputs, options=options, **given)
 
 
 @pytest.fixture(scope="module")
@@ -377,10 +388,19 @@ def test_scan_dplus_gauss_and_tutorial_sidebands(toy, background, thr):
 
 
 def test_scan_with_mc_weights(toy):
-    _, mc, _, _ = toy
+    """Weighted MC: the histograms filled with the weights, scanned (scan_histograms)."""
+    from o2ml.selection.efficiency import parse_cuts
+    from o2ml.selection.histograms import ScanHistograms
+    from o2ml.selection.scan import scan_histograms
+
+    data, mc, table, peak = toy
     w = np.random.default_rng(8).exponential(1.0, len(mc["prompt"]))
     thr = THRESHOLDS[:5]
-    res = run_scan(toy, cuts={"score": (">", thr)}, mc_weights={"prompt": w})
+    hists = ScanHistograms.empty(parse_cuts({"score": (">", thr)}), EDGES, pt_range=(2, 4))
+    hists.fill_data(data["fM"].to_numpy(), data)
+    hists.fill_mc("prompt", mc["prompt"], w)
+    hists.fill_mc("nonprompt", mc["nonprompt"])
+    res = scan_histograms(hists, BinInputs(table, (2, 4), peak=peak))
     want = selection_efficiency(mc["prompt"], {"score": (">", thr)}, weights=w)
     np.testing.assert_array_equal(res.efficiencies["prompt"], want.values)
     np.testing.assert_array_equal(res.efficiency_errors["prompt"], want.errors)
@@ -414,10 +434,7 @@ def test_rectangular_cuts_match_the_scan_point(toy, scan):
         [("score", ">", cut), ("other", "abs<", 2.0)],
         data,
         mc,
-        expected=table,
-        pt_range=(2.0, 4.0),
-        peak=peak,
-        mass_edges=EDGES,
+        BinInputs(table, (2.0, 4.0), peak=peak, mass_edges=EDGES),
     )
     assert rect.n_points == 1 and rect.cut_directions == [">", "abs<"]
     assert rect.efficiencies["prompt"][0] == scan.efficiencies["prompt"][i]
@@ -434,12 +451,7 @@ def test_reference_cuts_on_dataframe():
     frame["fM"] = rng.uniform(LO, HI, n)
     table = {"pt_edges": [2.0, 4.0], "species": {"Ds": {"prompt": [100.0]}}}
     res = evaluate_cuts(
-        ds.REFERENCE_CUTS,
-        frame,
-        {"prompt": frame},
-        expected=table,
-        pt_range=(2, 4),
-        peak=(DS, SIGMA),
+        ds.REFERENCE_CUTS, frame, {"prompt": frame}, BinInputs(table, (2, 4), peak=(DS, SIGMA))
     )
     keep = np.ones(n, bool)
     for col, (op, value) in ds.REFERENCE_CUTS.items():
@@ -454,7 +466,8 @@ def test_scan_input_errors(toy):
     with pytest.raises(ScanInputError, match="signal origin 'nonprompt'"):
         scan_significance(
             data["fM"], data, {"prompt": mc["prompt"]}, {"score": (">", 0.5)},
-            expected=table, pt_range=(2, 4), peak=peak, signal_origins=("prompt", "nonprompt"),
+            inputs=BinInputs(table, (2, 4), peak=peak),
+            options=SignificanceOptions(signal_origins=("prompt", "nonprompt")),
         )  # fmt: skip
     with pytest.raises(ExpectedSignalError, match="pt_min on a fine pT-bin edge"):
         run_scan(toy, pt_range=(2.5, 4.0))
@@ -470,15 +483,12 @@ def test_scan_input_errors(toy):
         run_scan(toy, signal_origins=("nonprompt",))
     with pytest.raises(ColumnNotFoundError, match="fM"):
         evaluate_cuts(
-            {"score": (">", 0.5)},
-            data.drop(columns="fM"),
-            mc,
-            expected=table,
-            pt_range=(2, 4),
-            peak=peak,
+            {"score": (">", 0.5)}, data.drop(columns="fM"), mc, BinInputs(table, (2, 4), peak=peak)
         )
     with pytest.raises(ScanInputError, match="operator"):
-        evaluate_cuts({"score": ("=", 0.5)}, data, mc, expected=table, pt_range=(2, 4), peak=peak)
+        evaluate_cuts({"score": ("=", 0.5)}, data, mc, BinInputs(table, (2, 4), peak=peak))
+    with pytest.raises(ScanInputError, match="signal peak of 2 < pT < 4.*BinInputs"):
+        evaluate_cuts({"score": (">", 0.5)}, data, mc, BinInputs(table, (2, 4)))
     with pytest.raises(ScanInputError, match="fit_raw_yield=True"):
         cut_variation(run_scan(toy, cuts={"score": (">", [0.3, 0.5])}))
 
@@ -487,35 +497,41 @@ def test_scan_input_errors(toy):
 ESTIMATES = ("signal", "background", "significance", "significance_error", "raw_yield")
 
 
-def test_options_object_and_keywords_are_one_thing(toy):
+def test_options_object_and_its_replace_are_one_thing(toy):
     cuts = {"score": (">", THRESHOLDS[::4])}
     opts = SignificanceOptions(n_sigma=2.5, background="pol2", fit_raw_yield=True)
     by_object = run_scan(toy, cuts=cuts, options=opts)
-    by_keyword = run_scan(toy, cuts=cuts, n_sigma=2.5, background="pol2", fit_raw_yield=True)
-    # a keyword replaces that field of the object
-    overridden = run_scan(toy, cuts=cuts, options=opts.replace(n_sigma=3.0), n_sigma=2.5)
-    default = run_scan(toy, cuts=cuts, fit_raw_yield=True)
+    replaced = run_scan(
+        toy, cuts=cuts, options=SignificanceOptions(fit_raw_yield=True, n_sigma=3.0).replace(
+            n_sigma=2.5, background="pol2"
+        ),
+    )  # fmt: skip
+    default = run_scan(toy, cuts=cuts, options=SignificanceOptions(fit_raw_yield=True))
     for name in ESTIMATES:
-        np.testing.assert_array_equal(getattr(by_object, name), getattr(by_keyword, name))
-        np.testing.assert_array_equal(getattr(by_object, name), getattr(overridden, name))
+        np.testing.assert_array_equal(getattr(by_object, name), getattr(replaced, name))
     assert by_object.metadata["n_sigma"] == 2.5 and by_object.metadata["background_model"] == "pol2"
     assert not np.allclose(by_object.signal, default.signal)  # the options are used
     data, mc, table, peak = toy
-    rect = dict(expected=table, pt_range=(2, 4), peak=peak, mass_edges=EDGES)
-    one = evaluate_cuts({"score": (">", 0.5)}, data, mc, options=opts, **rect)
-    again = evaluate_cuts({"score": (">", 0.5)}, data, mc, **rect, **opts.to_dict())
+    bin_2_4 = BinInputs(table, (2, 4), peak=peak, mass_edges=EDGES)
+    one = evaluate_cuts({"score": (">", 0.5)}, data, mc, bin_2_4, options=opts)
+    again = evaluate_cuts(
+        {"score": (">", 0.5)}, data, mc, bin_2_4, options=SignificanceOptions(**opts.to_dict())
+    )
     assert one.significance[0] == again.significance[0] and one.metadata["n_sigma"] == 2.5
 
 
 def test_options_errors(toy):
-    with pytest.raises(TypeError, match="scan_significance.*'n_sigam'.*Did you mean 'n_sigma'"):
-        run_scan(toy, n_sigam=2.0)
-    with pytest.raises(TypeError, match="evaluate_cuts.*'backgroud'"):
-        data, mc, table, peak = toy
-        evaluate_cuts(
-            {"score": (">", 0.5)}, data, mc, expected=table, pt_range=(2, 4), peak=peak,
-            backgroud="pol2",
+    data, mc, table, peak = toy
+    # no keyword pass-through: the estimate's choices are one object
+    with pytest.raises(TypeError, match="n_sigma"):
+        scan_significance(
+            data["fM"], data, mc, {"score": (">", 0.5)},
+            inputs=BinInputs(table, (2, 4), peak=peak), n_sigma=2.0,
         )  # fmt: skip
+    with pytest.raises(
+        TypeError, match="scan_significance.*inputs: expected a selection.BinInputs"
+    ):
+        scan_significance(data["fM"], data, mc, {"score": (">", 0.5)}, inputs=(2, 4))
     with pytest.raises(TypeError, match="options: expected a SignificanceOptions, found dict"):
         run_scan(toy, options={"n_sigma": 2.0})
     with pytest.raises(TypeError, match="replace.*'sideband'.*'sidebands'"):
@@ -558,14 +574,13 @@ def tables(toy):
 def test_scan_candidates_is_the_scan_of_the_bin(tables):
     data, mc, table = tables
     cuts = {"score": (">", THRESHOLDS[::4])}
-    got = scan_candidates(data, mc, cuts, expected=table, pt_range=(2, 4), metadata={"m": 1})
+    got = scan_candidates(data, mc, cuts, BinInputs(table, (2, 4)), metadata={"m": 1})
     inside = data[data.fPt < 4]
     by_origin = {o: mc[mc.fOriginMcRec == c] for o, c in (("prompt", 1), ("nonprompt", 2))}
     peak = fit_peak(by_origin["prompt"]["fM"].to_numpy())  # the signal origins' MC only
     want = scan_significance(
-        inside["fM"], inside, by_origin, cuts, expected=table, pt_range=(2, 4), peak=peak,
-        progress=False,
-    )  # fmt: skip
+        inside["fM"], inside, by_origin, cuts, inputs=BinInputs(table, (2, 4), peak=peak)
+    )
     for name in ESTIMATES[:4]:
         np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
     assert got.metadata["pt_bin"] == [2.0, 4.0] and got.metadata["m"] == 1
@@ -578,15 +593,16 @@ def test_scan_candidates_errors(tables):
     data, mc, table = tables
     cuts = {"score": (">", 0.5)}
     with pytest.raises(EmptySelectionError, match="data: expected candidates in 6 < pT < 8"):
-        scan_candidates(data, mc, cuts, expected=table, pt_range=(6, 8))
+        scan_candidates(data, mc, cuts, BinInputs(table, (6, 8)))
     few = mc[(mc.fOriginMcRec != 1) | (mc.index < 5)]
     with pytest.raises(EmptySelectionError, match="at least 10 signal \\(prompt\\).*2 < pT < 4"):
-        scan_candidates(data, few, cuts, expected=table, pt_range=(2, 4))
+        scan_candidates(data, few, cuts, BinInputs(table, (2, 4)))
     with pytest.raises(ColumnNotFoundError, match="origin column 'fOriginMcRec'.*Did you mean"):
         mc_by_origin(mc.rename(columns={"fOriginMcRec": "fOriginMcRe"}))
     with pytest.raises(ColumnNotFoundError, match="MC prompt: expected a score column 'scores'"):
-        scan_candidates(data.assign(scores=0.1), mc, {"scores": (">", 0.5)}, expected=table,
-                        pt_range=(2, 4))  # fmt: skip
+        scan_candidates(
+            data.assign(scores=0.1), mc, {"scores": (">", 0.5)}, BinInputs(table, (2, 4))
+        )
     with pytest.raises(ColumnNotFoundError, match="candidates: expected a pT column 'pt'"):
         in_pt_range(data, (2, 4), pt_column="pt")
 
@@ -762,7 +778,7 @@ def test_scan_histograms_add_chunks_save_and_refuse_bad_files(tmp_path):
     """Histograms filled in two chunks equal those filled at once; saved and loaded they give
     the same scan; a wrong file, a foreign .npz and an existing output are clear errors."""
     from o2ml.errors import BadFileError, OutputExistsError
-    from o2ml.selection import parse_cuts
+    from o2ml.selection.efficiency import parse_cuts
     from o2ml.selection.histograms import ScanHistograms
 
     rng = np.random.default_rng(3)
@@ -815,13 +831,24 @@ def test_scan_bin_is_the_bin_scan_plus_reference_and_summarises_its_working_poin
     data, mc, table = tables
     data, mc = data.assign(score_bkg=1 - data.score), mc.assign(score_bkg=1 - mc.score)
     thr, ref_cuts = np.linspace(0.1, 0.8, 8), {"score": (">", 0.5)}
-    got = selection.scan_bin(data, mc, table, PtBin(2, 4), thresholds=thr, reference_cuts=ref_cuts)
-    common = dict(expected=table, pt_range=(2, 4), options=SignificanceOptions(fit_raw_yield=True))
-    want = scan_candidates(data, mc, {"score_bkg": ("<", thr)}, **common)
+    opts = SignificanceOptions(fit_raw_yield=True)
+    got = selection.scan_bin(
+        data, mc, BinInputs(table, PtBin(2, 4)), options=opts, thresholds=thr,
+        reference_cuts=ref_cuts,
+    )  # fmt: skip
+    want = scan_candidates(
+        data, mc, {"score_bkg": ("<", thr)}, BinInputs(table, (2, 4)), options=opts
+    )
     for name in ESTIMATES:
         np.testing.assert_array_equal(getattr(got.bdt, name), getattr(want, name))
     inside, mc_bin = data[data.fPt < 4], mc[mc.fPt < 4]
-    ref = evaluate_cuts(ref_cuts, inside, selection.mc_by_origin(mc_bin), peak=got.peak, **common)
+    ref = evaluate_cuts(
+        ref_cuts,
+        inside,
+        mc_by_origin(mc_bin),
+        BinInputs(table, (2, 4), peak=got.peak),
+        options=opts,
+    )
     assert got.reference.significance[0] == ref.significance[0]
     row, c = got.summary(), got.chosen_index
     assert row["Z (chosen)"] == got.bdt.significance[c] and row["threshold (chosen)"] == thr[c]
@@ -839,3 +866,67 @@ def test_read_candidates_names_a_wrong_kind():
 
     with pytest.raises(BadArgumentError, match="kind expected 'data' or 'mc', found 'MC'"):
         selection.read_candidates("any.root", "HfCandDsLites", ["fCpa"], kind="MC")
+
+
+# ------------------------------------------------------------------------------ the API
+def test_selection_exports_one_entry_point_per_job():
+    """At most 25 public names, and dir() shows them, the submodules and private names only."""
+    import types
+
+    from o2ml import selection
+
+    assert len(selection.__all__) <= 25
+    assert sorted(selection.__all__) == sorted(set(selection.__all__))
+    shown = {
+        n for n in dir(selection)
+        if not n.startswith("_") and not isinstance(getattr(selection, n), types.ModuleType)
+    }  # fmt: skip
+    assert shown == set(selection.__all__)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("fit_after_cut", "scan.fit_after_cut"),
+        ("closure", "scan.closure"),
+        ("origin_working_points", "scan.origin_working_points"),
+        ("efficiency_vs_score", "scan.efficiency_vs_score"),
+        ("summarize", "scan.summary()"),
+        ("evaluate_cuts", "reference_cuts"),
+        ("scan_histograms", "o2ml.selection.scan.scan_histograms"),
+        ("ScanInputError", "o2ml.errors.ScanInputError"),
+    ],
+)
+def test_a_name_selection_no_longer_exports_names_its_new_home(old, new):
+    from o2ml import selection
+
+    with pytest.raises(AttributeError, match=re.escape(new)):
+        getattr(selection, old)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        selection.nonsense  # noqa: B018
+
+
+def test_one_working_point_rule():
+    """ScanResult.chosen_index (selection.plateau.working_point) is the rule the per-bin study,
+    the dashboards and ``o2ml export`` use: the most efficient plateau point, the maximum
+    without a plateau."""
+    from o2ml.selection.plateau import working_point
+    from o2ml.workflow.export import plateau_choices
+
+    p = find_plateau(THR, Z, Z_ERR, efficiency=EFF, fraction=0.9)
+    assert working_point(Z, p) == p.i_most_efficient
+    assert working_point(Z, p, "centre") == (p.i_lo + p.i_hi) // 2
+    assert working_point(Z, p, "max") == working_point(Z, None) == int(np.argmax(Z))
+    assert working_point(np.full(3, np.nan), None) == 0
+    with pytest.raises(ValueError, match="working point"):
+        working_point(Z, p, "tightest")
+    n = len(THR)
+    result = ScanResult(
+        species="Ds", pt_min=2.0, pt_max=4.0, cut_names=["s"], cut_directions=[">"],
+        thresholds=THR[:, None], efficiencies={"prompt": EFF}, efficiency_errors={"prompt": EFF},
+        signal=Z, signal_error=Z_ERR, background=Z, background_error=Z_ERR, significance=Z,
+        significance_error=Z_ERR, signal_efficiency=EFF, signal_efficiency_error=Z_ERR,
+        raw_yield=Z, raw_yield_error=Z_ERR, fit_ok=[True] * n, scan_axis=0, plateau=p,
+    )  # fmt: skip
+    assert result.chosen_index() == p.i_most_efficient
+    assert plateau_choices([result]) == {(2.0, 4.0): {"s": (">", float(THR[p.i_most_efficient]))}}

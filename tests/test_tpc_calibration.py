@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pytest
 
 from o2ml import io
 from o2ml.errors import BadArgumentError, ColumnNotFoundError, ModelFileError, OutputExistsError
-from o2ml.models.tpc import deploy, inputs, network, splines
+from o2ml.models.tpc import _nets, deploy, inputs, network, splines
 from o2ml.models.tpc import evaluate as ev
 from o2ml.physics import detectors as det
 from o2ml.schema import TPC_SKIM_TOF, TPC_SKIM_V0
@@ -43,8 +44,10 @@ def _xr(frame):
 def trained(sample):
     X, r = _xr(sample["train"])
     Xv, rv = _xr(sample["val"])
-    teacher = network.train_teacher(X, r, Xv, rv, members=2, progress=False, seed=5)
-    student = network.distill(teacher, X, Xv, progress=False, seed=5)
+    config = network.NetworkConfig(seed=5)
+    teacher = network.train_teacher(X, r, Xv, rv, members=2, config=config, progress=False)
+    student_config = replace(network.STUDENT_CONFIG, seed=5)
+    student = network.distill(teacher, X, Xv, config=student_config, progress=False)
     return {"splines": splines.fit_splines(X, r), "teacher": teacher, "student": student}
 
 
@@ -177,12 +180,11 @@ def test_usable_rows_are_above_the_beta_gamma_cutoff():
 def test_a_model_outside_the_contract_is_refused(tmp_path):
     import torch
 
-    from o2ml.onnx import torch_to_onnx
+    from o2ml.onnx import model_metadata, torch_to_onnx
 
     path = tmp_path / "three_outputs.onnx"
-    torch_to_onnx(
-        torch.nn.Linear(6, 3), [f"x{i}" for i in range(6)], path, output="y", class_labels=[]
-    )
+    meta = model_metadata([f"x{i}" for i in range(6)], [])
+    torch_to_onnx(torch.nn.Linear(6, 3), path, output="y", metadata=meta)
     with pytest.raises(ModelFileError, match=r"output as float32 \[batch, 2\]"):
         inputs.check_onnx_contract(path)
 
@@ -244,7 +246,7 @@ def test_the_student_follows_the_teacher_with_fewer_parameters(trained, sample):
 def test_training_is_reproducible(sample):
     X, r = _xr(sample["train"].iloc[:4000])
     Xv, rv = _xr(sample["val"].iloc[:1000])
-    kw = {"members": 1, "epochs": 2, "progress": False, "hidden": (8, 8)}
+    kw = {"members": 1, "config": network.NetworkConfig(epochs=2, hidden=(8, 8)), "progress": False}
     a, b = (network.train_teacher(X, r, Xv, rv, **kw) for _ in range(2))
     for (k, va), vb in zip(
         a.ensemble.state_dict().items(), b.ensemble.state_dict().values(), strict=True
@@ -337,7 +339,7 @@ def test_the_cost_per_track_is_measured(tmp_path, trained, sample):
 # ------------------------------------------------------------------------------- deployment
 def _untrained_onnx(path):
     model = network.TpcNetwork(
-        network.Ensemble([network.TpcNet((4,))]), network.NetworkConfig(hidden=(4,)), "student"
+        _nets.Ensemble([_nets.TpcNet((4,))]), network.NetworkConfig(hidden=(4,)), "student"
     )
     model.to_onnx(path)
     return path
@@ -388,12 +390,11 @@ def test_the_pidtpc_section_takes_species_by_name_and_refuses_the_unknown():
 def test_the_pidtpc_section_is_written_for_a_network_pidtpc_can_run_only(tmp_path):
     import torch
 
-    from o2ml.onnx import torch_to_onnx
+    from o2ml.onnx import model_metadata, torch_to_onnx
 
     path = tmp_path / "three_outputs.onnx"
-    torch_to_onnx(
-        torch.nn.Linear(6, 3), [f"x{i}" for i in range(6)], path, output="y", class_labels=[]
-    )
+    meta = model_metadata([f"x{i}" for i in range(6)], [])
+    torch_to_onnx(torch.nn.Linear(6, 3), path, output="y", metadata=meta)
     with pytest.raises(ModelFileError, match=r"\[batch, 2\]"):
         deploy.write_pidtpc_config(path, [2])
     assert not (tmp_path / "three_outputs.dpl-config.json").exists()

@@ -7,15 +7,22 @@ import re
 
 import numpy as np
 import pytest
-from dashboard_helpers import TOY_BKG_CUT, assert_shows, library_point, toy_inputs  # noqa: F401
+from dashboard_helpers import (  # noqa: F401
+    TOY_BKG_CUT,
+    assert_shows,
+    library_point,
+    toy_grid,
+    toy_inputs,
+)
 
-from o2ml import apps
+from o2ml import apps, plots
 from o2ml.errors import ColumnNotFoundError, O2mlError
 from o2ml.export.o2physics import CutDirection, MlResponseConfig
-from o2ml.selection import cut_variation, find_plateau, scan_significance
+from o2ml.selection import BinInputs, cut_variation, find_plateau, scan_significance
 from o2ml.widgets import (
     DashboardError,
     EfficiencyCurves,
+    ScanGrid,
     SignificancePlateau,
     ThresholdScanner,
     fmt,
@@ -32,7 +39,7 @@ def shown(widget_html: str, css: str) -> str:
 @pytest.fixture(scope="module")
 def scanner(toy_inputs, tmp_path_factory):  # noqa: F811
     out = tmp_path_factory.mktemp("export")
-    return ThresholdScanner(toy_inputs.data, toy_inputs.mc, toy_inputs.expected, export_dir=out)
+    return ThresholdScanner(toy_grid(toy_inputs), export_dir=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,7 +73,7 @@ def test_scanner_numbers_equal_scan_significance(scanner, toy_inputs, bin_index,
         ref.efficiencies["prompt"][0], ref.efficiency_errors["prompt"][0]
     )
     figure = scanner.plot.figure
-    assert figure["data"][0]["type"] == "bar"
+    assert figure["data"][0]["name"] == "data after cut"
     assert sum(figure["data"][0]["y"]) <= len(toy_inputs.data)
 
 
@@ -188,7 +195,7 @@ def test_scan_dashboards_refuse_grids_and_mixed_exports(toy_inputs, tmp_path):  
     grid = scan_significance(
         d["fM"], d, {"prompt": m[m["fOriginMcRec"] == 1]},
         {"score_bkg": ("<", [0.1, 0.3]), "score_prompt": (">", [0.2, 0.5])}, grid=True,
-        expected=toy_inputs.expected, pt_range=(2, 4), peak=(1.9683, 0.01), progress=False,
+        inputs=BinInputs(toy_inputs.expected, (2, 4), peak=(1.9683, 0.01)),
     )  # fmt: skip
     with pytest.raises(DashboardError, match="1-D scan"):
         SignificancePlateau([grid])
@@ -292,9 +299,9 @@ def test_dashboard_exports_name_the_onnx_files_the_demo_wrote(tmp_path):
         config = widget.export_config()
         assert config.onnx_files and all((models / f).exists() for f in config.onnx_files), config
     data, mc, _ = load_candidates(demo.candidates)
-    scanner = ThresholdScanner(
-        data, mc, load_expected_signal(demo.expected_signal), export_dir=tmp_path
-    )
+    expected = load_expected_signal(demo.expected_signal)
+    bins = [BinInputs(expected, pt) for pt in ((2, 4), (4, 6), (6, 12))]
+    scanner = ThresholdScanner(ScanGrid(data, mc, bins), export_dir=tmp_path)
     for index in range(len(scanner.pt_bins)):
         scanner.bin_selector.value = index
         scanner.record_button.click()
@@ -302,3 +309,33 @@ def test_dashboard_exports_name_the_onnx_files_the_demo_wrote(tmp_path):
     assert [(models / f).exists() for f in config.onnx_files] == [True] * 3, config.onnx_files
     assert config.names == ["cpa", "cpaXY", "decayLength", "decayLengthXY", "deltaMassPhi",
                             "impactParameterXY", "absCos3PiK"]  # fmt: skip
+
+
+def test_the_dashboards_draw_their_figures_with_the_plots_functions(scanner, toy_inputs, tmp_path):  # noqa: F811
+    """One function draws each figure: the threshold scanner's mass panel is
+    plots.mass_after_cut (a slider move replaces only the curves' values), the plateau
+    dashboard's figure is plots.significance_vs_threshold plus the cursor line."""
+    scanner.bin_selector.value = 0
+    scanner.set_thresholds(score_bkg=0.3, score_prompt=0.5)
+    b, point = scanner.bins[0], scanner._point()
+    drawn = plots.mass_after_cut([scanner._after_cut(b, point)], channel="ds").to_plotly_json()
+    figure = scanner.plot.figure
+    assert [t["name"] for t in figure["data"]] == [t["name"] for t in drawn["data"]]
+    for got, want in zip(figure["data"], drawn["data"], strict=True):
+        assert got["y"] == want["y"] and got["mode"] == want["mode"]
+    assert figure["layout"]["xaxis"] == drawn["layout"]["xaxis"]
+    base = scanner._base
+    scanner.set_thresholds(score_prompt=0.6)  # same bin: the figure is updated, not drawn again
+    assert scanner._base is base and scanner.plot.figure["data"][0]["y"] != figure["data"][0]["y"]
+
+    app = SignificancePlateau(toy_inputs.scans, export_dir=tmp_path)
+    drawn = plots.significance_vs_threshold(
+        app.scans, plateaus=app.result, x="threshold"
+    ).to_plotly_json()
+    figure = app.plot.figure
+    assert [t.get("name") for t in figure["data"]] == [t.get("name") for t in drawn["data"]]
+    assert [t["y"] for t in figure["data"]] == [t["y"] for t in drawn["data"]]
+    assert figure["layout"]["shapes"][:-1] == list(drawn["layout"]["shapes"])  # + the cursor
+    base = app._base
+    app.slider.value = 3  # a cursor move redraws only the cursor line
+    assert app._base is base and app.plot.figure["layout"]["shapes"][-1]["type"] == "line"

@@ -94,13 +94,13 @@ def test_root_reads_the_scored_outputs_of_o2ml_apply(tmp_path):
     """The ROOT outputs of `o2ml apply` (one per input, DF_ folders as O2 writes) read with a
     TChain over the folders and RDataFrame: the same candidates, masses and scores as o2ml reads,
     and RDataFrame's Filter on a score column selects what pandas selects."""
-    from o2ml.inference import apply_files
+    from o2ml.inference import Execution, apply_files
     from o2ml.inference.apply import OUTPUT_TABLE
 
     s = ensure_sample("ds", fast=True)
     model = _quick_model(tmp_path / "model")
-    report = apply_files(model, [s.data], tmp_path / "scored", fmt="root", scheduler="synchronous",
-                         progress=False)  # fmt: skip
+    execution = Execution(scheduler="synchronous", progress=False)
+    report = apply_files(model, [s.data], tmp_path / "scored", fmt="root", execution=execution)
     (result,) = report.results
     assert result.status == "written"
     ours = io.read_table(result.output, OUTPUT_TABLE)
@@ -120,6 +120,7 @@ def _quick_model(folder: Path) -> Path:
     import xgboost as xgb
 
     from o2ml.export import model_dir
+    from o2ml.export.choices import ExportSettings
 
     s = ensure_sample("ds", fast=True)
     features = ["fCpa", "fDecayLength", "fImpactParameterXY"]
@@ -131,10 +132,8 @@ def _quick_model(folder: Path) -> Path:
         clf = xgb.XGBClassifier(n_estimators=20, max_depth=3, random_state=1, n_jobs=1)
         clf.fit(part[features], y)
         models[b] = clf
-    return model_dir.write_model_dir(
-        models, features, folder, cuts=[[0.5, 0.0, 0.0]] * 2,
-        class_labels=["Bkg", "Prompt", "Nonprompt"],
-    )  # fmt: skip
+    export = ExportSettings(features=features, class_labels=["Bkg", "Prompt", "Nonprompt"])
+    return model_dir.write_model_dir(models, folder, export=export, cuts=[[0.5, 0.0, 0.0]] * 2)
 
 
 # ------------------------------------------ ptCandMin/ptCandMax, compared as O2Physics compares

@@ -481,6 +481,35 @@ def test_train_bins_in_parallel_on_dask_give_the_same_models(tmp_path, prepared)
     assert b.mlresponse is not None and b.mlresponse.exists()
 
 
+def test_train_one_bin_on_two_workers_forks_and_gives_the_same_model(tmp_path, prepared):
+    """--workers 2 with one pT bin: no dask cluster, processes of a fork server (the training
+    on one thread beside the input figures, then the figures side by side): the same test-set
+    scores, files and SHAP figures as the sequential run."""
+    cfgs = []
+    for name in ("seq", "par"):
+        cfg = _train_config(tmp_path / name, prepared,
+                            **{"pt_bins_limits: [2, 4, 6, 12]": "pt_bins_limits: [2, 6]",
+                               "bkg_factor: [1., 1., 1.]": "bkg_factor: [1.]"})  # fmt: skip
+        _small_hyper_pars(cfg, n_bins=1, trees=30)
+        cfgs.append(cfg)
+    a = train(cfgs[0])
+    b = train(cfgs[1], workers=2)
+    ((ra,), (rb,)) = a.bins, b.bins
+    assert ra.roc_auc_test == rb.roc_auc_test and ra.n_train == rb.n_train
+    name = "DsToKKPi_ModelApplied_pT_2_6.parquet.gzip"
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(ra.folder / name), pd.read_parquet(rb.folder / name)
+    )
+    assert [f.name for f in ra.files] == [f.name for f in rb.files]
+    assert sorted(p.name for p in ra.folder.iterdir()) == sorted(
+        p.name for p in rb.folder.iterdir()
+    )
+    assert {"FeatureImportance_Bkg_DsToKKPi.png", "FeatureImportanceAll_DsToKKPi.png",
+            "MLOutputDistrPrompt_pT_2_6.png", "DistributionsAll_pT_2_6.png",
+            DONE} <= {f.name for f in rb.folder.iterdir()}  # fmt: skip
+    assert b.mlresponse is not None and b.mlresponse.exists()
+
+
 def test_train_reads_parquet_inputs_and_names_a_missing_column(tmp_path, prepared, capsys):
     """tree_name null: <Label>_<channel>.parquet.gzip inputs (the macro's other format); a
     training variable the files lack is an error naming the key and the file."""
@@ -519,16 +548,17 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
     the threshold dashboard's grid built from the candidates."""
     from o2ml.inference import BinnedModel
     from o2ml.schema import PtBin
-    from o2ml.selection import ScanResult, load_expected_signal
+    from o2ml.selection import BinInputs, ScanResult, SignificanceOptions, load_expected_signal
     from o2ml.selection.histograms import ScanHistograms
     from o2ml.widgets import ScanGrid
-    from o2ml.workflow.scan import scan
+    from o2ml.workflow.scan import Execution, scan
 
     s = ensure_sample("ds", fast=True)
     common = dict(expected_signal=s.expected_signal)
-    whole = scan(trained, s.data, s.mc, tmp_path / "a", step=10**9, **common)
-    chunked = scan(trained, s.data, s.mc, tmp_path / "c", step=3000, **common)
-    twice = scan(trained, [s.data, s.data], s.mc, tmp_path / "b", step=3000, workers=2, **common)
+    whole = scan(trained, s.data, s.mc, tmp_path / "a", execution=Execution(step=10**9), **common)
+    chunked = scan(trained, s.data, s.mc, tmp_path / "c", execution=Execution(step=3000), **common)
+    on_dask = Execution(step=3000, workers=2)
+    twice = scan(trained, [s.data, s.data], s.mc, tmp_path / "b", execution=on_dask, **common)
     names = sorted(p.name for p in whole)
     assert names == sorted(p.name for p in chunked) == sorted(p.name for p in twice)
     assert "grid_pt2_4.npz" in names and "scan_pt4_6.json" in names
@@ -544,10 +574,11 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
             df[name] = sc[col].to_numpy()
     data, mc = (df[(df["fPt"] >= 2) & (df["fPt"] < 6)] for df in (data, mc))  # binsPtMl
     expected = load_expected_signal(s.expected_signal)
+    ds_scan = SignificanceOptions(species="Ds", fit_raw_yield=True)  # what `o2ml scan` uses
     for lo, hi in [(2, 4), (4, 6)]:
         a = ScanResult.load(tmp_path / "a" / f"scan_pt{lo}_{hi}.json")
         b = ScanResult.load(tmp_path / "b" / f"scan_pt{lo}_{hi}.json")
-        ref = selection.scan_bin(data, mc, expected, PtBin(lo, hi), reference_cuts=None).bdt
+        ref = selection.scan_bin(data, mc, BinInputs(expected, PtBin(lo, hi)), options=ds_scan).bdt
         np.testing.assert_array_equal(a.thresholds, ref.thresholds)
         np.testing.assert_array_equal(a.significance, ref.significance)
         np.testing.assert_array_equal(a.raw_yield, ref.raw_yield)
@@ -562,9 +593,9 @@ def test_scan_streamed_in_chunks_and_on_dask_is_the_in_memory_scan(tmp_path, tra
         np.testing.assert_array_equal(gb.data, 2 * ga.data)
         gc = ScanHistograms.load(tmp_path / "c" / f"grid_pt{lo}_{hi}.npz")
         np.testing.assert_array_equal(gc.data, ga.data)
-        peak = {(float(lo), float(hi)): ga.metadata["peak"]}
-        from_files = ScanGrid.from_histograms([ga], expected, peaks=peak)
-        from_frames = ScanGrid(data, mc, expected, pt_bins=[(lo, hi)], peaks=peak)
+        bins = [BinInputs(expected, (lo, hi), peak=ga.metadata["peak"])]
+        from_files = ScanGrid.from_histograms([ga], bins)
+        from_frames = ScanGrid(data, mc, bins)
         for idx in [(0, 0), (10, 50), (33, 99)]:
             x, y = from_files.point(0, idx)["result"], from_frames.point(0, idx)["result"]
             assert x.significance[0] == y.significance[0] or (

@@ -1,27 +1,55 @@
 """o2ml: a Jupyter-first machine-learning environment for ALICE O2 physics analyses.
 
-The public subpackages load on first use (``import o2ml; o2ml.selection.scan_significance``),
-so that ``import o2ml`` stays cheap; the README's Layout section lists what each holds.
+``import o2ml`` imports every public subpackage (``o2ml.selection.scan_significance`` works
+after it) and stays cheap: no module imports torch, XGBoost, hipe4ml, scikit-learn, Optuna,
+onnxruntime, SciPy, iminuit, uproot, matplotlib, plotly, ipywidgets or dask when it is imported,
+only inside the functions that use them (the optional extras through :func:`o2ml._extras.load`,
+a :class:`~o2ml.errors.MissingExtraError` at first use where one is missing). The README's Layout
+section lists what each subpackage holds.
 """
-
-import importlib
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = (
-    "errors", "config", "schema", "profiling", "io", "physics", "toymc", "channels", "onnx",
-    "selection", "models", "export", "inference", "plots", "widgets", "workflow", "apps",
-)  # fmt: skip
+# after __version__, which the submodules read (``from .. import __version__``)
+from . import (
+    answers,
+    apps,
+    channels,
+    config,
+    errors,
+    export,
+    inference,
+    io,
+    models,
+    onnx,
+    physics,
+    plots,
+    profiling,
+    schema,
+    selection,
+    toymc,
+    widgets,
+    workflow,
+)
 
-
-def __getattr__(name: str):
-    if name in _SUBPACKAGES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBPACKAGES])
-
-
-__all__ = ["__version__", *_SUBPACKAGES]
+__all__ = [
+    "__version__",
+    "answers",
+    "apps",
+    "channels",
+    "config",
+    "errors",
+    "export",
+    "inference",
+    "io",
+    "models",
+    "onnx",
+    "physics",
+    "plots",
+    "profiling",
+    "schema",
+    "selection",
+    "toymc",
+    "widgets",
+    "workflow",
+]

@@ -78,10 +78,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         args.sample,
         args.out,
         seed=args.seed,
-        n_data=args.n_data,
-        n_mc=args.n_mc,
+        sizes=("fast" if args.fast else "full", args.n_data, args.n_mc),
         with_truth=args.with_truth,
-        fast=args.fast,
         overwrite=args.overwrite,
         folders=args.folders,
         progress=not args.quiet,
@@ -105,24 +103,25 @@ def _table(args: argparse.Namespace, model) -> str:
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
-    from .inference import apply_files
+    from .inference import BinnedModel, Execution, apply_files
 
     columns = [c for c in args.columns.split(",") if c] if args.columns is not None else None
-    report = apply_files(
-        args.model,
-        args.input,
-        args.out,
-        table=args.table,
+    execution = Execution(
         backend=args.backend,
-        fmt=args.format,
         scheduler=args.scheduler,
         workers=args.workers,
         threads=args.threads,
-        pt_column=args.pt_column,
         overwrite=args.overwrite,
         progress=not args.quiet,
-        task=args.task,
-        features=_features(args),
+    )
+    report = apply_files(
+        BinnedModel.load(args.model, args.task, features=_features(args)),
+        args.input,
+        args.out,
+        table=args.table,
+        fmt=args.format,
+        pt_column=args.pt_column,
+        execution=execution,
         **({} if columns is None else {"columns": columns}),
     )
     print(report.summary())
@@ -210,12 +209,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from .workflow.scan import scan
+    from .inference import BinnedModel
+    from .workflow.scan import Execution, scan
 
+    model = BinnedModel.load(args.model, args.task, features=_features(args))
+    run = Execution(args.backend, args.step, args.workers, args.scheduler)
     written = scan(
-        args.model, args.data, args.mc, args.out, expected_signal=args.expected_signal,
-        task=args.task, features=_features(args), table=args.table, backend=args.backend,
-        overwrite=args.overwrite, step=args.step, workers=args.workers, scheduler=args.scheduler,
+        model, args.data, args.mc, args.out, expected_signal=args.expected_signal,
+        table=args.table, overwrite=args.overwrite, execution=run,
     )  # fmt: skip
     for path in written:
         print(f"wrote {path}")

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import replacing
+from ._extras import load
 from .errors import (
     BadFileError,
     FeatureOrderError,
@@ -128,18 +129,15 @@ def xgboost_to_onnx(
 
 def torch_to_onnx(
     module,
-    features: Sequence[str],
     path: str | os.PathLike | None = None,
     *,
     output: str,
-    class_labels: Sequence[str],
-    pt_bin: Sequence[float] | None = None,
-    seed: int | None = None,
-    extra_metadata: dict | None = None,
+    metadata: dict,
     overwrite: bool = False,
 ):
     """Convert a PyTorch module of one float input ``[batch, n_features]`` and one output named
-    ``output`` (dynamic batch, opset 17) to ONNX with o2ml's metadata; optionally write it.
+    ``output`` (dynamic batch, opset 17) to ONNX with o2ml's ``metadata`` (what
+    :func:`model_metadata` returns: its features give ``n_features``); optionally write it.
 
     The TorchScript exporter is used on purpose: the torch.export-based one needs onnxscript,
     which the pinned environment does not have, and the plain MLPs o2ml exports convert exactly.
@@ -149,23 +147,21 @@ def torch_to_onnx(
     import warnings
 
     import onnx
-    import torch
 
+    torch = load("torch", "torch")
     if path is not None and Path(path).exists() and not overwrite:
         raise OutputExistsError(f"{path}: the file exists; pass overwrite=True to replace it.")
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # "legacy TorchScript-based exporter": on purpose
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            module.to("cpu").eval(), (torch.zeros(2, len(features)),), buffer,
+            module.to("cpu").eval(), (torch.zeros(2, len(metadata[META_FEATURES])),), buffer,
             input_names=[INPUT_NAME], output_names=[output],
             dynamic_axes={INPUT_NAME: {0: "batch"}, output: {0: "batch"}}, opset_version=17,
             dynamo=False,
         )  # fmt: skip
     onx = onnx.load_from_string(buffer.getvalue())
-    set_metadata(
-        onx, model_metadata(features, class_labels, pt_bin=pt_bin, seed=seed, extra=extra_metadata)
-    )
+    set_metadata(onx, dict(metadata))
     if path is not None:
         write_model(onx, path, overwrite=overwrite)
     return onx

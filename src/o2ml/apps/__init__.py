@@ -8,6 +8,7 @@
   never where Export writes.
 """
 
+from . import dashboards, demo_inputs, files, serving
 from .dashboards import efficiency_curves_app, significance_plateau_app, threshold_scan_app
 from .demo_inputs import DemoInputs, demo_directory, ensure_demo_inputs, make_scans
 from .files import (
@@ -25,14 +26,18 @@ __all__ = [
     "DataRoot",
     "DemoInputs",
     "candidates_scale",
+    "dashboards",
     "demo_directory",
+    "demo_inputs",
     "efficiency_curves_app",
     "ensure_demo_inputs",
     "export_directory",
+    "files",
     "load_candidates",
     "load_grid",
     "load_scans",
     "make_scans",
+    "serving",
     "significance_plateau_app",
     "threshold_scan_app",
     "url_parameters",

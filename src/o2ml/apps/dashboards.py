@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from ..errors import (
     InputFileNotFoundError,
     O2mlError,
 )
-from ..selection import ScanResult, load_expected_signal
+from ..export.choices import ExportSettings
+from ..selection import BinInputs, ScanResult, SignificanceOptions, load_expected_signal
 from ..selection.histograms import EXPECTED_SIGNAL_FILE
 from .demo_inputs import demo_directory, ensure_demo_inputs
 from .files import (
@@ -40,6 +41,9 @@ from .serving import (
 )
 
 __all__ = ["efficiency_curves_app", "significance_plateau_app", "threshold_scan_app"]
+
+#: the pT bins of the threshold dashboard on a candidates file (keyword ``pt_bins``)
+DEFAULT_PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,7 +100,8 @@ def threshold_scan_app(
     data_root: str | os.PathLike | None = None,
     export_dir: str | os.PathLike | None = None,
     query: str | None = None,
-    **options: Any,
+    pt_bins: Sequence[tuple[float, float]] = DEFAULT_PT_BINS,
+    options: SignificanceOptions | None = None,
 ):
     """The ThresholdScanner on a scored-candidates file, or on the histograms of an ``o2ml scan``
     folder (``scan_path``: any number of candidates, a few MiB in memory); default the demo inputs.
@@ -106,18 +111,22 @@ def threshold_scan_app(
     ``$O2ML_SCAN``, ``$O2ML_DATA_ROOT``, ``$O2ML_EXPORT_DIR``); candidates win over a scan
     folder. The page URL (``query``, default ``$QUERY_STRING``) may choose ``candidates`` and
     ``expected_signal``, or ``scan``, inside the data root only (:mod:`o2ml.apps.serving`).
+    On a candidates file: ``pt_bins`` are its bins (its metadata gives the data scale) and
+    ``options`` the choices of the significance estimate
+    (:class:`~o2ml.selection.SignificanceOptions`, default the ScanGrid's); a scan folder holds
+    both. The export writes what a scan folder records (task, features, class columns), else
+    :class:`~o2ml.export.choices.ExportSettings`' defaults.
     """
 
     def build(url: dict[str, str]):
         paths = (candidates_path, expected_signal_path, scan_path)
-        # a copy each time: a build sets the scale of its own candidates file
-        return _threshold_scan(url, paths, data_root, export_dir, dict(options))
+        return _threshold_scan(url, paths, data_root, export_dir, (pt_bins, options))
 
     return _served(build, query, ("candidates", "expected_signal", "scan"))
 
 
-def _threshold_scan(url, paths, data_root, export_dir, options):
-    from ..widgets import ThresholdScanner
+def _threshold_scan(url, paths, data_root, export_dir, candidates_scan):
+    from ..widgets import ScanGrid, ThresholdScanner
 
     candidates_path, expected_signal_path, scan_path = paths
     try:
@@ -139,9 +148,9 @@ def _threshold_scan(url, paths, data_root, export_dir, options):
             grid, stored = load_grid(folder)
             scans = scan_files(folder) if any(Path(folder).glob("scan*.json")) else []
             initial = _plateau_choices(load_scans(scans)) if scans else {}
-            return ThresholdScanner.from_grid(
-                grid, initial=initial, export_dir=exports,
-                export_name="ml_config_threshold_scan", **{**stored, **options},
+            return ThresholdScanner(
+                grid, initial=initial, export=stored, export_dir=exports,
+                export_name="ml_config_threshold_scan",
             )  # fmt: skip
         initial = {}
         if "candidates" in url:
@@ -162,10 +171,13 @@ def _threshold_scan(url, paths, data_root, export_dir, options):
                 "or the file's metadata), found none."
             )
         expected = load_expected_signal(expected_signal_path)
-        options.setdefault("scale", candidates_scale(candidates_path))
+        pt_bins, options = candidates_scan
+        scale = candidates_scale(candidates_path)
+        bins = [BinInputs(expected, pt, scale=scale) for pt in pt_bins]
+        grid = ScanGrid(data, mc, bins, options=options)
         return ThresholdScanner(
-            data, mc, expected, initial=initial, export_dir=exports,
-            export_name="ml_config_threshold_scan", **options,
+            grid, initial=initial, export=ExportSettings(), export_dir=exports,
+            export_name="ml_config_threshold_scan",
         )  # fmt: skip
     except O2mlError as err:
         return _error(err)
@@ -177,25 +189,23 @@ def _folder_of(path: str | os.PathLike) -> Path:
 
 
 def _plateau_choices(scans: dict[str, ScanResult]) -> dict:
-    """Each scan's most efficient plateau point, as initial thresholds per pT bin."""
+    """Each scan's working point (:meth:`ScanResult.chosen_index`: the most efficient plateau
+    point, the maximum without a plateau), as initial thresholds per pT bin."""
     return {
-        (r.pt_min, r.pt_max): dict(
-            zip(r.cut_names, r.thresholds[r.plateau.i_most_efficient], strict=True)
-        )
+        (r.pt_min, r.pt_max): dict(zip(r.cut_names, r.thresholds[r.chosen_index()], strict=True))
         for r in scans.values()
-        if r.plateau is not None
     }
 
 
 @_quiet
-def _scan_app(cls_name: str, scan_path, data_root, export_dir, query, options):
+def _scan_app(cls_name: str, scan_path, data_root, export_dir, query):
     def build(url: dict[str, str]):
-        return _scan_page(url, cls_name, scan_path, data_root, export_dir, dict(options))
+        return _scan_page(url, cls_name, scan_path, data_root, export_dir)
 
     return _served(build, query, ("scan",))
 
 
-def _scan_page(url, cls_name, scan_path, data_root, export_dir, options):
+def _scan_page(url, cls_name, scan_path, data_root, export_dir):
     from .. import widgets
 
     try:
@@ -215,26 +225,24 @@ def _scan_page(url, cls_name, scan_path, data_root, export_dir, options):
             scan_path = ensure_demo_inputs().scans
         scans = load_scans(scan_path)
         name = "ml_config_" + {"SignificancePlateau": "plateau"}.get(cls_name, "efficiency")
-        return getattr(widgets, cls_name)(scans, export_dir=exports, export_name=name, **options)
+        return getattr(widgets, cls_name)(scans, export_dir=exports, export_name=name)
     except O2mlError as err:
         return _error(err)
 
 
-def significance_plateau_app(
-    scan_path=None, *, data_root=None, export_dir=None, query=None, **options: Any
-):
+def significance_plateau_app(scan_path=None, *, data_root=None, export_dir=None, query=None):
     """The SignificancePlateau on ScanResult files (default: the demo scans).
 
     Parameters as in :func:`threshold_scan_app`; the URL may choose ``scan`` inside the data root.
+    The export writes what the scans' metadata records (task, features, class columns).
     """
-    return _scan_app("SignificancePlateau", scan_path, data_root, export_dir, query, options)
+    return _scan_app("SignificancePlateau", scan_path, data_root, export_dir, query)
 
 
-def efficiency_curves_app(
-    scan_path=None, *, data_root=None, export_dir=None, query=None, **options: Any
-):
+def efficiency_curves_app(scan_path=None, *, data_root=None, export_dir=None, query=None):
     """The EfficiencyCurves on ScanResult files (default: the demo scans).
 
     Parameters as in :func:`threshold_scan_app`; the URL may choose ``scan`` inside the data root.
+    The export writes what the scans' metadata records (task, features, class columns).
     """
-    return _scan_app("EfficiencyCurves", scan_path, data_root, export_dir, query, options)
+    return _scan_app("EfficiencyCurves", scan_path, data_root, export_dir, query)

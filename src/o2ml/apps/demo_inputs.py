@@ -1,7 +1,7 @@
 """Default inputs of the dashboards: the demo scans and candidates, made on first use.
 
 :func:`ensure_demo_inputs` trains a quick BDT per pT bin (2–4, 4–6, 6–12 GeV/c) on one half of
-the generated Ds sample with :mod:`o2ml.models.bdt`, scores the other half of data and MC, scans
+the generated Ds sample with :func:`o2ml.models.training.train_bin`, scores the other half of data and MC, scans
 the prompt score (:func:`make_scans`, background scaled to the full sample) and writes the scored
 candidates and the ScanResult files, under a file lock so that several kernels can ask at once.
 Scored candidates without any training (tests, benchmarks) come from
@@ -27,11 +27,18 @@ from ..config import fast_mode
 from ..export.model_dir import write_model_dir
 from ..export.o2physics import onnx_file_name
 from ..schema import SCORE_COLUMNS
-from ..selection import ScanResult, SignificanceOptions, load_expected_signal, scan_candidates
+from ..selection import (
+    BinInputs,
+    ScanResult,
+    SignificanceOptions,
+    load_expected_signal,
+    scan_candidates,
+)
 from .files import write_candidates
 
 __all__ = [
     "DEMO_BKG_CUT",
+    "DEMO_CUTS",
     "PT_BINS",
     "DemoInputs",
     "demo_directory",
@@ -44,6 +51,9 @@ PT_BINS = ((2.0, 4.0), (4.0, 6.0), (6.0, 12.0))
 #: the fixed background-score cut of the demo's 1-D scans of the prompt score
 DEMO_BKG_CUT = 0.05
 DEMO_SIGNAL_THRESHOLDS = np.round(np.linspace(0.0, 0.99, 100), 6)
+#: the demo's scanned cuts (:func:`o2ml.selection.scan_candidates`): the background score below
+#: :data:`DEMO_BKG_CUT`, the prompt score above each of :data:`DEMO_SIGNAL_THRESHOLDS`
+DEMO_CUTS = {"score_bkg": ("<", DEMO_BKG_CUT), "score_prompt": (">", DEMO_SIGNAL_THRESHOLDS)}
 #: demo inputs made by an older recipe are made again (2: trained and scanned on separate
 #: halves; 4: the peak fitted on the MC of the signal origins, selection.scan_candidates)
 DEMO_VERSION = 4
@@ -55,20 +65,19 @@ def make_scans(
     expected: Mapping[str, Any],
     *,
     pt_bins: Sequence[tuple[float, float]] = PT_BINS,
-    bkg_cut: float = DEMO_BKG_CUT,
-    thresholds: np.ndarray = DEMO_SIGNAL_THRESHOLDS,
-    model: str = "BDT",
+    cuts: Mapping[str, tuple] = DEMO_CUTS,
     metadata: Mapping[str, Any] | None = None,
     scale: float = 1.0,
-    progress: bool = False,
 ) -> list[ScanResult]:
-    """1-D scans of the prompt score (background score < ``bkg_cut``), one per pT bin, with raw yields.
+    """Scans of ``cuts`` (default :data:`DEMO_CUTS`: the prompt score, background score <
+    :data:`DEMO_BKG_CUT`), one per pT bin, with raw yields.
 
-    ``scale``: full data sample / scanned data (see :func:`o2ml.selection.scan_significance`).
+    ``cuts`` as :func:`o2ml.selection.scan_candidates` takes them; ``metadata`` is added to each
+    result's (default model name ``"BDT"``); ``scale``: full data sample / scanned data (see
+    :func:`o2ml.selection.scan_significance`).
     """
     options = SignificanceOptions(fit_raw_yield=True)
-    about = {"model": model, "class_columns": list(SCORE_COLUMNS), **(metadata or {})}
-    cuts = {"score_bkg": ("<", bkg_cut), "score_prompt": (">", thresholds)}
+    about = {"model": "BDT", "class_columns": list(SCORE_COLUMNS), **(metadata or {})}
     out = []
     for lo, hi in pt_bins:
         onnx = onnx_file_name(DS_SELECTOR.channel, lo, hi)
@@ -77,11 +86,8 @@ def make_scans(
                 data,
                 mc,
                 cuts,
-                expected=expected,
-                pt_range=(lo, hi),
+                BinInputs(expected, (lo, hi), scale=scale),
                 options=options,
-                scale=scale,
-                progress=progress,
                 metadata={"onnx_file": onnx, **about},
             )
         )
@@ -120,7 +126,8 @@ def ensure_demo_inputs(
     """Scored candidates and scans from the generated Ds sample, made on first use.
 
     A BDT per pT bin (2–4, 4–6, 6–12 GeV/c; few trees in fast mode) is trained on half of the
-    generated sample (:func:`o2ml.toymc.generate.ensure_sample`) with :mod:`o2ml.models.bdt`; the
+    generated sample (:func:`o2ml.toymc.generate.ensure_sample`) with
+    :func:`o2ml.models.training.train_bin`; the
     other half of data and MC is scored and scanned (:func:`make_scans`), so that efficiencies
     are not biased by overtraining. Safe when several kernels ask at once.
     """
@@ -163,9 +170,10 @@ def _manifest_version(manifest: Path) -> int | None:
 def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None:
     from ..channels import ds
     from ..channels.ds import TUTORIAL_FEATURES
-    from ..models.bdt import balanced_train_test, class_handlers, model_handler
+    from ..export.choices import ExportSettings
+    from ..models.training import TrainSettings, train_bin
     from ..schema import pt_bins
-    from ..selection import read_candidates, split_for_training
+    from ..selection import add_scores, in_pt_range, read_candidates, split_for_training
     from ..toymc.generate import ensure_sample
 
     sample = ensure_sample(ds.NAME, sample_dir, seed=seed, fast=fast)  # the demo is the Ds's
@@ -177,31 +185,28 @@ def _make_demo(out, candidates, expected, scans, sample_dir, seed, fast) -> None
     data_train, data_eval = split_for_training(data, 0.5, seed=seed)
     mc_train, mc_eval = split_for_training(mc, 0.5, seed=seed + 1)
     scale = len(data) / len(data_eval)  # the expected signal refers to the whole sample
-    scored_data, scored_mc, models = [], [], {}
-    for b in pt_bins([2, 4, 6, 12]):
-        handlers = class_handlers(data_train, mc_train, b)
-        train_test = balanced_train_test(handlers, seed, max_per_class=3000 if fast else 20000)
-        params = (
-            {"n_estimators": 50, "learning_rate": 0.2}
-            if fast
-            else {"n_estimators": 200, "learning_rate": 0.08}
-        )
-        hdl = model_handler(params=params, seed=seed)
-        hdl.fit(train_test[0], train_test[1])
-        models[b] = hdl
-        for df, store in ((data_eval, scored_data), (mc_eval, scored_mc)):
-            part = df[(df["fPt"] >= b.lo) & (df["fPt"] < b.hi)].copy()
-            proba = hdl.predict(part, output_margin=False)
-            for column, score in zip(SCORE_COLUMNS, proba.T, strict=True):
-                part[column] = score
-            store.append(part)
-    d, m = pd.concat(scored_data), pd.concat(scored_mc)
+    fast_params = {"n_estimators": 50, "learning_rate": 0.2}
+    params = {"n_estimators": 200, "learning_rate": 0.08}
+    settings = TrainSettings(
+        seed=seed, params=fast_params if fast else params, max_per_class=3000 if fast else 20000
+    )
+    models = {
+        b: train_bin(data_train, mc_train, b, TUTORIAL_FEATURES, sidebands=ds.SIDEBANDS,
+                     settings=settings).model
+        for b in pt_bins([2, 4, 6, 12])
+    }  # fmt: skip
+    # each candidate scored by the model of its pT bin, as notebook 01 scores them
+    d, m = (
+        pd.concat([add_scores(in_pt_range(df, b), model, TUTORIAL_FEATURES)
+                   for b, model in models.items()])
+        for df in (data_eval, mc_eval)
+    )  # fmt: skip
     expected.write_text(json.dumps(table, indent=1) + "\n")
 
     write_candidates(candidates, d, m, expected, scale=scale)
     # the models, so that a dashboard export names ONNX files that exist (write_model_dir's names)
-    write_model_dir(models, TUTORIAL_FEATURES, out / "models", cuts=[[DEMO_BKG_CUT, 0.0, 0.0]] * 3,
-                    seed=seed, overwrite=True)  # fmt: skip
+    write_model_dir(models, out / "models", export=ExportSettings(features=TUTORIAL_FEATURES),
+                    cuts=[[DEMO_BKG_CUT, 0.0, 0.0]] * 3, seed=seed, overwrite=True)  # fmt: skip
     meta = {
         "features": list(TUTORIAL_FEATURES),
         "task": DS_SELECTOR.task,

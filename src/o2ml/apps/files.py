@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import replacing
-from ..errors import BadFileError, ColumnNotFoundError, InputFileNotFoundError, did_you_mean
+from ..errors import BadFileError, InputFileNotFoundError
 from ..io import read_arrow
-from ..schema import SCORE_COLUMNS
+from ..schema import SCORE_COLUMNS, require_columns
 from ..selection import ScanResult, load_expected_signal
 
 __all__ = [
@@ -106,12 +106,7 @@ def load_candidates(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame
             f"{path}: expected a parquet file of scored candidates, found no file."
         )
     table = read_arrow(path, "a parquet file of scored candidates")
-    names = table.column_names
-    for col in CANDIDATE_COLUMNS:
-        if col not in names:
-            raise ColumnNotFoundError(
-                f"{path}: expected a column {col!r}, found {names}.{did_you_mean(col, names)}"
-            )
+    require_columns(table, CANDIDATE_COLUMNS, f"{path}: the scored candidates")
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -177,9 +172,11 @@ def load_scans(path: str | os.PathLike | Sequence[str | os.PathLike]) -> dict[st
 
 def load_grid(folder: str | os.PathLike):
     """The threshold dashboard's :class:`~o2ml.widgets.ScanGrid` from an ``o2ml scan`` folder
-    (``grid_pt*.npz`` and ``expected_signal.json``), and the export options its metadata names."""
-    from ..selection import ScanHistograms
-    from ..selection.histograms import EXPECTED_SIGNAL_FILE
+    (``grid_pt*.npz`` and ``expected_signal.json``), and the
+    :class:`~o2ml.export.choices.ExportSettings` its metadata names."""
+    from ..export.choices import ExportSettings
+    from ..selection import BinInputs, SignificanceOptions
+    from ..selection.histograms import EXPECTED_SIGNAL_FILE, ScanHistograms
     from ..widgets import ScanGrid
 
     folder = Path(folder)
@@ -193,20 +190,21 @@ def load_grid(folder: str | os.PathLike):
     # a file beside the histograms (a name only: metadata never leads out of the folder)
     expected_path = folder / Path(str(meta.get("expected_signal", EXPECTED_SIGNAL_FILE))).name
     expected = load_expected_signal(expected_path)
-    peaks = {}
+    bins = []
     for f, h in zip(files, hists, strict=True):
         if "peak" not in h.metadata:
             raise BadFileError(f"{f}: expected the signal peak in the metadata, found none.")
-        peaks[h.pt_range] = h.metadata["peak"]
-    grid = ScanGrid.from_histograms(
-        hists, expected, peaks=peaks, species=str(meta.get("species", "Ds"))
-    )
-    options = {
-        "features": meta.get("features"),
-        "task": meta.get("task"),
-        "class_columns": meta.get("class_columns") or ["score_bkg"],
-        "onnx_files": [h.metadata.get("onnx_file") for h in hists]
+        bins.append(BinInputs(expected, h.pt_range, peak=h.metadata["peak"]))
+    if "species" not in meta:
+        raise BadFileError(f"{files[0]}: expected the signal species in the metadata, found none.")
+    options = SignificanceOptions(species=str(meta["species"]))
+    grid = ScanGrid.from_histograms(hists, bins, options=options)
+    export = ExportSettings(
+        features=meta.get("features"),
+        task=meta.get("task"),
+        class_columns=meta.get("class_columns") or ["score_bkg"],
+        onnx_files=[h.metadata.get("onnx_file") for h in hists]
         if all(h.metadata.get("onnx_file") for h in hists)
         else None,
-    }
-    return grid, options
+    )
+    return grid, export

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._extras import load
 from ..errors import PathNotAllowedError
 
 __all__ = [
@@ -75,9 +76,7 @@ def wait_for_request() -> None:
     global _requested
     if not awaiting_request():
         return
-    from voila.utils import wait_for_request as wait
-
-    wait()
+    load("voila.utils", "dashboards").wait_for_request()
     _requested = True
 
 

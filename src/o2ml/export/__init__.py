@@ -8,11 +8,14 @@
 * :mod:`~o2ml.export.files`: writing without ever replacing a file (numbered names).
 
 The ONNX converters and metadata live in :mod:`o2ml.onnx`, below the models that convert
-themselves through them; importing ``o2ml.export.onnx`` is an error that says so. The modules
-load on first use (``from o2ml.export import model_dir``).
+themselves through them; importing ``o2ml.export.onnx`` is an error that says so.
 """
 
-from .._lazy import submodules
+from . import choices, files, model_dir, o2physics
 
-__all__ = ["choices", "files", "model_dir", "o2physics"]
-__getattr__, __dir__ = submodules(__name__, __all__)
+__all__ = [
+    "choices",
+    "files",
+    "model_dir",
+    "o2physics",
+]

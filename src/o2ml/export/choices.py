@@ -120,9 +120,11 @@ def config_from_choices(
 class ExportSettings:
     """What an export says besides the thresholds: the model's classes, inputs and files, and the
     O2Physics task that runs it (the keyword arguments of :func:`config_from_choices`, grouped
-    so that a dashboard or a command passes them as one)."""
+    so that a dashboard or a command passes them as one). A None field takes the default of
+    :func:`config_from_choices`, or, in a dashboard, what the scans' metadata records (their
+    score columns, features, task and ONNX files)."""
 
-    class_columns: Sequence[str] = CLASS_COLUMNS
+    class_columns: Sequence[str] | None = None
     class_labels: Sequence[str] | None = None
     features: Sequence[str] | None = None
     onnx_files: Sequence[str] | None = None
@@ -132,7 +134,8 @@ class ExportSettings:
         self, choices: Mapping[tuple[float, float], Mapping[str, tuple[str, float]]]
     ) -> MlResponseConfig:
         """:func:`config_from_choices` of ``choices`` with these settings."""
-        return config_from_choices(choices, **asdict(self))
+        given = {k: v for k, v in asdict(self).items() if v is not None}
+        return config_from_choices(choices, **given)
 
 
 def class_columns_of(scan) -> list[str]:

@@ -13,12 +13,16 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import onnx as onnx_export
 from ..channels import find_selector
 from ..errors import MlResponseConfigError
 from ..schema import CLASS_LABELS
 from .o2physics import DEFAULT_TASK, CutDirection, MlResponseConfig, onnx_file_name
+
+if TYPE_CHECKING:  # choices imports this module
+    from .choices import ExportSettings
 
 #: the cut directions of notebook 01: reject a candidate whose background score is above the cut
 BACKGROUND_CUT = (CutDirection.CutGreater, CutDirection.CutNot, CutDirection.CutNot)
@@ -118,24 +122,32 @@ def write_bin_model(
 
 def write_model_dir(
     models: Mapping,
-    features: Sequence[str],
     out: str | os.PathLike,
     *,
+    export: ExportSettings,
     cuts: Sequence[Sequence[float]],
     cut_dir: Sequence[CutDirection] = BACKGROUND_CUT,
-    class_labels: Sequence[str] | None = None,
-    seed: int | None = None,
-    task: str = DEFAULT_TASK,
     ccdb_paths: Sequence[str] | None = None,
+    seed: int | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``{PtBin: model}`` (XGBoost classifiers or hipe4ml ModelHandlers) to ``out``.
 
-    ``features`` are the tree columns the models were trained on; ``task`` the O2Physics task
-    that will apply them (default the Ds selector, whose names must cover every feature; any
-    other task name is a custom task fed a fixed vector). ``cuts`` is one row per pT bin with one
-    cut per class. Returns the configuration's path (:func:`config_file_name`).
+    ``export`` (:class:`o2ml.export.choices.ExportSettings`): its ``features`` are the tree
+    columns the models were trained on (required), ``class_labels`` the classes (default those of
+    :class:`o2ml.schema.CharmClass`), ``task`` the O2Physics task that will apply them (default
+    the Ds selector, whose names must cover every feature; any other task name is a custom task
+    fed a fixed vector); its ``onnx_files`` and ``class_columns`` are not used (the files are
+    named here). ``cuts`` is one row per pT bin with one cut per class. Returns the
+    configuration's path (:func:`config_file_name`).
     """
+    if export.features is None:
+        raise MlResponseConfigError(
+            "write_model_dir: expected the models' features in export=ExportSettings(features=...), "
+            "found None."
+        )
+    task = DEFAULT_TASK if export.task is None else export.task
+    features, class_labels = export.features, export.class_labels
     config = plan_model_dir(  # checked before any file is written
         list(models), features, cuts=cuts, cut_dir=cut_dir, class_labels=class_labels,
         task=task, ccdb_paths=ccdb_paths,

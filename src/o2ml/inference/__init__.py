@@ -2,7 +2,16 @@
 files with dask, and the backend benchmark (``o2ml bench inference``)."""
 
 from ..schema import score_column
-from .apply import DEFAULT_COLUMNS, OUTPUT_TABLE, ApplyReport, FileResult, apply_files, check_output
+from . import apply, backends, bench, model
+from .apply import (
+    DEFAULT_COLUMNS,
+    OUTPUT_TABLE,
+    ApplyReport,
+    Execution,
+    FileResult,
+    apply_files,
+    check_output,
+)
 from .backends import BACKENDS, Scorer, make_scorer
 from .model import BinnedModel
 
@@ -12,10 +21,15 @@ __all__ = [
     "OUTPUT_TABLE",
     "ApplyReport",
     "BinnedModel",
+    "Execution",
     "FileResult",
     "Scorer",
+    "apply",
     "apply_files",
+    "backends",
+    "bench",
     "check_output",
     "make_scorer",
+    "model",
     "score_column",
 ]

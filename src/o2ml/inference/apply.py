@@ -42,8 +42,33 @@ _REQUEST_KEYS = ("input", "input_size", "input_mtime_ns", "table", "model", "bac
 
 
 @dataclass(frozen=True)
+class Execution:
+    """How :func:`apply_files` runs (what changes the speed, not the scores).
+
+    * ``backend``: ``auto`` (XGBoost when the model directory has its JSON models, else
+      onnxruntime), or one of :data:`o2ml.inference.BACKENDS`.
+    * ``scheduler``: None starts a local dask cluster on 127.0.0.1; an address
+      (``tcp://host:8786``) joins an existing cluster, whose workers must see the same files;
+      ``"synchronous"`` runs in this process without dask.
+    * ``workers``: processes of the local cluster (None: one per core).
+    * ``threads``: threads per scorer.
+    * ``overwrite``: replace outputs that exist but are not complete and current (those are
+      always skipped).
+    * ``progress``: a progress bar over the files.
+    """
+
+    backend: str = "auto"
+    scheduler: str | None = None
+    workers: int | None = None
+    threads: int = 1
+    overwrite: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
 class ApplyJob:
-    """What a worker needs to process one file (small and picklable)."""
+    """What a worker needs to process one file (small and picklable; made by :func:`apply_files`
+    from the model and its :class:`Execution`)."""
 
     model: str  # the configuration JSON
     backend: str
@@ -216,36 +241,30 @@ def output_paths(files: Sequence[Path], out_dir: Path, fmt: str) -> list[Path]:
 
 
 def apply_files(
-    model: str | os.PathLike,
+    model: str | os.PathLike | BinnedModel,
     inputs: Paths,
     out_dir: str | os.PathLike,
     *,
     table: str | None = None,
     columns: Sequence[str] = DEFAULT_COLUMNS,
-    backend: str = "auto",
-    fmt: str = "parquet",
-    scheduler: str | None = None,
-    workers: int | None = None,
-    threads: int = 1,
     pt_column: str = "fPt",
-    overwrite: bool = False,
-    progress: bool = True,
-    task: str | None = None,
-    features: Sequence[str] | None = None,
+    fmt: str = "parquet",
+    execution: Execution = Execution(),
 ) -> ApplyReport:
     """Score every input file with the per-pT-bin models of ``model`` (a directory or its JSON).
 
-    ``model`` may be an O2Physics configuration of one's own (``task``, ``features``: see
-    :meth:`o2ml.inference.model.BinnedModel.load`). ``scheduler``: None starts a local dask
-    cluster (``workers`` processes, default one per core, on 127.0.0.1); an address
-    (``tcp://host:8786``) joins an existing cluster, whose workers must see the same files;
-    ``"synchronous"`` runs in this process without dask. ``table``: None reads the table of
-    the model's selector (its channel's tree creator, :mod:`o2ml.channels`).
+    ``model`` may be an O2Physics configuration of one's own, loaded with its task and features:
+    ``BinnedModel.load(path, task, features=...)`` (:meth:`o2ml.inference.model.BinnedModel.load`).
+    ``columns`` are copied next to the scores; ``pt_column`` picks each candidate's pT bin.
+    ``table``: None reads the table of the model's selector (its channel's tree creator,
+    :mod:`o2ml.channels`). ``execution`` (:class:`Execution`): backend, dask scheduler, workers,
+    threads, overwrite, progress bar.
     """
-    for name, value in (("workers", workers), ("threads", threads)):
+    run = execution
+    for name, value in (("workers", run.workers), ("threads", run.threads)):
         if value is not None and value < 1:
             raise BadArgumentError(f"{name} must be at least 1, not {value}.")
-    binned = BinnedModel.load(model, task, features=features)
+    binned = model if isinstance(model, BinnedModel) else BinnedModel.load(model)
     if table is None:
         from ..channels import find_selector
 
@@ -256,7 +275,7 @@ def apply_files(
                 "the table of; pass table= (--table)."
             )
         table = selector.table
-    backend = binned.resolve_backend(backend)
+    backend = binned.resolve_backend(run.backend)
     binned.check_files(backend)  # each worker loads the models once (a few s for big ones)
     files = expand_paths(inputs)
     outputs = output_paths(files, Path(out_dir), fmt)
@@ -267,20 +286,21 @@ def apply_files(
         table=table,
         columns=tuple(columns),
         pt_column=pt_column,
-        threads=threads,
-        overwrite=overwrite,
+        threads=run.threads,
+        overwrite=run.overwrite,
         task=binned.config.task,
-        features=None if features is None else tuple(features),
+        features=binned.given_features,
     )
     t0 = time.perf_counter()
     pairs = [(str(f), str(o)) for f, o in zip(files, outputs, strict=True)]
-    if scheduler == "synchronous":
-        results, n_workers = _run_here(job, pairs, progress), 1
+    if run.scheduler == "synchronous":
+        results, n_workers = _run_here(job, pairs, run.progress), 1
     else:
-        results, n_workers = _run_dask(job, pairs, scheduler, workers, progress)
+        results, n_workers = _run_dask(job, pairs, run.scheduler, run.workers, run.progress)
     order = {p[0]: i for i, p in enumerate(pairs)}
     results.sort(key=lambda r: order[r.input])
-    return ApplyReport(results, backend, time.perf_counter() - t0, n_workers, scheduler or "local")
+    elapsed = time.perf_counter() - t0
+    return ApplyReport(results, backend, elapsed, n_workers, run.scheduler or "local")
 
 
 def _bar(total: int, progress: bool):

@@ -25,6 +25,7 @@ from unittest import mock
 
 import numpy as np
 
+from .._extras import load
 from ..errors import (
     BadArgumentError,
     ModelFileError,
@@ -189,8 +190,7 @@ class HummingbirdScorer(Scorer):
     chunk = HUMMINGBIRD_CHUNK
 
     def __init__(self, model, kind: str, threads: int = 1) -> None:
-        import torch
-
+        torch = load("torch", "torch")
         torch.set_num_threads(threads)  # per process, as intra_op threads in onnxruntime
         self.name = f"hummingbird-{kind}"
         clf = anonymous(model)
@@ -204,7 +204,7 @@ class HummingbirdScorer(Scorer):
 
 
 def _hb_convert(model, backend: str, example: np.ndarray):
-    import hummingbird.ml as hb
+    hb = load("hummingbird.ml", "torch")
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # hummingbird's deprecation chatter about torch APIs
@@ -221,15 +221,14 @@ def hummingbird_onnx(model) -> bytes:
     for every depth. hummingbird also writes the file into the working directory: it is pointed
     at a temporary one.
     """
-    import torch
-    from hummingbird.ml import constants
+    torch = load("torch", "torch")
+    constants = load("hummingbird.ml", "torch").constants
 
     clf = anonymous(model)
     example = np.zeros((2, clf.get_booster().num_features()), np.float32)
     legacy = functools.partial(torch.onnx.export, dynamo=False)
     with tempfile.TemporaryDirectory() as tmp, mock.patch.object(torch.onnx, "export", legacy):
-        import hummingbird.ml as hb
-
+        hb = load("hummingbird.ml", "torch")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             container = hb.convert(

@@ -13,11 +13,11 @@
 * :mod:`~o2ml.models.cost_aware`: the latency-aware Optuna search;
 * :mod:`~o2ml.models.repeat`: trainings repeated over seeds, mean ± spread, winner or tie.
 
-The modules load on first use (``from o2ml.models import bdt``), so that ``import o2ml.models``
-imports neither torch nor hipe4ml.
+Importing the package imports every module but neither torch nor hipe4ml nor XGBoost: the
+modules import those inside the functions that use them.
 """
 
-from .._lazy import submodules
+from . import autoencoder, bdt, combined, cost_aware, dann, pid, repeat, tpc, training
 
 __all__ = [
     "autoencoder",
@@ -30,4 +30,3 @@ __all__ = [
     "tpc",
     "training",
 ]
-__getattr__, __dir__ = submodules(__name__, __all__)

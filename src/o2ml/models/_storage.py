@@ -12,8 +12,6 @@ import json
 import os
 from pathlib import Path
 
-import xgboost as xgb
-
 from ..errors import (
     InputFileNotFoundError,
     ModelFileError,
@@ -85,10 +83,13 @@ def save_xgboost(model, path: str | os.PathLike, meta: dict, *, overwrite: bool 
     )
 
 
-def load_xgboost(path: str | os.PathLike, estimator: type = xgb.XGBClassifier) -> tuple:
-    """Read what :func:`save_xgboost` wrote: an ``estimator`` instance and the metadata dict."""
+def load_xgboost(path: str | os.PathLike, estimator: type | None = None) -> tuple:
+    """Read what :func:`save_xgboost` wrote: an ``estimator`` instance (an ``XGBClassifier`` by
+    default) and the metadata dict."""
+    import xgboost as xgb
+
     meta = read_sidecar(path, what="an XGBoost model")
-    model = estimator()
+    model = (estimator or xgb.XGBClassifier)()
     try:
         model.load_model(path)
     except xgb.core.XGBoostError as err:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from .._extras import missing
+from .._extras import load
 
-try:
+if TYPE_CHECKING:
     import torch
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models._torch", _err) from _err
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA when available, else CPU; otherwise the device asked for."""
+    torch = load("torch", "torch")
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -23,6 +23,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 @contextlib.contextmanager
 def deterministic(threads: int) -> Iterator[None]:
     """Deterministic kernels and a fixed number of CPU threads, restored afterwards."""
+    torch = load("torch", "torch")
     before = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.set_num_threads(threads)
@@ -36,6 +37,7 @@ def deterministic(threads: int) -> Iterator[None]:
 def save_state_dict(module, path, meta: dict, *, overwrite: bool = False):
     """``module``'s ``state_dict`` (plain CPU tensors) at ``path`` (``.pt``) plus ``meta`` in the
     ``<stem>.meta.json`` sidecar; returns ``path``."""
+    torch = load("torch", "torch")
     from ._storage import save_with_sidecar
 
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
@@ -61,6 +63,7 @@ def load_state_dict(module, path, *, what: str):
     """Load the ``state_dict`` at ``path`` into ``module`` (``weights_only``: plain tensors, never
     pickled objects); a file that is not one, or not of this architecture, is a
     :class:`~o2ml.errors.ModelFileError` naming the file. Returns ``module``."""
+    torch = load("torch", "torch")
     from ..errors import ModelFileError
 
     try:

@@ -18,24 +18,17 @@ as its single output, shape ``[batch]``.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.autoencoder", _err) from _err
-
 from .. import __version__
+from .._extras import load
 from ..errors import (
     BadArgumentError,
     ColumnNotFoundError,
@@ -44,13 +37,17 @@ from ..errors import (
 )
 from ._storage import read_sidecar
 from ._torch import load_state_dict, save_state_dict
-from .bdt import open_study
+from .bdt import Search, open_study
+
+if TYPE_CHECKING:
+    import torch
+
+    from ._autoencoder_net import MseAutoencoder
 
 __all__ = [
     "OPTUNA_SPACE",
     "AutoencoderConfig",
     "AutoencoderModel",
-    "MseAutoencoder",
     "best_config",
     "fit",
     "optimize",
@@ -93,59 +90,17 @@ class AutoencoderConfig:
         return cls(**d)
 
 
-class MseAutoencoder(nn.Module):
-    """Clip -> min-max scale -> encoder -> bottleneck -> decoder -> per-candidate MSE.
+def _network() -> type[MseAutoencoder]:
+    """The network class (a ``torch.nn.Module``), once torch is there: a missing ``torch`` extra
+    is a :class:`~o2ml.errors.MissingExtraError` naming this module."""
+    load("torch", "torch")
+    from ._autoencoder_net import MseAutoencoder
 
-    ``forward(x)`` takes raw features ``[batch, n_features]`` and returns the MSE ``[batch]``;
-    :meth:`reconstruct` returns the scaled input and its reconstruction.
-    """
-
-    def __init__(
-        self,
-        n_features: int,
-        hidden: Sequence[int],
-        bottleneck: int,
-        lo: np.ndarray | None = None,
-        hi: np.ndarray | None = None,
-        clip_lo: np.ndarray | None = None,
-        clip_hi: np.ndarray | None = None,
-    ) -> None:
-        super().__init__()
-        widths = [n_features, *hidden, bottleneck]
-        enc: list[nn.Module] = []
-        for a, b in itertools.pairwise(widths):
-            enc += [nn.Linear(a, b), nn.ReLU()]
-        dec: list[nn.Module] = []
-        back = widths[::-1]
-        for k, (a, b) in enumerate(itertools.pairwise(back)):
-            dec.append(nn.Linear(a, b))
-            if k < len(back) - 2:
-                dec.append(nn.ReLU())
-        self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
-
-        def buf(v, default):
-            return torch.as_tensor(np.full(n_features, default) if v is None else v).float()
-
-        self.register_buffer("x_min", buf(lo, 0.0))
-        self.register_buffer("x_max", buf(hi, 1.0))
-        self.register_buffer("clip_lo", buf(clip_lo, -np.inf))
-        self.register_buffer("clip_hi", buf(clip_hi, np.inf))
-
-    def scale(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.minimum(torch.maximum(x, self.clip_lo), self.clip_hi)
-        span = torch.where(self.x_max > self.x_min, self.x_max - self.x_min, 1.0)
-        return (x - self.x_min) / span
-
-    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.scale(x)
-        return s, self.decoder(self.encoder(s))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s, r = self.reconstruct(x)
-        return ((s - r) ** 2).mean(dim=1)
+    return MseAutoencoder
 
 
 def _device(device: str | None) -> torch.device:
+    torch = load("torch", "torch")
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
@@ -203,6 +158,7 @@ class AutoencoderModel:
     ) -> np.ndarray:
         """Per-candidate MSE (float32 ``[n]``, the score: large = anomalous = signal-like) of a
         DataFrame (features by name) or an array."""
+        torch = load("torch", "torch")
         x = _matrix(df, self.features, "autoencoder input")
         dev = _device(device)
         net = self.net.to(dev).eval()
@@ -213,6 +169,7 @@ class AutoencoderModel:
         return np.concatenate(out) if out else np.zeros(0, np.float32)
 
     def metadata(self) -> dict:
+        torch = load("torch", "torch")
         return {
             "architecture": self.config.to_dict(),
             "features": self.features,
@@ -234,7 +191,7 @@ class AutoencoderModel:
         """Load what :meth:`save` wrote (``weights_only=True``: plain tensors, no pickle)."""
         meta = read_sidecar(path, what="an autoencoder")
         config = AutoencoderConfig.from_dict(meta["architecture"])
-        net = MseAutoencoder(len(meta["features"]), config.hidden, config.bottleneck)
+        net = _network()(len(meta["features"]), config.hidden, config.bottleneck)
         load_state_dict(net, path, what="this autoencoder")
         clip = {k: tuple(v) for k, v in meta.get("clip", {}).items()}
         return cls(net, list(meta["features"]), config, int(meta["seed"]), clip)
@@ -245,14 +202,13 @@ class AutoencoderModel:
         Clipping and min-max scaling are inside the graph. Metadata as
         :func:`o2ml.onnx.model_metadata` (class label ``mse``) plus clip and scaling.
         """
-        from ..onnx import torch_to_onnx
+        from ..onnx import model_metadata, torch_to_onnx
 
         meta = self.metadata()
         extra = {k: meta[k] for k in ("clip", "x_min", "x_max", "architecture", "score")}
-        return torch_to_onnx(
-            self.net, self.features, path, output="mse", class_labels=["mse"], pt_bin=pt_bin,
-            seed=self.seed, extra_metadata={**extra, "selection": SELECTION_NOTE}, overwrite=overwrite,
-        )  # fmt: skip
+        onnx_meta = model_metadata(self.features, ["mse"], pt_bin=pt_bin, seed=self.seed,
+                                   extra={**extra, "selection": SELECTION_NOTE})  # fmt: skip
+        return torch_to_onnx(self.net, path, output="mse", metadata=onnx_meta, overwrite=overwrite)
 
 
 #: what the ONNX file's one output is, and how an O2Physics selector cuts on it
@@ -266,6 +222,7 @@ SELECTION_NOTE = (
 
 
 def _seed_all(seed: int) -> torch.Generator:
+    torch = load("torch", "torch")
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 (for any legacy-API user code in the loop)
     return torch.Generator().manual_seed(seed)
@@ -308,6 +265,7 @@ def fit(
         epoch's weights are kept); ``model.converged`` says whether early stopping, not the
         epoch limit, ended it.
     """
+    torch = load("torch", "torch")
     from tqdm.auto import tqdm
 
     config = config or AutoencoderConfig()
@@ -327,7 +285,7 @@ def fit(
     n_val = max(1, round(config.val_fraction * len(x)))
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     lo, hi = xc[train_idx].min(axis=0), xc[train_idx].max(axis=0)  # training min and max
-    net = MseAutoencoder(len(features), config.hidden, config.bottleneck, lo, hi, clip_lo, clip_hi)
+    net = _network()(len(features), config.hidden, config.bottleneck, lo, hi, clip_lo, clip_hi)
     net.to(dev)
     x_train = torch.from_numpy(x[train_idx]).to(dev)
     x_val = torch.from_numpy(x[val_idx]).to(dev)
@@ -369,40 +327,39 @@ def fit(
 def optimize(
     background: pd.DataFrame,
     features: Sequence[str],
-    n_trials: int,
+    search: Search,
     *,
     signal: pd.DataFrame | None = None,
-    storage: str | os.PathLike | None = "optuna.db",
-    study_name: str = "o2ml-autoencoder",
-    space: Mapping = OPTUNA_SPACE,
-    epochs: int = 10,
-    patience: int = 3,
-    min_delta: float = 0.0,
+    config: AutoencoderConfig | None = None,
     clip: Mapping[str, tuple[float, float]] | None = None,
-    seed: int = 42,
-    timeout: float | None = None,
-    progress: bool = False,
 ):
     """Optuna search of layer sizes, bottleneck, learning rate and batch size; persistent study.
 
-    Same storage convention as :func:`o2ml.models.bdt.optimize` (an SQLite path, an RDB URL,
-    or None in memory; re-running with the same ``study_name`` adds ``n_trials`` trials).
+    ``search`` (:class:`o2ml.models.bdt.Search`): trials, storage (an SQLite path, an RDB URL,
+    or None in memory; re-running with the same study name, default ``o2ml-autoencoder``, adds
+    ``search.n_trials`` trials), seed, timeout, progress bar, and the space (``search.ranges``,
+    default :data:`OPTUNA_SPACE`); its ``nfold`` and ``sample_per_class`` are not used.
+    ``config``: the training settings of every trial (``epochs``, ``patience``, ``min_delta``,
+    ``val_fraction``; default ``AutoencoderConfig(epochs=10)``), the searched fields replaced.
     Objective: with ``signal`` (e.g. MC), the ROC AUC of the MSE for signal against held-out
     background (maximised); without it, minus the validation loss (an unsupervised proxy, which
     favours wide bottlenecks). A trial whose training the epoch limit ended (not converged) is
     pruned, so the best settings are those of a finished training. Returns the study;
-    ``best_config(study)`` gives the config.
+    ``best_config(study, config=...)`` gives the config of the final fit.
     """
     import optuna
     from sklearn.metrics import roc_auc_score
 
+    seed, space = search.seed, OPTUNA_SPACE if search.ranges is None else search.ranges
+    base = AutoencoderConfig(epochs=10) if config is None else config
     rng = np.random.default_rng(seed)
     perm = rng.permutation(len(background))
     n_hold = len(perm) // 5
     hold, train = background.iloc[perm[:n_hold]], background.iloc[perm[n_hold:]]
 
     def objective(trial) -> float:
-        cfg = AutoencoderConfig(
+        cfg = replace(
+            base,
             hidden=(
                 trial.suggest_int("hidden1", *space["hidden1"]),
                 trial.suggest_int("hidden2", *space["hidden2"]),
@@ -410,29 +367,32 @@ def optimize(
             bottleneck=trial.suggest_int("bottleneck", *space["bottleneck"]),
             learning_rate=trial.suggest_float("learning_rate", *space["learning_rate"], log=True),
             batch_size=trial.suggest_categorical("batch_size", list(space["batch_size"])),
-            epochs=epochs,
-            patience=patience,
-            min_delta=min_delta,
         )
         model = fit(train, features, cfg, seed=seed, clip=clip, progress=False)
         if not model.converged:  # a score of an unfinished training would rank its settings
             raise optuna.TrialPruned(
-                f"the epoch limit {epochs} ended the training, not early stopping"
+                f"the epoch limit {cfg.epochs} ended the training, not early stopping"
             )
         if signal is None:
             return -float(np.mean(model.predict(hold)))
         s, b = model.predict(signal), model.predict(hold)
         return float(roc_auc_score(np.r_[np.ones(len(s)), np.zeros(len(b))], np.r_[s, b]))
 
-    study = open_study(storage, study_name, seed)
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    study = open_study(search.storage, search.name("o2ml-autoencoder"), seed)
+    study.optimize(
+        objective,
+        n_trials=search.n_trials,
+        timeout=search.timeout,
+        show_progress_bar=search.progress,
+    )
     return study
 
 
-def best_config(study, epochs: int | None = None, **settings) -> AutoencoderConfig:
-    """The :class:`AutoencoderConfig` of a study's best trial (``epochs`` for the final fit).
-
-    ``settings`` sets other training fields (``patience``, ``min_delta``, ``val_fraction``).
+def best_config(study, *, config: AutoencoderConfig | None = None) -> AutoencoderConfig:
+    """The :class:`AutoencoderConfig` of a study's best trial: ``config`` (default
+    ``AutoencoderConfig()``) with the searched fields (``hidden``, ``bottleneck``,
+    ``learning_rate``, ``batch_size``) replaced by the best trial's; its training fields
+    (``epochs``, ``patience``, ``min_delta``, ``val_fraction``) are those of the final fit.
     """
     import optuna
 
@@ -443,13 +403,10 @@ def best_config(study, epochs: int | None = None, **settings) -> AutoencoderConf
             "or min_delta, or run more trials."
         )
     p = study.best_params
-    cfg = AutoencoderConfig(
+    return replace(
+        config or AutoencoderConfig(),
         hidden=(p["hidden1"], p["hidden2"]),
         bottleneck=p["bottleneck"],
         learning_rate=p["learning_rate"],
         batch_size=p["batch_size"],
-        **settings,
     )
-    if epochs is not None:
-        cfg.epochs = epochs
-    return cfg

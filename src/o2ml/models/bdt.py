@@ -14,22 +14,23 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
-from hipe4ml.analysis_utils import train_test_generator
-from hipe4ml.model_handler import ModelHandler
-from hipe4ml.tree_handler import TreeHandler
 
 from .. import __version__, config, schema
-from ..channels import ds
 from ..errors import (
     BadArgumentError,
     EmptySelectionError,
     StudyMismatchError,
 )
 from ._storage import load_xgboost, save_xgboost
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+    from hipe4ml.model_handler import ModelHandler
+    from hipe4ml.tree_handler import TreeHandler
 
 #: the tutorial's XGBoost hyper-parameters
 TUTORIAL_PARAMS = {
@@ -53,6 +54,8 @@ OPTUNA_RANGES = {
 
 
 def _handler(df: pd.DataFrame | TreeHandler) -> TreeHandler:
+    from hipe4ml.tree_handler import TreeHandler
+
     if isinstance(df, TreeHandler):
         return df
     th = TreeHandler()
@@ -65,15 +68,23 @@ def class_handlers(
     mc: pd.DataFrame | TreeHandler,
     pt_bin: schema.PtBin,
     *,
-    sidebands: tuple[float, float] = ds.SIDEBANDS,
-    origin_column: str = "fOriginMcRec",
+    sidebands: tuple[float, float],
+    columns: schema.CandidateColumns | None = None,
 ) -> dict[schema.CharmClass, TreeHandler]:
-    """Training samples of one pT bin: background = data sidebands, prompt/non-prompt = MC origin."""
+    """Training samples of one pT bin: background = data sidebands, prompt/non-prompt = MC origin.
+
+    ``sidebands=(lo, hi)``: the data with mass < lo or > hi (the channel's, e.g.
+    ``o2ml.channels.get("ds").SIDEBANDS``); ``columns``: the table's mass, pT and origin columns
+    (:class:`o2ml.schema.CandidateColumns`, default O2Physics' names).
+    """
+    columns = schema.CandidateColumns() if columns is None else columns
     lo, hi = sidebands
+    m, pt, origin = columns.mass, columns.pt, columns.origin
+    in_bin = f"{pt} >= {pt_bin.lo} and {pt} < {pt_bin.hi}"
     selections = {
-        schema.CharmClass.BACKGROUND: (data, f"{pt_bin.selection} and (fM < {lo} or fM > {hi})"),
-        schema.CharmClass.PROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 1"),
-        schema.CharmClass.NONPROMPT: (mc, f"{pt_bin.selection} and {origin_column} == 2"),
+        schema.CharmClass.BACKGROUND: (data, f"{in_bin} and ({m} < {lo} or {m} > {hi})"),
+        schema.CharmClass.PROMPT: (mc, f"{in_bin} and {origin} == 1"),
+        schema.CharmClass.NONPROMPT: (mc, f"{in_bin} and {origin} == 2"),
     }
     out = {}
     for cls, (source, sel) in selections.items():
@@ -100,6 +111,8 @@ def balanced_train_test(
     ``min(n_bkg, bkg_factor x n_signal)`` background ones (``max_per_class`` caps each class).
     Returns ``[X_train, y_train, X_test, y_test]`` as hipe4ml's ModelHandler expects.
     """
+    from hipe4ml.analysis_utils import train_test_generator
+
     sizes = {c: h.get_n_cand() for c, h in handlers.items()}
     if share == "equal":
         n = min(sizes.values())
@@ -132,15 +145,19 @@ def class_weights(y: np.ndarray) -> np.ndarray:
 
 
 def model_handler(
-    features: Sequence[str] = ds.TUTORIAL_FEATURES,
+    features: Sequence[str],
     params: Mapping | None = None,
     seed: int = 42,
     n_jobs: int | None = None,
 ) -> ModelHandler:
-    """A hipe4ml ModelHandler around an XGBoost classifier (tutorial hyper-parameters by default).
+    """A hipe4ml ModelHandler around an XGBoost classifier on ``features`` (the tree columns, e.g.
+    ``o2ml.channels.ds.TUTORIAL_FEATURES``); tutorial hyper-parameters by default.
 
     ``n_jobs``: XGBoost threads, default :func:`o2ml.config.threads`.
     """
+    import xgboost as xgb
+    from hipe4ml.model_handler import ModelHandler
+
     n_jobs = config.threads() if n_jobs is None else n_jobs
     params = {**TUTORIAL_PARAMS, **(params or {})}
     model = xgb.XGBClassifier(random_state=seed, n_jobs=n_jobs)
@@ -155,47 +172,81 @@ def _storage_url(storage: str | os.PathLike | None) -> str | None:
     return text if "://" in text else f"sqlite:///{Path(text).resolve()}"
 
 
+@dataclass(frozen=True)
+class Search:
+    """An Optuna search with a persistent study: the settings that the searches of o2ml share
+    (:func:`optimize`, :func:`o2ml.models.cost_aware.optimize_cost_aware`,
+    :func:`o2ml.models.autoencoder.optimize`).
+
+    Fields:
+
+    * ``n_trials``: trials to run (None: until ``timeout``); running a stored study again adds
+      them. ``dataclasses.replace(search, **tuning_plan(...).kwargs())`` sets ``n_trials``,
+      ``study_name`` and ``timeout`` from a :class:`TuningPlan`.
+    * ``storage``: an SQLite file path (default ``optuna.db``), any Optuna RDB URL (e.g.
+      PostgreSQL), or None (in memory).
+    * ``study_name``: None gives the search's own default (``o2ml-bdt``, ``o2ml-bdt-cost``,
+      ``o2ml-autoencoder``).
+    * ``seed``: seeds the sampler (:func:`open_study`), the subsample and the folds.
+    * ``timeout``: seconds after which no new trial starts (None: no limit).
+    * ``ranges``: the search space; None gives the search's own (:data:`OPTUNA_RANGES`,
+      :data:`o2ml.models.cost_aware.COST_RANGES`, :data:`o2ml.models.autoencoder.OPTUNA_SPACE`).
+    * ``nfold``: cross-validation folds of a trial (BDT searches).
+    * ``sample_per_class``: cross-validate on at most that many random training candidates per
+      class (BDT searches; None: all): faster, and the best parameters carry over.
+    * ``progress``: Optuna's progress bar.
+    """
+
+    n_trials: int | None
+    storage: str | os.PathLike | None = "optuna.db"
+    study_name: str | None = None
+    seed: int = 42
+    timeout: float | None = None
+    ranges: Mapping | None = None
+    nfold: int = 3
+    sample_per_class: int | None = None
+    progress: bool = False
+
+    def name(self, default: str) -> str:
+        """The study's name: ``study_name``, else ``default``."""
+        return default if self.study_name is None else self.study_name
+
+
 def optimize(
     handler: ModelHandler,
     train_test: list,
-    n_trials: int,
+    search: Search,
     *,
-    storage: str | os.PathLike | None = "optuna.db",
-    study_name: str = "o2ml-bdt",
-    ranges: Mapping | None = None,
     scoring: str = "roc_auc_ovo",
-    nfold: int = 3,
-    seed: int = 42,
-    timeout: float | None = None,
-    progress: bool = False,
-    sample_per_class: int | None = None,
     worker: int = 0,
 ):
     """Optuna search of XGBoost hyper-parameters with a persistent study; sets the best ones.
 
-    The objective is hipe4ml's ``optimize_params_optuna`` one (mean ``nfold`` cross-validation
-    score); written out here because hipe4ml keeps the study in memory or a pickle, while a study
-    in an Optuna storage (an SQLite file by default, any RDB URL such as PostgreSQL) can be
-    resumed and shared by many workers. Running again with the same ``study_name`` adds
-    ``n_trials`` trials. ``sample_per_class`` optimises on a random subset of the training set
-    (at most that many candidates per class): faster, and the best parameters carry over.
-    ``ranges`` defaults to :data:`OPTUNA_RANGES`. ``worker``: the index of one of several
-    processes running trials of the same stored study at once (their samplers must differ; the
-    cross-validation folds stay those of ``seed``).
+    The objective is hipe4ml's ``optimize_params_optuna`` one (mean ``search.nfold``
+    cross-validation ``scoring``); written out here because hipe4ml keeps the study in memory or
+    a pickle, while a study in an Optuna storage (``search.storage``: an SQLite file by default,
+    any RDB URL such as PostgreSQL) can be resumed and shared by many workers. Running again with
+    the same study name (default ``o2ml-bdt``) adds ``search.n_trials`` trials.
+    ``search.sample_per_class`` optimises on a random subset of the training set; ``search.ranges``
+    defaults to :data:`OPTUNA_RANGES` (see :class:`Search`). ``worker``: the index of one of
+    several processes running trials of the same stored study at once (their samplers must
+    differ; the cross-validation folds stay those of the seed).
 
     The two-objective search (ROC AUC and the measured onnxruntime latency per candidate) is
     :func:`o2ml.models.cost_aware.optimize_cost_aware`.
     """
-    if ranges is None:
-        ranges = OPTUNA_RANGES
+    ranges = OPTUNA_RANGES if search.ranges is None else search.ranges
+    seed = search.seed
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    x_train, y_train = subsample(train_test[0], np.asarray(train_test[1]), sample_per_class, seed)
+    x_train, y_train = subsample(
+        train_test[0], np.asarray(train_test[1]), search.sample_per_class, seed
+    )
     columns = handler.get_training_columns()
     base = handler.get_original_model()
     fixed = handler.get_model_params()
-    folds = StratifiedKFold(n_splits=nfold, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=search.nfold, shuffle=True, random_state=seed)
 
     def objective(trial):
         params = {}
@@ -210,8 +261,13 @@ def optimize(
             np.mean(cross_val_score(model, x_train[columns], y_train, cv=folds, scoring=scoring))
         )
 
-    study = open_study(storage, study_name, seed, worker=worker)
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    study = open_study(search.storage, search.name("o2ml-bdt"), seed, worker=worker)
+    study.optimize(
+        objective,
+        n_trials=search.n_trials,
+        timeout=search.timeout,
+        show_progress_bar=search.progress,
+    )
     handler.set_model_params({**fixed, **study.best_params})
     return study
 
@@ -289,7 +345,7 @@ def stored_study(
 ) -> tuple[str, int]:
     """The name of the study of these ``settings`` (:func:`study_name`) and the trials it still needs.
 
-    A notebook runs ``optimize(..., n_trials=todo, study_name=name)``: 0 trials when the stored
+    A notebook runs ``optimize(..., Search(n_trials=todo, study_name=name))``: 0 trials when the stored
     study of the same settings is complete (a re-run gives the same best parameters), the rest of
     them when it was interrupted, all of them for new settings.
     """
@@ -302,7 +358,7 @@ def stored_budget(
 ) -> tuple[str, float]:
     """Like :func:`stored_study` for a wall-time budget: the study's name and the seconds left.
 
-    A study of a budget runs ``optimize(..., n_trials=None, timeout=left)`` and is then marked
+    A study of a budget runs ``optimize`` with ``Search(n_trials=None, timeout=left)`` and is then marked
     spent (:func:`close_budget`): a re-run of the same settings runs no trial (same best
     parameters), an interrupted one gets the rest of its budget. The trials a budget buys
     depend on the machine; :func:`tuning_seconds` and the study's trial count say what it got.
@@ -325,7 +381,8 @@ def close_budget(study) -> None:
 class TuningPlan:
     """What one Optuna run still has to do: a trial count, or a wall-time budget.
 
-    ``optimize(..., **plan.kwargs())`` runs it; ``plan.finish(study)`` marks a budget spent.
+    ``optimize(handler, train_test, dataclasses.replace(search, **plan.kwargs()))`` runs it
+    (:class:`Search`); ``plan.finish(study)`` marks a budget spent.
     """
 
     study_name: str
@@ -414,6 +471,9 @@ def save_model(
     overwrite: bool = False,
 ) -> Path:
     """Save as XGBoost JSON (``path``) plus a sidecar ``<stem>.meta.json`` (features, classes...)."""
+    import xgboost as xgb
+    from hipe4ml.model_handler import ModelHandler
+
     clf = model.get_original_model() if isinstance(model, ModelHandler) else model
     meta = {
         "features": list(features),
@@ -429,6 +489,8 @@ def save_model(
 
 def load_model(path: str | os.PathLike) -> tuple[xgb.XGBClassifier, dict]:
     """Load a model saved by :func:`save_model`: the classifier and its metadata."""
+    import xgboost as xgb
+
     return load_xgboost(path, xgb.XGBClassifier)
 
 

@@ -16,16 +16,18 @@ AUC of given parameters is bit-identical.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from hipe4ml.model_handler import ModelHandler
 
 from ..errors import NoModelQualifiesError, StudyMismatchError
 from ..onnx import xgboost_latency_us
-from .bdt import OPTUNA_RANGES, open_study, subsample
+from .bdt import OPTUNA_RANGES, Search, open_study, subsample
+
+if TYPE_CHECKING:
+    from hipe4ml.model_handler import ModelHandler
 
 #: search ranges that reach cheap models: few shallow trees need a larger learning rate
 COST_RANGES = {
@@ -44,17 +46,9 @@ DIRECTIONS = ("maximize", "minimize")
 def optimize_cost_aware(
     handler: ModelHandler,
     train_test: list,
-    n_trials: int,
+    search: Search,
     *,
-    storage: str | os.PathLike | None = "optuna.db",
-    study_name: str = "o2ml-bdt-cost",
-    ranges: Mapping = COST_RANGES,
     scoring: str = "roc_auc_ovo",
-    nfold: int = 3,
-    seed: int = 42,
-    timeout: float | None = None,
-    progress: bool = False,
-    sample_per_class: int | None = None,
     latency_candidates: int = 300,
     log_params: Sequence[str] = LOG_PARAMS,
     reference_params: Mapping | None = None,
@@ -62,11 +56,12 @@ def optimize_cost_aware(
     """Two-objective Optuna search: cross-validated ROC AUC vs onnxruntime µs per candidate.
 
     Each trial cross-validates the parameters as :func:`o2ml.models.bdt.optimize` does (mean
-    ``nfold`` score on at most ``sample_per_class`` training candidates per class), exports the
-    model of the first fold to ONNX and measures its median batch-1 latency over
+    ``search.nfold`` score on at most ``search.sample_per_class`` training candidates per class),
+    exports the model of the first fold to ONNX and measures its median batch-1 latency over
     ``latency_candidates`` candidates (onnxruntime, 1 thread: no extra fit). The study lives in
-    ``storage`` like the single-objective one (an SQLite file by default, any Optuna RDB URL, None
-    in memory) and running again with the same ``study_name`` adds ``n_trials`` trials.
+    ``search.storage`` like the single-objective one (:class:`o2ml.models.bdt.Search`; default
+    name ``o2ml-bdt-cost``, ranges :data:`COST_RANGES`) and running again with the same study
+    name adds ``search.n_trials`` trials.
     ``reference_params`` (e.g. :data:`~o2ml.models.bdt.TUTORIAL_PARAMS`) are evaluated first, once
     per study, and marked as the reference trial (:func:`reference_trial`).
 
@@ -77,13 +72,17 @@ def optimize_cost_aware(
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, cross_validate
 
-    x_train, y_train = subsample(train_test[0], np.asarray(train_test[1]), sample_per_class, seed)
+    seed = search.seed
+    ranges = COST_RANGES if search.ranges is None else search.ranges
+    x_train, y_train = subsample(
+        train_test[0], np.asarray(train_test[1]), search.sample_per_class, seed
+    )
     columns = handler.get_training_columns()
     x_train = x_train[columns]
     x_latency = np.ascontiguousarray(x_train.to_numpy()[:latency_candidates], dtype=np.float32)
     base = handler.get_original_model()
     fixed = handler.get_model_params()
-    folds = StratifiedKFold(n_splits=nfold, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=search.nfold, shuffle=True, random_state=seed)
 
     def objective(trial) -> tuple[float, float]:
         params = _suggest(trial, ranges, log_params)
@@ -97,14 +96,19 @@ def optimize_cost_aware(
         latency = xgboost_latency_us(first, x_latency, n=latency_candidates)
         return float(np.mean(cv["test_score"])), latency
 
-    study = open_study(storage, study_name, seed, directions=DIRECTIONS)
+    study = open_study(search.storage, search.name("o2ml-bdt-cost"), seed, directions=DIRECTIONS)
     queued = any(t.user_attrs.get("reference") for t in study.get_trials(deepcopy=False))
     if reference_params is not None and not queued:  # once per study, even if not run yet
         study.enqueue_trial(
             {k: reference_params[k] for k in ranges if k in reference_params},
             user_attrs={"reference": True},
         )
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, show_progress_bar=progress)
+    study.optimize(
+        objective,
+        n_trials=search.n_trials,
+        timeout=search.timeout,
+        show_progress_bar=search.progress,
+    )
     return study
 
 
@@ -207,6 +211,7 @@ def compare(
     (``repeat`` rounds over ``n_latency`` test candidates, the median kept; ``rounds`` lists them
     all), so that a busy machine slows all of them alike.
     """
+    from hipe4ml.model_handler import ModelHandler
     from sklearn.metrics import roc_auc_score
 
     clfs = {

@@ -8,11 +8,9 @@
 * :mod:`~o2ml.physics.pid_tracks`: PID tracks from an AO2D's joined tables, derived as O2 does;
 * :mod:`~o2ml.physics.massfit`: binned signal + background fits (iminuit) and the signal peak;
 * :mod:`~o2ml.physics.stats`: the binomial efficiency error and the robust (MAD) width.
-
-The modules load on first use (``from o2ml.physics import massfit``).
 """
 
-from .._lazy import submodules
+from . import constants, detectors, its, massfit, pid_performance, pid_response, pid_tracks, stats
 
 __all__ = [
     "constants",
@@ -24,4 +22,3 @@ __all__ = [
     "pid_tracks",
     "stats",
 ]
-__getattr__, __dir__ = submodules(__name__, __all__)

@@ -23,10 +23,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from iminuit import Minuit
-from iminuit.cost import ExtendedBinnedNLL, NormalConstraint
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from ..errors import EmptySidebandError, MassFitError, NonFiniteError
 from ._massfit_model import (
@@ -67,6 +64,9 @@ def _minimise(
     limits: dict[str, tuple[float | None, float | None]] | None = None,
     dplus: tuple[float, float] | None = None,
 ) -> MassFit:
+    from iminuit import Minuit
+    from iminuit.cost import ExtendedBinnedNLL, NormalConstraint
+
     cost = ExtendedBinnedNLL(counts, edges, model, name=model.names)
     cost.mask = mask
     total = cost if constraint is None else cost + NormalConstraint(*constraint)
@@ -141,6 +141,10 @@ def fit_peak(
     PeakFit
         Mean and sigma with their errors.
     """
+    from iminuit import Minuit
+    from iminuit.cost import ExtendedBinnedNLL
+    from scipy.special import ndtr
+
     mass = np.asarray(mass, dtype=float)
     if mass.size < 10:
         raise MassFitError(f"MC mass: expected at least 10 candidates to fit, found {mass.size}.")
@@ -272,10 +276,8 @@ def fit_signal(
     counts: ArrayLike,
     edges: ArrayLike,
     *,
-    mean: float,
-    sigma: float,
-    mean_error: float | None = None,
-    sigma_error: float | None = None,
+    peak: tuple[float, float],
+    peak_errors: tuple[float, float] | None = None,
     shape: SignalShape = "fixed",
     background: BackgroundModel = "expo",
     exclude: Sequence[tuple[float, float]] = (),
@@ -287,9 +289,9 @@ def fit_signal(
     ----------
     counts, edges : array-like
         Histogram counts and bin edges (GeV/c^2).
-    mean, sigma : float
+    peak : (mean, sigma)
         Peak position and width, usually from :func:`fit_peak` on MC.
-    mean_error, sigma_error : float, optional
+    peak_errors : (mean_error, sigma_error), optional
         Widths of the Gaussian constraints when ``shape="constrained"``.
     shape : {"fixed", "constrained", "free"}
         Mean and sigma fixed, constrained to the MC values, or free.
@@ -306,13 +308,16 @@ def fit_signal(
         With :attr:`MassFit.raw_yield` and :attr:`MassFit.raw_yield_error`.
     """
     _check_background(background)
+    mean, sigma = peak
+    mean_error, sigma_error = (None, None) if peak_errors is None else peak_errors
     if shape not in ("fixed", "constrained", "free"):
         raise MassFitError(
             f"signal shape: expected 'fixed', 'constrained' or 'free', found {shape!r}."
         )
     if shape == "constrained" and (mean_error is None or sigma_error is None):
         raise MassFitError(
-            "signal shape 'constrained': expected mean_error and sigma_error, found None."
+            "signal shape 'constrained': expected peak_errors=(mean_error, sigma_error), found "
+            "None."
         )
     if not sigma > 0:
         raise MassFitError(f"signal sigma: expected > 0, found {sigma!r}.")

@@ -8,17 +8,31 @@ plotly figures (results of :mod:`o2ml.selection` and :mod:`o2ml.models` in, a
 a notebook asserts.
 """
 
-from .charm import closure_pulls, corrected_yields, mass_after_cut, mass_regions, significance_scans
+from . import charm, dann, models, pid, tpc
+from .charm import (
+    closure_pulls,
+    corrected_yields,
+    mass_after_cut,
+    mass_regions,
+    significance_scans,
+    significance_vs_threshold,
+)
 from .models import cost_pareto, loss_curves, plateau_comparison, score_distributions
 
 __all__ = [
+    "charm",
     "closure_pulls",
     "corrected_yields",
     "cost_pareto",
+    "dann",
     "loss_curves",
     "mass_after_cut",
     "mass_regions",
+    "models",
+    "pid",
     "plateau_comparison",
     "score_distributions",
     "significance_scans",
+    "significance_vs_threshold",
+    "tpc",
 ]

@@ -228,7 +228,7 @@ def scores_vs_p_figure(tables: Mapping[str, pd.DataFrame], metric: str = "F1") -
         color="model",
         facet_col="species",
         title=f"{metric} on data vs p",
-        y_range=(0, 1.05),
+        y_axis={"range": (0, 1.05)},
     )
     fig.update_xaxes(type="log")
     return fig

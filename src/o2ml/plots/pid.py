@@ -8,24 +8,20 @@ histograms are filled here with numpy so a figure carries counts, not millions o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .._extras import missing
-
-try:
-    import plotly.express as px
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.plots.pid", _err) from _err
-
-from ..errors import EmptySelectionError, O2mlError
+from .._extras import load
+from ..errors import BadArgumentError, EmptySelectionError, O2mlError
 from ..models.pid.tagging import SPECIES
 from ..physics import its
 from ..physics.pid_response import Response
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 #: colour of each species in every figure
 SPECIES_COLORS = {"e": "#1f77b4", "pi": "#ff7f0e", "K": "#2ca02c", "p": "#d62728"}
@@ -88,14 +84,22 @@ def heatmap_vs_p(
     values: ArrayLike,
     *,
     p_range: tuple[float, float],
-    y_range: tuple[float, float],
+    y_axis: Mapping,
     bins: tuple[int, int] = (120, 120),
     curves: Sequence[Mapping] = (),
     title: str = "",
-    y_title: str = "",
     log_z: bool = True,
 ) -> go.Figure:
-    """2D histogram of ``values`` vs ``p`` (log colour scale by default) with optional curves."""
+    """2D histogram of ``values`` vs ``p`` (log colour scale by default) with optional curves.
+
+    ``y_axis``: ``{"range": (lo, hi), "title": ...}``, the range required (the histogram's), as
+    :func:`lines_vs_p` takes it.
+    """
+    go = load("plotly.graph_objects", "dashboards")
+    axis = _y_axis(y_axis)
+    y_range, y_title = axis["range"], axis["title"] or ""
+    if y_range is None:
+        raise BadArgumentError('heatmap_vs_p: expected y_axis={"range": (lo, hi), ...}.')
     counts, xe, ye = np.histogram2d(
         np.asarray(p, dtype=np.float64),
         np.asarray(values, dtype=np.float64),
@@ -139,6 +143,8 @@ def cluster_size_layers(
     title: str = "Cluster size per ITS2 layer",
 ) -> go.Figure:
     """Cluster-size distribution of each of the 7 layers (lines), one panel per species label."""
+    make_subplots = load("plotly.subplots", "dashboards").make_subplots
+    px = load("plotly.express", "dashboards")
     sizes = its.unpack_cluster_sizes(np.asarray(packed))
     labels = np.asarray(labels)
     fig = make_subplots(
@@ -172,6 +178,19 @@ def cluster_size_layers(
     return fig
 
 
+#: the keys of a ``y_axis`` of :func:`lines_vs_p` and :func:`heatmap_vs_p`
+_Y_AXIS = {"title": None, "range": None, "log": False, "lines": ()}
+
+
+def _y_axis(y_axis: Mapping | None) -> dict:
+    unknown = set(y_axis or {}) - set(_Y_AXIS)
+    if unknown:
+        raise BadArgumentError(
+            f"y_axis: unknown keys {sorted(unknown)}; expected some of {list(_Y_AXIS)}."
+        )
+    return {**_Y_AXIS, **(y_axis or {})}
+
+
 def lines_vs_p(
     table: pd.DataFrame,
     y: str,
@@ -181,13 +200,17 @@ def lines_vs_p(
     facet_col: str | None = None,
     error: str | None = None,
     title: str = "",
-    y_title: str | None = None,
-    y_range: Sequence[float] | None = None,
-    log_y: bool = False,
-    hlines: Sequence[float] = (),
+    y_axis: Mapping | None = None,
 ) -> go.Figure:
     """Column ``y`` of a per-bin table vs bin centre ``p``: one line per ``color`` (and ``dash``),
-    optionally one panel per ``facet_col``. Species are printed as e, π, K, p in their colours."""
+    optionally one panel per ``facet_col``. Species are printed as e, π, K, p in their colours.
+
+    ``y_axis``: the y axis, any of ``{"title": ... (default y), "range": (lo, hi), "log": True,
+    "lines": [values of dotted horizontal reference lines]}``.
+    """
+    px = load("plotly.express", "dashboards")
+    axis = _y_axis(y_axis)
+    y_title, y_range, log_y, hlines = axis["title"], axis["range"], axis["log"], axis["lines"]
     data = table[np.isfinite(table[y])].copy()
     color_map = None
     if "species" in data:
@@ -219,6 +242,7 @@ def lines_vs_p(
 
 def training_curve(history: Mapping[str, Sequence[float]], best_iteration: int | None) -> go.Figure:
     """Validation metric vs boosting round, with the round early stopping kept."""
+    go = load("plotly.graph_objects", "dashboards")
     fig = go.Figure()
     for name, values in history.items():
         fig.add_scatter(y=list(values), mode="lines", name=f"validation {name}")
@@ -249,6 +273,7 @@ def purity_vs_efficiency(
 ) -> go.Figure:
     """Purity vs efficiency of |nσ| < cut (one point per cut), per species (columns) and momentum
     bin (rows, the bins whose centre is nearest each of ``momenta``), one line per method."""
+    px = load("plotly.express", "dashboards")
     centres = np.unique(curves["p"].to_numpy())
     picked = [float(centres[np.argmin(np.abs(centres - m))]) for m in momenta]
     df = curves[curves["p"].isin(picked) & curves["species"].isin(species)].copy()

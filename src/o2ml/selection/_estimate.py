@@ -295,8 +295,8 @@ def estimate(
         if settings.fit_raw_yield:
             try:
                 sfit = fit_signal(
-                    hists[p], settings.edges, mean=settings.mean, sigma=settings.sigma,
-                    mean_error=settings.mean_error, sigma_error=settings.sigma_error,
+                    hists[p], settings.edges, peak=(settings.mean, settings.sigma),
+                    peak_errors=(settings.mean_error, settings.sigma_error),
                     shape=settings.raw_yield_shape, background=settings.background,
                     exclude=settings.dplus_region(), dplus=settings.dplus_model(),
                 )  # fmt: skip

@@ -6,8 +6,9 @@ and evaluates the rectangular reference cuts; a :class:`BinScan` picks the worki
 plateau. On synthetic data :func:`closure` compares the estimate with the hidden truth, and
 :func:`closure_ensemble` repeats that on independent samples (pulls of mean 0, width 1).
 :func:`fit_after_cut`, :func:`origin_working_points` and :func:`efficiency_vs_score` are the
-studies of notebook 01 after the cut. Defaults follow the Ds tutorial
-(:mod:`o2ml.channels.ds`).
+studies of notebook 01 after the cut. Nothing here defaults to a channel: the caller passes
+the :class:`SignificanceOptions` (e.g. ``SignificanceOptions(**ds.SCAN_OPTIONS)`` of
+:mod:`o2ml.channels.ds`) and the reference cuts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..channels import ds
 from ..errors import BadArgumentError, ColumnNotFoundError
 from ..physics.constants import PDG
 from ..physics.massfit import PeakFit
@@ -34,12 +34,13 @@ from .candidates import (
     signal_peak,
     split_for_training,
 )
-from .options import SignificanceOptions
+from .options import BinInputs, SignificanceOptions, _bin_inputs, _options
+from .plateau import WORKING_POINTS
 from .rectangular import evaluate_cuts
 from .result import ScanResult
 
 __all__ = [
-    "BKG_THRESHOLDS", "WORKING_POINTS", "AfterCut", "BinScan", "closure", "closure_ensemble",
+    "BKG_THRESHOLDS", "AfterCut", "BinScan", "closure", "closure_ensemble",
     "efficiency_vs_score", "fit_after_cut", "origin_working_points", "quoted_significance",
     "scan_bin",
 ]  # fmt: skip
@@ -47,8 +48,6 @@ __all__ = [
 #: background-score thresholds scanned (log-spaced: good models push background scores of
 #: signal towards 0, and the interesting cuts sit at 1e-3..1e-1)
 BKG_THRESHOLDS = np.geomspace(1e-4, 1.0, 200)
-#: the plateau points a BinScan can choose (BinScan.working_point)
-WORKING_POINTS = ("most_efficient", "centre", "max")
 
 
 @dataclass
@@ -59,9 +58,9 @@ class BinScan:
     peak: PeakFit
     bdt: ScanResult
     reference: ScanResult | None
-    #: which plateau point is the working point: ``most_efficient`` (its loose edge: the
-    #: largest efficiency, the lowest S/B), ``centre`` (its middle: robust against a shift of
-    #: the plateau between data and MC) or ``max`` (the maximum significance)
+    #: which plateau point is the working point (:data:`o2ml.selection.plateau.WORKING_POINTS`:
+    #: ``most_efficient``, ``centre`` or ``max``; the rule:
+    #: :func:`o2ml.selection.plateau.working_point`)
     working_point: str = "most_efficient"
 
     def __post_init__(self) -> None:
@@ -72,17 +71,37 @@ class BinScan:
 
     @property
     def best_index(self) -> int:
-        return int(np.nanargmax(self.bdt.significance))
+        """The index of the maximum significance."""
+        return self.bdt.chosen_index("max")
 
     @property
     def chosen_index(self) -> int:
-        """The working point's index (:attr:`working_point`; the maximum without a plateau)."""
-        plateau = self.bdt.plateau
-        if plateau is None or self.working_point == "max":
-            return self.best_index
-        if self.working_point == "centre":
-            return (plateau.i_lo + plateau.i_hi) // 2
-        return int(np.argmin(np.abs(self.bdt.thresholds[:, 0] - plateau.most_efficient_threshold)))
+        """The working point's index: :meth:`ScanResult.chosen_index` of the BDT scan with
+        :attr:`working_point` (the maximum without a plateau)."""
+        return self.bdt.chosen_index(self.working_point)
+
+    # the studies after the cut (notebook 01), at the working point unless ``index`` is given
+    def fit_after_cut(self, data: pd.DataFrame, index: int | None = None) -> AfterCut:
+        """:func:`o2ml.selection.bins.fit_after_cut`: the data mass spectrum after the cut, fitted
+        (the signal and the D+ peak)."""
+        return fit_after_cut(data, self, index)
+
+    def closure(self, data: pd.DataFrame, index: int | None = None) -> dict:
+        """:func:`o2ml.selection.bins.closure`: estimated vs true signal (synthetic data)."""
+        return closure(data, self, index)
+
+    def origin_working_points(self, mc: pd.DataFrame, index: int | None = None) -> pd.DataFrame:
+        """:func:`o2ml.selection.bins.origin_working_points`: prompt- and non-prompt-enhanced
+        working points from the non-prompt score."""
+        return origin_working_points(mc, self, index)
+
+    def efficiency_vs_score(
+        self, mc: pd.DataFrame, thresholds: Sequence[float], *, column: str = "score_prompt",
+        index: int | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        """:func:`o2ml.selection.bins.efficiency_vs_score`: MC efficiency of each origin vs a
+        cut ``column > threshold`` on top of the background cut."""
+        return efficiency_vs_score(mc, self, thresholds, column=column, index=index)
 
     def summary(self) -> dict:
         """The bin's row of notebook 01's table: maximum and chosen significance, the chosen
@@ -107,48 +126,48 @@ class BinScan:
 def scan_bin(
     data: pd.DataFrame,
     mc: pd.DataFrame,
-    expected: Mapping,
-    pt_bin: PtBin,
+    inputs: BinInputs,
     *,
-    species: str = "Ds",
+    options: SignificanceOptions,
+    reference_cuts: Mapping | None = None,
     thresholds: np.ndarray = BKG_THRESHOLDS,
-    reference_cuts: Mapping | None = ds.REFERENCE_CUTS,
-    signal_origins: Sequence[str] = ("prompt",),
-    sidebands: tuple[float, float] | None = None,
-    scale: float = 1.0,
-    fit_raw_yield: bool = True,
-    progress: bool = False,
     metadata: Mapping | None = None,
     working_point: str = "most_efficient",
 ) -> BinScan:
-    """Expected significance vs background-score threshold in one pT bin, and the reference cuts.
+    """Expected significance vs background-score threshold in one pT bin, and reference cuts.
 
-    ``data`` and ``mc`` must carry the score columns (:func:`add_scores`); ``scale`` converts
-    the data in hand to the sample the expected signal refers to (1 for the whole file).
-    ``metadata`` goes into the BDT scan (e.g. ``features``, ``task``, ``onnx_file``: what the
-    dashboards' export writes). ``working_point``: see :attr:`BinScan.working_point`.
+    ``data`` and ``mc`` must carry the score columns (:func:`add_scores`); ``inputs`` is the
+    bin (expected signal, pT range, ``scale``: the data in hand to the sample the expected
+    signal refers to; its peak, if None, is fitted on the MC of the signal origins).
+    ``options``: the channel's choices, e.g. ``SignificanceOptions(species="Ds",
+    fit_raw_yield=True)`` (raw yields for :func:`closure` and :func:`cut_variation`).
+    ``reference_cuts``: rectangular cuts evaluated on the same candidates (e.g.
+    :data:`o2ml.channels.ds.REFERENCE_CUTS`); None: none. ``metadata`` goes into the BDT scan
+    (e.g. ``features``, ``task``, ``onnx_file``: what the dashboards' export writes).
+    ``working_point``: see :attr:`BinScan.working_point`.
     """
-    pt_range = (pt_bin.lo, pt_bin.hi)
-    options = SignificanceOptions(
-        species=species, signal_origins=tuple(signal_origins), sidebands=sidebands,
-        fit_raw_yield=fit_raw_yield,
-    )  # fmt: skip
+    options = _options(options, "scan_bin")
+    inputs = _bin_inputs(inputs, "scan_bin")
+    pt_bin = PtBin(*inputs.pt_range)
     mc_bin = in_pt_range(mc, pt_bin)
-    peak = signal_peak(
-        mc_bin["fM"].to_numpy(), origin_names(mc_bin["fOriginMcRec"].to_numpy()),
-        options.signal_origins, label=f"{pt_bin.lo:g} < pT < {pt_bin.hi:g} GeV/c",
-    )  # fmt: skip
-    common = dict(expected=expected, pt_range=pt_range, peak=peak, options=options, scale=scale)
+    if inputs.peak is None:
+        inputs = inputs.replace(
+            peak=signal_peak(
+                mc_bin["fM"].to_numpy(), origin_names(mc_bin["fOriginMcRec"].to_numpy()),
+                options.signal_origins, label=inputs.label,
+            )
+        )  # fmt: skip
     bdt = scan_candidates(
-        data, mc, {"score_bkg": ("<", np.asarray(thresholds))}, progress=progress,
-        metadata={"model": "BDT", **(metadata or {})}, **common,
+        data, mc, {"score_bkg": ("<", np.asarray(thresholds))}, inputs, options=options,
+        metadata={"model": "BDT", **(metadata or {})},
     )  # fmt: skip
     reference = None
     if reference_cuts:
         reference = evaluate_cuts(
-            reference_cuts, in_pt_range(data, pt_bin), mc_by_origin(mc_bin), **common
-        )
-    return BinScan(pt_bin, peak, bdt, reference, working_point)
+            reference_cuts, in_pt_range(data, pt_bin), mc_by_origin(mc_bin), inputs,
+            options=options,
+        )  # fmt: skip
+    return BinScan(pt_bin, inputs.peak, bdt, reference, working_point)
 
 
 def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict:
@@ -229,13 +248,18 @@ def closure(data: pd.DataFrame, scan: BinScan, index: int | None = None) -> dict
 
 @dataclass
 class AfterCut:
-    """The data mass spectrum of one pT bin after a cut, and its fit (signal, D+, background)."""
+    """The data mass spectrum of one pT bin after a cut, and its fit (signal, D+, background):
+    what :func:`o2ml.plots.mass_after_cut` draws (the threshold dashboard's mass panel too)."""
 
     counts: np.ndarray
     edges: np.ndarray
-    fit: object  # o2ml.physics.massfit.MassFit
+    fit: object  # o2ml.physics.massfit.MassFit, or None where there is no fit
     threshold: float
     pt_bin: PtBin
+    #: the signal window (lo, hi), shaded, or None
+    window: tuple[float, float] | None = None
+    #: the expected signal per mass bin, drawn on top of the background fit, or None
+    expected_signal: np.ndarray | None = None
 
     @property
     def significance_of(self) -> dict[str, float]:
@@ -261,8 +285,9 @@ def fit_after_cut(
     edges = np.asarray(meta["mass_edges"], dtype=float)
     counts, _ = np.histogram(data_bin.loc[data_bin["score_bkg"] < threshold, "fM"], edges)
     fit = fit_signal(
-        counts, edges, mean=meta["mean"], sigma=meta["sigma"], mean_error=meta["mean_error"],
-        sigma_error=meta["sigma_error"], shape=meta.get("raw_yield_shape") or "constrained",
+        counts, edges, peak=(meta["mean"], meta["sigma"]),
+        peak_errors=(meta["mean_error"], meta["sigma_error"]),
+        shape=meta.get("raw_yield_shape") or "constrained",
         background=meta["background_model"],
         dplus=tuple(meta["dplus_peak"]) if dplus else None,
     )  # fmt: skip
@@ -321,6 +346,7 @@ def closure_ensemble(
     features: Sequence[str],
     thresholds: Mapping[PtBin, float],
     *,
+    options: SignificanceOptions,
     seeds: Sequence[int],
     n_data: int,
     progress: bool = False,
@@ -329,9 +355,10 @@ def closure_ensemble(
 
     Each toy is a fresh ``HfCandDsLites`` data sample of ``n_data`` candidates with its truth
     (:func:`o2ml.toymc.charm.generate_ds`); the trained models score it, the bin is scanned at its
-    fixed threshold with the held-out ``mc`` for the efficiencies, and :func:`closure` gives the
-    pulls. Over the ensemble the pulls of an unbiased estimate with correct errors have mean 0
-    and width 1: one sample's three pulls cannot show that.
+    fixed threshold with the held-out ``mc`` for the efficiencies (``options`` as in
+    :func:`scan_bin`, with ``fit_raw_yield=True``), and :func:`closure` gives the pulls. Over
+    the ensemble the pulls of an unbiased estimate with correct errors have mean 0 and width 1:
+    one sample's three pulls cannot show that.
     """
     from tqdm.auto import tqdm
 
@@ -344,8 +371,8 @@ def closure_ensemble(
         for b, t in trained.items():
             d = add_scores(in_pt_range(toy.data, b), t.model, features)
             scan = scan_bin(
-                d, mc_scored[b], toy.expected_signal, b,
-                thresholds=np.array([thresholds[b]]), reference_cuts=None,
+                d, mc_scored[b], BinInputs(toy.expected_signal, b), options=options,
+                thresholds=np.array([thresholds[b]]),
             )  # fmt: skip
             c = closure(d, scan, index=0)
             rows.append({"seed": int(seed), "pT bin": b.label, **c})
@@ -353,39 +380,38 @@ def closure_ensemble(
 
 
 def quoted_significance(
-    model,
     data: pd.DataFrame,
     mc: pd.DataFrame,
-    expected: Mapping,
+    inputs: BinInputs,
     *,
-    pt_bin: PtBin,
-    features: Sequence[str],
-    n_data: int,
+    options: SignificanceOptions,
     seed: int,
-    reference_cuts: Mapping | None = ds.REFERENCE_CUTS,
+    reference_cuts: Mapping | None = None,
     working_point: str = "most_efficient",
 ) -> dict[str, float]:
-    """S/sqrt(S+B) of ``model`` at a threshold chosen on other candidates, and of the reference.
+    """S/sqrt(S+B) of a model at a threshold chosen on other candidates, and of the reference.
 
-    ``data`` and ``mc``: candidates the model was not trained on. Each is split in halves
-    (``seed``): the threshold is the working point of the scan of the first half, and Z is quoted
-    on the second half, which did not choose it (the Z of the choosing half, ``Z chosen half``,
-    carries the upward fluctuation the choice picked), with the reference cuts on that same
-    half. ``n_data``: the data sample the expected signal refers to (scales B and S)."""
+    ``data`` and ``mc``: candidates the model was not trained on, scored by it
+    (:func:`add_scores`); ``inputs.scale``: the sample the expected signal refers to over
+    ``len(data)``. Each is split in halves (``seed``): the threshold is the working point of the
+    scan of the first half, and Z is quoted on the second half, which did not choose it (the Z
+    of the choosing half, ``Z chosen half``, carries the upward fluctuation the choice picked),
+    with the ``reference_cuts`` on that same half. ``options`` as in :func:`scan_bin`."""
+    inputs = _bin_inputs(inputs, "quoted_significance")
     choose_d, quote_d = split_for_training(data, 0.5, seed=seed)
     choose_m, quote_m = split_for_training(mc, 0.5, seed=seed + 1)
+    n_full = inputs.scale * len(data)
 
-    def scored(d: pd.DataFrame, m: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return tuple(add_scores(in_pt_range(x, pt_bin), model, features) for x in (d, m))
+    def half(d: pd.DataFrame) -> BinInputs:
+        return inputs.replace(scale=n_full / len(d))
 
     pick = scan_bin(
-        *scored(choose_d, choose_m), expected, pt_bin, scale=n_data / len(choose_d),
-        reference_cuts=None, working_point=working_point,
-    )  # fmt: skip
+        choose_d, choose_m, half(choose_d), options=options, working_point=working_point
+    )
     cut = pick.bdt.thresholds[pick.chosen_index : pick.chosen_index + 1, 0]
     quote = scan_bin(
-        *scored(quote_d, quote_m), expected, pt_bin, scale=n_data / len(quote_d),
-        thresholds=cut, reference_cuts=reference_cuts,
+        quote_d, quote_m, half(quote_d), options=options, thresholds=cut,
+        reference_cuts=reference_cuts,
     )  # fmt: skip
     out = {
         "threshold": float(cut[0]),

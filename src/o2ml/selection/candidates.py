@@ -8,8 +8,9 @@ bin, split the MC by origin, fit the signal peak on the MC of the signal origins
 significance::
 
     scan = selection.scan_candidates(
-        data, mc, {"score_bkg": ("<", thresholds)}, expected=table, pt_range=(2, 4),
-        options=selection.SignificanceOptions(fit_raw_yield=True), scale=n_full / len(data),
+        data, mc, {"score_bkg": ("<", thresholds)},
+        selection.BinInputs(table, (2, 4), scale=n_full / len(data)),
+        options=selection.SignificanceOptions(fit_raw_yield=True),
     )
 
 The notebooks, the per-bin studies (:mod:`o2ml.selection.bins`), the dashboards' demo scans
@@ -28,9 +29,9 @@ from .. import io, schema
 from ..channels import MC_LABEL_COLUMNS, is_signal
 from ..errors import BadArgumentError, ColumnNotFoundError, EmptySelectionError, did_you_mean
 from ..physics.massfit import PeakFit, fit_peak
-from ..schema import ORIGINS, SCORE_COLUMNS, PtBin, Table, origin_names
+from ..schema import ORIGINS, SCORE_COLUMNS, CandidateColumns, PtBin, Table, origin_names
 from .efficiency import Cuts, column_values, parse_cuts
-from .options import SignificanceOptions, significance_options
+from .options import BinInputs, SignificanceOptions, _bin_inputs, _options
 from .result import ScanResult
 from .scan import scan_significance
 
@@ -40,6 +41,8 @@ __all__ = [
     "split_for_training",
 ]  # fmt: skip
 
+#: the O2Physics tree creators' column names (fM, fPt, fOriginMcRec)
+CANDIDATE_COLUMNS = CandidateColumns()
 #: fewest MC signal candidates of a pT bin to fit its peak
 MIN_PEAK_CANDIDATES = 10
 #: the hidden truth of o2ml's synthetic data files (absent from real data)
@@ -165,44 +168,37 @@ def scan_candidates(
     data: pd.DataFrame,
     mc: pd.DataFrame,
     cuts: Cuts,
+    inputs: BinInputs,
     *,
-    expected: Mapping[str, Any],
-    pt_range: Sequence[float],
     options: SignificanceOptions | None = None,
-    peak: PeakFit | Sequence[float] | None = None,
-    mass_column: str = "fM",
-    pt_column: str = "fPt",
-    origin_column: str = "fOriginMcRec",
-    scale: float = 1.0,
+    columns: CandidateColumns = CANDIDATE_COLUMNS,
     metadata: Mapping[str, Any] | None = None,
-    progress: bool = False,
-    **changes: Any,
 ) -> ScanResult:
     """:func:`~o2ml.selection.scan_significance` of one pT bin of scored candidate tables.
 
     ``data`` and ``mc`` hold the score columns of ``cuts`` (candidates the model was not
-    trained on); ``peak`` defaults to :func:`signal_peak` of the MC of the signal origins in
-    the bin; ``metadata`` gains ``pt_bin``. Other parameters as in ``scan_significance``.
+    trained on) and the ``columns`` (mass, pT; MC: origin); ``inputs.peak`` None (the default)
+    is :func:`signal_peak` of the MC of the signal origins in the bin; ``metadata`` gains
+    ``pt_bin``. Other parameters as in ``scan_significance``.
     """
-    opts = significance_options(options, changes, "scan_candidates")
-    lo, hi = float(pt_range[0]), float(pt_range[1])
-    label = f"{lo:g} < pT < {hi:g} GeV/c"
-    d = in_pt_range(data, (lo, hi), pt_column=pt_column)
-    m = in_pt_range(mc, (lo, hi), pt_column=pt_column)
+    opts = _options(options, "scan_candidates")
+    inputs = _bin_inputs(inputs, "scan_candidates")
+    (lo, hi), label = inputs.pt_range, inputs.label
+    d = in_pt_range(data, (lo, hi), pt_column=columns.pt)
+    m = in_pt_range(mc, (lo, hi), pt_column=columns.pt)
     if len(d) == 0:
         raise EmptySelectionError(f"data: expected candidates in {label}, found none.")
-    by_origin = mc_by_origin(m, origin_column=origin_column)
-    if peak is None:
-        names = origin_names(m[origin_column].to_numpy())
-        mass = column_values(m, mass_column, "MC", kind="mass")
-        peak = signal_peak(mass, names, opts.signal_origins, label=label)
-    columns = list(dict.fromkeys(c.column for c in parse_cuts(cuts)))
-    scores = {c: column_values(d, c, "data") for c in columns}
+    by_origin = mc_by_origin(m, origin_column=columns.origin)
+    if inputs.peak is None:
+        names = origin_names(m[columns.origin].to_numpy())
+        mass = column_values(m, columns.mass, "MC", kind="mass")
+        inputs = inputs.replace(peak=signal_peak(mass, names, opts.signal_origins, label=label))
+    score_columns = list(dict.fromkeys(c.column for c in parse_cuts(cuts)))
+    scores = {c: column_values(d, c, "data") for c in score_columns}
     mc_scores = {
-        o: {c: column_values(f, c, f"MC {o}") for c in columns} for o, f in by_origin.items()
+        o: {c: column_values(f, c, f"MC {o}") for c in score_columns} for o, f in by_origin.items()
     }
     return scan_significance(
-        column_values(d, mass_column, "data", kind="mass"), scores, mc_scores,
-        cuts, expected=expected, pt_range=(lo, hi), peak=peak, options=opts, scale=scale,
-        progress=progress, metadata={"pt_bin": [lo, hi], **dict(metadata or {})},
+        column_values(d, columns.mass, "data", kind="mass"), scores, mc_scores, cuts,
+        inputs=inputs, options=opts, metadata={"pt_bin": [lo, hi], **dict(metadata or {})},
     )  # fmt: skip

@@ -15,9 +15,8 @@ import pandas as pd
 
 from ..errors import EmptySelectionError, ScanInputError
 from ..physics.stats import binomial_error
-from .result import ScanResult
 
-__all__ = ["at_equal_rejection", "compare_models", "quantile_thresholds", "roc_auc", "summarize"]
+__all__ = ["at_equal_rejection", "compare_models", "quantile_thresholds", "roc_auc"]
 
 
 def roc_auc(signal_scores: np.ndarray, background_scores: np.ndarray) -> float:
@@ -64,36 +63,6 @@ def quantile_thresholds(background_scores: np.ndarray, n: int = 150) -> np.ndarr
     return np.unique(np.quantile(np.asarray(background_scores), 1 - kept))
 
 
-def summarize(scan: ScanResult) -> dict:
-    """Maximum significance, efficiency there, and the plateau width in common units.
-
-    Thresholds of a probability and of an MSE are not comparable; the plateau is measured in
-    signal efficiency (eff at its loose edge - eff at its tight edge) and in background kept
-    (log10 ratio of the data fractions at its edges) -- both model-independent.
-    """
-    if scan.plateau is None:
-        raise ScanInputError(
-            f"{scan.metadata.get('model')}: the scan has no plateau (no finite point)."
-        )
-    p = scan.plateau
-    eff = scan.signal_efficiency
-    data_eff = scan.efficiencies.get("data")
-    out = {
-        "max_significance": p.max_significance,
-        "max_significance_error": p.max_significance_error,
-        "threshold_at_max": p.threshold_at_max,
-        "signal_efficiency_at_max": float(eff[p.i_max]),
-        "background_kept_at_max": float(data_eff[p.i_max]) if data_eff is not None else np.nan,
-        "plateau_width_efficiency": float(eff[p.i_lo] - eff[p.i_hi]),
-        "plateau_eff_lo": float(eff[p.i_hi]),
-        "plateau_eff_hi": float(eff[p.i_lo]),
-        "plateau_points": p.i_hi - p.i_lo + 1,
-    }
-    if data_eff is not None and data_eff[p.i_hi] > 0:
-        out["plateau_width_log10_bkg"] = float(np.log10(data_eff[p.i_lo] / data_eff[p.i_hi]))
-    return out
-
-
 def compare_models(
     values: pd.DataFrame,
     metrics: Mapping[str, str],
@@ -102,7 +71,7 @@ def compare_models(
     smaller_is_better: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Which model wins each figure of merit: ``values`` has one row per model (e.g. a table of
-    :func:`summarize` results), ``metrics`` maps a label to its column, ``errors`` each metric
+    :meth:`ScanResult.summary` rows), ``metrics`` maps a label to its column, ``errors`` each metric
     column to the column of its uncertainty. A model is ``better`` only when its value beats
     every other by more than their combined uncertainty (√(σ_a² + σ_b²)); otherwise ``better``
     is ``"tie"``. Rank figures of merit only (a significance, an efficiency at equal rejection,

@@ -4,7 +4,7 @@ A scan needs, per pT bin, only (i) the data mass histogram after every threshold
 (ii) the MC signal candidates passing each point, per origin. Both are sums, so they can be
 filled from any number of chunks (or files, on dask workers) and added; the candidates
 themselves are never held. :func:`o2ml.selection.scan_significance` is these histograms
-filled at once plus :func:`o2ml.selection.scan_histograms`; ``o2ml scan`` fills them in chunks
+filled at once plus :func:`o2ml.selection.scan.scan_histograms`; ``o2ml scan`` fills them in chunks
 (:mod:`o2ml.workflow.scan`) and saves them (``grid_pt<lo>_<hi>.npz``, a few MiB whatever the
 number of candidates), which the threshold dashboard opens instead of the candidates.
 

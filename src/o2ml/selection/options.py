@@ -1,30 +1,30 @@
-"""How S, B and S/sqrt(S+B) are estimated in a pT bin: one options object for every estimator.
+"""How S, B and S/sqrt(S+B) are estimated in a pT bin: two small objects for every estimator.
 
-:func:`~o2ml.selection.scan_significance`, :func:`~o2ml.selection.scan_histograms`,
-:func:`~o2ml.selection.evaluate_cuts`, :func:`~o2ml.selection.scan_candidates` and the
-dashboards' :class:`~o2ml.widgets.ScanGrid` / :class:`~o2ml.widgets.ThresholdScanner` take
-``options=`` (a :class:`SignificanceOptions`) and, for a one-off change, any of its fields as a
-keyword (``n_sigma=2.5``), which replaces that field of ``options``::
+:class:`SignificanceOptions` holds the choices of the estimate (species, signal origins, window,
+background model...), :class:`BinInputs` what one pT bin brings (expected-signal table, pT range,
+signal peak, scale to the full sample, mass binning).
+:func:`~o2ml.selection.scan_significance`, :func:`~o2ml.selection.scan_candidates`,
+:func:`~o2ml.selection.scan_bin`, :func:`~o2ml.selection.scan.scan_histograms` and the dashboards'
+:class:`~o2ml.widgets.ScanGrid` / :class:`~o2ml.widgets.ThresholdScanner` take ``options=``; a
+one-off change is ``options.replace(...)``::
 
     opts = selection.SignificanceOptions(species="Lc", sidebands=(2.18, 2.39))
-    scan = selection.scan_significance(..., options=opts)
-    loose = selection.scan_significance(..., options=opts, n_sigma=3.0)
-
-What depends on the sample (the mass binning, the scale of the background to the full sample, the
-expected-signal table, the peak) stays a keyword of each function.
+    bin_2_4 = selection.BinInputs(table, (2, 4), scale=n_full / len(data))
+    scan = selection.scan_candidates(data, mc, cuts, bin_2_4, options=opts)
+    loose = selection.scan_candidates(data, mc, cuts, bin_2_4, options=opts.replace(n_sigma=3.0))
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import ScanInputError, did_you_mean
-from ..physics.massfit import BACKGROUND_MODELS, BackgroundModel, SignalShape
+from ..physics.massfit import BACKGROUND_MODELS, BackgroundModel, PeakFit, SignalShape
 
-__all__ = ["DplusMode", "SignificanceOptions", "significance_options"]
+__all__ = ["BinInputs", "DplusMode", "SignificanceOptions", "significance_options"]
 
 DplusMode = Literal["exclude", "gauss", "none"]
 DPLUS_MODES = ("exclude", "gauss", "none")
@@ -163,3 +163,75 @@ def significance_options(
     if not changes:
         return base
     return dataclasses.replace(base, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class BinInputs:
+    """What the estimate of one pT bin needs besides its candidates and the
+    :class:`SignificanceOptions`.
+
+    Attributes
+    ----------
+    expected : mapping
+        Expected-signal table (:func:`~o2ml.selection.load_expected_signal`).
+    pt_range : (float, float) or PtBin
+        The pT bin; its edges must be fine-bin edges of ``expected``.
+    peak : PeakFit or (mean, sigma[, mean_error, sigma_error]), optional
+        Signal peak, usually ``fit_peak(mc_mass)``; None: the functions that get the MC
+        candidates (:func:`~o2ml.selection.scan_candidates`, :func:`~o2ml.selection.scan_bin`)
+        fit it on the MC of the signal origins in the bin.
+    scale : float
+        Full-sample size / scanned-sample size: S and B refer to the full sample.
+    mass_edges : array-like, optional
+        Mass bin edges; default 100 bins over the data range.
+    """
+
+    expected: Mapping[str, Any]
+    pt_range: tuple[float, float]
+    peak: PeakFit | Sequence[float] | None = None
+    scale: float = 1.0
+    mass_edges: Any = None
+
+    def __post_init__(self) -> None:
+        pt = self.pt_range
+        if hasattr(pt, "lo") and hasattr(pt, "hi"):  # a PtBin
+            pt = (pt.lo, pt.hi)
+        if isinstance(pt, str) or len(pt) != 2 or not float(pt[0]) < float(pt[1]):
+            raise ScanInputError(f"pt_range: expected (lo, hi) with lo < hi, found {pt!r}.")
+        object.__setattr__(self, "pt_range", (float(pt[0]), float(pt[1])))
+        if not float(self.scale) > 0:
+            raise ScanInputError(f"scale: expected > 0, found {self.scale!r}.")
+        object.__setattr__(self, "scale", float(self.scale))
+
+    @property
+    def label(self) -> str:
+        """``"lo < pT < hi GeV/c"`` (for messages)."""
+        lo, hi = self.pt_range
+        return f"{lo:g} < pT < {hi:g} GeV/c"
+
+    def replace(self, **changes: Any) -> BinInputs:
+        """A copy with ``changes`` (``peak=...``, ``scale=...``)."""
+        return dataclasses.replace(self, **changes)
+
+    def require_peak(self, caller: str) -> PeakFit | Sequence[float]:
+        """The peak; None is a :class:`ScanInputError` naming ``caller``."""
+        if self.peak is None:
+            raise ScanInputError(
+                f"{caller}: expected the signal peak of {self.label} in BinInputs(peak=...), "
+                "found None (scan_candidates and scan_bin fit it on the MC)."
+            )
+        return self.peak
+
+
+def _options(options: SignificanceOptions | None, caller: str) -> SignificanceOptions:
+    """``options`` checked (default ``SignificanceOptions()``)."""
+    return significance_options(options, {}, caller)
+
+
+def _bin_inputs(inputs: Any, caller: str) -> BinInputs:
+    if not isinstance(inputs, BinInputs):
+        raise TypeError(
+            f"{caller}(): inputs: expected a selection.BinInputs(expected, pt_range, peak=..., "
+            f"scale=...), found {type(inputs).__name__}."
+        )
+    return inputs

@@ -1,7 +1,10 @@
 """The significance plateau: where the significance stays close to its maximum.
 
 Thresholds on the plateau are all about equally good; the analyser usually takes the most
-efficient one, and the plateau's width tells how stable the choice is.
+efficient one, and the plateau's width tells how stable the choice is. :func:`working_point` is
+THE rule for a scan's default working point: notebook 01's per-bin study
+(:attr:`o2ml.selection.BinScan.chosen_index`), :meth:`o2ml.selection.ScanResult.chosen_index`,
+the dashboards' initial cursors and ``o2ml export`` all call it.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import ScanInputError
+from ..errors import BadArgumentError, ScanInputError
 
-__all__ = ["Plateau", "find_plateau"]
+__all__ = ["WORKING_POINTS", "Plateau", "find_plateau", "working_point"]
+
+#: the points a scan's working point can be (:func:`working_point`): ``most_efficient`` (the
+#: plateau point of largest signal efficiency: its loose edge, the lowest S/B), ``centre`` (the
+#: plateau's middle: robust against a shift of the plateau between data and MC) or ``max`` (the
+#: maximum significance)
+WORKING_POINTS = ("most_efficient", "centre", "max")
 
 
 @dataclass(frozen=True)
@@ -164,3 +173,24 @@ def find_plateau(
         criterion=criterion,
         parameter=parameter,
     )
+
+
+def working_point(
+    significance: ArrayLike, plateau: Plateau | None, rule: str = "most_efficient"
+) -> int:
+    """The index of a 1-D scan's working point: the one rule every part of o2ml uses.
+
+    ``rule`` (:data:`WORKING_POINTS`) picks a point of the ``plateau``: ``most_efficient``
+    (:attr:`Plateau.i_most_efficient`), ``centre`` (the middle index of the plateau) or ``max``.
+    Without a plateau (no finite significance or a grid), and for ``max``, it is the largest
+    finite significance (index 0 where none is finite).
+    """
+    if rule not in WORKING_POINTS:
+        raise BadArgumentError(f"working point: expected one of {WORKING_POINTS}, found {rule!r}")
+    if plateau is not None and rule == "most_efficient":
+        return int(plateau.i_most_efficient)
+    if plateau is not None and rule == "centre":
+        return (plateau.i_lo + plateau.i_hi) // 2
+    z = np.asarray(significance, dtype=np.float64)
+    finite = np.isfinite(z)
+    return int(np.argmax(np.where(finite, z, -np.inf))) if finite.any() else 0

@@ -10,7 +10,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..errors import ColumnNotFoundError, NonFiniteError, ScanInputError, did_you_mean
-from ..physics.massfit import PeakFit
+from ..schema import CandidateColumns
 from ._estimate import (
     _check_origins,
     _data_arrays,
@@ -20,12 +20,15 @@ from ._estimate import (
     scan_settings,
 )
 from .efficiency import Efficiency, _weights_array
-from .options import SignificanceOptions, significance_options
+from .options import BinInputs, SignificanceOptions, _bin_inputs, _options
 from .result import ScanResult
 
 __all__ = ["evaluate_cuts"]
 
 Conditions = Mapping[str, tuple[str, float]] | Sequence[tuple[str, str, float]]
+
+#: the O2Physics tree creators' column names
+_COLUMNS = CandidateColumns()
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
 
@@ -79,17 +82,12 @@ def evaluate_cuts(
     conditions: Conditions,
     data: pd.DataFrame,
     mc: Mapping[str, pd.DataFrame],
+    inputs: BinInputs,
     *,
-    expected: Mapping[str, Any],
-    pt_range: tuple[float, float],
-    peak: PeakFit | Sequence[float],
-    mass_column: str = "fM",
     options: SignificanceOptions | None = None,
+    columns: CandidateColumns = _COLUMNS,
     mc_weights: Mapping[str, ArrayLike] | None = None,
-    mass_edges: ArrayLike | None = None,
-    scale: float = 1.0,
     metadata: Mapping[str, Any] | None = None,
-    **changes: Any,
 ) -> ScanResult:
     """S, B and S/sqrt(S+B) of a rectangular-cut selection: a :class:`ScanResult` with one point.
 
@@ -100,15 +98,24 @@ def evaluate_cuts(
         ``>=``, ``<``, ``<=`` or the same prefixed by ``abs`` (cut on the absolute value), e.g.
         :data:`o2ml.channels.ds.REFERENCE_CUTS`.
     data, mc : DataFrame, mapping origin -> DataFrame
-        Data candidates (with ``mass_column``) and true MC signal candidates of the pT bin.
-    mass_column : str
-        Invariant-mass column of ``data``.
+        Data candidates (with the mass column ``columns.mass``) and true MC signal candidates
+        of the pT bin.
+    inputs : BinInputs
+        The bin (expected signal, pT range, peak: required, scale, mass edges).
+    mc_weights : mapping origin -> array, optional
+        Weights of the MC candidates.
 
     The other parameters are those of :func:`scan_significance` (the plateau options do not
     apply to one point). ``cut_names`` and ``cut_directions`` of the result are the
-    conditions' columns and operators, ``thresholds`` their values.
+    conditions' columns and operators, ``thresholds`` their values. :func:`scan_bin` evaluates
+    a channel's reference cuts with it.
     """
-    opts = significance_options(options, changes, "evaluate_cuts")
+    opts = _options(options, "evaluate_cuts")
+    peak = _bin_inputs(inputs, "evaluate_cuts").require_peak("evaluate_cuts")
+    pt_range, scale, mass_edges, mass_column = (
+        inputs.pt_range, inputs.scale, inputs.mass_edges, columns.mass
+    )  # fmt: skip
+    expected = inputs.expected
     species, signal_origins = opts.species, opts.signal_origins
     parsed = _parse_conditions(conditions)
     if mass_column not in data.columns:

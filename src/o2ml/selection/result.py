@@ -37,7 +37,7 @@ from ._result_io import (
     _read_json,
     _read_parquet,
 )
-from .plateau import Plateau
+from .plateau import Plateau, working_point
 
 __all__ = ["ScanResult"]
 
@@ -154,6 +154,41 @@ class ScanResult:
     def classes(self) -> list[str]:
         """Names of the classes with an efficiency."""
         return list(self.efficiencies)
+
+    def chosen_index(self, rule: str = "most_efficient") -> int:
+        """The index of the working point (:func:`o2ml.selection.plateau.working_point`: by
+        default the most efficient plateau point, the maximum significance without a plateau)."""
+        return working_point(self.significance, self.plateau, rule)
+
+    def summary(self) -> dict[str, Any]:
+        """Maximum significance, efficiency there, and the plateau width in common units: a row
+        of a model comparison (:func:`o2ml.selection.compare_models`).
+
+        Thresholds of a probability and of an MSE are not comparable; the plateau is measured in
+        signal efficiency (eff at its loose edge - eff at its tight edge) and in background kept
+        (log10 ratio of the data fractions at its edges) -- both model-independent.
+        """
+        if self.plateau is None:
+            raise ScanInputError(
+                f"{self.metadata.get('model')}: the scan has no plateau (no finite point)."
+            )
+        p = self.plateau
+        eff = self.signal_efficiency
+        data_eff = self.efficiencies.get("data")
+        out = {
+            "max_significance": p.max_significance,
+            "max_significance_error": p.max_significance_error,
+            "threshold_at_max": p.threshold_at_max,
+            "signal_efficiency_at_max": float(eff[p.i_max]),
+            "background_kept_at_max": float(data_eff[p.i_max]) if data_eff is not None else np.nan,
+            "plateau_width_efficiency": float(eff[p.i_lo] - eff[p.i_hi]),
+            "plateau_eff_lo": float(eff[p.i_hi]),
+            "plateau_eff_hi": float(eff[p.i_lo]),
+            "plateau_points": p.i_hi - p.i_lo + 1,
+        }
+        if data_eff is not None and data_eff[p.i_hi] > 0:
+            out["plateau_width_log10_bkg"] = float(np.log10(data_eff[p.i_lo] / data_eff[p.i_hi]))
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per point: thresholds (by cut name), efficiencies and the per-point fields."""

@@ -7,14 +7,13 @@ histogram, never a pass over the candidates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ..errors import ScanInputError
-from ..physics.massfit import PeakFit
 from ._estimate import (
     ScanSettings,
     _check_origins,
@@ -26,7 +25,7 @@ from ._estimate import (
 )
 from .efficiency import Cuts, Efficiency, Scores, parse_cuts
 from .histograms import ScanHistograms
-from .options import SignificanceOptions, significance_options
+from .options import BinInputs, SignificanceOptions, _bin_inputs, _options
 from .plateau import find_plateau
 from .result import ScanResult
 
@@ -39,17 +38,10 @@ def scan_significance(
     mc_scores: Mapping[str, Scores],
     cuts: Cuts,
     *,
-    expected: Mapping[str, Any],
-    pt_range: tuple[float, float],
-    peak: PeakFit | Sequence[float],
+    inputs: BinInputs,
     options: SignificanceOptions | None = None,
-    mc_weights: Mapping[str, ArrayLike] | None = None,
     grid: bool = False,
-    mass_edges: ArrayLike | None = None,
-    scale: float = 1.0,
     metadata: Mapping[str, Any] | None = None,
-    progress: bool = True,
-    **changes: Any,
 ) -> ScanResult:
     """Scan S, B and S/sqrt(S+B) over score thresholds in one pT bin.
 
@@ -61,81 +53,75 @@ def scan_significance(
         Their model scores (one column per cut).
     mc_scores : mapping origin -> DataFrame or mapping
         Scores of true MC signal candidates of this pT bin, per origin (``"prompt"``,
-        ``"nonprompt"``); every MC sample gets an efficiency in the result.
+        ``"nonprompt"``); every MC sample gets an efficiency in the result. Weighted MC:
+        fill :class:`~o2ml.selection.histograms.ScanHistograms` (``fill_mc(origin, scores,
+        weights)``) and scan them with :func:`scan_histograms`.
     cuts : mapping or sequence
         ``{column: (direction, thresholds)}``, e.g. ``{"score_bkg": ("<", 0.01),
         "score_prompt": (">", np.linspace(0, 0.99, 100))}``.
-    expected : mapping
-        Expected-signal table (see :mod:`o2ml.selection.expected`).
-    pt_range : (float, float)
-        The pT bin; its edges must be fine-bin edges of ``expected``.
-    peak : PeakFit or (mean, sigma[, mean_error, sigma_error])
-        Signal peak, usually ``fit_peak(mc_mass)``.
+    inputs : BinInputs
+        The bin: expected-signal table, pT range, signal peak (required here), scale, mass
+        edges.
     options : SignificanceOptions, optional
         How S, B and the significance are estimated (species, signal origins, window,
         background model, D+ peak, sidebands, raw-yield fit, plateau); default
-        ``SignificanceOptions()``.
-    mc_weights : mapping origin -> array, optional
-        Weights of the MC candidates.
+        ``SignificanceOptions()``; a one-off change: ``options.replace(n_sigma=2.5)``.
     grid : bool
         False: one point per threshold (cuts with several thresholds must have the same
         number; a single varying cut gives a 1-D scan, sorted, with a plateau). True: every
         combination of thresholds (row-major order, no plateau).
-    mass_edges : array-like, optional
-        Mass bin edges; default 100 bins over the data range.
-    scale : float
-        Full-sample size / scanned-sample size: B is multiplied by it.
     metadata : mapping, optional
         Extra metadata stored in the result.
-    progress : bool
-        Show a progress bar over the fits.
-    **changes
-        Fields of :class:`SignificanceOptions` replacing those of ``options``
-        (``n_sigma=2.5``).
 
     Returns
     -------
     ScanResult
     """
-    opts = significance_options(options, changes, "scan_significance")
+    opts = _options(options, "scan_significance")
+    peak = _bin_inputs(inputs, "scan_significance").require_peak("scan_significance")
     mass = _data_arrays(data_mass)
-    settings = scan_settings(mass, peak, opts, mass_edges=mass_edges, scale=scale)
-    expected_n = _expected_counts(expected, opts.species, pt_range)
+    settings = scan_settings(mass, peak, opts, mass_edges=inputs.mass_edges, scale=inputs.scale)
+    pt_range = inputs.pt_range
+    expected_n = _expected_counts(inputs.expected, opts.species, pt_range)
     _check_origins(mc_scores, opts.signal_origins, expected_n, opts.species)
     # one cumulative histogram of the data (mass bins x thresholds) and the MC sums passing
     hists = ScanHistograms.empty(parse_cuts(cuts), settings.edges, pt_range=pt_range, grid=grid)
     hists.fill_data(mass, data_scores)
     for origin, scores in mc_scores.items():
-        hists.fill_mc(origin, scores, None if mc_weights is None else mc_weights.get(origin))
+        hists.fill_mc(origin, scores)
         if not hists.mc[origin][2] > 0:
             raise ScanInputError(f"MC {origin} scores: expected candidates, found none.")
-    return _result(hists, settings, expected, expected_n, opts, metadata, progress)
+    return _result(hists, settings, inputs.expected, expected_n, opts, metadata)
 
 
 def scan_histograms(
     hists: ScanHistograms,
+    inputs: BinInputs,
     *,
-    expected: Mapping[str, Any],
-    peak: PeakFit | Sequence[float],
     options: SignificanceOptions | None = None,
-    scale: float = 1.0,
     metadata: Mapping[str, Any] | None = None,
-    progress: bool = False,
-    **changes: Any,
 ) -> ScanResult:
     """The scan of filled :class:`ScanHistograms`: what :func:`scan_significance` gives on the
-    same candidates (same mass edges), without them."""
-    opts = significance_options(options, changes, "scan_histograms")
+    same candidates (same mass edges), without them. ``inputs.pt_range`` must be that of the
+    histograms; their mass edges are used."""
+    opts = _options(options, "scan_histograms")
+    peak = _bin_inputs(inputs, "scan_histograms").require_peak("scan_histograms")
+    if tuple(map(float, hists.pt_range)) != inputs.pt_range:
+        raise ScanInputError(
+            f"scan_histograms: expected histograms of {inputs.label}, found pT range "
+            f"{tuple(hists.pt_range)}."
+        )
     if not hists.n_data:
-        lo, hi = hists.pt_range
-        raise ScanInputError(f"data: expected candidates in {lo:g} < pT < {hi:g}, found none.")
-    settings = scan_settings(np.empty(0), peak, opts, mass_edges=hists.mass_edges, scale=scale)
-    expected_n = _expected_counts(expected, opts.species, hists.pt_range)
+        raise ScanInputError(f"data: expected candidates in {inputs.label}, found none.")
+    settings = scan_settings(
+        np.empty(0), peak, opts, mass_edges=hists.mass_edges, scale=inputs.scale
+    )
+    expected_n = _expected_counts(inputs.expected, opts.species, hists.pt_range)
     _check_origins(hists.mc, opts.signal_origins, expected_n, opts.species)
     for origin, (_, _, total, _) in hists.mc.items():
         if not total > 0:
             raise ScanInputError(f"MC {origin} scores: expected candidates, found none.")
-    return _result(hists, settings, expected, expected_n, opts, metadata, progress)
+    return _result(hists, settings, inputs.expected, expected_n, opts, metadata)
 
 
 def _result(
@@ -145,7 +131,6 @@ def _result(
     expected_n: Mapping[str, float],
     opts: SignificanceOptions,
     metadata: Mapping[str, Any] | None,
-    progress: bool,
 ) -> ScanResult:
     species, signal_origins = opts.species, opts.signal_origins
     parsed, grid = hists.cuts, hists.grid
@@ -157,7 +142,7 @@ def _result(
     efficiencies = hists.efficiencies()
     est = estimate(
         counts[:, 1 : n_mass + 1], efficiencies, expected_n, settings,
-        signal_origins=signal_origins, progress=progress,
+        signal_origins=signal_origins,
     )  # fmt: skip
     eff_values = {o: e.values for o, e in efficiencies.items()}
     eff_errors = {o: e.errors for o, e in efficiencies.items()}

@@ -1,11 +1,12 @@
 """Cut-variation stability: the corrected yield should not depend on the threshold.
 
 Corrected yield = scale x raw yield / efficiency, where the raw yield comes from a signal +
-background fit of the data mass histogram after each cut (``scan_significance(...,
-fit_raw_yield=True)``) and the efficiency is the MC efficiency of the signal mixture. Its RMS
-over the significance plateau measures the systematic uncertainty of the selection -- once it
-is compared with what statistics alone would give: the samples after two cuts are nested (the
-tighter one a subset of the looser one), so the difference of their yields fluctuates with
+background fit of the data mass histogram after each cut (a scan with
+``options=SignificanceOptions(fit_raw_yield=True)``) and the efficiency is the MC efficiency of
+the signal mixture. Its RMS over the significance plateau measures the systematic uncertainty of
+the selection -- once it is compared with what statistics alone would give: the samples after
+two cuts are nested (the tighter one a subset of the looser one), so the difference of their
+yields fluctuates with
 variance |σ_i² - σ_ref²| (R. Barlow, "Systematic errors: facts and fictions", Durham IPPP
 workshop 2002, arXiv:hep-ex/0207026). ``statistical_rms`` is that expectation.
 """
@@ -100,7 +101,7 @@ def cut_variation(
     if not np.any(np.isfinite(result.raw_yield)):
         raise ScanInputError(
             "cut variation: expected raw yields in the scan, found none; "
-            "run scan_significance(..., fit_raw_yield=True)."
+            "scan with options=SignificanceOptions(..., fit_raw_yield=True)."
         )
     plateau = plateau if plateau is not None else result.plateau
     if plateau is None:

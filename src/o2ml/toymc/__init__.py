@@ -6,11 +6,17 @@
   (``SkimmedTPCV0Tree``, ``SkimmedTPCTOFTree``) for the dE/dx calibration;
 * :mod:`~o2ml.toymc.generate`: writes the samples to disk (``ensure_sample``), once per seed;
 * :mod:`~o2ml.toymc.scored`: scored candidates without a model, for dashboards and benchmarks.
-
-The modules load on first use (``from o2ml.toymc.generate import ensure_sample``).
 """
 
-from .._lazy import submodules
+from . import charm, generate, lc, pid, pid_tables, scored, three_prong, tpc
 
-__all__ = ["charm", "generate", "lc", "pid", "scored", "tpc"]
-__getattr__, __dir__ = submodules(__name__, __all__)
+__all__ = [
+    "charm",
+    "generate",
+    "lc",
+    "pid",
+    "pid_tables",
+    "scored",
+    "three_prong",
+    "tpc",
+]

@@ -8,12 +8,17 @@
 * :class:`EfficiencyCurves` -- efficiency versus threshold per class, ROC, and the corrected
   yield versus threshold (cut-variation stability).
 
-Each is built from a DataFrame of scored candidates or from :class:`o2ml.selection.ScanResult`
-objects (the ThresholdScanner also from a :class:`ScanGrid` of saved histograms,
-:meth:`ThresholdScanner.from_grid`) and reads no file (:mod:`o2ml.apps` does that); ``.thresholds`` and ``.result``
-expose the state, ``.widget`` is the top ipywidget, and the object displays itself.
+The ThresholdScanner is built on a :class:`ScanGrid` (of scored candidates,
+``ScanGrid(data, mc, bins)`` with one :class:`o2ml.selection.BinInputs` per pT bin, or of the
+histograms ``o2ml scan`` saves, :meth:`ScanGrid.from_histograms`), the others on
+:class:`o2ml.selection.ScanResult` objects; none reads a file (:mod:`o2ml.apps` does that).
+Their figures are those of :mod:`o2ml.plots` (:func:`o2ml.plots.mass_after_cut`,
+:func:`o2ml.plots.significance_vs_threshold`), updated in place on a slider move.
+``.thresholds`` and ``.result`` expose the state, ``.widget`` is the top ipywidget, and the
+object displays itself.
 """
 
+from . import efficiency, plateau, scanner
 from ._common import DashboardError, error_panel, export_config, fmt
 from ._grid import ScanGrid
 from ._scans import scan_label
@@ -28,8 +33,11 @@ __all__ = [
     "ScanGrid",
     "SignificancePlateau",
     "ThresholdScanner",
+    "efficiency",
     "error_panel",
     "export_config",
     "fmt",
+    "plateau",
     "scan_label",
+    "scanner",
 ]

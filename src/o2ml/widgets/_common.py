@@ -1,10 +1,11 @@
 """Pieces shared by the dashboards: plot panes, number formatting, error panels, O2Physics export.
 
-Plots are plain plotly figure dicts shown through the ``application/vnd.plotly.v1+json`` mime
-type in an ``ipywidgets.Output`` (rendered by the jupyterlab-plotly extension in JupyterLab and
-Voila). Written this way, not with ``plotly.graph_objects.FigureWidget``, because FigureWidget
-needs ``anywidget``, which the pinned environment does not ship; building dicts also skips
-plotly's validation, which costs more than a whole slider update.
+Plots are plotly figure dicts shown through the ``application/vnd.plotly.v1+json`` mime type in
+an ``ipywidgets.Output`` (rendered by the jupyterlab-plotly extension in JupyterLab and Voila).
+A dashboard draws its figure with the :mod:`o2ml.plots` function (``fig.to_plotly_json()``)
+when what it shows changes, and on a slider move replaces only the values it holds: plotly's
+validation is not paid per move. Not ``plotly.graph_objects.FigureWidget``, because it needs
+``anywidget``, which the pinned environment does not ship.
 """
 
 from __future__ import annotations
@@ -17,14 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._extras import missing
-
-try:
-    import ipywidgets as w
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.widgets._common", _err) from _err
 import numpy as np
 
+from .._extras import load
 from ..errors import DashboardError as DashboardError  # re-exported for the widgets
 from ..errors import O2mlError
 
@@ -37,6 +33,8 @@ from ..export.choices import cut_direction as cut_direction
 export_config = config_from_choices
 
 if TYPE_CHECKING:  # the export and model modules import onnx and xgboost: slow for a dashboard
+    import ipywidgets as w
+
     from ..export.o2physics import MlResponseConfig
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -142,6 +140,7 @@ class PlotPane:
     delay = 0.03  #: seconds between the numbers and the figure of a deferred update
 
     def __init__(self, height: int = 380) -> None:
+        w = load("ipywidgets", "dashboards")
         self.widget = w.Output(layout=w.Layout(min_height=f"{height}px", width="100%"))
         self.figure: dict[str, Any] = {}
         self._pending: asyncio.TimerHandle | None = None
@@ -191,6 +190,7 @@ def value_cell(css: str, text: str) -> str:
 
 def error_panel(error: BaseException | str, title: str = "The dashboard cannot start") -> w.HTML:
     """A readable error in the page (no traceback): the title and the error's message."""
+    w = load("ipywidgets", "dashboards")
     message = str(error)
     widget = w.HTML(
         STYLE
@@ -209,6 +209,7 @@ class ExportPanel:
     """
 
     def __init__(self, directory: str | Path, build: Any, stem: str = "ml_config") -> None:
+        w = load("ipywidgets", "dashboards")
         self.directory = Path(directory)
         self.stem = stem
         self.path: Path | None = None  # the last file written
@@ -252,102 +253,3 @@ class ExportPanel:
 def display_bundle(widget: w.Widget, **kwargs: Any) -> dict[str, Any] | None:
     """``_repr_mimebundle_`` of a dashboard: that of its top widget."""
     return widget._repr_mimebundle_(**kwargs)
-
-
-def mass_figure(
-    st: Any, point: dict[str, Any], title: str, xlabel: str = "M (GeV/c²)"
-) -> dict[str, Any]:
-    """Mass histogram after the cut, background fit, fit + expected signal, signal window.
-
-    ``st`` holds the scan settings (edges, window, peak, scale), ``point`` the histogram, the
-    fit and the one-point :class:`~o2ml.selection.ScanResult` of a grid point.
-    """
-    edges = st.edges
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    width = float(edges[1] - edges[0])
-    traces: list[dict[str, Any]] = [
-        {
-            "type": "bar",
-            "x": clean(centres),
-            "y": clean(point["hist"]),
-            "width": width,
-            "name": "data after cut",
-            "marker": {"color": "#9ecae1", "line": {"width": 0}},
-        },
-    ]
-    fit = point["fit"]
-    if fit is not None:
-        pred = fit.predict()
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": clean(centres),
-                "y": clean(pred["background"]),
-                "name": "background fit",
-                "line": {"color": "#d62728", "width": 2},
-            }
-        )
-        r = point["result"]
-        n_s = float(r.signal[0]) / st.window_fraction / st.scale
-        gauss = np.exp(-0.5 * ((centres - st.mean) / st.sigma) ** 2)
-        gauss *= n_s * width / (st.sigma * math.sqrt(2 * math.pi))
-        near = np.abs(centres - st.mean) < 4 * st.sigma + width
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": clean(centres),
-                "y": clean(np.where(near, pred["background"] + gauss, np.nan)),
-                "name": "fit + expected S",
-                "line": {"color": "#2ca02c", "width": 2, "dash": "dot"},
-            }
-        )
-    lo, hi = st.window
-    shapes = [
-        {
-            "type": "rect",
-            "xref": "x",
-            "yref": "paper",
-            "x0": lo,
-            "x1": hi,
-            "y0": 0,
-            "y1": 1,
-            "fillcolor": "rgba(44,160,44,0.12)",
-            "line": {"width": 0},
-            "layer": "below",
-        },
-    ]
-    return {
-        "data": traces,
-        "layout": layout(
-            title={"text": html.escape(title), "font": {"size": 14}},
-            xaxis={"title": {"text": xlabel}},
-            yaxis={
-                "title": {"text": f"candidates / {1000 * width:.1f} MeV/c²"},
-                "rangemode": "tozero",
-            },
-            shapes=shapes,
-            bargap=0,
-            margin={"l": 60, "r": 20, "t": 40, "b": 50},
-            legend={
-                "x": 0.99,
-                "xanchor": "right",
-                "y": 0.99,
-                "yanchor": "top",
-                "bgcolor": "rgba(255,255,255,0.8)",
-            },
-            annotations=[
-                {
-                    "x": 0.5 * (lo + hi),
-                    "y": 1,
-                    "xref": "x",
-                    "yref": "paper",
-                    "text": "signal window",
-                    "showarrow": False,
-                    "yanchor": "bottom",
-                    "font": {"size": 11, "color": "#2ca02c"},
-                }
-            ],
-        ),
-    }

@@ -2,9 +2,9 @@
 
 Per pT bin, ONE cumulative histogram of the data (mass bin x threshold of every cut, built by
 :func:`o2ml.selection.efficiency.passing`) and one per MC class
-(:func:`o2ml.selection.class_efficiencies` on the threshold grid). A point of the grid then
-costs an array lookup plus one background fit of a ~100-bin histogram (cached): no pass over
-the candidates, the same at 10^4 and 10^7 candidates. The numbers are those
+(:func:`o2ml.selection.efficiency.class_efficiencies` on the threshold grid). A point of the
+grid then costs an array lookup plus one background fit of a ~100-bin histogram (cached): no
+pass over the candidates, the same at 10^4 and 10^7 candidates. The numbers are those
 :func:`o2ml.selection.scan_significance` gives at the same thresholds (same settings, same fit,
 same formulas; ``tests/test_widgets.py`` checks it).
 """
@@ -14,33 +14,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import EmptySelectionError
-from ..physics.massfit import MassFit, PeakFit
-from ..schema import ORIGINS, origin_names
-from ..selection import (
-    Efficiency,
-    ScanInputError,
-    ScanResult,
-    ScanSettings,
-    SignificanceOptions,
-    column_values,
-    estimate,
-    parse_cuts,
-    scan_settings,
-    signal_peak,
-    significance_options,
-)
+from ..errors import EmptySelectionError, ScanInputError
+from ..physics.massfit import MassFit
+from ..schema import ORIGINS, CandidateColumns, origin_names
+from ..selection import BinInputs, ScanResult, SignificanceOptions
+from ..selection.candidates import CANDIDATE_COLUMNS, signal_peak
+from ..selection.efficiency import Efficiency, column_values, parse_cuts
 from ..selection.expected import expected_signal, validate_expected_signal
 from ..selection.histograms import GRID_CUTS as DEFAULT_CUTS
 from ..selection.histograms import ScanHistograms
-
-if TYPE_CHECKING:
-    from ..schema import PtBin
+from ..selection.options import significance_options
+from ..selection.scan import ScanSettings, estimate, scan_settings
 
 __all__ = ["DEFAULT_CUTS", "ORIGIN_NAMES", "BinGrid", "ScanGrid"]
 
@@ -60,59 +49,73 @@ class BinGrid:
     n_data: int
 
 
-def as_bin(b: PtBin | Sequence[float]) -> tuple[float, float]:
-    """(lo, hi) of a :class:`o2ml.schema.PtBin` or a pair."""
-    if hasattr(b, "lo") and hasattr(b, "hi"):
-        return (float(b.lo), float(b.hi))
-    return (float(b[0]), float(b[1]))
+def _checked_bins(bins: Sequence[BinInputs]) -> list[BinInputs]:
+    """The bins, each a BinInputs whose expected-signal table is valid; at least one."""
+    bins = list(bins)
+    wrong = [type(b).__name__ for b in bins if not isinstance(b, BinInputs)]
+    if wrong:
+        raise TypeError(
+            f"ScanGrid(): bins: expected selection.BinInputs(expected, pt_range, ...), one per pT "
+            f"bin, found {wrong[0]}."
+        )
+    if not bins:
+        raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
+    for table in {id(b.expected): b.expected for b in bins}.values():
+        validate_expected_signal(table)
+    return bins
 
 
 class ScanGrid:
     """S, B, significance and efficiencies on a threshold grid, per pT bin (see the module doc).
 
-    Parameters are those of :class:`o2ml.widgets.ThresholdScanner` that describe the data.
+    Parameters
+    ----------
+    data : DataFrame
+        Scored data candidates: mass, pT and one column per cut.
+    mc : DataFrame
+        Scored MC signal candidates: mass, pT, the cut columns and the origin.
+    bins : sequence of BinInputs
+        One per pT bin (:class:`o2ml.selection.BinInputs`: expected-signal table, pT range, the
+        peak, None for a Gaussian fit of the MC mass of the signal origins in the bin, and the
+        scale of the data to the full sample).
+    cuts : mapping column -> (direction, thresholds)
+        The threshold grid of each cut (one slider each); default :data:`DEFAULT_CUTS`.
+    columns : CandidateColumns
+        Mass, pT and origin columns (the origin: an O2Physics code, 1 prompt, 2 non-prompt,
+        or a name).
+    options : SignificanceOptions, optional
+        How S, B and the significance are estimated.
     """
 
     def __init__(
         self,
         data: pd.DataFrame,
         mc: pd.DataFrame,
-        expected: Mapping[str, Any],
+        bins: Sequence[BinInputs],
         *,
-        pt_bins: Sequence[PtBin | Sequence[float]],
         cuts: Mapping[str, tuple[str, Any]] | None = None,
-        mass_column: str = "fM",
-        pt_column: str = "fPt",
-        origin_column: str = "fOriginMcRec",
+        columns: CandidateColumns = CANDIDATE_COLUMNS,
         options: SignificanceOptions | None = None,
-        scale: float = 1.0,
-        peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]] | None = None,
-        **changes: Any,
     ) -> None:
-        self._set_options(significance_options(options, changes, "ScanGrid"))
+        self._set_options(significance_options(options, {}, "ScanGrid"))
         self.cuts = parse_cuts(cuts if cuts is not None else DEFAULT_CUTS)
         self.cuts = [type(c)(c.column, c.direction, np.unique(c.thresholds)) for c in self.cuts]
         self.grids = {c.column: c.thresholds for c in self.cuts}
-        self.pt_bins = [as_bin(b) for b in pt_bins]
-        if not self.pt_bins:
-            raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
-        validate_expected_signal(expected)
-        mass = column_values(data, mass_column, "data", kind="mass")
-        pt = column_values(data, pt_column, "data", kind="pT")
+        bins = _checked_bins(bins)
+        self.pt_bins = [b.pt_range for b in bins]
+        mass = column_values(data, columns.mass, "data", kind="mass")
+        pt = column_values(data, columns.pt, "data", kind="pT")
         scores = [column_values(data, c.column, "data") for c in self.cuts]
-        mc_mass = column_values(mc, mass_column, "MC", kind="mass")
-        mc_pt = column_values(mc, pt_column, "MC", kind="pT")
+        mc_mass = column_values(mc, columns.mass, "MC", kind="mass")
+        mc_pt = column_values(mc, columns.pt, "MC", kind="pT")
         mc_scores = {c.column: column_values(mc, c.column, "MC") for c in self.cuts}
-        if origin_column not in mc:
+        if columns.origin not in mc:
             raise ScanInputError(
-                f"MC: expected an origin column {origin_column!r}, found {list(mc.columns)}."
+                f"MC: expected an origin column {columns.origin!r}, found {list(mc.columns)}."
             )
-        origin = origin_names(mc[origin_column].to_numpy())
+        origin = origin_names(mc[columns.origin].to_numpy())
         arrays = (mass, pt, scores, mc_mass, mc_pt, mc_scores, origin)
-        self.bins = [
-            self._precompute(b, *arrays, expected, scale=scale, peak=(peaks or {}).get(b))
-            for b in self.pt_bins
-        ]
+        self.bins = [self._precompute(b, *arrays) for b in bins]
         self._cache: dict[tuple[int, tuple[int, ...]], dict[str, Any]] = {}
 
     def index(self, thresholds: Mapping[str, float]) -> tuple[int, ...]:
@@ -132,20 +135,18 @@ class ScanGrid:
         self.options = options
         self.species, self.signal_origins = options.species, options.signal_origins
 
-    def _precompute(
-        self, b, mass, pt, scores, mc_mass, mc_pt, mc_scores, origin, expected, *, scale, peak
-    ) -> BinGrid:
-        lo, hi = b
-        label = f"{lo:g} < pT < {hi:g} GeV/c"
+    def _precompute(self, b, mass, pt, scores, mc_mass, mc_pt, mc_scores, origin) -> BinGrid:
+        (lo, hi), label, expected = b.pt_range, b.label, b.expected
         sel = (pt >= lo) & (pt < hi)
         m = mass[sel]
         if m.size == 0:
             raise EmptySelectionError(f"data: expected candidates in {label}, found none.")
         mc_sel = (mc_pt >= lo) & (mc_pt < hi)
+        peak = b.peak
         if peak is None:
             peak = signal_peak(mc_mass[mc_sel], origin[mc_sel], self.signal_origins, label=label)
-        settings = scan_settings(m, peak, self.options, scale=scale)
-        hists = ScanHistograms.empty(self.cuts, settings.edges, pt_range=b, grid=True)
+        settings = scan_settings(m, peak, self.options, mass_edges=b.mass_edges, scale=b.scale)
+        hists = ScanHistograms.empty(self.cuts, settings.edges, pt_range=b.pt_range, grid=True)
         hists.fill_data(m, {c.column: s[sel] for c, s in zip(self.cuts, scores, strict=True)})
         for o in dict.fromkeys(origin[mc_sel]):
             if o in expected["species"].get(self.species, {}):
@@ -157,39 +158,38 @@ class ScanGrid:
     def from_histograms(
         cls,
         histograms: Sequence[ScanHistograms],
-        expected: Mapping[str, Any],
+        bins: Sequence[BinInputs],
         *,
-        peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]],
         options: SignificanceOptions | None = None,
-        scale: float = 1.0,
-        **changes: Any,
     ) -> ScanGrid:
         """The grid of saved :class:`~o2ml.selection.histograms.ScanHistograms` (``o2ml scan``):
-        one per pT bin, each on the full threshold grid, with each bin's signal peak."""
+        one per pT bin, each on the full threshold grid, with the :class:`BinInputs` of each
+        bin (same pT range; its signal peak is required; the histograms' mass edges are used)."""
         if not histograms:
             raise ScanInputError("ThresholdScanner: expected at least one pT bin, found none.")
-        validate_expected_signal(expected)
+        by_range = {b.pt_range: b for b in _checked_bins(bins)}
         self = cls.__new__(cls)
-        self._set_options(significance_options(options, changes, "ScanGrid.from_histograms"))
+        self._set_options(significance_options(options, {}, "ScanGrid.from_histograms"))
         first = histograms[0]
         self.cuts = list(first.cuts)
         self.grids = {c.column: c.thresholds for c in self.cuts}
-        self.pt_bins = [h.pt_range for h in histograms]
+        self.pt_bins = [tuple(map(float, h.pt_range)) for h in histograms]
         self.bins = []
-        for h in histograms:
+        for h, pt in zip(histograms, self.pt_bins, strict=True):
             if not h.grid or [c.column for c in h.cuts] != [c.column for c in self.cuts]:
                 raise ScanInputError(
                     f"ScanHistograms of {h.pt_range}: expected the threshold grid of "
                     f"{[c.column for c in self.cuts]}, found cuts {[c.column for c in h.cuts]} "
                     f"(grid={h.grid})."
                 )
-            if h.pt_range not in peaks:
-                raise ScanInputError(f"peaks: expected the peak of {h.pt_range}, found none.")
+            if pt not in by_range:
+                raise ScanInputError(f"bins: expected the BinInputs of {pt}, found none.")
+            b = by_range[pt]
             settings = scan_settings(
-                np.empty(0), peaks[h.pt_range], self.options, mass_edges=h.mass_edges,
-                scale=scale,
+                np.empty(0), b.require_peak("ScanGrid.from_histograms"), self.options,
+                mass_edges=h.mass_edges, scale=b.scale,
             )  # fmt: skip
-            self.bins.append(self._bin(h, expected, settings))
+            self.bins.append(self._bin(h, b.expected, settings))
         self._cache = {}
         return self
 

@@ -7,20 +7,16 @@ thresholds of every scan of the selected scan's model (one scan per pT bin).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._extras import missing
-
-try:
-    import ipywidgets as w
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.widgets._scans", _err) from _err
 import numpy as np
 
-from ..export.choices import class_columns_of
+from .._extras import load
+from ..export.choices import ExportSettings, class_columns_of
 from ..selection import ScanResult
 from ._common import (
     DashboardError,
@@ -91,23 +87,16 @@ class ScanDashboard:
         self,
         scans: Mapping[str, ScanResult] | Sequence[ScanResult] | ScanResult,
         *,
+        export: ExportSettings | None = None,
         export_dir: str | Path = ".",
         export_name: str = "ml_config",
-        class_columns: Sequence[str] | None = None,
-        class_labels: Sequence[str] | None = None,
-        features: Sequence[str] | None = None,
-        onnx_files: Sequence[str] | None = None,
-        task: str | None = None,
     ) -> None:
+        w = load("ipywidgets", "dashboards")
         self.scans = as_scans(scans)
         self.labels = list(self.scans)
-        self._export_options = {
-            "class_columns": class_columns,
-            "class_labels": class_labels,
-            "features": features,
-            "onnx_files": onnx_files,
-            "task": task,
-        }
+        #: what the export says besides the thresholds; None fields are taken from the scans'
+        #: metadata (score columns, features, task, ONNX files)
+        self._export = export if export is not None else ExportSettings()
         self.cursor = {label: self._default_index(s) for label, s in self.scans.items()}
         self._muted = False
         self._live = False
@@ -171,7 +160,7 @@ class ScanDashboard:
                 n: (d, float(t)) for n, d, t in zip(s.cut_names, s.cut_directions, row, strict=True)
             }
         first = next(iter(group.values()))
-        opts = dict(self._export_options)
+        opts = dataclasses.asdict(self._export)
         opts["class_columns"] = opts["class_columns"] or class_columns_of(first)
         opts["features"] = opts["features"] or first.metadata.get("features")
         opts["task"] = opts.get("task") or first.metadata.get("task")
@@ -190,10 +179,8 @@ class ScanDashboard:
     # ------------------------------------------------------------------------ internals
     @staticmethod
     def _default_index(s: ScanResult) -> int:
-        if s.plateau is not None:
-            return int(s.plateau.i_most_efficient)
-        z = np.where(np.isfinite(s.significance), s.significance, -np.inf)
-        return int(np.argmax(z)) if np.isfinite(z).any() else 0
+        """The scan's working point (:meth:`ScanResult.chosen_index`): the initial cursor."""
+        return s.chosen_index()
 
     def _options(self, label: str) -> list[tuple[str, int]]:
         return [(fmt_threshold(t), i) for i, t in enumerate(axis_values(self.scans[label]))]

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from .._extras import missing
-
-try:
-    import ipywidgets as w
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.widgets.efficiency", _err) from _err
 import numpy as np
 
+from .._extras import load
 from ..errors import O2mlError
-from ..selection import CutVariation, ScanResult, cut_variation
+from ..export.choices import ExportSettings
+from ..selection import ScanResult, cut_variation
+from ..selection.stability import CutVariation
 from ._common import COLORS, STYLE, clean, cursor_line, fmt, layout, value_cell
 from ._scans import ScanDashboard, axis_title, axis_values, finite_band, rgba
 
@@ -39,8 +37,11 @@ class EfficiencyCurves(ScanDashboard):
         1-D scans; the stability panel needs scans made with ``fit_raw_yield=True``.
     signal_class, background_class : str
         Classes on the ROC axes (default MC ``prompt`` versus ``data``, which is background-dominated).
-    **options
-        Export options of :class:`o2ml.widgets._scans.ScanDashboard`.
+    export : ExportSettings, optional
+        What the export says besides the thresholds (:class:`o2ml.export.choices.ExportSettings`;
+        None: the score columns, features, task and ONNX files the scans' metadata records).
+    export_dir, export_name : str
+        Where the export button writes: ``export_dir/<export_name>_NNN.json``.
     """
 
     def __init__(
@@ -49,9 +50,12 @@ class EfficiencyCurves(ScanDashboard):
         *,
         signal_class: str = "prompt",
         background_class: str = "data",
-        **options: Any,
+        export: ExportSettings | None = None,
+        export_dir: str | Path = ".",
+        export_name: str = "ml_config",
     ) -> None:
-        super().__init__(scans, **options)
+        w = load("ipywidgets", "dashboards")
+        super().__init__(scans, export=export, export_dir=export_dir, export_name=export_name)
         classes = sorted({c for s in self.scans.values() for c in s.classes})
         self.signal_class = w.Dropdown(
             options=classes,

@@ -11,29 +11,25 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from .._extras import missing
-
-try:
-    import ipywidgets as w
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.widgets.plateau", _err) from _err
 import numpy as np
 
-from ..selection import Plateau, ScanResult, find_plateau
+from .._extras import load
+from ..export.choices import ExportSettings
+from ..plots import charm
+from ..selection import ScanResult, find_plateau
+from ..selection.plateau import Plateau, working_point
 from ._common import (
-    COLORS,
     STYLE,
-    clean,
     cursor_line,
     fmt,
     fmt_threshold,
     html_table,
-    layout,
     value_cell,
 )
-from ._scans import ScanDashboard, axis_title, axis_values, finite_band, rgba
+from ._scans import ScanDashboard, axis_title, axis_values
 
 __all__ = ["SignificancePlateau"]
 
@@ -49,9 +45,11 @@ class SignificancePlateau(ScanDashboard):
         Initial plateau criterion: significance >= fraction x maximum.
     n_sigma : float, optional
         If given, start with the criterion significance >= maximum - n_sigma x its error.
-    **options
-        Export options of :class:`o2ml.widgets._scans.ScanDashboard` (``export_dir``, ``export_name``,
-        ``class_columns``, ``features``, ``onnx_files``, ``task``).
+    export : ExportSettings, optional
+        What the export says besides the thresholds (:class:`o2ml.export.choices.ExportSettings`;
+        None: the score columns, features, task and ONNX files the scans' metadata records).
+    export_dir, export_name : str
+        Where the export button writes: ``export_dir/<export_name>_NNN.json``.
     """
 
     def __init__(
@@ -60,9 +58,13 @@ class SignificancePlateau(ScanDashboard):
         *,
         fraction: float = 0.95,
         n_sigma: float | None = None,
-        **options: Any,
+        export: ExportSettings | None = None,
+        export_dir: str | Path = ".",
+        export_name: str = "ml_config",
     ) -> None:
-        super().__init__(scans, **options)
+        w = load("ipywidgets", "dashboards")
+        super().__init__(scans, export=export, export_dir=export_dir, export_name=export_name)
+        self._figure_key: tuple | None = None  # what the figure was drawn for
         self.visible = w.SelectMultiple(
             options=self.labels,
             value=tuple(self.labels),
@@ -152,11 +154,12 @@ class SignificancePlateau(ScanDashboard):
         )
 
     def choose(self) -> dict[str, float]:
-        """Move every cursor to its plateau's most efficient point; return the thresholds."""
+        """Move every cursor to its plateau's working point
+        (:func:`o2ml.selection.plateau.working_point`); return the thresholds."""
         for label in self.labels:
             p = self.plateau(label)
             if p is not None:
-                self.cursor[label] = p.i_most_efficient
+                self.cursor[label] = working_point(self.scans[label].significance, p)
         self._muted = True
         try:
             self.slider.value = self.cursor[self.selected]
@@ -182,7 +185,7 @@ class SignificancePlateau(ScanDashboard):
             if p is None:
                 rows.append([html.escape(label), "no finite significance", "", "", ""])
                 continue
-            k = p.i_most_efficient
+            k = working_point(s.significance, p)
             rows.append(
                 [
                     html.escape(label),
@@ -192,7 +195,7 @@ class SignificancePlateau(ScanDashboard):
                     + f" at {fmt_threshold(p.threshold_at_max)}",
                     f"{fmt_threshold(p.lo)} – {fmt_threshold(p.hi)}",
                     value_cell("plateau-width", fmt_threshold(p.width)),
-                    value_cell("chosen", fmt_threshold(p.most_efficient_threshold))
+                    value_cell("chosen", fmt_threshold(float(axis_values(s)[k])))
                     + f" (ε<sub>S</sub> = {fmt(s.signal_efficiency[k])})",
                 ]
             )
@@ -205,123 +208,32 @@ class SignificancePlateau(ScanDashboard):
             rows, ["scan", "max S/√(S+B)", "plateau", "width", "chosen (most efficient)"]
         )
 
-    def _x(self, s: ScanResult) -> np.ndarray:
-        return s.signal_efficiency if self.x_axis.value == "efficiency" else axis_values(s)
-
     def _figure(self, plateaus: Mapping[str, Plateau | None]) -> dict[str, Any]:
-        traces: list[dict[str, Any]] = []
-        shapes: list[dict[str, Any]] = []
-        annotations: list[dict[str, Any]] = []
-        for n, label in enumerate(self.labels):
-            if label not in self.visible.value:
-                continue
-            s, color = self.scans[label], COLORS[n % len(COLORS)]
-            x = self._x(s)
-            bx, by = finite_band(x, s.significance, s.significance_error)
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": bx,
-                    "y": by,
-                    "fill": "toself",
-                    "mode": "none",
-                    "fillcolor": rgba(color, 0.18),
-                    "hoverinfo": "skip",
-                    "showlegend": False,
-                    "legendgroup": label,
-                }
-            )
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": clean(x),
-                    "y": clean(s.significance),
-                    "name": label,
-                    "line": {"color": color, "width": 2},
-                    "legendgroup": label,
-                }
-            )
-            p = plateaus[label]
-            if p is not None:
-                x0, x1 = sorted((float(x[p.i_lo]), float(x[p.i_hi])))
-                shapes.append(
-                    {
-                        "type": "rect",
-                        "xref": "x",
-                        "yref": "paper",
-                        "x0": x0,
-                        "x1": x1,
-                        "y0": 0,
-                        "y1": 1,
-                        "fillcolor": rgba(color, 0.10),
-                        "line": {"width": 0},
-                        "layer": "below",
-                    }
-                )
-                shapes.append(
-                    {
-                        "type": "line",
-                        "xref": "x",
-                        "yref": "y",
-                        "x0": x0,
-                        "x1": x1,
-                        "y0": p.level,
-                        "y1": p.level,
-                        "line": {"color": color, "dash": "dot", "width": 1},
-                    }
-                )
-                k = p.i_most_efficient
-                traces.append(
-                    {
-                        "type": "scatter",
-                        "mode": "markers",
-                        "x": [float(x[k])],
-                        "y": [float(s.significance[k])],
-                        "showlegend": False,
-                        "legendgroup": label,
-                        "marker": {
-                            "symbol": "star",
-                            "size": 14,
-                            "color": color,
-                            "line": {"color": "black", "width": 1},
-                        },
-                        "hovertext": f"chosen: {fmt_threshold(p.most_efficient_threshold)}",
-                    }
-                )
-                annotations.append(
-                    {
-                        "x": float(x[k]),
-                        "y": float(s.significance[k]),
-                        "xref": "x",
-                        "yref": "y",
-                        "text": f"width {fmt_threshold(p.width)}",
-                        "showarrow": True,
-                        "ay": -28,
-                        "font": {"size": 11, "color": color},
-                    }
-                )
+        """:func:`o2ml.plots.significance_vs_threshold` of the visible scans (drawn again when
+        the criterion, the overlay or the x axis changes) with the cursor's line (a slider
+        move changes only that)."""
+        efficiency = self.x_axis.value == "efficiency"
+        visible = [label for label in self.labels if label in self.visible.value]
+        criterion = (self.criterion.value, self.fraction.value, self.n_sigma.value)
+        key = (tuple(visible), efficiency, criterion)
+        if key != self._figure_key:
+            fig = charm.significance_vs_threshold(
+                {label: self.scans[label] for label in visible},
+                plateaus={label: plateaus[label] for label in visible},
+                chosen={
+                    label: working_point(self.scans[label].significance, plateaus[label])
+                    for label in visible if plateaus[label] is not None
+                },
+                x="efficiency" if efficiency else "threshold",
+            ).to_plotly_json()  # fmt: skip
+            if not efficiency and visible:  # the selected scan names the x axis
+                title = axis_title(self.scans[self.selected])
+                fig["layout"]["xaxis"]["title"] = {"text": html.escape(title)}
+            self._base, self._figure_key = fig, key
         s = self.scans[self.selected]
-        x_cur = float(self._x(s)[self.cursor[self.selected]])
+        x = s.signal_efficiency if efficiency else axis_values(s)
+        x_cur = float(x[self.cursor[self.selected]])
+        shapes = list(self._base["layout"].get("shapes", ()))
         if math.isfinite(x_cur):
             shapes.append(cursor_line(x_cur))
-        x_title = "signal efficiency" if self.x_axis.value == "efficiency" else axis_title(s)
-        return {
-            "data": traces,
-            "layout": layout(
-                height=420,
-                title={"text": "Significance S/√(S+B) versus threshold", "font": {"size": 15}},
-                margin={"l": 60, "r": 20, "t": 40, "b": 50},
-                legend={
-                    "x": 0.99,
-                    "xanchor": "right",
-                    "y": 0.99,
-                    "yanchor": "top",
-                    "bgcolor": "rgba(255,255,255,0.8)",
-                },
-                xaxis={"title": {"text": html.escape(x_title)}},
-                yaxis={"title": {"text": "S/√(S+B)"}, "rangemode": "tozero"},
-                shapes=shapes,
-                annotations=annotations,
-            ),
-        }
+        return {"data": self._base["data"], "layout": {**self._base["layout"], "shapes": shapes}}

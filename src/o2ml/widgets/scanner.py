@@ -2,8 +2,8 @@
 
 At construction, each pT bin gets ONE cumulative histogram of the data (mass bin x threshold of
 every cut, :func:`o2ml.selection.efficiency.passing`) and one cumulative histogram per MC class
-(:func:`o2ml.selection.class_efficiencies` on the threshold grid). A slider move is then an
-array lookup plus one background fit of a ~100-bin histogram (cached): no pass over the
+(:func:`o2ml.selection.efficiency.class_efficiencies` on the threshold grid). A slider move is
+then an array lookup plus one background fit of a ~100-bin histogram (cached): no pass over the
 candidates, so it costs the same at 10^4 and 10^7 candidates. Slider values snap to the grid.
 The numbers are those :func:`o2ml.selection.scan_significance` gives at the same thresholds.
 """
@@ -12,40 +12,34 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._extras import missing
-
-try:
-    import ipywidgets as w
-except ImportError as _err:  # the optional extra
-    raise missing("dashboards", "o2ml.widgets.scanner", _err) from _err
 import numpy as np
-import pandas as pd
 
+from .._extras import load
 from ..channels import CHANNELS
-from ..physics.massfit import PeakFit
-from ..selection import ScanInputError, ScanResult, SignificanceOptions
+from ..errors import ScanInputError
+from ..export.choices import ExportSettings
+from ..plots import charm
+from ..schema import PtBin
+from ..selection import ScanResult
+from ..selection.bins import AfterCut
 from ._common import (
-    CLASS_COLUMNS,
     STYLE,
     DashboardError,
     ExportPanel,
     PlotPane,
-    export_config,
     fmt,
     fmt_threshold,
     html_table,
-    mass_figure,
     value_cell,
 )
-from ._grid import DEFAULT_CUTS, ScanGrid
+from ._grid import DEFAULT_CUTS, BinGrid, ScanGrid
 
 if TYPE_CHECKING:
     from ..export.o2physics import MlResponseConfig
-    from ..schema import PtBin
 
 __all__ = ["DEFAULT_CUTS", "ThresholdScanner"]
 
@@ -55,112 +49,47 @@ class ThresholdScanner:
 
     Parameters
     ----------
-    data : DataFrame
-        Scored data candidates: mass, pT and one column per cut.
-    mc : DataFrame
-        Scored MC signal candidates: mass, pT, the cut columns and the origin.
-    expected : mapping
-        Expected-signal table (:func:`o2ml.selection.load_expected_signal`).
-    pt_bins : sequence of PtBin or (lo, hi)
-        pT bins, one model each.
-    cuts : mapping column -> (direction, thresholds)
-        The threshold grid of each cut (one slider each); default :data:`DEFAULT_CUTS`.
+    grid : ScanGrid
+        The numbers on the threshold grid, per pT bin: ``ScanGrid(data, mc, bins, cuts=...,
+        columns=..., options=...)`` of scored candidates (``bins``: one
+        :class:`o2ml.selection.BinInputs` per pT bin), or :meth:`ScanGrid.from_histograms` of
+        the files ``o2ml scan`` writes (no candidates in memory, whatever their number).
     initial : mapping, optional
         ``{(lo, hi): {column: threshold}}`` or ``{column: threshold}``: start values.
-    mass_column, pt_column, origin_column : str
-        Column names; the origin is an O2Physics code (1 prompt, 2 non-prompt) or a name.
-    options : SignificanceOptions, optional
-        How S, B and the significance are estimated (:class:`o2ml.selection.SignificanceOptions`);
-        its fields can also be given as keywords (``species="Lc"``, ``sidebands=...``).
-    scale : float
-        As in :func:`o2ml.selection.scan_significance`.
-    peaks : mapping (lo, hi) -> PeakFit or (mean, sigma), optional
-        Default: a Gaussian fit of the MC mass of the signal origins in each bin.
-    class_columns, class_labels, features, onnx_files, task
-        What the export writes (:func:`o2ml.widgets._common.export_config`).
+    export : ExportSettings, optional
+        What the export writes besides the thresholds (:class:`o2ml.export.choices.ExportSettings`:
+        class columns and labels, features, ONNX files, task).
     export_dir, export_name
         Where: each export is a new file ``export_dir/<export_name>_NNN.json``.
     """
 
     def __init__(
         self,
-        data: pd.DataFrame,
-        mc: pd.DataFrame,
-        expected: Mapping[str, Any],
-        *,
-        pt_bins: Sequence[PtBin | Sequence[float]] = ((2, 4), (4, 6), (6, 12)),
-        cuts: Mapping[str, tuple[str, Any]] | None = None,
-        initial: Mapping[Any, Any] | None = None,
-        mass_column: str = "fM",
-        pt_column: str = "fPt",
-        origin_column: str = "fOriginMcRec",
-        options: SignificanceOptions | None = None,
-        scale: float = 1.0,
-        peaks: Mapping[tuple[float, float], PeakFit | Sequence[float]] | None = None,
-        class_columns: Sequence[str] = CLASS_COLUMNS,
-        class_labels: Sequence[str] | None = None,
-        features: Sequence[str] | None = None,
-        onnx_files: Sequence[str] | None = None,
-        task: str | None = None,
-        export_dir: str | Path = ".",
-        export_name: str = "ml_config",
-        **changes: Any,
-    ) -> None:
-        self._live = False
-        self.grid = ScanGrid(
-            data,
-            mc,
-            expected,
-            pt_bins=pt_bins,
-            cuts=cuts,
-            mass_column=mass_column,
-            pt_column=pt_column,
-            origin_column=origin_column,
-            options=options,
-            scale=scale,
-            peaks=peaks,
-            **changes,
-        )
-        self._setup(
-            initial, export_dir, export_name, class_columns=class_columns,
-            class_labels=class_labels, features=features, onnx_files=onnx_files, task=task,
-        )  # fmt: skip
-
-    @classmethod
-    def from_grid(
-        cls,
         grid: ScanGrid,
         *,
         initial: Mapping[Any, Any] | None = None,
-        class_columns: Sequence[str] = CLASS_COLUMNS,
-        class_labels: Sequence[str] | None = None,
-        features: Sequence[str] | None = None,
-        onnx_files: Sequence[str] | None = None,
-        task: str | None = None,
+        export: ExportSettings | None = None,
         export_dir: str | Path = ".",
         export_name: str = "ml_config",
-    ) -> ThresholdScanner:
-        """The dashboard on a precomputed :class:`ScanGrid`, e.g.
-        :meth:`ScanGrid.from_histograms` of the files ``o2ml scan`` writes: no candidates in
-        memory, whatever their number."""
-        self = cls.__new__(cls)
+    ) -> None:
+        if not isinstance(grid, ScanGrid):
+            raise TypeError(
+                "ThresholdScanner(): expected a ScanGrid (ScanGrid(data, mc, bins) or "
+                f"ScanGrid.from_histograms(...)), found {type(grid).__name__}."
+            )
         self._live = False
         self.grid = grid
-        self._setup(
-            initial, export_dir, export_name, class_columns=class_columns,
-            class_labels=class_labels, features=features, onnx_files=onnx_files, task=task,
-        )  # fmt: skip
-        return self
+        self._export = export if export is not None else ExportSettings()
+        self._setup(initial, export_dir, export_name)
 
-    def _setup(self, initial, export_dir, export_name, **export_options: Any) -> None:
+    def _setup(self, initial, export_dir, export_name) -> None:
         self.cuts, self.grids, self.bins = self.grid.cuts, self.grid.grids, self.grid.bins
         self.pt_bins, self.signal_origins = self.grid.pt_bins, self.grid.signal_origins
-        # the mass axis of the channel whose signal this is (once, not per slider move)
-        self._mass_label = next(
-            (c.MASS_LABEL for c in CHANNELS.values() if c.SPECIES == self.grid.species),
-            "m (GeV/c²)",
+        # the channel whose signal this is: its mass axis (once, not per slider move)
+        self._channel = next(
+            (c.NAME for c in CHANNELS.values() if c.SPECIES == self.grid.species), None
         )
-        self._export_options = export_options
+        self._figure_key: tuple | None = None  # what the figure's traces were built for
         self.recorded: dict[tuple[float, float], dict[str, tuple[str, float]]] = {}
         self._build_ui(initial or {}, export_dir, export_name)
         self._update()
@@ -209,7 +138,7 @@ class ThresholdScanner:
                 f"export: expected recorded thresholds for every pT bin, found none for "
                 f"{', '.join(missing)} GeV/c; record them first."
             )
-        return export_config(self.recorded, **self._export_options)
+        return self._export.config(self.recorded)
 
     def export(self) -> Path | None:
         """Write the O2Physics JSON of the recorded thresholds (the export button)."""
@@ -223,6 +152,7 @@ class ThresholdScanner:
     def _build_ui(
         self, initial: Mapping[Any, Any], export_dir: str | Path, export_name: str
     ) -> None:
+        w = load("ipywidgets", "dashboards")
         self._initial = initial
         self.bin_selector = w.ToggleButtons(
             options=[(f"{lo:g}–{hi:g} GeV/c", i) for i, (lo, hi) in enumerate(self.pt_bins)],
@@ -337,8 +267,47 @@ class ThresholdScanner:
             rows.append(["background fit", "<b>failed</b> (too few sideband candidates)"])
         self.readout.value = html_table(rows)
         title = f"{b.pt[0]:g} < pT < {b.pt[1]:g} GeV/c — {self._cut_text()}"
-        xlabel = self._mass_label
-        self.plot.show(mass_figure(b.settings, point, title, xlabel), defer=self._live)
+        self.plot.show(self._figure(b, point, title), defer=self._live)
+
+    def _figure(self, b: BinGrid, point: dict[str, Any], title: str) -> dict[str, Any]:
+        """The mass panel of :func:`o2ml.plots.mass_after_cut`: drawn by it when the bin (or
+        the set of curves) changes, else its curves' y values replaced (a slider move)."""
+        after = self._after_cut(b, point)
+        curves = charm.mass_after_cut_curves(after)
+        key = (b.pt, tuple(curves))
+        if key != self._figure_key:
+            fig = charm.mass_after_cut([after], channel=self._channel).to_plotly_json()
+            self._base, self._figure_key = fig, key
+        base = self._base
+        data = []
+        for trace in base["data"]:
+            y = curves[trace["name"]]
+            new = {**trace, "y": charm.plain(y)}
+            if "error_y" in trace:
+                new["error_y"] = {**trace["error_y"], "array": charm.plain(np.sqrt(y))}
+            data.append(new)
+        layout = {**base["layout"], "title": {"text": html.escape(title), "font": {"size": 14}}}
+        return {"data": data, "layout": layout}
+
+    @staticmethod
+    def _after_cut(b: BinGrid, point: dict[str, Any]) -> AfterCut:
+        """The grid point as the :class:`o2ml.selection.bins.AfterCut` the figure draws: the
+        mass histogram after the cut, the sideband fit, the window and the expected signal."""
+        st = b.settings
+        edges = st.edges
+        expected = None
+        if point["fit"] is not None:
+            centres = 0.5 * (edges[1:] + edges[:-1])
+            width = float(edges[1] - edges[0])
+            n_s = float(point["result"].signal[0]) / st.window_fraction / st.scale
+            gauss = np.exp(-0.5 * ((centres - st.mean) / st.sigma) ** 2)
+            gauss *= n_s * width / (st.sigma * math.sqrt(2 * math.pi))
+            near = np.abs(centres - st.mean) < 4 * st.sigma + width
+            expected = np.where(near, gauss, np.nan)
+        return AfterCut(
+            np.asarray(point["hist"], dtype=float), edges, point["fit"], math.nan,
+            PtBin(*b.pt), window=tuple(st.window), expected_signal=expected,
+        )  # fmt: skip
 
     def _cut_text(self) -> str:
         return ", ".join(

@@ -44,16 +44,9 @@ def load_scans(directory: str | os.PathLike) -> list[ScanResult]:
 
 def plateau_choices(scans: list[ScanResult]) -> dict:
     """Each bin's most efficient plateau point (the maximum where a scan has no plateau)."""
-    import numpy as np
-
     out = {}
     for s in scans:
-        if s.plateau is not None:
-            i = int(s.plateau.i_most_efficient)
-        else:
-            z = np.where(np.isfinite(s.significance), s.significance, -np.inf)
-            i = int(np.argmax(z))
-        row = s.thresholds[i]
+        row = s.thresholds[s.chosen_index()]  # the working-point rule (selection.plateau)
         out[s.pt_min, s.pt_max] = {
             n: (d, float(t)) for n, d, t in zip(s.cut_names, s.cut_directions, row, strict=True)
         }

@@ -12,7 +12,7 @@ Two passes over the data: the first reads only mass and pT (each bin's mass rang
 of the mass histograms, as the in-memory scan takes them); the second scores and fills. The MC
 is read once: its signal candidates (:func:`o2ml.channels.is_signal`) fill the efficiency sums
 and give the peak (a Gaussian fit of the mass of the signal origins, per bin: MC samples
-are small; :func:`o2ml.selection.signal_peak`).
+are small; :func:`o2ml.selection.candidates.signal_peak`).
 
 Written to ``out``, per bin:
 
@@ -40,13 +40,28 @@ from .. import channels, io, selection
 from ..errors import ConfigError, EmptySelectionError, OutputExistsError
 from ..inference import BinnedModel
 from ..schema import ORIGINS, SCORE_COLUMNS, find_table, origin_names
-from ..selection import BKG_THRESHOLDS
+from ..selection.bins import BKG_THRESHOLDS
+from ..selection.candidates import signal_peak
+from ..selection.efficiency import parse_cuts
 from ..selection.histograms import EXPECTED_SIGNAL_FILE, GRID_CUTS, ScanHistograms
+from ..selection.scan import scan_histograms
 from ._dask import client
 
 #: model output i is this score column (O2Physics and o2ml order: schema.CharmClass)
 POSITIONAL = SCORE_COLUMNS
 EXPECTED_NAME = EXPECTED_SIGNAL_FILE
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How ``o2ml scan`` runs: the scoring ``backend`` (``auto``, ``xgboost``, ``onnxruntime``,
+    ...), ``step`` rows per chunk, ``workers`` local dask workers or a dask ``scheduler``
+    address (one task per file; 1 worker and no scheduler: in this process)."""
+
+    backend: str = "auto"
+    step: int = 1_000_000
+    workers: int = 1
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +92,8 @@ def _model(job: _Job):
 
 def _cuts(n_classes: int):
     columns = POSITIONAL[:n_classes] if n_classes > 2 else POSITIONAL[:1]
-    one = selection.parse_cuts({"score_bkg": ("<", BKG_THRESHOLDS)})
-    grid = selection.parse_cuts({c: GRID_CUTS[c] for c in columns if c in GRID_CUTS})
+    one = parse_cuts({"score_bkg": ("<", BKG_THRESHOLDS)})
+    grid = parse_cuts({c: GRID_CUTS[c] for c in columns if c in GRID_CUTS})
     return one, grid
 
 
@@ -157,23 +172,29 @@ def _run(c, fn, job, files, *args):
 
 
 def scan(
-    model: str | os.PathLike,
+    model: str | os.PathLike | BinnedModel,
     data,
     mc,
     out: str | os.PathLike,
     *,
     expected_signal: str | os.PathLike,
-    task: str | None = None,
-    features=None,
     table: str | None = None,
-    backend: str = "auto",
     overwrite: bool = False,
-    step: int = 1_000_000,
-    workers: int = 1,
-    scheduler: str | None = None,
+    execution: Execution | None = None,
 ) -> list[Path]:
-    """Scan every pT bin of ``model`` on ``data`` / ``mc`` files; returns the files written."""
-    binned = BinnedModel.load(model, task, features=features)
+    """Scan every pT bin of ``model`` on ``data`` / ``mc`` files; returns the files written.
+
+    ``model``: an o2ml model folder or MlResponse configuration, or a
+    :class:`~o2ml.inference.BinnedModel` (``BinnedModel.load(path, task, features=...)`` for a
+    configuration with several tasks or without feature names); ``execution``: how it runs
+    (:class:`Execution`: backend, rows per chunk, workers, scheduler).
+    """
+    run = execution if execution is not None else Execution()
+    if isinstance(model, BinnedModel):  # the workers load it again from its configuration
+        binned, model = model, model.config_path
+    else:
+        binned = BinnedModel.load(model)
+    task, given = binned.task, binned.given_features
     selector = channels.find_selector(binned.config.task)
     known = {c.MACRO_CHANNEL: c for c in channels.CHANNELS.values()}
     channel = known.get(selector.channel) if selector is not None else None
@@ -194,11 +215,12 @@ def scan(
         raise OutputExistsError(
             f"{existing}: the scan files exist; pass --overwrite to replace them."
         )
-    binned.check_files(backend)
-    given = None if features is None else tuple(features)
-    job = _Job(str(model), task, given, backend, table, bins, binned.config.n_classes, int(step))
+    binned.check_files(run.backend)
+    job = _Job(
+        str(model), task, given, run.backend, table, bins, binned.config.n_classes, int(run.step)
+    )
     data_files, mc_files = io.expand_paths(data), io.expand_paths(mc)
-    with client(workers, scheduler) as c:
+    with client(run.workers, run.scheduler) as c:
         ranges = _run(c, _mass_ranges, job, data_files)
         edges = []
         for i, (lo, hi) in enumerate(bins):
@@ -221,7 +243,7 @@ def scan(
         one, grid = (d + m for d, m in zip(data_h[i], mc_h[i], strict=True))
         mass, codes = masses[i]
         where = f"{mc_files[0]}: table {table}: {lo:g} < pT < {hi:g} GeV/c"
-        peak = selection.signal_peak(
+        peak = signal_peak(
             mass, origin_names(codes.astype(np.int64)), options.signal_origins, label=where
         )
         about = {
@@ -229,9 +251,8 @@ def scan(
             "onnx_file": binned.onnx_paths[i].name, "model": str(model),
             "class_columns": list(POSITIONAL[: binned.config.n_classes]),
         }  # fmt: skip
-        result = selection.scan_histograms(
-            one,
-            expected=expected, peak=peak, options=options,
+        result = scan_histograms(
+            one, selection.BinInputs(expected, (lo, hi), peak=peak), options=options,
             metadata={"pt_bin": [lo, hi], "model": "BDT", **about},
         )  # fmt: skip
         written.append(result.save(out / f"scan_{stems[i]}.json", overwrite=True))
@@ -245,4 +266,4 @@ def scan(
     return written
 
 
-__all__ = ["EXPECTED_NAME", "scan"]
+__all__ = ["EXPECTED_NAME", "Execution", "scan"]

@@ -1,6 +1,6 @@
 """Train, apply, store and export the combined-PID methods (one interface for all four).
 
-:func:`train_combined` trains any method of :data:`~o2ml.models.combined.nets.METHODS` with the
+:func:`train_combined` trains any method of :data:`METHODS` with the
 same optimiser, batch size, epoch budget and early stopping on held-out labelled tracks (the
 ensemble's networks each get that budget on their own tracks); with unlabelled ``data`` tracks
 and ``lambda_max > 0`` the attention model also learns a domain head through gradient reversal
@@ -14,21 +14,15 @@ import copy
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.combined.model", _err) from _err
-
 from ... import __version__
+from ..._extras import load
 from ...errors import BadArgumentError, ModelFileError
 from .._storage import read_sidecar
 from .._torch import (
@@ -40,14 +34,26 @@ from .._torch import (
 )
 from ..dann import grad_reverse, lambda_at
 from .inputs import DERIVED, FEATURES, SPECIES, pattern
-from .nets import (
-    METHODS,
-    N_CLASSES,
-    PatternEnsemble,
-    Probabilities,
-    RegressionImputation,
-    Transform,
-)
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from ._nets import PatternEnsemble, Transform
+
+#: the methods :func:`train_combined` trains (Kabus, CHEP 2023): mean imputation, regression
+#: imputation, an ensemble of one network per detector pattern, attention over a feature-set
+#: embedding
+METHODS = ("mean", "regression", "ensemble", "attention")
+
+
+def _networks():
+    """The private module of the networks (``torch.nn.Module`` classes), once torch is there: a
+    missing ``torch`` extra is a :class:`~o2ml.errors.MissingExtraError` naming this module."""
+    load("torch", "torch")
+    from . import _nets
+
+    return _nets
 
 
 @dataclass(frozen=True)
@@ -75,11 +81,10 @@ class CombinedConfig:
 def _build(method: str, transform: Transform, config: CombinedConfig) -> nn.Module:
     if method not in METHODS:
         raise BadArgumentError(f"Unknown method {method!r}; known: {sorted(METHODS)}.")
+    cls = _networks().METHODS[method]
     if method == "attention":
-        return METHODS[method](
-            transform, config.d_model, config.heads, config.layers, config.hidden[:1]
-        )
-    return METHODS[method](transform, config.hidden)
+        return cls(transform, config.d_model, config.heads, config.layers, config.hidden[:1])
+    return cls(transform, config.hidden)
 
 
 @dataclass
@@ -98,11 +103,12 @@ class CombinedPid:
 
     def predict_proba(self, X: np.ndarray, batch: int = 65536) -> np.ndarray:
         """Class probabilities [n, 4] (e, pi, K, p) of raw inputs [n, 7] (:data:`FEATURES`)."""
+        torch, nets = load("torch", "torch"), _networks()
         X = _check(X)
-        net = Probabilities(self.module).eval()
+        net = nets.Probabilities(self.module).eval()
         with torch.no_grad():
             out = [net(torch.from_numpy(X[i : i + batch])).numpy() for i in range(0, len(X), batch)]
-        return np.concatenate(out) if out else np.zeros((0, N_CLASSES), np.float32)
+        return np.concatenate(out) if out else np.zeros((0, nets.N_CLASSES), np.float32)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most probable class 0..3."""
@@ -113,6 +119,7 @@ class CombinedPid:
         return sum(p.numel() for p in self.module.parameters())
 
     def metadata(self) -> dict:
+        torch = load("torch", "torch")
         return {"model": "o2ml.models.combined", "method": self.method, "config": asdict(self.config),
                 "features": list(FEATURES), "class_labels": self.class_labels, "seed": self.config.seed,
                 "o2ml_version": __version__, "torch_version": torch.__version__}  # fmt: skip
@@ -131,7 +138,7 @@ class CombinedPid:
         require_metadata(meta, ("config", "method"), path, what="a combined-PID model")
         config = CombinedConfig.from_dict(meta["config"])
         module = load_state_dict(
-            _build(meta["method"], Transform(), config), path, what="this model"
+            _build(meta["method"], _networks().Transform(), config), path, what="this model"
         )
         return cls(module.eval(), meta["method"], config)
 
@@ -143,16 +150,20 @@ class CombinedPid:
         pidOnnxModel.h passes it) or -999 in its features: the first one (fBeta, fTRDSignal)
         decides, the others of the group are then ignored. Output ``probabilities``
         ``[batch, 4]`` (e, pi, K, p). The metadata hold the features and these rules."""
-        from ...onnx import torch_to_onnx
+        from ...onnx import model_metadata, torch_to_onnx
 
+        extra = {"model": f"combined PID ({self.method})", "missing_value": -999.0,
+                 "missing": "NaN or -999 in a detector's first feature (fBeta: TOF, "
+                            "fTRDSignal: TRD); its other features are then ignored",
+                 "derived": DERIVED}  # fmt: skip
+        meta = model_metadata(FEATURES, self.class_labels, seed=self.config.seed, extra=extra)
         return torch_to_onnx(
-            Probabilities(self.module), FEATURES, path, output="probabilities",
-            class_labels=self.class_labels, seed=self.config.seed, overwrite=overwrite,
-            extra_metadata={"model": f"combined PID ({self.method})", "missing_value": -999.0,
-                            "missing": "NaN or -999 in a detector's first feature (fBeta: TOF, "
-                                       "fTRDSignal: TRD); its other features are then ignored",
-                            "derived": DERIVED},
-        )  # fmt: skip
+            _networks().Probabilities(self.module),
+            path,
+            output="probabilities",
+            metadata=meta,
+            overwrite=overwrite,
+        )
 
 
 def _check(X: np.ndarray) -> np.ndarray:
@@ -165,6 +176,7 @@ def _check(X: np.ndarray) -> np.ndarray:
 
 
 def _labelled(X, y, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    torch = load("torch", "torch")
     X, y = _check(X), np.asarray(y, np.int64)
     if y.shape != (len(X),):
         raise BadArgumentError(f"{what}: {len(y)} labels for {len(X)} tracks.")
@@ -178,6 +190,8 @@ def _fit(forward, modules: list[nn.Module], train, val, config: CombinedConfig, 
          domain_head=None, features=None) -> pd.DataFrame:  # fmt: skip
     """Adam + cross-entropy (+ the domain loss) on the parameters of ``modules``, early stopping
     on the validation loss; the best epoch's state of ``modules`` is restored."""
+    torch = load("torch", "torch")
+    nn = torch.nn
     loss_fn, bce = nn.CrossEntropyLoss(), nn.BCEWithLogitsLoss()
     opt = torch.optim.Adam([q for m in modules for q in m.parameters()], lr=config.learning_rate)
     x, y = train
@@ -228,16 +242,19 @@ def train_combined(
     data: np.ndarray | None = None,
     config: CombinedConfig | None = None,
     threads: int = 1,
-    **overrides,
 ) -> CombinedPid:
     """Train ``method`` (``"mean"``, ``"regression"``, ``"ensemble"``, ``"attention"``) on
     ``train = (X, y)``, raw inputs [n, 7] with labels 0..3 (-1: not used), early-stopped on
-    ``val = (X_val, y_val)``.
+    ``val = (X_val, y_val)``, with the settings ``config`` (default ``CombinedConfig()``; to
+    change single fields, ``dataclasses.replace(config, epochs=2)``) and ``threads`` torch CPU
+    threads.
 
-    ``data`` (unlabelled tracks of the other domain) with ``lambda_max > 0``: domain-adversarial
-    training (attention only). ``history`` has one row per epoch (per pattern for the ensemble:
-    ``pattern`` column)."""
-    config = replace(config or CombinedConfig(), **overrides)
+    ``data`` (unlabelled tracks of the other domain) with ``config.lambda_max > 0``:
+    domain-adversarial training (attention only). ``history`` has one row per epoch (per pattern
+    for the ensemble: ``pattern`` column)."""
+    torch, nets = load("torch", "torch"), _networks()
+    nn = torch.nn
+    config = config or CombinedConfig()
     train, val = _labelled(*train, "training tracks"), _labelled(*val, "validation tracks")
     adversarial = data is not None and config.lambda_max > 0
     if adversarial and method != "attention":
@@ -248,10 +265,10 @@ def train_combined(
     with deterministic(threads):
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
-        module = _build(method, Transform.fitted(train[0]), config)
-        if isinstance(module, RegressionImputation):
+        module = _build(method, nets.Transform.fitted(train[0]), config)
+        if isinstance(module, nets.RegressionImputation):
             module.fit_imputation(train[0])
-        if isinstance(module, PatternEnsemble):
+        if isinstance(module, nets.PatternEnsemble):
             history = _fit_ensemble(module, train, val, config, gen)
         elif adversarial:
             head = nn.Sequential(*[layer for h in config.domain_hidden for layer in (nn.LazyLinear(h), nn.ReLU())],
@@ -267,6 +284,7 @@ def train_combined(
 
 def _fit_ensemble(module: PatternEnsemble, train, val, config, gen) -> pd.DataFrame:
     """Each pattern's network on the tracks that have at least its detectors."""
+    torch = load("torch", "torch")
     have_t, have_v = (torch.from_numpy(pattern(a[0].numpy())) for a in (train, val))
     histories, trained = [], []
     for k in range(len(module.nets)):

@@ -12,7 +12,8 @@ the values of a PIDML row as the producer writes them:
 A missing detector is encoded as PIDML encodes it (:data:`MISSING_VALUES`): no TOF, ``fBeta``
 NaN (any value <= 0, e.g. the -999 of the AO2D tables, counts as missing too); no TRD,
 ``fTRDPattern`` 0 and ``fTRDSignal`` NaN (the signal is ignored whenever the pattern is 0 or the
-signal is NaN or <= 0). Everything else happens inside the model (:class:`InputTransform`), so
+signal is NaN or <= 0). Everything else happens inside the model (``InputTransform``, in the
+private ``_net`` module with the other torch code), so
 the ONNX file needs no pre-processing:
 
 * log p, η, log dE/dx, β, log TRD signal and the number of TRD tracklets (bits set in
@@ -34,14 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.dann._data", _err) from _err
 
 from ...errors import (
     BadArgumentError,
@@ -189,79 +182,6 @@ def check_domain(df: pd.DataFrame, domain: str, source: str = "tracks") -> None:
         )
 
 
-# ------------------------------------------------------------------------------- transform
-def trd_tracklets(pattern: torch.Tensor) -> torch.Tensor:
-    """Number of bits 0-5 set in ``fTRDPattern`` (given as float; exportable: floor and
-    arithmetic, no bit operations)."""
-    pattern = pattern.clamp(0.0, float(2**TRD_LAYERS - 1))
-    n = torch.zeros_like(pattern)
-    for k in range(TRD_LAYERS):
-        n = n + torch.floor(pattern / 2.0**k) - 2.0 * torch.floor(pattern / 2.0 ** (k + 1))
-    return n
-
-
-def engineered(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(values, valid) [n, 6] of :data:`TRANSFORMED` from raw inputs [n, 6] (torch, exportable).
-
-    TOF is present when β > 0 (a NaN compares false: PIDML's missing TOF), the TRD when
-    ``fTRDPattern`` has a tracklet and the signal is > 0. Missing values are replaced before any
-    arithmetic, so a NaN never reaches the network.
-    """
-    p = x[:, 0:1].abs().clamp_min(1e-3)
-    eta = x[:, 1:2]
-    dedx = x[:, 2:3].clamp_min(1.0)
-    beta_raw, trd_raw = x[:, 3:4], x[:, 4:5]
-    tracklets = trd_tracklets(x[:, 5:6])
-    has_tof = beta_raw > 0.0
-    has_trd = (tracklets > 0.5) & (trd_raw > 0.0)
-    beta = torch.where(has_tof, beta_raw, torch.zeros_like(beta_raw))
-    trd = torch.log(torch.where(has_trd, trd_raw, torch.ones_like(trd_raw)))
-    values = torch.cat([torch.log(p), eta, torch.log(dedx), beta, trd, tracklets], dim=1)
-    always = torch.ones_like(has_tof)
-    valid = torch.cat([always, always, always, has_tof, has_trd, always], dim=1)
-    return values, valid
-
-
-def fit_standardisation(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each transformed input over its present (valid) values."""
-    with torch.no_grad():
-        values, valid = engineered(torch.from_numpy(np.concatenate(arrays)))
-    v = values.double().numpy()
-    m = valid.numpy()
-    n = m.sum(axis=0)
-    if (n == 0).any():
-        absent = [TRANSFORMED[i] for i in np.flatnonzero(n == 0)]
-        raise EmptySelectionError(f"No track has a value for the DANN inputs {absent}.")
-    mean = np.where(m, v, 0.0).sum(axis=0) / n
-    var = np.where(m, (v - mean) ** 2, 0.0).sum(axis=0) / n
-    std = np.sqrt(var)
-    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
-
-
-_MISSING_INDEX = [TRANSFORMED.index(n) for n in MAYBE_MISSING]
-
-
-class InputTransform(nn.Module):
-    """Raw features -> standardised values (missing ones at 0) + missing-value indicators."""
-
-    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
-        super().__init__()
-        n = len(TRANSFORMED)
-        mean = np.zeros(n, np.float32) if mean is None else np.asarray(mean, np.float32)
-        std = np.ones(n, np.float32) if std is None else np.asarray(std, np.float32)
-        self.register_buffer("mean", torch.from_numpy(mean.copy()))
-        self.register_buffer("std", torch.from_numpy(std.copy()))
-
-    #: width of the output: standardised values + one indicator per possibly missing input
-    n_out = len(TRANSFORMED) + len(MAYBE_MISSING)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values, valid = engineered(x)
-        z = (values - self.mean) / self.std
-        z = torch.where(valid, z, torch.zeros_like(z))
-        return torch.cat([z, valid[:, _MISSING_INDEX].to(z.dtype)], dim=1)
-
-
 # ------------------------------------------------------------------------------- samples
 @dataclass(frozen=True)
 class Tracks:
@@ -397,16 +317,12 @@ __all__ = [
     "TRANSFORMED",
     "TRUTH_COLUMN",
     "InputError",
-    "InputTransform",
     "Tracks",
     "build_inputs",
     "check_domain",
     "check_feature_matrix",
-    "engineered",
-    "fit_standardisation",
     "labels_from",
     "read_tracks",
     "tof_tags",
     "tracks_from_frame",
-    "trd_tracklets",
 ]

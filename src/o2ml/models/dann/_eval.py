@@ -15,16 +15,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.dann._eval", _err) from _err
-
+from ..._extras import load
 from ...errors import BadArgumentError
 from ...physics.pid_performance import selection_performance
 from ._data import FEATURES, SPECIES, TOF_TAG_SPECIES, Tracks
@@ -77,6 +69,8 @@ def tagged_macro_f1(
     """Macro-F1 over ``species`` (default all four) against truth-free tags (the TOF tags of
     :func:`o2ml.models.dann.tof_tags`): F1 of each species counts the tagged tracks only (-1:
     untagged), so the misidentification left in the tags enters as it does in real data."""
+    from sklearn.metrics import f1_score
+
     tags, y_pred = np.asarray(tags), np.asarray(y_pred)
     keep = tags >= 0
     labels = [SPECIES.index(s) for s in species]
@@ -199,6 +193,8 @@ def domain_probe_accuracy(
     Equal numbers of tracks per domain (at most ``n_max``, seeded choice) so that 0.5 means
     indistinguishable; half train the probe (Adam, ``epochs``), half measure its accuracy.
     """
+    torch = load("torch", "torch")
+    nn = torch.nn
     rng = np.random.default_rng(seed)
     n = min(len(features_mc), len(features_data), n_max)
     if n < 10:

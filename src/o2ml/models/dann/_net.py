@@ -1,96 +1,93 @@
-"""The DANN network: settings, gradient reversal, lambda and learning-rate schedules, modules."""
+"""The DANN network (torch): the input transform, gradient reversal, the modules.
+
+A private module whose classes subclass ``torch.nn.Module``: :mod:`o2ml.models.dann.model`
+imports it inside the functions that build or run a network, once torch (the ``torch`` extra)
+is loaded, so that ``import o2ml.models.dann`` does not import torch.
+"""
 
 from __future__ import annotations
 
 import itertools
-import math
-from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import nn
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.dann._net", _err) from _err
-
-from ...errors import BadArgumentError
-from .._torch import config_from_dict, resolve_device
-from ._data import SPECIES, InputTransform
-
-#: lambda schedules: Ganin-Lempitsky 2/(1 + exp(-10 p)) - 1 (times lambda_max), or constant
-SCHEDULES = ("ganin", "constant")
-#: learning-rate schedules: constant, Ganin-Lempitsky 1/(1 + 10 p)^0.75, cosine down to 5 %
-LR_SCHEDULES = ("constant", "ganin", "cosine")
+from ...errors import EmptySelectionError
+from ._config import DANNConfig
+from ._data import MAYBE_MISSING, SPECIES, TRANSFORMED, TRD_LAYERS
 
 
-@dataclass(frozen=True)
-class DANNConfig:
-    """Architecture and training settings (all stored in the JSON sidecar).
+def trd_tracklets(pattern: torch.Tensor) -> torch.Tensor:
+    """Number of bits 0-5 set in ``fTRDPattern`` (given as float; exportable: floor and
+    arithmetic, no bit operations)."""
+    pattern = pattern.clamp(0.0, float(2**TRD_LAYERS - 1))
+    n = torch.zeros_like(pattern)
+    for k in range(TRD_LAYERS):
+        n = n + torch.floor(pattern / 2.0**k) - 2.0 * torch.floor(pattern / 2.0 ** (k + 1))
+    return n
 
-    The defaults were chosen on o2ml's synthetic tracks (40k-150k per domain, held-out data truth):
 
-    * a narrow feature layer (8): with 32 features the extractor hid the domain information from
-      its own domain head (accuracy 0.5) while a fresh classifier on the same features still told
-      MC from data at 0.85; with 8 the fresh classifier falls to 0.55-0.6 as well;
-    * a domain head wider than the class head, learning 10x faster than the rest: a sharper
-      adversary, and +3-4 points of data macro-F1 over equal rates;
-    * a cosine learning-rate decay ends the adversarial game in a stable state instead of
-      mid-oscillation (the Ganin-Lempitsky decay left the class head undertrained in 10-15 epochs).
+def engineered(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, valid) [n, 6] of :data:`TRANSFORMED` from raw inputs [n, 6] (torch, exportable).
+
+    TOF is present when β > 0 (a NaN compares false: PIDML's missing TOF), the TRD when
+    ``fTRDPattern`` has a tracklet and the signal is > 0. Missing values are replaced before any
+    arithmetic, so a NaN never reaches the network.
     """
-
-    hidden: tuple[int, ...] = (64, 64)  # feature-extractor hidden layers
-    feature_dim: int = 8  # width of the learned features
-    class_hidden: int = 32  # hidden layer of the class head
-    domain_hidden: tuple[int, ...] = (128, 128)  # hidden layers of the domain head
-    epochs: int = 15
-    batch_size: int = 512  # tracks per domain and step
-    learning_rate: float = 1e-3  # Adam
-    lr_schedule: str = "cosine"
-    domain_lr_factor: float = 10.0  # learning rate of the domain head / the others'
-    lambda_max: float = 1.0  # 0: the baseline without adaptation
-    schedule: str = "ganin"  # lambda schedule
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise BadArgumentError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}.")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise BadArgumentError(
-                f"lr_schedule must be one of {LR_SCHEDULES}, not {self.lr_schedule!r}."
-            )
-        if self.lambda_max < 0 or self.epochs < 1 or self.batch_size < 1:
-            raise BadArgumentError(
-                "lambda_max >= 0, epochs >= 1 and batch_size >= 1 expected; got "
-                f"{self.lambda_max}, {self.epochs}, {self.batch_size}."
-            )
-
-    @classmethod
-    def from_dict(cls, d: dict) -> DANNConfig:
-        """Inverse of :func:`dataclasses.asdict` after a JSON round trip (lists -> tuples)."""
-        return config_from_dict(cls, d, "DANN")
+    p = x[:, 0:1].abs().clamp_min(1e-3)
+    eta = x[:, 1:2]
+    dedx = x[:, 2:3].clamp_min(1.0)
+    beta_raw, trd_raw = x[:, 3:4], x[:, 4:5]
+    tracklets = trd_tracklets(x[:, 5:6])
+    has_tof = beta_raw > 0.0
+    has_trd = (tracklets > 0.5) & (trd_raw > 0.0)
+    beta = torch.where(has_tof, beta_raw, torch.zeros_like(beta_raw))
+    trd = torch.log(torch.where(has_trd, trd_raw, torch.ones_like(trd_raw)))
+    values = torch.cat([torch.log(p), eta, torch.log(dedx), beta, trd, tracklets], dim=1)
+    always = torch.ones_like(has_tof)
+    valid = torch.cat([always, always, always, has_tof, has_trd, always], dim=1)
+    return values, valid
 
 
-def lambda_at(progress: float, lambda_max: float, schedule: str = "ganin") -> float:
-    """lambda at training progress 0..1: lambda_max, or lambda_max (2/(1 + exp(-10 p)) - 1)."""
-    if schedule == "constant":
-        return float(lambda_max)
-    if schedule == "ganin":
-        return float(lambda_max * (2.0 / (1.0 + math.exp(-10.0 * progress)) - 1.0))
-    raise BadArgumentError(f"schedule must be one of {SCHEDULES}, not {schedule!r}.")
+def fit_standardisation(*arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each transformed input over its present (valid) values."""
+    with torch.no_grad():
+        values, valid = engineered(torch.from_numpy(np.concatenate(arrays)))
+    v = values.double().numpy()
+    m = valid.numpy()
+    n = m.sum(axis=0)
+    if (n == 0).any():
+        absent = [TRANSFORMED[i] for i in np.flatnonzero(n == 0)]
+        raise EmptySelectionError(f"No track has a value for the DANN inputs {absent}.")
+    mean = np.where(m, v, 0.0).sum(axis=0) / n
+    var = np.where(m, (v - mean) ** 2, 0.0).sum(axis=0) / n
+    std = np.sqrt(var)
+    return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
 
 
-def lr_factor(progress: float, schedule: str = "cosine") -> float:
-    """Learning rate / initial learning rate at training progress 0..1."""
-    if schedule == "ganin":
-        return (1.0 + 10.0 * progress) ** -0.75
-    if schedule == "cosine":
-        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
-    if schedule == "constant":
-        return 1.0
-    raise BadArgumentError(f"lr_schedule must be one of {LR_SCHEDULES}, not {schedule!r}.")
+_MISSING_INDEX = [TRANSFORMED.index(n) for n in MAYBE_MISSING]
+
+
+class InputTransform(nn.Module):
+    """Raw features -> standardised values (missing ones at 0) + missing-value indicators."""
+
+    def __init__(self, mean: np.ndarray | None = None, std: np.ndarray | None = None) -> None:
+        super().__init__()
+        n = len(TRANSFORMED)
+        mean = np.zeros(n, np.float32) if mean is None else np.asarray(mean, np.float32)
+        std = np.ones(n, np.float32) if std is None else np.asarray(std, np.float32)
+        self.register_buffer("mean", torch.from_numpy(mean.copy()))
+        self.register_buffer("std", torch.from_numpy(std.copy()))
+
+    #: width of the output: standardised values + one indicator per possibly missing input
+    n_out = len(TRANSFORMED) + len(MAYBE_MISSING)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values, valid = engineered(x)
+        z = (values - self.mean) / self.std
+        z = torch.where(valid, z, torch.zeros_like(z))
+        return torch.cat([z, valid[:, _MISSING_INDEX].to(z.dtype)], dim=1)
 
 
 class _GradientReversal(torch.autograd.Function):
@@ -154,13 +151,11 @@ class Probabilities(nn.Module):
 
 
 __all__ = [
-    "LR_SCHEDULES",
-    "SCHEDULES",
-    "DANNConfig",
     "DANNNet",
+    "InputTransform",
     "Probabilities",
+    "engineered",
+    "fit_standardisation",
     "grad_reverse",
-    "lambda_at",
-    "lr_factor",
-    "resolve_device",
+    "trd_tracklets",
 ]

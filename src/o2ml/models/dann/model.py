@@ -12,7 +12,7 @@ The method of the ALICE PID studies (JINST 17 (2022) C07016; Ganin & Lempitsky, 
   ``PidTracksDataMl`` for the data domain) in the order of :data:`FEATURES`: p, η (derived from
   fPx, fPy, fPz), TPC dE/dx, TOF β, TRD signal and pattern; missing TOF and TRD as PIDML writes
   them (:data:`MISSING_VALUES`), never dropped; the standardisation lives inside the model
-  (:mod:`o2ml.models.dann._data`).
+  (:mod:`o2ml.models.dann._net`).
 
 Training is deterministic for a seed (seeded initialisation and batch order, deterministic
 kernels, a fixed thread count). Storage: a ``state_dict`` (``.pt``, plain tensors, loaded with
@@ -24,25 +24,20 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.dann.model", _err) from _err
-
 from ... import __version__
+from ..._extras import load
 from .. import repeat
 from .._storage import read_sidecar, sidecar_path
-from .._torch import deterministic, load_state_dict, save_state_dict
+from .._torch import deterministic, load_state_dict, resolve_device, save_state_dict
+from ._config import DANNConfig, lambda_at, lr_factor
 from ._data import (
     FEATURE_SOURCES,
     FEATURES,
@@ -55,7 +50,6 @@ from ._data import (
     Tracks,
     build_inputs,
     check_feature_matrix,
-    fit_standardisation,
     read_tracks,
     tof_tags,
     tracks_from_frame,
@@ -71,15 +65,6 @@ from ._eval import (
     tagged_macro_f1,
     without_tof,
 )
-from ._net import (
-    DANNConfig,
-    DANNNet,
-    Probabilities,
-    grad_reverse,
-    lambda_at,
-    lr_factor,
-    resolve_device,
-)
 from ._study import (
     InputCalibration,
     criterion_picks,
@@ -88,6 +73,29 @@ from ._study import (
     species_f1,
     training_failures,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+    from ._net import DANNNet
+
+
+def _network():
+    """The private module of the network (``torch.nn.Module`` classes), once torch is there: a
+    missing ``torch`` extra is a :class:`~o2ml.errors.MissingExtraError` naming this module."""
+    load("torch", "torch")
+    from . import _net
+
+    return _net
+
+
+def grad_reverse(x: torch.Tensor, lambd: float) -> torch.Tensor:
+    """Gradient-reversal layer: identity forward, gradient times -lambda backward."""
+    return _network().grad_reverse(x, lambd)
+
+
+def _cpu() -> torch.device:
+    return load("torch", "torch").device("cpu")
 
 
 # ------------------------------------------------------------------------------- the model
@@ -100,13 +108,14 @@ class DANNClassifier:
     features: list[str] = field(default_factory=lambda: list(FEATURES))
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_train: dict[str, int] = field(default_factory=dict)
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    device: torch.device = field(default_factory=_cpu)
 
     @property
     def class_labels(self) -> list[str]:
         return list(SPECIES)
 
     def _apply(self, X: np.ndarray | Tracks, fn, batch: int = 65536) -> np.ndarray:
+        torch = load("torch", "torch")
         X = check_feature_matrix(X.X if isinstance(X, Tracks) else X, self.features)
         self.net.eval()
         out = []
@@ -117,6 +126,7 @@ class DANNClassifier:
 
     def predict_proba(self, X: np.ndarray | Tracks) -> np.ndarray:
         """Class probabilities [n, 4] (e, pi, K, p) of raw inputs [n, n_features] or Tracks."""
+        torch = load("torch", "torch")
         return self._apply(X, lambda x: torch.softmax(self.net(x)[0], dim=1))
 
     def predict(self, X: np.ndarray | Tracks) -> np.ndarray:
@@ -129,10 +139,12 @@ class DANNClassifier:
 
     def domain_score(self, X: np.ndarray | Tracks) -> np.ndarray:
         """The network's own domain head: probability that a track comes from data."""
+        torch = load("torch", "torch")
         return self._apply(X, lambda x: torch.sigmoid(self.net(x)[1]))
 
     # ---------------------------------------------------------------------- storage
     def metadata(self) -> dict:
+        torch = load("torch", "torch")
         return {
             "model": "o2ml.models.dann",
             "config": asdict(self.config),
@@ -170,7 +182,7 @@ class DANNClassifier:
                 f"this o2ml version builds {FEATURES}."
             )
         config = DANNConfig.from_dict(meta["config"])
-        net = load_state_dict(DANNNet(config), path, what="this DANN")
+        net = load_state_dict(_network().DANNNet(config), path, what="this DANN")
         dev = resolve_device(device)
         return cls(
             net.to(dev).eval(), config, list(FEATURES), n_train=meta.get("n_train", {}), device=dev
@@ -186,18 +198,22 @@ class DANNClassifier:
         The contract: the PIDML values as they are, η = asinh(fPz / sqrt(fPx² + fPy²)); no TOF:
         ``fBeta`` NaN (or any value <= 0); no TRD: ``fTRDPattern`` 0 (``fTRDSignal`` NaN, or any
         value, is then ignored). Written to ``path`` if given; returns the ``onnx.ModelProto``."""
-        from ...onnx import torch_to_onnx
+        from ...onnx import model_metadata, torch_to_onnx
 
+        extra = {
+            "model": "DANN",
+            "lambda_max": self.config.lambda_max,
+            "inputs": _input_contract(),
+        }
+        meta = model_metadata(self.features, self.class_labels, seed=self.config.seed, extra=extra)
         try:
             return torch_to_onnx(
-                Probabilities(self.net), self.features, path, output="probabilities",
-                class_labels=self.class_labels, seed=self.config.seed, overwrite=overwrite,
-                extra_metadata={
-                    "model": "DANN",
-                    "lambda_max": self.config.lambda_max,
-                    "inputs": _input_contract(),
-                },
-            )  # fmt: skip
+                _network().Probabilities(self.net),
+                path,
+                output="probabilities",
+                metadata=meta,
+                overwrite=overwrite,
+            )
         finally:
             self.net.to(self.device)
 
@@ -247,7 +263,6 @@ def train_dann(
     threads: int = 1,
     progress: bool = True,
     desc: str | None = None,
-    **overrides,
 ) -> DANNClassifier:
     """Train the DANN on labelled MC tracks and unlabelled data tracks.
 
@@ -259,8 +274,8 @@ def train_dann(
     data
         Data tracks (:class:`Tracks` or X); their labels, if any, are never used.
     config
-        Settings (:class:`DANNConfig`); keyword ``overrides`` replace single fields, e.g.
-        ``lambda_max=0`` for the baseline, ``epochs=5``.
+        Settings (:class:`DANNConfig`, default ``DANNConfig()``); to change single fields, pass
+        ``dataclasses.replace(config, epochs=5)`` (``lambda_max=0``: the baseline).
     monitor
         ``{"mc": Tracks, "data": Tracks}`` held out, evaluated after every epoch (accuracy and
         macro-F1 where labels exist, the domain head's accuracy on both): the learning curves of
@@ -271,10 +286,14 @@ def train_dann(
         torch CPU threads during training (fixed: same seed and threads, bit-identical weights).
     progress
         A tqdm bar over the epochs.
+    desc
+        The bar's label (default: ``DANN λmax=<lambda_max>``).
     """
+    torch = load("torch", "torch")
+    nn = torch.nn
     from tqdm.auto import tqdm
 
-    config = replace(config or DANNConfig(), **overrides)
+    config = config or DANNConfig()
     X_mc, y_mc = _as_xy(mc, "MC tracks", labels=True)
     X_data, _ = _as_xy(data, "data tracks", labels=False)
     labelled = y_mc >= 0  # other particles (-1) are not used: every MC batch is labelled
@@ -284,11 +303,11 @@ def train_dann(
             f"Training needs labelled MC tracks and data tracks; got {len(X_mc)} labelled MC "
             f"tracks and {len(X_data)} data tracks."
         )
-    dev = resolve_device(device)
+    nets, dev = _network(), resolve_device(device)
     with deterministic(threads):
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
-        net = DANNNet(config, *fit_standardisation(X_mc, X_data)).to(dev)
+        net = nets.DANNNet(config, *nets.fit_standardisation(X_mc, X_data)).to(dev)
         xs, ys = torch.from_numpy(X_mc).to(dev), torch.from_numpy(y_mc).to(dev)
         xt = torch.from_numpy(X_data).to(dev)
         domain = [p for n, p in net.named_parameters() if n.startswith("domain_head.")]
@@ -361,37 +380,49 @@ def train_baseline(
     mc: Tracks | tuple[np.ndarray, np.ndarray],
     data: Tracks | np.ndarray,
     config: DANNConfig | None = None,
-    **kwargs,
+    *,
+    monitor: Mapping[str, Tracks] | None = None,
+    device: str = "cpu",
+    threads: int = 1,
+    progress: bool = True,
+    desc: str = "baseline (λ=0)",
 ) -> DANNClassifier:
     """The same network and training with lambda = 0: no adaptation. The domain head still
-    learns (the diagnostic), but its gradient never reaches the features."""
-    kwargs.setdefault("desc", "baseline (λ=0)")
-    return train_dann(mc, data, config, lambda_max=0.0, **kwargs)
+    learns (the diagnostic), but its gradient never reaches the features. ``config``'s
+    ``lambda_max`` is replaced by 0; the other parameters are :func:`train_dann`'s."""
+    config = replace(config or DANNConfig(), lambda_max=0.0)
+    return train_dann(
+        mc, data, config, monitor=monitor, device=device, threads=threads, progress=progress,
+        desc=desc,
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------------- evaluation
 def lambda_sweep(
-    mc_train: Tracks,
-    data_train: Tracks,
-    mc_test: Tracks,
-    data_test: Tracks,
+    training: tuple[Tracks, Tracks],
+    held_out: tuple[Tracks, Tracks],
     *,
     values: Sequence[float],
     config: DANNConfig | None = None,
     trained: Mapping[float, DANNClassifier] | None = None,
+    device: str = "cpu",
+    threads: int = 1,
     progress: bool = True,
-    **kwargs,
 ) -> pd.DataFrame:
-    """Train one DANN per ``lambda_max`` (same seed and settings otherwise) and evaluate each
-    (:func:`evaluate`; ``train_s``: summed epoch times); ``trained`` reuses models already
-    trained with the same settings."""
+    """Train one DANN per ``lambda_max`` in ``values`` (``config`` otherwise, same seed) on
+    ``training`` = (MC tracks, data tracks) and evaluate each on ``held_out`` = (MC tracks, data
+    tracks) (:func:`evaluate`; ``train_s``: summed epoch times); ``trained`` reuses models already
+    trained with the same settings. ``device``, ``threads``, ``progress``: :func:`train_dann`'s."""
+    (mc_train, data_train), (mc_test, data_test) = training, held_out
+    config = config or DANNConfig()
     rows = []
     for lam in values:
         model = (trained or {}).get(float(lam))
         if model is None:
             model = train_dann(
-                mc_train, data_train, config, lambda_max=float(lam), progress=progress, **kwargs
-            )
+                mc_train, data_train, replace(config, lambda_max=float(lam)), device=device,
+                threads=threads, progress=progress,
+            )  # fmt: skip
         rows.append(
             {
                 "lambda_max": float(lam),
@@ -403,26 +434,24 @@ def lambda_sweep(
 
 
 def lambda_sweep_over_seeds(
-    mc_train: Tracks,
-    data_train: Tracks,
-    mc_test: Tracks,
-    data_test: Tracks,
+    training: tuple[Tracks, Tracks],
+    held_out: tuple[Tracks, Tracks],
     *,
     values: Sequence[float],
     seeds: Sequence[int],
     config: DANNConfig | None = None,
     trained: Mapping[tuple[float, int], DANNClassifier] | None = None,
-    train: Callable[..., DANNClassifier] | None = None,
+    device: str = "cpu",
     progress: bool = False,
-    **kwargs,
 ) -> tuple[pd.DataFrame, dict[tuple[float, int], DANNClassifier]]:
-    """One training per λmax in ``values`` and seed in ``seeds``
-    (:func:`o2ml.models.repeat.over_seeds` per λ; ``train``: :func:`train_dann` unless given),
-    each evaluated on the held-out tracks (:func:`evaluate`, plus :func:`species_f1` on data
-    where it has labels) with its :func:`training_failures`.
+    """One :func:`train_dann` per λmax in ``values`` and seed in ``seeds`` (``config`` otherwise;
+    on ``device``, one thread, no bar) on ``training`` = (MC tracks, data tracks)
+    (:func:`o2ml.models.repeat.over_seeds` per λ; ``progress``: its bar over the seeds), each
+    evaluated on ``held_out`` = (MC tracks, data tracks) (:func:`evaluate`, plus
+    :func:`species_f1` on data where it has labels) with its :func:`training_failures`.
     ``trained`` reuses models keyed (λmax, seed). Returns the table (one row per λmax and seed:
     ``lambda_max``, ``seed``, the metrics, ``failed``, ``failure``, ``train_s``) and the models."""
-    train = train or train_dann
+    (mc_train, data_train), (mc_test, data_test) = training, held_out
     config = config or DANNConfig()
     models = dict(trained or {})
     parts = []
@@ -433,7 +462,7 @@ def lambda_sweep_over_seeds(
             model = models.get((lam, seed))
             if model is None:
                 cfg = replace(config, lambda_max=lam, seed=seed)
-                model = train(mc_train, data_train, cfg, progress=False, **kwargs)
+                model = train_dann(mc_train, data_train, cfg, device=device, progress=False)
                 models[(lam, seed)] = model
             row = evaluate(model, mc_test, data_test)
             if data_test.y is not None:
@@ -461,7 +490,6 @@ __all__ = [
     "TOF_TAG_SPECIES",
     "DANNClassifier",
     "DANNConfig",
-    "DANNNet",
     "InputCalibration",
     "InputError",
     "Tracks",

@@ -22,10 +22,10 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from ... import __version__, config
 from ...errors import BadArgumentError, EmptySelectionError
@@ -37,6 +37,9 @@ from .tagging import (
     SPECIES,
 )
 from .tagging import require_columns as _require
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 #: species the regression learns, as ITS_pid: electrons (about 2 % of tracks) cannot be tagged
 #: cleanly by the TPC below 1 GeV/c, and balancing by weight would amplify their ~10 % hadron
@@ -68,6 +71,8 @@ DEFAULT_PARAMS = {
     "objective": "reg:squarederror",
     "base_score": 0.5,
 }
+#: early stopping of :func:`train_beta_regressor` unless ``params`` sets ``early_stopping_rounds``
+EARLY_STOPPING_ROUNDS = 20
 
 
 # ------------------------------------------------------------------------------- features
@@ -168,6 +173,8 @@ class BetaRegressor:
         return self.model.predict(X).astype(np.float32)
 
     def metadata(self) -> dict:
+        import xgboost as xgb
+
         return {
             "features": list(self.features),
             "target": "beta",
@@ -188,6 +195,8 @@ class BetaRegressor:
     @classmethod
     def load(cls, path: str | os.PathLike) -> BetaRegressor:
         """Load what :meth:`save` wrote."""
+        import xgboost as xgb
+
         model, meta = load_xgboost(path, xgb.XGBRegressor)
         return cls(
             model,
@@ -210,21 +219,25 @@ class BetaRegressor:
                                extra_metadata=extra, overwrite=overwrite)  # fmt: skip
 
 
-class _Progress(xgb.callback.TrainingCallback):
-    """tqdm bar over boosting rounds."""
+def _progress(total: int):
+    """An XGBoost training callback: a tqdm bar over ``total`` boosting rounds (the class is made
+    here, so that importing this module does not import xgboost)."""
+    import xgboost as xgb
+    from tqdm.auto import tqdm
 
-    def __init__(self, total: int) -> None:
-        from tqdm.auto import tqdm
+    class _Progress(xgb.callback.TrainingCallback):
+        def __init__(self) -> None:
+            self.bar = tqdm(total=total, desc="boosting rounds", leave=False)
 
-        self.bar = tqdm(total=total, desc="boosting rounds", leave=False)
+        def after_iteration(self, model, epoch, evals_log) -> bool:
+            self.bar.update()
+            return False
 
-    def after_iteration(self, model, epoch, evals_log) -> bool:
-        self.bar.update()
-        return False
+        def after_training(self, model):
+            self.bar.close()
+            return model
 
-    def after_training(self, model):
-        self.bar.close()
-        return model
+    return _Progress()
 
 
 def train_beta_regressor(
@@ -234,10 +247,8 @@ def train_beta_regressor(
     seed: int = 42,
     params: Mapping | None = None,
     validation_fraction: float = 0.2,
-    early_stopping_rounds: int = 20,
     max_per_species: int | None = None,
     species: Sequence[str] = TRAIN_SPECIES,
-    n_jobs: int | None = None,
     progress: bool = False,
 ) -> BetaRegressor:
     """Train the XGBoost beta regressor on the tagged tracks of ``df``.
@@ -251,23 +262,27 @@ def train_beta_regressor(
     seed
         Seeds the subsampling, the validation split and XGBoost: same seed, same model.
     params
-        XGBoost settings on top of :data:`DEFAULT_PARAMS`.
+        XGBoost settings on top of :data:`DEFAULT_PARAMS`; also ``early_stopping_rounds`` (stop
+        when the validation RMSE has not improved for this many rounds, default
+        :data:`EARLY_STOPPING_ROUNDS`; the model keeps the best round only, so the JSON and ONNX
+        files hold exactly the trees that predict) and ``n_jobs`` (XGBoost threads, default
+        :func:`o2ml.config.threads`; the same count gives bit-identical results, another count
+        may change the last bits).
     validation_fraction
         Share of the tagged tracks held out for early stopping (weighted RMSE).
-    early_stopping_rounds
-        Stop when the validation RMSE has not improved for this many rounds; the model keeps the
-        best round only (so the JSON and ONNX files hold exactly the trees that predict).
     species
         The species to learn (tags of the others are ignored).
     max_per_species
         Use at most this many tagged tracks of a species (random, seeded); the species are then
         balanced by weights.
-    n_jobs
-        XGBoost threads, default :func:`o2ml.config.threads` (the same count gives bit-identical
-        results; another count may change the last bits).
     progress
         Show a progress bar over the boosting rounds.
     """
+    import xgboost as xgb
+
+    settings = {**DEFAULT_PARAMS, **(params or {})}
+    early_stopping_rounds = settings.pop("early_stopping_rounds", EARLY_STOPPING_ROUNDS)
+    n_jobs = settings.pop("n_jobs", None)
     n_jobs = config.threads() if n_jobs is None else n_jobs
     tags = np.asarray(tags)
     if tags.shape != (len(df),):
@@ -304,13 +319,12 @@ def train_beta_regressor(
             f"Validation split of {idx.size} tagged tracks with fraction {validation_fraction} "
             "leaves an empty training or validation set."
         )
-    settings = {**DEFAULT_PARAMS, **(params or {})}
     model = xgb.XGBRegressor(
         **settings,
         random_state=seed,
         n_jobs=n_jobs,
         early_stopping_rounds=early_stopping_rounds,
-        callbacks=[_Progress(settings["n_estimators"])] if progress else None,
+        callbacks=[_progress(settings["n_estimators"])] if progress else None,
     )
     model.fit(
         X[~val],
@@ -343,6 +357,7 @@ def train_beta_regressor(
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "EARLY_STOPPING_ROUNDS",
     "FEATURES",
     "LAYER_FEATURES",
     "TRACK_COLUMNS",

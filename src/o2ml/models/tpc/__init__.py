@@ -8,10 +8,15 @@
 * :mod:`~o2ml.models.tpc.deploy`: the ``pid-tpc-service`` dpl-config section that runs the ONNX
   file (the network on for the trained species only).
 
-The modules load on first use, so that ``import o2ml.models.tpc`` does not import torch.
+``import o2ml.models.tpc`` does not import torch: the functions that build a network do.
 """
 
-from ..._lazy import submodules
+from . import deploy, evaluate, inputs, network, splines
 
-__all__ = ["deploy", "evaluate", "inputs", "network", "splines"]
-__getattr__, __dir__ = submodules(__name__, __all__)
+__all__ = [
+    "deploy",
+    "evaluate",
+    "inputs",
+    "network",
+    "splines",
+]

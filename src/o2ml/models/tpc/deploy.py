@@ -214,7 +214,9 @@ def write_pidtpc_config(
     path: str | os.PathLike | None = None,
     network_path: str | None = None,
     overwrite: bool = False,
-    **settings,
+    beta_gamma_cutoff: float = BETA_GAMMA_CUTOFF,
+    threads: int = 0,
+    optimizations: bool = True,
 ) -> Path:
     """Check that ``onnx_path`` is a network pidTPC can run (:func:`~.inputs.check_onnx_contract`:
     six inputs, the only width a local file gets right), then write :func:`pidtpc_section` for it
@@ -222,11 +224,14 @@ def write_pidtpc_config(
     ``dpl-config.json`` of the workflow that runs ``o2-analysis-pid-tpc-service``.
 
     ``network_path`` is what pidTPC opens (default: the ONNX file's name, so the file must sit in
-    the job's working directory); ``settings`` go to :func:`pidtpc_section`. Returns the path."""
+    the job's working directory); ``beta_gamma_cutoff``, ``threads`` (``networkSetNumThreads``)
+    and ``optimizations`` (``enableNetworkOptimizations``) are :func:`pidtpc_section`'s.
+    Returns the path."""
     onnx_path = Path(onnx_path)
     check_onnx_contract(onnx_path)
     section = pidtpc_section(
-        species, network_path=network_path or onnx_path.name, **settings
+        species, network_path=network_path or onnx_path.name,
+        beta_gamma_cutoff=beta_gamma_cutoff, threads=threads, optimizations=optimizations,
     )  # fmt: skip
     path = onnx_path.with_name(f"{onnx_path.stem}.dpl-config.json") if path is None else Path(path)
     if path.exists() and not overwrite:

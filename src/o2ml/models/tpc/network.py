@@ -29,19 +29,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.tpc.network", _err) from _err
-
 from ... import __version__
+from ..._extras import load
 from ...errors import BadArgumentError, ModelFileError
 from .._storage import read_sidecar
 from .._torch import (
@@ -53,6 +47,12 @@ from .._torch import (
 )
 from .inputs import INPUT_COLUMNS, INPUT_DEFINITIONS, OUTPUT_DEFINITIONS, network_inputs
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from ._nets import Ensemble
+
 #: the teacher's architecture: 10 hidden layers of 12 nodes ("ML activities in ALICE", 2023: the final
 #: network is trained on the output of two larger models of 12 nodes x 10 layers)
 TEACHER_HIDDEN = (12,) * 10
@@ -60,10 +60,6 @@ TEACHER_HIDDEN = (12,) * 10
 STUDENT_HIDDEN = (16, 16)
 #: range of r for the flat outlier term of the likelihood (its density is 1 / OUTLIER_RANGE)
 OUTLIER_RANGE = 3.0
-#: width scale of the output head: sigma = SIGMA_SCALE x exp(head), near a TPC resolution
-SIGMA_SCALE = 0.06
-#: derived inputs the network sees (from the six raw inputs)
-DERIVED = ("log p", "tgl", "asinh(q/pT)", "log mass", "mult", "ncl", "log betagamma")
 
 
 @dataclass(frozen=True)
@@ -99,60 +95,13 @@ class NetworkConfig:
 STUDENT_CONFIG = NetworkConfig(hidden=STUDENT_HIDDEN, epochs=500, batch_size=8192)
 
 
-# ------------------------------------------------------------------------------- modules
-def _derived(x: torch.Tensor) -> torch.Tensor:
-    p, tgl, q, m, mult, ncl = x.unbind(dim=1)
-    logp, logm = torch.log(p), torch.log(m)
-    # asinh(q) written out: the TorchScript ONNX exporter has no symbolic for aten::asinh
-    asinh_q = torch.sign(q) * torch.log(torch.abs(q) + torch.sqrt(q * q + 1.0))
-    return torch.stack([logp, tgl, asinh_q, logm, mult, ncl, logp - logm], dim=1)
+def _networks():
+    """The private module of the networks (``torch.nn.Module`` classes), once torch is there: a
+    missing ``torch`` extra is a :class:`~o2ml.errors.MissingExtraError` naming this module."""
+    load("torch", "torch")
+    from . import _nets
 
-
-class TpcNet(nn.Module):
-    """Raw inputs [n, 6] -> (mu, sigma) of dE/dx / expected."""
-
-    def __init__(self, hidden: tuple[int, ...], mean=None, std=None) -> None:
-        super().__init__()
-        width = len(DERIVED)
-        self.register_buffer("mean", torch.zeros(width) if mean is None else torch.as_tensor(mean))
-        self.register_buffer("std", torch.ones(width) if std is None else torch.as_tensor(std))
-        layers, n_in = [], width
-        for n_out in hidden:
-            layers += [nn.Linear(n_in, n_out), nn.SiLU()]
-            n_in = n_out
-        head = nn.Linear(n_in, 2)
-        nn.init.zeros_(head.weight)  # start at mu = 1, sigma = SIGMA_SCALE
-        nn.init.zeros_(head.bias)
-        self.body = nn.Sequential(*layers, head)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.body((_derived(x) - self.mean) / self.std)
-        return 1.0 + 0.1 * h[:, 0], SIGMA_SCALE * torch.exp(h[:, 1])
-
-
-class Ensemble(nn.Module):
-    """The average of several :class:`TpcNet` (mean of mu, mean of sigma)."""
-
-    def __init__(self, nets: list[TpcNet]) -> None:
-        super().__init__()
-        self.nets = nn.ModuleList(nets)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outs = [net(x) for net in self.nets]
-        mu = torch.stack([o[0] for o in outs]).mean(dim=0)
-        return mu, torch.stack([o[1] for o in outs]).mean(dim=0)
-
-
-class PidTpcOutputs(nn.Module):
-    """What pidTPC reads: one output [n, 2] = (mu, mu + sigma)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu, sigma = self.model(x)
-        return torch.stack([mu, mu + sigma], dim=1)
+    return _nets
 
 
 def n_parameters(module: nn.Module) -> int:
@@ -171,8 +120,9 @@ class TpcNetwork:
     n_train: int = 0
 
     def _outputs(self, X: np.ndarray | pd.DataFrame, batch: int = 1 << 17) -> np.ndarray:
+        torch = load("torch", "torch")
         X = network_inputs(X) if isinstance(X, pd.DataFrame) else _check_inputs(X)
-        module = PidTpcOutputs(self.ensemble).eval()
+        module = _networks().PidTpcOutputs(self.ensemble).eval()
         with torch.no_grad():
             out = [
                 module(torch.from_numpy(X[i : i + batch])).numpy() for i in range(0, len(X), batch)
@@ -188,6 +138,7 @@ class TpcNetwork:
         return n_parameters(self.ensemble)
 
     def metadata(self) -> dict:
+        torch = load("torch", "torch")
         return {
             "model": "o2ml.models.tpc.network",
             "role": self.role,
@@ -213,7 +164,8 @@ class TpcNetwork:
             )
         require_metadata(meta, ("config", "members"), path, what="a TPC network")
         config = NetworkConfig.from_dict(meta["config"])
-        ensemble = Ensemble([TpcNet(config.hidden) for _ in range(int(meta["members"]))])
+        nets = _networks()
+        ensemble = nets.Ensemble([nets.TpcNet(config.hidden) for _ in range(int(meta["members"]))])
         load_state_dict(ensemble, path, what="this TPC network")
         return cls(
             ensemble.eval(), config, meta.get("role", "teacher"), n_train=meta.get("n_train", 0)
@@ -223,7 +175,7 @@ class TpcNetwork:
         """The pidTPC network: one float32 input [-1, 6] in the order of pidTPCModule.h, one
         float32 output [-1, 2] = (mean, mean + 1 sigma of dE/dx / expected), with metadata that
         says so. Written to ``path`` if given; returns the ``onnx.ModelProto``."""
-        from ...onnx import torch_to_onnx
+        from ...onnx import model_metadata, torch_to_onnx
 
         extra = {
             "model": f"TPC dE/dx network ({self.role})",
@@ -233,10 +185,14 @@ class TpcNetwork:
             "nsigma": "(tpcSignal / expected - out0) / (out1 - out0)",
             "networkBetaGammaCutoff": 0.45,
         }
+        meta = model_metadata(list(INPUT_COLUMNS), [], seed=self.config.seed, extra=extra)
         return torch_to_onnx(
-            PidTpcOutputs(self.ensemble), list(INPUT_COLUMNS), path, output="outputs",
-            class_labels=[], seed=self.config.seed, extra_metadata=extra, overwrite=overwrite,
-        )  # fmt: skip
+            _networks().PidTpcOutputs(self.ensemble),
+            path,
+            output="outputs",
+            metadata=meta,
+            overwrite=overwrite,
+        )
 
 
 def _check_inputs(X: np.ndarray) -> np.ndarray:
@@ -251,6 +207,7 @@ def _check_inputs(X: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- training
 def _robust_nll(mu, sigma, r, eps: float) -> torch.Tensor:
+    torch = load("torch", "torch")
     z = (r - mu) / sigma
     log_gauss = -0.5 * z * z - torch.log(sigma) - 0.5 * math.log(2.0 * math.pi)
     if eps == 0.0:
@@ -270,6 +227,7 @@ def _fit(
     progress: bool,
 ) -> pd.DataFrame:
     """Adam with early stopping on the validation loss; the best epoch's weights are restored."""
+    torch = load("torch", "torch")
     from tqdm.auto import tqdm
 
     gen = torch.Generator().manual_seed(config.seed)
@@ -311,11 +269,13 @@ def _fit(
 
 
 def _standardisation(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    d = _derived(torch.from_numpy(X))
+    torch = load("torch", "torch")
+    d = _networks().derived(torch.from_numpy(X))
     return d.mean(dim=0), d.std(dim=0).clamp_min(1e-6)
 
 
 def _as_train_val(X, r, X_val, r_val) -> tuple[tuple, tuple]:
+    torch = load("torch", "torch")
     X, X_val = _check_inputs(X), _check_inputs(X_val)
     r, r_val = np.asarray(r, np.float32), np.asarray(r_val, np.float32)
     if len(r) != len(X) or len(r_val) != len(X_val) or len(X) == 0 or len(X_val) == 0:
@@ -339,12 +299,15 @@ def train_teacher(
     config: NetworkConfig | None = None,
     threads: int = 1,
     progress: bool = True,
-    **overrides,
 ) -> TpcNetwork:
-    """Train ``members`` networks (seeds ``seed``, ``seed + 1``, ...) on inputs [n, 6] and
-    r = dE/dx / expected, each to early stopping on the validation set; their average is the
-    teacher. ``history`` has one row per member and epoch (``member`` column)."""
-    config = replace(config or NetworkConfig(), **overrides)
+    """Train ``members`` networks (seeds ``config.seed``, ``config.seed + 1``, ...) on inputs
+    [n, 6] and r = dE/dx / expected, each to early stopping on the validation set; their average
+    is the teacher. ``config``: the settings (default ``NetworkConfig()``; to change single
+    fields, ``dataclasses.replace(config, epochs=2)``); ``threads``: torch CPU threads;
+    ``progress``: a bar per member. ``history`` has one row per member and epoch (``member``
+    column)."""
+    torch = load("torch", "torch")
+    config = config or NetworkConfig()
     if members < 1:
         raise BadArgumentError(f"members >= 1 expected, not {members}.")
     train, val = _as_train_val(X, ratio, X_val, ratio_val)
@@ -359,14 +322,18 @@ def train_teacher(
         for k in range(members):
             cfg = replace(config, seed=config.seed + k)
             torch.manual_seed(cfg.seed)
-            net = TpcNet(cfg.hidden, mean, std)
+            net = _networks().TpcNet(cfg.hidden, mean, std)
             h = _fit(
                 net, loss_fn, train, val, cfg, desc=f"teacher {k + 1}/{members}", progress=progress
             )
             nets.append(net.eval())
             histories.append(h.assign(member=k))
     return TpcNetwork(
-        Ensemble(nets).eval(), config, "teacher", pd.concat(histories, ignore_index=True), len(X)
+        _networks().Ensemble(nets).eval(),
+        config,
+        "teacher",
+        pd.concat(histories, ignore_index=True),
+        len(X),
     )
 
 
@@ -378,12 +345,14 @@ def distill(
     config: NetworkConfig | None = None,
     threads: int = 1,
     progress: bool = True,
-    **overrides,
 ) -> TpcNetwork:
     """Train a small student to reproduce the teacher's mean and width on the inputs ``X``
     (the measured dE/dx is not used: the student learns the teacher's function). The loss is
-    ((mu_s - mu_t) / sigma_t)^2 + (log sigma_s - log sigma_t)^2, early-stopped on ``X_val``."""
-    config = replace(config or STUDENT_CONFIG, **overrides)
+    ((mu_s - mu_t) / sigma_t)^2 + (log sigma_s - log sigma_t)^2, early-stopped on ``X_val``.
+    ``config``: the student's settings (default :data:`STUDENT_CONFIG`; to change single
+    fields, ``dataclasses.replace(network.STUDENT_CONFIG, seed=5)``)."""
+    torch = load("torch", "torch")
+    config = config or STUDENT_CONFIG
     X, X_val = _check_inputs(X), _check_inputs(X_val)
     with torch.no_grad():
         targets = [teacher.ensemble.eval()(torch.from_numpy(a)) for a in (X, X_val)]
@@ -398,10 +367,14 @@ def distill(
 
     with deterministic(threads):
         torch.manual_seed(config.seed)
-        net = TpcNet(config.hidden, *_standardisation(X))
+        net = _networks().TpcNet(config.hidden, *_standardisation(X))
         history = _fit(net, loss_fn, train, val, config, desc="student", progress=progress)
     return TpcNetwork(
-        Ensemble([net.eval()]).eval(), config, "student", history.assign(member=0), len(X)
+        _networks().Ensemble([net.eval()]).eval(),
+        config,
+        "student",
+        history.assign(member=0),
+        len(X),
     )
 
 
@@ -409,10 +382,7 @@ __all__ = [
     "STUDENT_CONFIG",
     "STUDENT_HIDDEN",
     "TEACHER_HIDDEN",
-    "Ensemble",
     "NetworkConfig",
-    "PidTpcOutputs",
-    "TpcNet",
     "TpcNetwork",
     "distill",
     "n_parameters",

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import make_smoothing_spline
 
 from ... import __version__
 from ...errors import BadArgumentError, ModelFileError
@@ -132,6 +131,8 @@ def _binned(order: np.ndarray, x: np.ndarray, y: np.ndarray, bins: int, stat):
 
 def _spline(x: np.ndarray, y: np.ndarray, err: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """A smoothing spline through (x, y) with weights 1/err^2, tabulated on ``grid``."""
+    from scipy.interpolate import make_smoothing_spline
+
     if len(x) < 5 or np.ptp(x) == 0:  # a variable without spread: its factor is the mean value
         return np.full(grid.size, float(np.mean(y)) if len(y) else 1.0)
     w = 1.0 / err**2

@@ -22,19 +22,18 @@ What happens to the missing ones is the method (Kabus, CHEP 2023):
 
 Everything exports to ONNX (opset 17, the TorchScript exporter): the attention is written out with
 matrix products and a softmax, and the pattern routing is a gather.
+
+A private module (the classes subclass ``torch.nn.Module``): :mod:`o2ml.models.combined.model`
+imports it inside the functions that build a network, once torch (the ``torch`` extra) is
+loaded, so that ``import o2ml.models.combined`` does not import torch.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..._extras import missing
-
-try:
-    import torch
-    from torch import nn
-except ImportError as _err:  # the optional extra
-    raise missing("torch", "o2ml.models.combined.nets", _err) from _err
+import torch
+from torch import nn
 
 from .inputs import DETECTORS, FEATURES, GROUPS, MISSING
 
@@ -239,7 +238,7 @@ class FSEAttention(nn.Module):
         return self.head(self.features(x))
 
 
-#: method name -> module class
+#: method name -> module class (the names: :data:`o2ml.models.combined.model.METHODS`)
 METHODS = {
     c.method: c for c in (MeanImputation, RegressionImputation, PatternEnsemble, FSEAttention)
 }
