@@ -597,7 +597,10 @@ def test_scan_candidates_errors(tables):
     few = mc[(mc.fOriginMcRec != 1) | (mc.index < 5)]
     with pytest.raises(EmptySelectionError, match="at least 10 signal \\(prompt\\).*2 < pT < 4"):
         scan_candidates(data, few, cuts, BinInputs(table, (2, 4)))
-    with pytest.raises(ColumnNotFoundError, match="origin column 'fOriginMcRec'.*Did you mean"):
+    with pytest.raises(
+        ColumnNotFoundError,
+        match=r"split by origin needs the columns \['fOriginMcRec'\].*Did you mean",
+    ):
         mc_by_origin(mc.rename(columns={"fOriginMcRec": "fOriginMcRe"}))
     with pytest.raises(ColumnNotFoundError, match="MC prompt: expected a score column 'scores'"):
         scan_candidates(

@@ -27,13 +27,12 @@ import pandas as pd
 
 from .. import onnx as onnx_export
 from ..errors import (
-    ColumnNotFoundError,
     FeatureOrderError,
     InputFileNotFoundError,
     MlResponseConfigError,
 )
 from ..export.o2physics import MlResponseConfig, find_bin
-from ..schema import score_column
+from ..schema import require_columns, score_column
 from .backends import Scorer, check_backend, make_scorer
 
 
@@ -189,11 +188,7 @@ class BinnedModel:
         self, df: pd.DataFrame, scorers: list[Scorer], pt_column: str = "fPt"
     ) -> pd.DataFrame:
         """Scores of every candidate from its pT bin's model (NaN outside ``binsPtMl``)."""
-        missing = [c for c in [*self.features, pt_column] if c not in df.columns]
-        if missing:
-            raise ColumnNotFoundError(
-                f"Candidates lack {missing}, needed by the model in {self.config_path.parent}."
-            )
+        require_columns(df, [*self.features, pt_column], f"the model in {self.config_path.parent}")
         X = df[self.features].to_numpy(dtype=np.float32)
         bins = find_bin(self.config.bins_pt, df[pt_column].to_numpy())
         out = np.full((len(df), self.config.n_classes), np.nan, dtype=np.float32)

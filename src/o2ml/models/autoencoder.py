@@ -31,10 +31,10 @@ from .. import __version__
 from .._extras import load
 from ..errors import (
     BadArgumentError,
-    ColumnNotFoundError,
     EmptySelectionError,
     NonFiniteError,
 )
+from ..schema import require_columns
 from ._storage import read_sidecar
 from ._torch import load_state_dict, save_state_dict
 from .bdt import Search, open_study
@@ -106,11 +106,7 @@ def _device(device: str | None) -> torch.device:
 
 def _matrix(df: pd.DataFrame | np.ndarray, features: Sequence[str], source: str) -> np.ndarray:
     if isinstance(df, pd.DataFrame):
-        missing = [f for f in features if f not in df.columns]
-        if missing:
-            raise ColumnNotFoundError(
-                f"{source}: expected the model features {missing}, not found."
-            )
+        require_columns(df, features, f"{source}: the autoencoder's features")
         x = df[list(features)].to_numpy(np.float32)
     else:
         x = np.asarray(df, dtype=np.float32)

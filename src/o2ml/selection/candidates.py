@@ -27,9 +27,17 @@ import pandas as pd
 
 from .. import io, schema
 from ..channels import MC_LABEL_COLUMNS, is_signal
-from ..errors import BadArgumentError, ColumnNotFoundError, EmptySelectionError, did_you_mean
+from ..errors import BadArgumentError, EmptySelectionError
 from ..physics.massfit import PeakFit, fit_peak
-from ..schema import ORIGINS, SCORE_COLUMNS, CandidateColumns, PtBin, Table, origin_names
+from ..schema import (
+    ORIGINS,
+    SCORE_COLUMNS,
+    CandidateColumns,
+    PtBin,
+    Table,
+    origin_names,
+    require_columns,
+)
 from .efficiency import Cuts, column_values, parse_cuts
 from .options import BinInputs, SignificanceOptions, _bin_inputs, _options
 from .result import ScanResult
@@ -109,9 +117,7 @@ def add_scores(df: pd.DataFrame, model, features: Sequence[str]) -> pd.DataFrame
     ``model`` is a hipe4ml ModelHandler or a classifier with ``predict_proba`` whose classes
     are in :data:`o2ml.schema.SCORE_COLUMNS` order.
     """
-    missing = [f for f in features if f not in df.columns]
-    if missing:
-        raise ColumnNotFoundError(f"Candidates lack the model features {missing}.")
+    require_columns(df, features, "add_scores: the model's features")
     clf = model.get_original_model() if hasattr(model, "get_original_model") else model
     proba = clf.predict_proba(df[list(features)])
     out = df.copy()
@@ -136,11 +142,7 @@ def mc_by_origin(
 ) -> dict[str, pd.DataFrame]:
     """True MC signal split by origin (``{"prompt": ..., "nonprompt": ...}``), as the selection
     functions take it; the origin is an O2Physics code or already a name."""
-    if origin_column not in mc.columns:
-        raise ColumnNotFoundError(
-            f"MC: expected an origin column {origin_column!r}, found {list(mc.columns)}."
-            f"{did_you_mean(origin_column, mc.columns)}"
-        )
+    require_columns(mc, [origin_column], "MC: the split by origin")
     names = origin_names(mc[origin_column].to_numpy())
     return {name: mc[names == name] for name in ORIGINS}
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..errors import ColumnNotFoundError, NonFiniteError, ScanInputError, did_you_mean
-from ..schema import CandidateColumns
+from ..errors import NonFiniteError, ScanInputError
+from ..schema import CandidateColumns, require_columns
 from ._estimate import (
     _check_origins,
     _data_arrays,
@@ -60,12 +60,8 @@ def _rectangular_mask(
     frame: pd.DataFrame, conditions: list[tuple[str, str, float]], source: str
 ) -> np.ndarray:
     mask = np.ones(len(frame), dtype=bool)
+    require_columns(frame, list(dict.fromkeys(c for c, _, _ in conditions)), f"{source}: the cuts")
     for column, op, value in conditions:
-        if column not in frame.columns:
-            raise ColumnNotFoundError(
-                f"{source}: expected a column {column!r}, found {list(frame.columns)}."
-                f"{did_you_mean(column, frame.columns)}"
-            )
         x = frame[column].to_numpy(dtype=np.float64)
         n_nan = int(np.isnan(x).sum())
         if n_nan:
@@ -118,11 +114,7 @@ def evaluate_cuts(
     expected = inputs.expected
     species, signal_origins = opts.species, opts.signal_origins
     parsed = _parse_conditions(conditions)
-    if mass_column not in data.columns:
-        raise ColumnNotFoundError(
-            f"data: expected the mass column {mass_column!r}, found {list(data.columns)}."
-            f"{did_you_mean(mass_column, data.columns)}"
-        )
+    require_columns(data, [mass_column], "data: the mass")
     mass = _data_arrays(data[mass_column].to_numpy())
     settings = scan_settings(mass, peak, opts, mass_edges=mass_edges, scale=scale)
     expected_n = _expected_counts(expected, species, pt_range)
