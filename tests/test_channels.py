@@ -294,10 +294,11 @@ def test_channels_are_found_by_any_of_their_names():
         for name in (m.NAME, m.MACRO_CHANNEL, m.SPECIES, m.TABLE, m.SELECTOR.task):
             assert channels.get(name) is m
         assert m.TABLE == m.SELECTOR.table and m.MACRO_CHANNEL == m.SELECTOR.channel
-        for name in ("MASS", "MASS_LABEL", "PARTNER_PEAK", "SIDEBANDS", "FEATURES",
+        for name in ("MASS", "MASS_LABEL", "PARTNER_PEAK", "PEAK_LABELS", "SIDEBANDS", "FEATURES",
                      "SCAN_OPTIONS", "MC_LABEL_COLUMNS", "is_signal", "GENERATOR"):  # fmt: skip
             assert hasattr(m, name), (m.NAME, name)
         assert m.SCAN_OPTIONS["species"] == m.SPECIES and m.SIDEBANDS[0] < m.MASS < m.SIDEBANDS[1]
+        assert len(m.PEAK_LABELS) == (2 if m.PARTNER_PEAK else 1), m.NAME  # signal (+ partner)
         assert set(m.FEATURES) <= {c for c in m.SELECTOR.columns if c}, m.NAME
     with pytest.raises(BadArgumentError, match="unknown channel 'Xic'.*dplus \\(DplusToPiKPi"):
         channels.get("Xic")

@@ -77,6 +77,27 @@ def test_charm_figures_draw_what_the_notebooks_show():
     assert fig.data[0].name == "2-4 GeV/c" and list(fig.data[0].error_y.array) == [1.0, 1.0]
 
 
+def test_the_mass_panel_names_the_axis_and_the_peaks_of_its_channel():
+    """mass_after_cut takes the axis label and the peak names from the channel module (Ds⁺ and
+    its D⁺ partner, Λc⁺), generic names without a channel: nothing Ds-specific in plots."""
+    from types import SimpleNamespace as NS
+
+    from o2ml.plots import mass_after_cut
+    from o2ml.schema import PtBin
+
+    edges = np.linspace(1.7, 2.2, 51)
+    flat = np.full(50, 3.0)
+    fit = NS(predict=lambda: {"background": flat, "signal": flat, "dplus": flat})
+    after = NS(pt_bin=PtBin(2, 4), edges=edges, counts=flat * 3, fit=fit, window=(1.95, 1.99))
+    names = {c: [t.name for t in mass_after_cut([after], channel=c).data]
+             for c in ("ds", "lc", None)}  # fmt: skip
+    assert names["ds"][-2:] == ["Ds⁺", "D⁺"]
+    assert names["lc"][-1] == "Λc⁺" and "Ds⁺" not in names["lc"]
+    assert names[None][-2:] == ["signal", "partner peak"]
+    lc = mass_after_cut([after], channel="lc")
+    assert lc.layout.xaxis.title.text == "m(pKπ) (GeV/c²)"
+
+
 def test_model_figures_draw_both_models_and_their_rocs():
     from sklearn.metrics import roc_auc_score
 

@@ -42,6 +42,7 @@ __all__ = [
     "MC_LABEL_COLUMNS",
     "NAME",
     "PARTNER_PEAK",
+    "PEAK_LABELS",
     "REFERENCE_COLUMN",
     "REFERENCE_COLUMNS",
     "SCAN_OPTIONS",
@@ -68,6 +69,8 @@ MASS = constants.mass(SPECIES)  # GeV/c2
 MASS_LABEL = "m(πKπ) (GeV/c²)"
 #: no second peak in the π K π spectrum that o2ml models (the Ds -> KKπ window has the D+)
 PARTNER_PEAK = None
+#: the names of the mass peaks in figures: the D+
+PEAK_LABELS = ("D⁺",)
 #: the candidates o2ml's generator writes (choice: covers the macro's sidebands)
 MASS_WINDOW = (1.65, 2.10)
 #: config_preparation_DplusToPiKPi.yml, ``filt_bkg_mass``: the background of the training

@@ -28,6 +28,7 @@ __all__ = [
     "MC_LABEL_COLUMNS",
     "NAME",
     "PARTNER_PEAK",
+    "PEAK_LABELS",
     "REFERENCE_COLUMN",
     "REFERENCE_COLUMNS",
     "REFERENCE_CUTS",
@@ -60,6 +61,8 @@ MASS = constants.mass(SPECIES)  # GeV/c2
 MASS_LABEL = "m(KKπ) (GeV/c²)"
 #: the second peak of the KKπ spectrum, D+ -> KKπ, fitted or left out next to the Ds
 PARTNER_PEAK = "Dplus"
+#: the names of the mass peaks in figures: the Ds and its D+ -> KKπ partner
+PEAK_LABELS = ("Ds⁺", "D⁺")
 #: the candidates o2ml's generator writes: covers the tutorial sidebands (< 1.75, > 2.1) and the
 #: D+ peak
 MASS_WINDOW = (1.65, 2.25)

@@ -29,6 +29,7 @@ __all__ = [
     "NSIGMA_CLIP",
     "NSIGMA_FEATURES",
     "PARTNER_PEAK",
+    "PEAK_LABELS",
     "PRONG_FEATURES",
     "SCAN_OPTIONS",
     "SELECTOR",
@@ -54,6 +55,8 @@ SPECIES = "Lc"
 MASS = constants.mass(SPECIES)  # GeV/c2
 MASS_LABEL = "m(pKπ) (GeV/c²)"
 PARTNER_PEAK = None
+#: the names of the mass peaks in figures: the Λc
+PEAK_LABELS = ("Λc⁺",)
 #: the candidates o2ml's generator writes: the signal region around 2.2865 plus sidebands on
 #: both sides
 MASS_WINDOW = (2.14, 2.44)

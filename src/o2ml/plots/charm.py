@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 
-#: names of the two peaks of a mass fit after a cut (the signal and the channel's partner peak)
-PEAK_NAMES = ("Ds⁺", "D⁺")
+#: names of the two peaks of a mass fit after a cut without a channel (a channel's own:
+#: ``PEAK_LABELS`` of its module)
+PEAK_NAMES = ("signal", "partner peak")
 #: colours of successive curves (plotly's default sequence)
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _LINES = {
@@ -51,19 +52,19 @@ def mass_after_cut_curves(fit, peak_names: Sequence[str] = PEAK_NAMES) -> dict[s
     return out
 
 
-def mass_after_cut(
-    fits: Sequence, *, channel: str | None = "ds", peak_names: Sequence[str] = PEAK_NAMES
-) -> go.Figure:
+def mass_after_cut(fits: Sequence, *, channel: str | None = None) -> go.Figure:
     """One panel per pT bin: data after the cut (Poisson errors), the fitted total, background
     and each peak, on a linear scale, the signal window shaded where known (``fits``:
     :class:`o2ml.selection.bins.AfterCut`, e.g. :meth:`o2ml.selection.BinScan.fit_after_cut`;
-    ``channel``: a name :func:`o2ml.channels.get` knows, for the mass axis, or None). The
-    threshold dashboard draws its mass panel with it (:class:`o2ml.widgets.ThresholdScanner`)."""
+    ``channel``: a name :func:`o2ml.channels.get` knows, or None). The
+    threshold dashboard draws its mass panel with it (:class:`o2ml.widgets.ThresholdScanner`).
+    The channel names the axis and the peaks (``MASS_LABEL``, ``PEAK_LABELS``)."""
     go = load("plotly.graph_objects", "dashboards")
     make_subplots = load("plotly.subplots", "dashboards").make_subplots
     from ..channels import get
 
     xaxis_title = get(channel).MASS_LABEL if channel is not None else "m (GeV/c²)"
+    peak_names = get(channel).PEAK_LABELS if channel is not None else PEAK_NAMES
     fig = make_subplots(
         rows=1, cols=len(fits), subplot_titles=[f.pt_bin.label + " GeV/c" for f in fits]
     )

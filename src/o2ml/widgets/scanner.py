@@ -85,10 +85,10 @@ class ThresholdScanner:
     def _setup(self, initial, export_dir, export_name) -> None:
         self.cuts, self.grids, self.bins = self.grid.cuts, self.grid.grids, self.grid.bins
         self.pt_bins, self.signal_origins = self.grid.pt_bins, self.grid.signal_origins
-        # the channel whose signal this is: its mass axis (once, not per slider move)
-        self._channel = next(
-            (c.NAME for c in CHANNELS.values() if c.SPECIES == self.grid.species), None
-        )
+        # the channel whose signal this is: its mass axis and peak names (once, not per move)
+        channel = next((c for c in CHANNELS.values() if c.SPECIES == self.grid.species), None)
+        self._channel = None if channel is None else channel.NAME
+        self._peaks = charm.PEAK_NAMES if channel is None else channel.PEAK_LABELS
         self._figure_key: tuple | None = None  # what the figure's traces were built for
         self.recorded: dict[tuple[float, float], dict[str, tuple[str, float]]] = {}
         self._build_ui(initial or {}, export_dir, export_name)
@@ -273,7 +273,7 @@ class ThresholdScanner:
         """The mass panel of :func:`o2ml.plots.mass_after_cut`: drawn by it when the bin (or
         the set of curves) changes, else its curves' y values replaced (a slider move)."""
         after = self._after_cut(b, point)
-        curves = charm.mass_after_cut_curves(after)
+        curves = charm.mass_after_cut_curves(after, self._peaks)
         key = (b.pt, tuple(curves))
         if key != self._figure_key:
             fig = charm.mass_after_cut([after], channel=self._channel).to_plotly_json()
