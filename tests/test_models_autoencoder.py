@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import time
 from dataclasses import replace
 
@@ -188,12 +189,16 @@ def test_a_trial_cut_by_the_epoch_limit_is_pruned_and_none_left_is_an_error():
 
 def test_measure_reports_time_and_memory():
     table = profiling.CostTable()
+    size = 160 * 2**20
     with table.measure("AE", "training", n=10) as m:
-        block = np.ones(20_000_000)  # 160 MB = 0.149 GiB, written, so resident
+        # an anonymous mmap of our own, every byte written, so resident: np.ones from malloc can
+        # reuse freed heap that is already resident (it did in CI, where an earlier test in the
+        # same worker had freed memory and a library had raised glibc's mmap threshold)
+        block = mmap.mmap(-1, size)
+        np.frombuffer(block, dtype=np.uint8)[:] = 1
         time.sleep(0.5)  # samples of the 10 ms sampler, even on a loaded machine (flaked at 0.05)
-        del block
-    # the block shows in the peak (a large array is a fresh mmap: it cannot hide in freed heap)
-    assert m.peak_rss_gib - m.start_rss_gib > 0.8 * 20_000_000 * 8 / 2**30, m
+        block.close()
+    assert m.peak_rss_gib - m.start_rss_gib > 0.8 * size / 2**30, m
     assert m.wall_s >= 0.5
     frame = table.frame()
     assert frame.loc[("AE", "training"), "n"] == 10
