@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
+from .._cluster import local_cluster
 from .._extras import missing
 from ..errors import (
     BadArgumentError,
@@ -325,24 +326,16 @@ def _cores() -> int:
 def _run_dask(
     job: ApplyJob, pairs: list, scheduler: str | None, workers: int | None, progress: bool
 ) -> tuple[list[FileResult], int]:
+    what = "o2ml apply on a dask cluster (or --scheduler synchronous)"
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, as_completed
     except ImportError as err:  # the optional extra
-        raise missing(
-            "dask", "o2ml apply on a dask cluster (or --scheduler synchronous)", err
-        ) from err
+        raise missing("dask", what, err) from err
 
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=workers or _cores(),
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+                local_cluster(workers or _cores(), what, log_level=logging.ERROR)
             )
             client = stack.enter_context(Client(cluster))
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from .._cluster import local_cluster
 from .._extras import missing
 from ..errors import ConfigError
 
@@ -18,7 +19,7 @@ def client(workers: int = 1, scheduler: str | None = None) -> Iterator[object | 
         yield None
         return
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
     except ImportError as err:  # the optional extra
         raise missing("dask", "a dask cluster (--workers N, --scheduler)", err) from err
 
@@ -32,10 +33,5 @@ def client(workers: int = 1, scheduler: str | None = None) -> Iterator[object | 
         with c:
             yield c
         return
-    with (
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        Client(cluster) as c,
-    ):
+    with local_cluster(workers, "a dask cluster (--workers N)") as cluster, Client(cluster) as c:
         yield c
