@@ -27,7 +27,7 @@ from o2ml.inference import BinnedModel, Execution, apply_files
 from o2ml.io import read_table, write_table
 from o2ml.models import bdt
 from o2ml.schema import pt_bins
-from o2ml.toymc.charm import generate_ds
+from o2ml.toymc.generate import draw
 
 #: pT bins covering every synthetic candidate (1-24 GeV/c), so that all of them are scored
 EDGES = [1, 2, 4, 6, 12, 24]
@@ -40,7 +40,7 @@ def make_inputs(workdir: Path, n: int, files: int) -> list[Path]:
         return paths
     per_file = n // files
     for i, path in enumerate(paths):
-        data = generate_ds(per_file, 0, seed=1000 + i).data
+        data = draw("ds", per_file, 0, seed=1000 + i).data
         write_table(data, path, TABLE, folders=4, overwrite=True)
     return paths
 
@@ -49,7 +49,7 @@ def make_model(workdir: Path) -> Path:
     out = workdir / "model"
     if (out / config_file_name(DEFAULT_TASK)).exists():
         return out
-    sample = generate_ds(1_000_000, 200_000, seed=42)
+    sample = draw("ds", 1_000_000, 200_000, seed=42)
     models = {}
     for b in pt_bins(EDGES):
         handlers = bdt.class_handlers(sample.data, sample.mc, b, sidebands=ds.SIDEBANDS)

@@ -18,9 +18,9 @@ from o2ml.schema import HF_CAND_DS_LITES, TRACKS_EXTRA
 
 def generate(sample: str, n: int):
     if sample == "ds":
-        from o2ml.toymc.charm import generate_ds
+        from o2ml.toymc.generate import draw
 
-        return generate_ds(n, 0, seed=1).data, HF_CAND_DS_LITES
+        return draw("ds", n, 0, seed=1).data, HF_CAND_DS_LITES
     from o2ml.toymc.pid import generate_pid
 
     # the table with the packed ITS2 cluster sizes, as the PID files hold it

@@ -30,7 +30,7 @@ from o2ml.inference import (
 from o2ml.io import file_metadata, read_table, write_table
 from o2ml.models import bdt
 from o2ml.schema import PtBin, pt_bins
-from o2ml.toymc.charm import generate_ds
+from o2ml.toymc.generate import draw
 
 pytestmark = pytest.mark.xdist_group("inference")
 
@@ -54,7 +54,7 @@ def train_model_dir(out: Path, sample, n_estimators: int, max_depth: int) -> Pat
 
 @pytest.fixture(scope="module")
 def sample():
-    return generate_ds(400_000, 40_000, seed=5)
+    return draw("ds", 400_000, 40_000, seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from o2ml import channels
 from o2ml.channels import is_signal
 from o2ml.physics import constants
 from o2ml.schema import HF_CAND_DS_LITES, HF_CAND_LC_LITES
-from o2ml.toymc.charm import generate_ds, generate_lc
+from o2ml.toymc.generate import draw
 
 SEED = 2024
 #: the physics of the two samples (every number of the generators)
@@ -44,12 +44,12 @@ def _split(sample, table: str) -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def ds():
-    return _split(generate_ds(400_000, 170_000, SEED, with_truth=True), "HfCandDsLites")
+    return _split(draw("ds", 400_000, 170_000, SEED, with_truth=True), "HfCandDsLites")
 
 
 @pytest.fixture(scope="module")
 def lcs():
-    return _split(generate_lc(600_000, 180_000, SEED, with_truth=True), "HfCandLcLites")
+    return _split(draw("lc", 600_000, 180_000, SEED, with_truth=True), "HfCandLcLites")
 
 
 def in_pt(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
@@ -58,11 +58,9 @@ def in_pt(df: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ layout
 @pytest.mark.parametrize("truth", [False, True])
-@pytest.mark.parametrize(
-    ("gen", "table"), [(generate_ds, HF_CAND_DS_LITES), (generate_lc, HF_CAND_LC_LITES)]
-)
+@pytest.mark.parametrize(("gen", "table"), [("ds", HF_CAND_DS_LITES), ("lc", HF_CAND_LC_LITES)])
 def test_layout_matches_schema(gen, table, truth):
-    s = gen(2_000, 500, 1, with_truth=truth)
+    s = draw(gen, 2_000, 500, 1, with_truth=truth)
     for df, kind in ((s.data, "data"), (s.mc, "mc")):
         names = table.column_names(kind, truth=truth and kind == "data")
         assert list(df.columns) == names
@@ -498,28 +496,28 @@ def test_lc_sideband_pull_fails_on_a_cut_on_prong_pt(lcs):
 
 
 # ------------------------------------------------------------------ determinism
-@pytest.mark.parametrize("gen", [generate_ds, generate_lc])
+@pytest.mark.parametrize("gen", ["ds", "lc"])
 def test_deterministic_and_seed_dependent(gen):
-    a = gen(150_000, 20_000, 7, with_truth=True)  # more than one chunk: exercises the thread pool
-    b = gen(150_000, 20_000, 7, with_truth=True)
+    a = draw(gen, 150_000, 20_000, 7, with_truth=True)  # > one chunk: exercises the thread pool
+    b = draw(gen, 150_000, 20_000, 7, with_truth=True)
     for x, y in ((a.data, b.data), (a.mc, b.mc)):
         pd.testing.assert_frame_equal(x, y, check_exact=True)
         for c in x.columns:
             assert np.array_equal(x[c].to_numpy(), y[c].to_numpy())
     assert a.expected_signal == b.expected_signal
-    c = gen(150_000, 20_000, 8, with_truth=True)
+    c = draw(gen, 150_000, 20_000, 8, with_truth=True)
     assert not np.array_equal(a.data.fPt.to_numpy(), c.data.fPt.to_numpy())
     assert not np.array_equal(a.mc.fDecayLength.to_numpy(), c.mc.fDecayLength.to_numpy())
     # more MC does not change the data
-    d = gen(150_000, 35_000, 7, with_truth=True)
+    d = draw(gen, 150_000, 35_000, 7, with_truth=True)
     pd.testing.assert_frame_equal(a.data, d.data, check_exact=True)
 
 
 def test_progress_bar(capsys):
-    s = generate_ds(3_000, 300, 1, progress=True)
+    s = draw("ds", 3_000, 300, 1, progress=True)
     assert len(s.data) == 3_000
     assert "100%" in capsys.readouterr().err  # tqdm draws on stderr outside notebooks
-    s = generate_lc(3_000, 300, 1, progress=True)
+    s = draw("lc", 3_000, 300, 1, progress=True)
     assert len(s.mc) == 300
     assert "100%" in capsys.readouterr().err
 
@@ -538,6 +536,12 @@ def test_each_channel_spec_picks_its_generator_by_type():
     assert generator_of(channels.dplus.GENERATOR) is three_prong.generate
     with pytest.raises(BadArgumentError, match="no generator draws a sample from a dict"):
         generator_of({})
+    # draw: a channel by any of its names, or its module; an unknown name lists the channels
+    by_name, by_module = draw("DsToKKPi", 500, 50, 3), draw(channels.ds, 500, 50, 3)
+    pd.testing.assert_frame_equal(by_name.data, by_module.data, check_exact=True)
+    pd.testing.assert_frame_equal(by_name.mc, by_module.mc, check_exact=True)
+    with pytest.raises(BadArgumentError, match="unknown channel 'Xi'.*ds .DsToKKPi"):
+        draw("Xi", 500, 50, 3)
     # the toymc modules hold no number of the channels any more: the old constants are gone
     assert not [n for n in dir(charm) if n.startswith(("DS_", "DPLUS_", "PHI_"))]
     assert not [n for n in dir(toy_lc) if n.startswith(("LC_", "KSTAR0_"))]

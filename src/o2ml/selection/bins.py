@@ -354,8 +354,8 @@ def closure_ensemble(
     """Closure pulls on an ensemble of independent synthetic data samples (one per seed).
 
     Each toy is a fresh data sample of ``n_data`` candidates with its truth, drawn by the
-    generator of the channel of ``options.species`` (:func:`o2ml.channels.get`,
-    :func:`o2ml.toymc.generate.generator_of`); the trained models score it, the bin is scanned at its
+    generator of the channel of ``options.species`` (:func:`o2ml.toymc.generate.draw`); the
+    trained models score it, the bin is scanned at its
     fixed threshold with the held-out ``mc`` for the efficiencies (``options`` as in
     :func:`scan_bin`, with ``fit_raw_yield=True``), and :func:`closure` gives the pulls. Over
     the ensemble the pulls of an unbiased estimate with correct errors have mean 0 and width 1:
@@ -363,15 +363,12 @@ def closure_ensemble(
     """
     from tqdm.auto import tqdm
 
-    from .. import channels
-    from ..toymc.generate import generator_of
+    from ..toymc.generate import draw
 
-    channel = channels.get(options.species)
-    generate = generator_of(channel.GENERATOR)
     mc_scored = {b: add_scores(in_pt_range(mc, b), t.model, features) for b, t in trained.items()}
     rows = []
     for seed in tqdm(seeds, desc="toys", disable=not progress, leave=False):
-        toy = generate(channel, n_data, 1, int(seed), with_truth=True)
+        toy = draw(options.species, n_data, 1, int(seed), with_truth=True)
         for b, t in trained.items():
             d = add_scores(in_pt_range(toy.data, b), t.model, features)
             scan = scan_bin(

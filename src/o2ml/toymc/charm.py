@@ -23,20 +23,16 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from ..channels import ds as _ds
 from ..physics import constants
 from ..schema import Origin, get_table
 from . import _kinematics as K
 from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
-from .lc import generate_lc
 
 __all__ = [
     "CharmSample",
     "class_probabilities",
     "expected_signal",
-    "generate_ds",
     "generate_kkpi",
-    "generate_lc",
     "kkpi_background",
     "kkpi_signal",
 ]
@@ -296,14 +292,6 @@ def generate_kkpi(
     mc = _kkpi_mc(seeds["mc"], n_mc, g, table, sp)
     step("mc")
     return CharmSample(data=data, mc=mc, expected_signal=expected_signal(channel, n_data))
-
-
-def generate_ds(
-    n_data: int, n_mc: int, seed: int, *, with_truth: bool = False, progress: bool = False
-) -> CharmSample:
-    """Synthetic ``HfCandDsLites`` data and MC files of the Ds sample (:mod:`o2ml.channels.ds`,
-    ``o2ml generate ds``): :func:`generate_kkpi` of that channel, same arguments."""
-    return generate_kkpi(_ds, n_data, n_mc, seed, with_truth=with_truth, progress=progress)
 
 
 def _reflections(g, sp: dict, peak):

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from filelock import FileLock
@@ -85,6 +86,26 @@ def generator_of(physics) -> Callable[..., CharmSample]:
         + ", ".join(k.__name__ for k in generators)
         + "."
     )
+
+
+def draw(
+    channel: str | ModuleType,
+    n_data: int,
+    n_mc: int,
+    seed: int,
+    *,
+    with_truth: bool = False,
+    progress: bool = False,
+) -> CharmSample:
+    """The data and MC frames and expected signal of a charm channel's sample, in memory:
+    ``channel`` is a module of :mod:`o2ml.channels` or a name :func:`o2ml.channels.get` knows
+    (``"ds"``, ``"Lc"``, ``"DplusToPiKPi"``), drawn by :func:`generator_of` its ``GENERATOR``.
+    Same arguments, bit-identical frames (what :func:`generate` writes for that seed and sizes)."""
+    from ..channels import get
+
+    module = get(channel) if isinstance(channel, str) else channel
+    generator = generator_of(module.GENERATOR)
+    return generator(module, n_data, n_mc, seed, with_truth=with_truth, progress=progress)
 
 
 def sample_files(sample: str) -> list[str]:
@@ -198,8 +219,7 @@ def _generate_one(
     if sample in CHANNELS:
         channel = CHANNELS[sample]
         table = get_table(channel.TABLE)
-        options = {"with_truth": truth, "progress": progress}
-        result = generator_of(channel.GENERATOR)(channel, n_data, n_mc, seed, **options)
+        result = draw(channel, n_data, n_mc, seed, with_truth=truth, progress=progress)
         write(result.data, f"{sample}_data.root", table)
         write(result.mc, f"{sample}_mc.root", table)
         name = f"{sample}_expected_signal.json"

@@ -23,7 +23,6 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from ..channels import lc as _lc
 from ..physics import constants
 from ..schema import Origin, get_table
 from . import _kinematics as K
@@ -32,7 +31,6 @@ from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
 __all__ = [
     "class_probabilities",
     "expected_signal",
-    "generate_lc",
     "generate_pkpi",
     "pkpi_background",
     "pkpi_signal",
@@ -265,14 +263,6 @@ def generate_pkpi(
     mc = _pkpi_mc(seeds["mc"], n_mc, g, table, sp)
     step("mc")
     return CharmSample(data=data, mc=mc, expected_signal=expected_signal(channel, n_data))
-
-
-def generate_lc(
-    n_data: int, n_mc: int, seed: int, *, with_truth: bool = False, progress: bool = False
-) -> CharmSample:
-    """Synthetic ``HfCandLcLites`` data and MC files of the Λc sample (:mod:`o2ml.channels.lc`,
-    ``o2ml generate lc``): :func:`generate_pkpi` of that channel, same arguments."""
-    return generate_pkpi(_lc, n_data, n_mc, seed, with_truth=with_truth, progress=progress)
 
 
 def _mc_flags(rng: np.random.Generator, g, cols: dict, origin: np.ndarray) -> dict:

@@ -5,7 +5,8 @@ with the three score columns of the charm BDTs (``score_bkg``, ``score_prompt``,
 ``score_nonprompt``: Dirichlet draws whose parameters depend on the true class), MC signal with
 ``fOriginMcRec``, and the expected-signal table that counts the injected signal, so that scans
 close on the truth. The dashboards' tests and benchmarks use it at 10^4 to 10^7 candidates;
-:func:`o2ml.toymc.charm.generate_ds` is the full generator (features, trees, truth).
+:func:`o2ml.toymc.generate.draw` (``draw("ds", ...)``) is the full generator (features, trees,
+truth).
 """
 
 from __future__ import annotations
