@@ -516,10 +516,12 @@ def test_deterministic_and_seed_dependent(gen):
 def test_progress_bar(capsys):
     s = draw("ds", 3_000, 300, 1, progress=True)
     assert len(s.data) == 3_000
-    assert "100%" in capsys.readouterr().err  # tqdm draws on stderr outside notebooks
+    err = capsys.readouterr().err  # tqdm draws on stderr outside notebooks
+    assert "Ds⁺ toy MC" in err and "100%" in err
     s = draw("lc", 3_000, 300, 1, progress=True)
     assert len(s.mc) == 300
-    assert "100%" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Λc⁺ toy MC" in err and "100%" in err
 
 
 # ------------------------------------------------------------------ the numbers live in channels

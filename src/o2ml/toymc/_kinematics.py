@@ -162,6 +162,15 @@ class PtSpectrum:
         return np.diff(self.cdf(edges))
 
 
+def spectra(g) -> dict[str, PtSpectrum]:
+    """The pT spectra (``bkg``, ``prompt``, ``nonprompt``) of a channel's physics ``g``."""
+    return {
+        "bkg": PtSpectrum(*g.bkg_spectrum),
+        "prompt": PtSpectrum(*g.prompt_spectrum),
+        "nonprompt": PtSpectrum(*g.nonprompt_spectrum),
+    }
+
+
 def sample_exp_mass(
     rng: np.random.Generator, n: int, lo: float, hi: float, slope: float
 ) -> np.ndarray:
@@ -262,6 +271,31 @@ def fake_flight(rng, fr, displaced_fraction: float, length: float, angle: float)
 def d0_sigma(pt: np.ndarray) -> np.ndarray:
     """Track impact-parameter (XY) resolution of ITS2 vs pT (cm)."""
     return np.sqrt(D0_SIGMA_CONST**2 + (D0_SIGMA_INVPT / pt) ** 2)
+
+
+def signal_decay(
+    rng: np.random.Generator,
+    g,
+    pt: np.ndarray,
+    nonprompt: np.ndarray,
+    *,
+    parent: str | None = None,
+    with_z: bool = False,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(eta, phi, topology) of reconstructed three-prong decays of ``parent`` (default
+    ``g.parent``) at ``pt``: direction, flight (from a b hadron where ``nonprompt``), and the
+    prongs with the track quality and prong kinematics of the channel's physics ``g``."""
+    parent = g.parent if parent is None else parent
+    m0, n = constants.mass(parent), pt.size
+    eta = rng.uniform(-ETA_MAX, ETA_MAX, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    fr = frame(eta, phi)
+    flight = charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(parent), nonprompt)
+    topo = three_prong(
+        rng, pt, eta, phi, flight, fr, quality_logsigma=g.quality_logsigma, vertex_scale=1.0,
+        alpha=g.prong_alpha, opening=g.prong_opening, with_z=with_z,
+    )  # fmt: skip
+    return eta, phi, topo
 
 
 def three_prong(
@@ -713,6 +747,26 @@ class Columns:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.cols, columns=self.names, copy=False)
+
+
+def background_data(
+    out: Columns,
+    n: int,
+    seeds: dict[str, np.random.SeedSequence],
+    probs: Sequence[float],
+    background: Callable[[np.random.Generator, int], dict],
+) -> np.ndarray:
+    """The start of a charm generator's data file: the kind of each of its ``n`` rows (an index
+    into ``probs``, drawn with the ``"classes"`` stream of ``seeds``), returned, and
+    ``background(rng, m)`` put into every row of ``out``, chunk by chunk with the ``"bkg"``
+    stream (> 99 % of the rows are background; the generator overwrites the signal rows)."""
+    kinds = draw_classes(np.random.default_rng(seeds["classes"]), n, probs)
+
+    def job(rng: np.random.Generator, rows: slice) -> None:
+        out.put(rows, background(rng, rows.stop - rows.start))
+
+    run_chunks(seeds["bkg"], n, job)
+    return kinds
 
 
 def signal_pt(rng: np.random.Generator, spectra: dict, nonprompt: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ import pandas as pd
 from ..physics import constants
 from ..schema import Origin, get_table
 from . import _kinematics as K
-from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
+from ._kinematics import PT_EDGES, CharmSample
 
 __all__ = [
     "CharmSample",
@@ -46,21 +46,13 @@ _CLASSES = (
 )  # fmt: skip
 
 
-def _spectra(g) -> dict[str, PtSpectrum]:
-    return {
-        "bkg": PtSpectrum(*g.bkg_spectrum),
-        "prompt": PtSpectrum(*g.prompt_spectrum),
-        "nonprompt": PtSpectrum(*g.nonprompt_spectrum),
-    }
-
-
 def class_probabilities(g) -> dict[str, float]:
     """Per-candidate class probabilities of the data file, fixed by ``g.signal_to_background``
     (``g``: a :class:`~o2ml.channels._spec.KKPiPhysics`)."""
     f_np, r, f_refl = g.nonprompt_fraction, g.partner.ratio, g.reflection_fraction
     # background: all rows but signal and reflections
     s_main = K.signal_share(
-        _spectra(g), g.sb_pt_range, nonprompt_fraction=f_np,
+        K.spectra(g), g.sb_pt_range, nonprompt_fraction=f_np,
         signal_to_background=g.signal_to_background, reflection_fraction=f_refl, partner_ratio=r,
     )  # fmt: skip
     s_partner = r * s_main
@@ -141,14 +133,7 @@ def kkpi_signal(
     n = pt.size
     peak = g if peak is None else peak
     m0 = constants.mass(peak.parent)
-    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    fr = K.frame(eta, phi)
-    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(peak.parent), nonprompt)
-    topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=g.quality_logsigma, vertex_scale=1.0,
-        alpha=g.prong_alpha, opening=g.prong_opening,
-    )  # fmt: skip
+    eta, phi, topo = K.signal_decay(rng, g, pt, nonprompt, parent=peak.parent)
     dm, cos3 = _kkpi_decay(rng, n, m0, peak.phi_fraction, g.phi_mkk_sigma)
     # indices into K.SPECIES of the true prongs (K, K, pi)
     true_species = np.array([[K.SPECIES.index(s)] for s in g.prongs], dtype=np.int8)
@@ -249,21 +234,14 @@ def generate_kkpi(
         creator does (``mc_bkg_downsample``). ``expected_signal``: see :func:`expected_signal`.
     """
     g, table = channel.GENERATOR, get_table(channel.TABLE)
-    step = K.stage_bar(progress, 4, f"{channel.SPECIES} toy MC")
+    step = K.stage_bar(progress, 4, f"{channel.PEAK_LABELS[0]} toy MC")
     seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "partner", "mc"])
-    probs = class_probabilities(g)
-    sp = _spectra(g)
-    cls = K.draw_classes(
-        np.random.default_rng(seeds["classes"]), n_data, [probs[c] for c in _CLASSES]
-    )
-    names = table.column_names("data", truth=with_truth)
-    out = K.Columns(table, names, n_data)
-
-    # background is generated for every row (>99 % of them); signal rows are overwritten below
-    def bkg_job(rng: np.random.Generator, rows: slice) -> None:
-        out.put(rows, kkpi_background(rng, g, sp["bkg"].sample(rng, rows.stop - rows.start)))
-
-    K.run_chunks(seeds["bkg"], n_data, bkg_job)
+    probs, sp = class_probabilities(g), K.spectra(g)
+    out = K.Columns(table, table.column_names("data", truth=with_truth), n_data)
+    cls = K.background_data(
+        out, n_data, seeds, [probs[c] for c in _CLASSES],
+        lambda rng, m: kkpi_background(rng, g, sp["bkg"].sample(rng, m)),
+    )  # fmt: skip
     step("background")
     truth = {"pdg": np.zeros(n_data, np.int32), "origin": np.zeros(n_data, np.int8)}
     window = K.in_window(*g.mass_window)
@@ -356,7 +334,7 @@ def expected_signal(channel: ModuleType, n_data: int) -> dict:
     """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data`` of a
     K K pi ``channel`` (its ``GENERATOR``: a :class:`~o2ml.channels._spec.KKPiPhysics`)."""
     g = channel.GENERATOR
-    probs, sp = class_probabilities(g), _spectra(g)
+    probs, sp = class_probabilities(g), K.spectra(g)
 
     def per_bin(cls: str, spec: str) -> list[float]:
         return [float(x) for x in n_data * probs[cls] * sp[spec].bin_fractions(PT_EDGES)]

@@ -26,7 +26,7 @@ import pandas as pd
 from ..physics import constants
 from ..schema import Origin, get_table
 from . import _kinematics as K
-from ._kinematics import PT_EDGES, CharmSample, PtSpectrum
+from ._kinematics import PT_EDGES, CharmSample
 
 __all__ = [
     "class_probabilities",
@@ -41,20 +41,12 @@ __all__ = [
 _CLASSES = ("bkg", "prompt", "nonprompt", "reflection")
 
 
-def _spectra(g) -> dict[str, PtSpectrum]:
-    return {
-        "bkg": PtSpectrum(*g.bkg_spectrum),
-        "prompt": PtSpectrum(*g.prompt_spectrum),
-        "nonprompt": PtSpectrum(*g.nonprompt_spectrum),
-    }
-
-
 def class_probabilities(g) -> dict[str, float]:
     """Per-row class probabilities of the data file, fixed by ``g.signal_to_background`` (``g``:
     a :class:`~o2ml.channels._spec.PKPiPhysics`)."""
     f_np, f_refl = g.nonprompt_fraction, g.reflection_fraction
     s = K.signal_share(
-        _spectra(g), g.sb_pt_range, nonprompt_fraction=f_np,
+        K.spectra(g), g.sb_pt_range, nonprompt_fraction=f_np,
         signal_to_background=g.signal_to_background, reflection_fraction=f_refl,
     )  # fmt: skip
     return {
@@ -131,14 +123,7 @@ def pkpi_signal(
     """
     n = pt.size
     m0 = constants.mass(g.parent)
-    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    fr = K.frame(eta, phi)
-    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(g.parent), nonprompt)
-    topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=g.quality_logsigma, vertex_scale=1.0,
-        alpha=g.prong_alpha, opening=g.prong_opening, with_z=True,
-    )  # fmt: skip
+    eta, phi, topo = K.signal_decay(rng, g, pt, nonprompt, with_z=True)
     # indices into K.SPECIES of the true prongs (p, K, pi)
     species = np.array([[K.SPECIES.index(s)] for s in g.prongs], dtype=np.int8)
     proton_first = rng.random(n) < g.first_hypothesis_fraction
@@ -226,21 +211,15 @@ def generate_pkpi(
     downsampled as the tree creator does (``mc_bkg_downsample``).
     """
     g, table = channel.GENERATOR, get_table(channel.TABLE)
-    step = K.stage_bar(progress, 4, "Λc toy MC")
+    step = K.stage_bar(progress, 4, f"{channel.PEAK_LABELS[0]} toy MC")
     # "centrality" last: the other streams are those of generator version 3
     seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "mc", "centrality"])
-    probs, sp = class_probabilities(g), _spectra(g)
-    cls = K.draw_classes(
-        np.random.default_rng(seeds["classes"]), n_data, [probs[c] for c in _CLASSES]
-    )
-    names = table.column_names("data", truth=with_truth)
-    out = K.Columns(table, names, n_data)
-
-    # background is generated for every row (>99 % of them); signal rows are overwritten below
-    def bkg_job(rng: np.random.Generator, rows: slice) -> None:
-        out.put(rows, pkpi_background(rng, g, sp["bkg"].sample(rng, rows.stop - rows.start)))
-
-    K.run_chunks(seeds["bkg"], n_data, bkg_job)
+    probs, sp = class_probabilities(g), K.spectra(g)
+    out = K.Columns(table, table.column_names("data", truth=with_truth), n_data)
+    cls = K.background_data(
+        out, n_data, seeds, [probs[c] for c in _CLASSES],
+        lambda rng, m: pkpi_background(rng, g, sp["bkg"].sample(rng, m)),
+    )  # fmt: skip
     step("background")
     rng = np.random.default_rng(seeds["signal"])
     idx = np.flatnonzero((cls == 1) | (cls == 2))
@@ -325,7 +304,7 @@ def expected_signal(channel: ModuleType, n_data: int) -> dict:
     """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data`` of a
     p K pi ``channel`` (its ``GENERATOR``: a :class:`~o2ml.channels._spec.PKPiPhysics`)."""
     g = channel.GENERATOR
-    probs, sp = class_probabilities(g), _spectra(g)
+    probs, sp = class_probabilities(g), K.spectra(g)
 
     def per_bin(cls: str) -> list[float]:
         return [float(x) for x in n_data * probs[cls] * sp[cls].bin_fractions(PT_EDGES)]

@@ -28,18 +28,10 @@ __all__ = ["background_columns", "expected_signal", "generate", "signal_columns"
 _CLASSES = ("bkg", "prompt", "nonprompt")
 
 
-def _spectra(g) -> dict[str, PtSpectrum]:
-    return {
-        "bkg": PtSpectrum(*g.bkg_spectrum),
-        "prompt": PtSpectrum(*g.prompt_spectrum),
-        "nonprompt": PtSpectrum(*g.nonprompt_spectrum),
-    }
-
-
 def class_probabilities(g) -> dict[str, float]:
     """Per-row class probabilities of the data file, fixed by ``g.signal_to_background``."""
     s = K.signal_share(
-        _spectra(g), g.sb_pt_range, nonprompt_fraction=g.nonprompt_fraction,
+        K.spectra(g), g.sb_pt_range, nonprompt_fraction=g.nonprompt_fraction,
         signal_to_background=g.signal_to_background, reflection_fraction=0.0,
     )  # fmt: skip
     f_np = g.nonprompt_fraction
@@ -73,14 +65,7 @@ def signal_columns(rng: np.random.Generator, g, pt: np.ndarray, nonprompt: np.nd
     """Columns of reconstructed signal decays (data and MC alike), prongs ``g.prongs``."""
     n = pt.size
     m0 = constants.mass(g.parent)
-    eta = rng.uniform(-K.ETA_MAX, K.ETA_MAX, n)
-    phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    fr = K.frame(eta, phi)
-    flight = K.charm_flight(rng, pt * np.cosh(eta), fr, m0, constants.ctau(g.parent), nonprompt)
-    topo = K.three_prong(
-        rng, pt, eta, phi, flight, fr, quality_logsigma=g.quality_logsigma, vertex_scale=1.0,
-        alpha=g.prong_alpha, opening=g.prong_opening, with_z=True,
-    )  # fmt: skip
+    eta, phi, topo = K.signal_decay(rng, g, pt, nonprompt, with_z=True)
     dmax = K.max_normalised_delta_ip(rng, n)
     cols = _columns(rng, g, topo, pt, eta, phi, _species(g.prongs), dmax)
     cols["fM"] = m0 + K.mass_sigma(pt) * rng.standard_normal(n)
@@ -123,16 +108,14 @@ def generate(
     use independent random streams. ``with_truth`` adds ``fTruthPdgCode``, ``fTruthOrigin`` and
     ``fTruthReflection`` (0: one hypothesis) to the data file."""
     g, table = channel.GENERATOR, get_table(channel.TABLE)
-    step = K.stage_bar(progress, 3, f"{channel.SPECIES} toy MC")
+    step = K.stage_bar(progress, 3, f"{channel.PEAK_LABELS[0]} toy MC")
     seeds = K.spawn_seeds(seed, ["classes", "bkg", "signal", "mc"])
-    probs, sp = class_probabilities(g), _spectra(g)
-    cls = K.draw_classes(np.random.default_rng(seeds["classes"]), n_data, list(probs.values()))
+    probs, sp = class_probabilities(g), K.spectra(g)
     out = K.Columns(table, table.column_names("data", truth=with_truth), n_data)
-
-    def bkg_job(rng: np.random.Generator, rows: slice) -> None:
-        out.put(rows, background_columns(rng, g, sp["bkg"].sample(rng, rows.stop - rows.start)))
-
-    K.run_chunks(seeds["bkg"], n_data, bkg_job)
+    cls = K.background_data(
+        out, n_data, seeds, list(probs.values()),
+        lambda rng, m: background_columns(rng, g, sp["bkg"].sample(rng, m)),
+    )  # fmt: skip
     rng = np.random.default_rng(seeds["signal"])
     idx = np.flatnonzero(cls > 0)
     nonprompt = cls[idx] == 2
@@ -157,7 +140,7 @@ def _mc(seq: np.random.SeedSequence, n_mc: int, g, table) -> pd.DataFrame:
     sig = np.flatnonzero(is_sig)
     rng = np.random.default_rng(s_signal)
     nonprompt = rng.random(sig.size) >= g.mc_prompt_fraction
-    cols = signal_columns(rng, g, K.signal_pt(rng, _spectra(g), nonprompt), nonprompt)
+    cols = signal_columns(rng, g, K.signal_pt(rng, K.spectra(g), nonprompt), nonprompt)
     channels = np.array(list(g.resonant_channels), dtype=np.int8)
     kind = K.draw_classes(rng, sig.size, list(g.resonant_channels.values()))
     cols["fFlagMcMatchRec"] = cols["_sign"] * g.flag_mc
@@ -188,7 +171,7 @@ def _mc(seq: np.random.SeedSequence, n_mc: int, g, table) -> pd.DataFrame:
 def expected_signal(channel: ModuleType, n_data: int) -> dict:
     """Expected (mean) numbers of candidates per fine pT bin in a data file of ``n_data``."""
     g = channel.GENERATOR
-    probs, sp = class_probabilities(g), _spectra(g)
+    probs, sp = class_probabilities(g), K.spectra(g)
 
     def per_bin(cls: str) -> list[float]:
         spec = "bkg" if cls == "bkg" else cls
