@@ -295,8 +295,10 @@ def test_channels_are_found_by_any_of_their_names():
             assert channels.get(name) is m
         assert m.TABLE == m.SELECTOR.table and m.MACRO_CHANNEL == m.SELECTOR.channel
         for name in ("MASS", "MASS_LABEL", "PARTNER_PEAK", "PEAK_LABELS", "SIDEBANDS", "FEATURES",
-                     "SCAN_OPTIONS", "MC_LABEL_COLUMNS", "is_signal", "GENERATOR"):  # fmt: skip
+                     "SCAN_OPTIONS", "MC_LABEL_COLUMNS", "is_signal", "GENERATOR", "SAMPLE_SIZES"):  # fmt: skip
             assert hasattr(m, name), (m.NAME, name)
+        assert set(m.SAMPLE_SIZES) == {"full", "fast"}, m.NAME
+        assert all(d >= f > 0 for d, f in zip(*m.SAMPLE_SIZES.values(), strict=True)), m.NAME
         assert m.SCAN_OPTIONS["species"] == m.SPECIES and m.SIDEBANDS[0] < m.MASS < m.SIDEBANDS[1]
         assert len(m.PEAK_LABELS) == (2 if m.PARTNER_PEAK else 1), m.NAME  # signal (+ partner)
         assert set(m.FEATURES) <= {c for c in m.SELECTOR.columns if c}, m.NAME

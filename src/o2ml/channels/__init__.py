@@ -31,7 +31,8 @@ from .signal import MC_LABEL_COLUMNS, is_signal, row_hypothesis
 #: the channel modules by sample name (``o2ml generate ds``): generic code looks a channel up
 #: here (or with :func:`get`) instead of branching on its name. Each module has the same names:
 #: NAME, MACRO_CHANNEL, SELECTOR, TABLE, SPECIES, MASS, MASS_LABEL, PARTNER_PEAK, PEAK_LABELS,
-#: SIDEBANDS, FEATURES, SCAN_OPTIONS (and its own extras).
+#: SIDEBANDS, FEATURES, SCAN_OPTIONS, MC_LABEL_COLUMNS, is_signal, GENERATOR, SAMPLE_SIZES (and
+#: its own extras).
 CHANNELS = {m.NAME: m for m in (ds, lc, dplus)}
 
 

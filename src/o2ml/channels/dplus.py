@@ -45,6 +45,7 @@ __all__ = [
     "PEAK_LABELS",
     "REFERENCE_COLUMN",
     "REFERENCE_COLUMNS",
+    "SAMPLE_SIZES",
     "SCAN_OPTIONS",
     "SELECTOR",
     "SELECTOR_CUTS",
@@ -166,6 +167,10 @@ def passes_reference_cuts(df: pd.DataFrame, *, pid: bool = True) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the synthetic sample
+#: rows (data, MC) of ``o2ml generate dplus``: full, as the Ds sample; fast (O2ML_FAST,
+#: ``--fast``)
+SAMPLE_SIZES = {"full": (1_000_000, 200_000), "fast": (200_000, 40_000)}
+
 #: the physics of o2ml's synthetic D+ sample (o2ml.toymc.three_prong). Detector model and
 #: vertexing are those of the Ds and Λc samples (o2ml.toymc._kinematics); the numbers below are
 #: choices, approximations of pp at 13.6 TeV, each with its reason.

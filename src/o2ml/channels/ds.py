@@ -32,6 +32,7 @@ __all__ = [
     "REFERENCE_COLUMN",
     "REFERENCE_COLUMNS",
     "REFERENCE_CUTS",
+    "SAMPLE_SIZES",
     "SCAN_OPTIONS",
     "SELECTOR",
     "SELECTOR_CUTS",
@@ -221,6 +222,10 @@ def is_signal(df: pd.DataFrame) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the synthetic sample
+#: rows (data, MC) of ``o2ml generate ds``: full, >= 1M data candidates (notebook 01's BDT and
+#: its scans); fast (O2ML_FAST, ``--fast``): notebooks in about a minute
+SAMPLE_SIZES = {"full": (1_000_000, 200_000), "fast": (200_000, 40_000)}
+
 #: the physics of o2ml's synthetic Ds sample (o2ml.toymc.charm): Ds+ and D+ -> φπ -> K K π,
 #: prompt and non-prompt, their reflections (the other mass hypothesis) and combinatorial
 #: background, in HfCandDsLites as treeCreatorDsToKKPi writes it. The numbers are choices,

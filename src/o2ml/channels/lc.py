@@ -31,6 +31,7 @@ __all__ = [
     "PARTNER_PEAK",
     "PEAK_LABELS",
     "PRONG_FEATURES",
+    "SAMPLE_SIZES",
     "SCAN_OPTIONS",
     "SELECTOR",
     "SIDEBANDS",
@@ -130,6 +131,11 @@ def is_signal(df: pd.DataFrame) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the synthetic sample
+#: rows (data, MC) of ``o2ml generate lc``: full, 600k data candidates, whose ~207k sideband
+#: candidates are the autoencoder's training sample (the CHEP 2024 poster's size); fast (O2ML_FAST,
+#: ``--fast``): notebooks in about a minute
+SAMPLE_SIZES = {"full": (600_000, 100_000), "fast": (120_000, 20_000)}
+
 #: the physics of o2ml's synthetic Λc sample (o2ml.toymc.lc): Λc+ -> p K π, prompt and
 #: non-prompt, their reflections (the other mass hypothesis) and combinatorial background, in
 #: HfCandLcLites as treeCreatorLcToPKPi writes it. The numbers are choices, approximations of pp

@@ -30,21 +30,16 @@ if TYPE_CHECKING:
 
 #: the charm channels of o2ml.channels (``ds``, ``lc``, ``dplus``), then the PID and TPC samples
 SAMPLES = (*CHANNELS, "pid", "tpc")
-#: (data, MC) sizes. Full: >= 1M Ds data candidates (notebook 1), 207k Lc sideband candidates
-#: for the autoencoder (the CHEP 2024 poster's sample), PID tracks for both domains.
-#: TPC skims: rows per tree (V0, TOF) in data and in MC (notebook 05).
+#: (data, MC) sizes: a channel's are its ``SAMPLE_SIZES``; PID tracks for both domains, TPC
+#: skims: rows per tree (V0, TOF) in data and in MC (notebook 05)
 DEFAULT_SIZES = {
-    "ds": (1_000_000, 200_000),
-    "lc": (600_000, 100_000),
-    "dplus": (1_000_000, 200_000),
+    **{name: c.SAMPLE_SIZES["full"] for name, c in CHANNELS.items()},
     "pid": (400_000, 400_000),
     "tpc": (400_000, 100_000),
 }
 #: O2ML_FAST / --fast: notebooks run in about a minute
 FAST_SIZES = {
-    "ds": (200_000, 40_000),
-    "lc": (120_000, 20_000),
-    "dplus": (200_000, 40_000),
+    **{name: c.SAMPLE_SIZES["fast"] for name, c in CHANNELS.items()},
     "pid": (60_000, 60_000),
     "tpc": (100_000, 25_000),
 }
