@@ -131,9 +131,9 @@ def is_signal(df: pd.DataFrame) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- the synthetic sample
-#: rows (data, MC) of ``o2ml generate lc``: full, 600k data candidates, whose ~207k sideband
-#: candidates are the autoencoder's training sample (the CHEP 2024 poster's size); fast (O2ML_FAST,
-#: ``--fast``): notebooks in about a minute
+#: rows (data, MC) of ``o2ml generate lc``: full, 600k data candidates, 400k of them in the
+#: SIDEBANDS (seed 42), more than the 207k on which the CHEP 2024 poster trained its autoencoder;
+#: fast (O2ML_FAST, ``--fast``): notebooks in about a minute
 SAMPLE_SIZES = {"full": (600_000, 100_000), "fast": (120_000, 20_000)}
 
 #: the physics of o2ml's synthetic Λc sample (o2ml.toymc.lc): Λc+ -> p K π, prompt and

@@ -355,11 +355,10 @@ def closure_ensemble(
 
     Each toy is a fresh data sample of ``n_data`` candidates with its truth, drawn by the
     generator of the channel of ``options.species`` (:func:`o2ml.toymc.generate.draw`); the
-    trained models score it, the bin is scanned at its
-    fixed threshold with the held-out ``mc`` for the efficiencies (``options`` as in
-    :func:`scan_bin`, with ``fit_raw_yield=True``), and :func:`closure` gives the pulls. Over
-    the ensemble the pulls of an unbiased estimate with correct errors have mean 0 and width 1:
-    one sample's three pulls cannot show that.
+    trained models score it, the bin is scanned at its fixed threshold with the held-out ``mc``
+    for the efficiencies (``options`` as in :func:`scan_bin`, with ``fit_raw_yield=True``), and
+    :func:`closure` gives the pulls. Over the ensemble the pulls of an unbiased estimate with
+    correct errors have mean 0 and width 1: one sample's three pulls cannot show that.
     """
     from tqdm.auto import tqdm
 
