@@ -544,6 +544,8 @@ def test_each_channel_spec_picks_its_generator_by_type():
     pd.testing.assert_frame_equal(by_name.mc, by_module.mc, check_exact=True)
     with pytest.raises(BadArgumentError, match="unknown channel 'Xi'.*ds .DsToKKPi"):
         draw("Xi", 500, 50, 3)
+    with pytest.raises(BadArgumentError, match="unknown channel None"):
+        draw(None, 500, 50, 3)
     # the toymc modules hold no number of the channels any more: the old constants are gone
     assert not [n for n in dir(charm) if n.startswith(("DS_", "DPLUS_", "PHI_"))]
     assert not [n for n in dir(toy_lc) if n.startswith(("LC_", "KSTAR0_"))]

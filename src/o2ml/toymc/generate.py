@@ -98,7 +98,7 @@ def draw(
     Same arguments, bit-identical frames (what :func:`generate` writes for that seed and sizes)."""
     from ..channels import get
 
-    module = get(channel) if isinstance(channel, str) else channel
+    module = channel if hasattr(channel, "GENERATOR") else get(channel)
     generator = generator_of(module.GENERATOR)
     return generator(module, n_data, n_mc, seed, with_truth=with_truth, progress=progress)
 
