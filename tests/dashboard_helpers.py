@@ -27,6 +27,11 @@ from o2ml.toymc.scored import scored_candidates
 TOY_BKG_CUT = 0.3
 TOY_THRESHOLDS = np.round(np.linspace(0.0, 0.95, 40), 6)
 VOILA = str(Path(sys.executable).with_name("voila"))
+#: Voila's kernels talk to it over Unix sockets, not TCP: a TCP kernel's ports are picked free,
+#: released and bound again by the kernel, and another test's server or dask cluster on the other
+#: xdist worker took one in between ("ZMQError: Address already in use", the dashboard never
+#: rendered; seen once in make test)
+KERNELS_OVER_IPC = "--KernelManager.transport=ipc"
 
 
 @dataclass
@@ -127,7 +132,7 @@ def voila_server(env_inputs: dict[str, str | None], args: tuple[str, ...] = ()):
     port = free_port()
     cmd = [
         VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
-        f"--port={port}", "--Voila.port_retries=0", "--no-browser", *args,
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser", KERNELS_OVER_IPC, *args,
     ]  # fmt: skip
     old = {k: os.environ.get(k) for k in env_inputs}
     for k, v in env_inputs.items():  # running_server passes this process's environment on

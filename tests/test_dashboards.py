@@ -296,12 +296,13 @@ def test_a_token_server_answers_only_with_the_token():
     import urllib.request
 
     from conftest import REPO, free_port, running_server
-    from dashboard_helpers import VOILA
+    from dashboard_helpers import KERNELS_OVER_IPC, VOILA
 
     port, token = free_port(), "o2ml-test-token"
     cmd = [
         VOILA, str(REPO / "notebooks" / "dashboards"), "--Voila.ip=127.0.0.1",
         f"--port={port}", "--Voila.port_retries=0", "--no-browser", f"--Voila.token={token}",
+        KERNELS_OVER_IPC,
     ]  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     with running_server(cmd, f"{base}/?token={token}", timeout=120):
